@@ -1,0 +1,29 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfigInput, resolveSection } from "../lib/config";
+import { releaseArgs } from "../lib/helm";
+import { typeToken } from "../lib/phases";
+import { certManagerValues } from "../lib/values/cert-manager";
+
+export interface CertManagerArgs {
+    /**
+     * Chart settings (`talos-platform:certManager`).
+     * @default chart cert-manager v1.21.1 from https://charts.jetstack.io into cert-manager
+     */
+    config?: PlatformConfigInput["certManager"];
+}
+
+/** The certificates phase: cert-manager with its CRDs, webhook and cainjector. */
+export class CertManager extends pulumi.ComponentResource {
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("certificates", "CertManager"), name, {}, opts);
+        const config = resolveSection("certManager", args.config);
+
+        this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("cert-manager", config, certManagerValues(config)), {
+            parent: this,
+        });
+        this.registerOutputs({ releaseStatus: this.release.status.status });
+    }
+}

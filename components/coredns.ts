@@ -1,0 +1,37 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfigInput, resolveSection } from "../lib/config";
+import type { ClusterConfig } from "../lib/config/cluster";
+import { releaseArgs } from "../lib/helm";
+import { typeToken } from "../lib/phases";
+import { corednsValues } from "../lib/values/coredns";
+
+export interface CoreDnsArgs {
+    /** Talos facts: whether Talos runs its own CoreDNS, and the cluster domain. */
+    cluster: ClusterConfig;
+    /**
+     * Chart settings (`talos-platform:coredns`).
+     * @default chart coredns 1.46.2 from https://coredns.github.io/helm into kube-system
+     */
+    config?: PlatformConfigInput["coredns"];
+}
+
+/**
+ * The DNS phase. Installs CoreDNS only when Talos' own is disabled; otherwise
+ * the phase consists of its gate on the CoreDNS Talos runs.
+ */
+export class CoreDns extends pulumi.ComponentResource {
+    readonly release?: k8s.helm.v3.Release;
+
+    constructor(name: string, args: CoreDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("dns", "CoreDns"), name, {}, opts);
+        const config = resolveSection("coredns", args.config);
+
+        if (args.cluster.coreDnsDisabled) {
+            this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("coredns", config, corednsValues(args.cluster, config)), {
+                parent: this,
+            });
+        }
+        this.registerOutputs({ managed: args.cluster.coreDnsDisabled });
+    }
+}

@@ -1,0 +1,53 @@
+import * as k8s from "@pulumi/kubernetes";
+import { CertManager } from "./components/cert-manager";
+import { Cilium } from "./components/cilium";
+import { CoreDns } from "./components/coredns";
+import { Flux } from "./components/flux";
+import { Gate } from "./components/gate";
+import { IngressNginx } from "./components/ingress-nginx";
+import { loadConfig } from "./lib/config/stack";
+
+// Wiring only: the recovery order network → dns → certificates → ingress →
+// gitops. Each phase depends on the previous phase's gate, never on
+// creation order.
+export = async () => {
+    // Throws one error listing every problem before any resource exists.
+    const config = loadConfig();
+    const cluster = config.cluster;
+
+    const provider = new k8s.Provider("kubernetes", { context: cluster.kubeContext });
+    const opts = { provider };
+
+    const cilium = new Cilium("cilium", { cluster, config: config.cilium }, opts);
+    const networkGate = new Gate("network-gate", { phase: "network", after: [cilium] });
+
+    // CoreDNS lists Services through the kubernetes ClusterIP; without Cilium
+    // programming it, CoreDNS never syncs (the report's DNS failure).
+    const networkReady = [networkGate];
+    const coredns = new CoreDns("coredns", { cluster, config: config.coredns }, { ...opts, dependsOn: networkReady });
+    // With Talos running CoreDNS the component is empty, so the gate waits for the network itself.
+    const dnsGate = new Gate("dns-gate", { phase: "dns", after: [coredns] }, { dependsOn: networkReady });
+
+    // The webhook reaches the API server by name, and ACME DNS-01 resolves
+    // public names: both need working DNS.
+    const dnsReady = [dnsGate];
+    const certManager = new CertManager("cert-manager", { config: config.certManager }, { ...opts, dependsOn: dnsReady });
+    const certificatesGate = new Gate("certificates-gate", { phase: "certificates", after: [certManager] }, { dependsOn: dnsReady });
+
+    // ingress-nginx's admission webhook needs a certificate, and its Ingresses
+    // reference issuers.
+    const certificatesReady = [certificatesGate];
+    const ingress = new IngressNginx("ingress-nginx", { config: config.ingressNginx }, { ...opts, dependsOn: certificatesReady });
+    const ingressGate = new Gate("ingress-gate", { phase: "ingress", after: [ingress] }, { dependsOn: certificatesReady });
+
+    // Flux clones over DNS and egress, and what it deploys expects
+    // certificates and ingress to be in place.
+    const ingressReady = [ingressGate];
+    const flux = new Flux("flux", { cluster, config: config.flux }, { ...opts, dependsOn: ingressReady });
+    new Gate("gitops-gate", { phase: "gitops", after: [flux] }, { dependsOn: ingressReady });
+
+    return {
+        ciliumStatus: cilium.releaseStatus,
+        corednsManaged: coredns.release !== undefined,
+    };
+};

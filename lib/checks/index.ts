@@ -1,0 +1,6 @@
+import { clusterChecks } from "./cluster";
+import { networkChecks } from "./network";
+import type { Check } from "./types";
+
+/** Every cross-check, by domain. Order only affects the order of the report. */
+export const CHECKS: Check[] = [...clusterChecks, ...networkChecks];

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { parseCidr } from "../net";
+
+/**
+ * Attaches a check whose failure carries a fix. The fix travels in the
+ * issue's params so the loader can print key, value, problem and fix.
+ */
+export function must<T extends z.ZodType>(schema: T, test: (v: z.output<T>) => boolean, message: string, fix: string) {
+    return schema.superRefine((v, ctx) => {
+        if (!test(v)) ctx.addIssue({ code: "custom", message, params: { fix }, input: v });
+    });
+}
+
+const PINNED = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+
+export function isPinnedVersion(v: unknown): boolean {
+    return typeof v === "string" && PINNED.test(v);
+}
+
+export const PINNED_VERSION_FIX =
+    "use an exact version such as 1.19.4; ranges, wildcards and tags like 'latest' let the chart change between two deployments";
+
+/** An exact chart version: a range or "latest" lets the platform drift between two `up`s. */
+export const pinnedVersion = must(z.string(), isPinnedVersion, "is not a pinned version", PINNED_VERSION_FIX);
+
+const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+
+/** A duration as Flux and Go write it: 90s, 2m, 1h30m. */
+export const duration = must(
+    z.string(),
+    (v) => GO_DURATION.test(v),
+    "is not a duration",
+    "write a number with a unit (ms, s, m, h), e.g. 90s, 2m or 1h30m",
+);
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function durationMs(d: string): number {
+    let total = 0;
+    for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+    return total;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A Kubernetes object name that must also be a DNS label (namespaces, Services). */
+export const k8sName = must(
+    z.string(),
+    (v) => v.length <= 63 && DNS_LABEL.test(v),
+    "is not a valid Kubernetes name",
+    "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+);
+
+export const cidr = must(
+    z.string(),
+    (v) => parseCidr(v) !== undefined,
+    "is not a CIDR",
+    "write an address and a prefix length, e.g. 10.244.0.0/16 or fd00:10:244::/64",
+);
+
+/** The escape hatch: merged last over the computed chart values. */
+export const helmValues = z.record(z.string(), z.unknown());
+
+export interface ChartDefaults {
+    chart: string;
+    repository: string;
+    version: string;
+    namespace: string;
+}
+
+/**
+ * The fields every chart-backed component shares. `values` is deep-merged
+ * last, so it can override anything this program computes; the preflight
+ * checks run on the merged result.
+ */
+export function chartFields(d: ChartDefaults) {
+    return {
+        chart: z.string().min(1).default(d.chart),
+        repository: z.string().min(1).default(d.repository),
+        version: pinnedVersion.default(d.version),
+        namespace: k8sName.default(d.namespace),
+        values: helmValues.default({}),
+    };
+}
+
+export interface ChartConfig {
+    chart: string;
+    repository: string;
+    version: string;
+    namespace: string;
+    values: Record<string, unknown>;
+}

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { CHECKS } from "../checks";
+import { ConfigError, CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
+import { certManagerSchema, ciliumSchema, corednsSchema, ingressNginxSchema } from "./charts";
+import { clusterSchema } from "./cluster";
+import { fluxSchema } from "./flux";
+import { gatesSchema } from "./gates";
+import { issueToProblems, unknownKeyProblem } from "./issues";
+
+/** Every structured key under `talos-platform:`, with its schema. */
+export const SECTIONS = {
+    cluster: clusterSchema,
+    cilium: ciliumSchema.prefault({}),
+    coredns: corednsSchema.prefault({}),
+    certManager: certManagerSchema.prefault({}),
+    ingressNginx: ingressNginxSchema.prefault({}),
+    flux: fluxSchema.prefault({}),
+    gates: gatesSchema,
+};
+
+export type SectionName = keyof typeof SECTIONS;
+export type PlatformConfig = { [K in SectionName]: z.output<(typeof SECTIONS)[K]> };
+export type PlatformConfigInput = { [K in SectionName]?: z.input<(typeof SECTIONS)[K]> };
+
+/**
+ * Raw stack configuration: the structured sections as parsed objects, plus
+ * every other top-level key and whether it is stored as a secret. Secrets
+ * are separate keys (`pulumi config set --secret`) referenced by name, so
+ * that no structured section, and no Helm values map, ever holds one.
+ */
+export interface RawConfig {
+    sections: Partial<Record<string, unknown>>;
+    /** Other keys under talos-platform:, without the namespace. */
+    otherKeys: Record<string, { secret: boolean }>;
+}
+
+export interface CheckContext {
+    /** Top-level keys stored as secrets. */
+    secretKeys: ReadonlySet<string>;
+    /** Top-level keys stored in plain text (outside the sections). */
+    plainKeys: ReadonlySet<string>;
+}
+
+export interface Validation {
+    /** Present only when there are no errors. */
+    config?: PlatformConfig;
+    problems: Problem[];
+}
+
+/**
+ * Structural parse of every section, then every cross-check whose sections
+ * parsed. All problems are collected: the user fixes them in one round.
+ */
+export function validateConfig(raw: RawConfig): Validation {
+    const problems: Problem[] = [];
+    const parsed: Partial<PlatformConfig> = {};
+    for (const name of Object.keys(SECTIONS) as SectionName[]) {
+        const schema = SECTIONS[name];
+        const value = raw.sections[name];
+        if (typeof value === "string") {
+            problems.push(
+                error(
+                    configPath([name]),
+                    "must be a map of keys, not a string",
+                    `write it as a YAML map under ${CONFIG_NAMESPACE}:${name}`,
+                    value,
+                ),
+            );
+            continue;
+        }
+        const result = schema.safeParse(value);
+        if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
+        else for (const issue of result.error.issues) problems.push(...issueToProblems(name, schema, value, issue));
+    }
+    const ctx: CheckContext = {
+        secretKeys: new Set(Object.keys(raw.otherKeys).filter((k) => raw.otherKeys[k].secret)),
+        plainKeys: new Set(Object.keys(raw.otherKeys).filter((k) => !raw.otherKeys[k].secret)),
+    };
+    for (const key of Object.keys(raw.otherKeys).filter((k) => k in SECTIONS)) {
+        problems.push(
+            error(
+                configPath([key]),
+                "is stored as a secret, so it cannot be checked before deployment",
+                `store it in plain text and move the secret value into a key of its own (pulumi config set --secret ${CONFIG_NAMESPACE}:<name>), referenced by name`,
+            ),
+        );
+    }
+    for (const key of [...ctx.plainKeys].filter((k) => !(k in SECTIONS))) {
+        // Plain keys outside the sections are typos of a section; secrets are referenced by name and checked there.
+        problems.push(unknownKeyProblem([], key, Object.keys(SECTIONS), undefined));
+    }
+    for (const check of CHECKS) {
+        if (check.needs.every((n) => parsed[n] !== undefined)) {
+            problems.push(...check.run(parsed as PlatformConfig, ctx));
+        }
+    }
+    const hasErrors = problems.some((p) => p.severity === "error");
+    return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems };
+}
+
+/**
+ * Applies a section's defaults for a component constructed directly (not
+ * through the stack config), with the same errors the loader gives.
+ */
+export function resolveSection<K extends SectionName>(name: K, input: unknown): PlatformConfig[K] {
+    const schema = SECTIONS[name];
+    const result = schema.safeParse(input ?? {});
+    if (result.success) return result.data as PlatformConfig[K];
+    throw new ConfigError(result.error.issues.flatMap((issue) => issueToProblems(name, schema, input, issue)));
+}

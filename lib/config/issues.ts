@@ -1,0 +1,109 @@
+import { closest } from "fastest-levenshtein";
+import { z } from "zod";
+import { configPath, error, Problem } from "../problems";
+
+// Turns zod's structural issues into Problems that name the key, the value
+// and the fix, in `pulumi config set --path` spelling.
+
+type Segment = string | number;
+
+function valueAt(root: unknown, path: readonly Segment[]): unknown {
+    let cur = root;
+    for (const seg of path) {
+        if (cur === null || typeof cur !== "object") return undefined;
+        cur = (cur as Record<string | number, unknown>)[seg];
+    }
+    return cur;
+}
+
+/** Unwraps optional/default/pipe wrappers down to the object or array underneath. */
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+    let s = schema;
+    for (let i = 0; s && i < 10; i++) {
+        const def = s._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+        if (def.innerType) s = def.innerType;
+        else if (def.type === "pipe" && def.in) s = def.in;
+        else break;
+    }
+    return s;
+}
+
+function knownKeys(schema: z.core.$ZodType, path: readonly Segment[]): string[] {
+    let s = unwrap(schema);
+    for (const seg of path) {
+        if (!s) return [];
+        const def = s._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+        s = unwrap(typeof seg === "number" ? def.element : def.shape?.[seg]);
+    }
+    const def = s?._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> } | undefined;
+    return def?.shape ? Object.keys(def.shape) : [];
+}
+
+function typeName(v: unknown): string {
+    if (Array.isArray(v)) return "a list";
+    if (v === null) return "null";
+    return typeof v === "object" ? "a map" : `a ${typeof v}`;
+}
+
+const ARTICLE: Record<string, string> = {
+    string: "a string",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    array: "a list",
+    object: "a map of keys",
+    record: "a map of keys",
+};
+
+export function unknownKeyProblem(path: Segment[], key: string, known: string[], value: unknown): Problem {
+    const suggestion = known.length ? closest(key, known) : undefined;
+    const fix =
+        suggestion && suggestion.length > 0
+            ? `did you mean '${suggestion}'? Known keys here: ${known.join(", ")}`
+            : `remove it; this map takes no other keys`;
+    return error(configPath([...path, key]), "is not a known key", fix, value);
+}
+
+export function issueToProblems(section: string, schema: z.core.$ZodType, raw: unknown, issue: z.core.$ZodIssue): Problem[] {
+    const rel = issue.path as Segment[];
+    const path = [section, ...rel];
+    const value = valueAt(raw, rel);
+    const key = configPath(path);
+    switch (issue.code) {
+        case "unrecognized_keys": {
+            const known = knownKeys(schema, rel);
+            return issue.keys.map((k) => unknownKeyProblem(path, k, known, valueAt(raw, [...rel, k])));
+        }
+        case "invalid_type": {
+            const want = ARTICLE[issue.expected] ?? issue.expected;
+            if (value === undefined) {
+                return [error(key, "is required", `set it to ${want}: pulumi config set --path '${key}' <value>`)];
+            }
+            return [error(key, `must be ${want}, not ${typeName(value)}`, `set it to ${want}`, value)];
+        }
+        case "invalid_value":
+            return [
+                error(
+                    key,
+                    "is not one of the allowed values",
+                    `use one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`,
+                    value,
+                ),
+            ];
+        case "too_small":
+        case "too_big": {
+            const bound = issue.code === "too_small" ? "at least" : "at most";
+            const limit = String(issue.code === "too_small" ? issue.minimum : issue.maximum);
+            const what = issue.origin === "array" ? `${limit} entries` : issue.origin === "string" ? `${limit} characters` : limit;
+            return [error(key, `must be ${bound} ${what}`, `change it to ${bound} ${what}`, value)];
+        }
+        case "invalid_union":
+            return [error(key, "does not match any accepted form", "see the config reference in README.md for the accepted shapes", value)];
+        case "custom": {
+            const fix = (issue.params as { fix?: string } | undefined)?.fix ?? "see the config reference in README.md";
+            return [error(key, issue.message, fix, value)];
+        }
+        default:
+            return [error(key, issue.message, "see the config reference in README.md", value)];
+    }
+}

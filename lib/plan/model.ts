@@ -1,0 +1,54 @@
+import type { Phase } from "../phases";
+
+// The offline plan's JSON: a public interface read by tests, the PR comment
+// and other tools. Extend it; never change or remove a field.
+
+export interface PlanError {
+    path: string;
+    message: string;
+    /** Extension: the offending value, when there is one. */
+    value?: unknown;
+    /** Extension: how to fix it. */
+    fix?: string;
+}
+
+export type FindingSeverity = "advisory" | "mandatory";
+
+export interface Finding {
+    rule: string;
+    severity: FindingSeverity;
+    /** The resource's URN, or for a config warning the config key. */
+    resource: string;
+    message: string;
+}
+
+export interface PlanPhase {
+    name: Phase;
+    /** URN of the phase's gate, or null when the phase has none. */
+    gate: string | null;
+    resources: string[];
+}
+
+export interface PlanResource {
+    urn: string;
+    type: string;
+    name: string;
+    parent: string | null;
+    /** Direct dependsOn of this resource only; a component's dependsOn also holds back its children. */
+    dependsOn: string[];
+    phase: Phase | null;
+    /** Inputs as the engine would receive them; secrets read "[secret]". */
+    inputs: Record<string, unknown>;
+}
+
+export interface Plan {
+    project: string;
+    stack: string;
+    ok: boolean;
+    errors: PlanError[];
+    findings: Finding[];
+    phases: PlanPhase[];
+    resources: PlanResource[];
+}
+
+export const SECRET_PLACEHOLDER = "[secret]";

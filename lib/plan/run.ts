@@ -1,0 +1,184 @@
+import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { validateConfig } from "../config";
+import { readStackConfig } from "../config/stack";
+import { PHASES, phaseOfType } from "../phases";
+import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
+import { Finding, Plan, PlanResource, SECRET_PLACEHOLDER } from "./model";
+import { evaluatePolicies } from "./policies";
+
+export interface PlanInput {
+    /** @default talos-platform */
+    project?: string;
+    /** @default dev */
+    stack?: string;
+    /**
+     * Stack config by key. Bare keys belong to talos-platform; keys with a
+     * namespace ("kubernetes:context") pass through. Objects are stored as
+     * structured config, the way `pulumi config set --path` stores them.
+     */
+    config: Record<string, unknown>;
+    /** Keys whose values are secrets, as given in `config`. */
+    secretKeys?: string[];
+}
+
+interface Recorded {
+    resource: pulumi.Resource;
+    type: string;
+    name: string;
+    parent?: pulumi.Resource;
+    dependsOn: Promise<pulumi.Resource[]>;
+}
+
+function fullKey(key: string): string {
+    return key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`;
+}
+
+function urnOf(r: pulumi.Resource): Promise<string> {
+    return new Promise((resolve) => r.urn.apply((u) => resolve(u)));
+}
+
+/** Flattens a dependsOn option (a resource, a list, or Outputs of either) into resources. */
+async function resourcesIn(deps: unknown): Promise<pulumi.Resource[]> {
+    const value = pulumi.Output.isInstance(deps) ? await new Promise((r) => (deps as pulumi.Output<unknown>).apply(r)) : await deps;
+    if (pulumi.Resource.isInstance(value)) return [value];
+    if (!Array.isArray(value)) return [];
+    return (await Promise.all(value.map(resourcesIn))).flat();
+}
+
+/** Replaces every secret the engine would see with a placeholder. */
+export function redactSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(redactSecrets);
+    if (value && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[specialSigKey] === specialSecretSig) return SECRET_PLACEHOLDER;
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, redactSecrets(v)]));
+    }
+    return value;
+}
+
+/** The values as a policy sees them: secrets unwrapped, as CrossGuard does. */
+export function unwrapSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value && typeof value === "object") {
+        const obj = value as Record<string, unknown>;
+        if (obj[specialSigKey] === specialSecretSig) return unwrapSecrets(obj.value);
+        return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/**
+ * Runs the Pulumi program in-process under the mock engine and records what
+ * `pulumi up` would register: every resource, its parent, its direct
+ * dependsOn and its inputs. Config errors come from the program itself, so
+ * the plan cannot disagree with a real run.
+ */
+export async function runPlan(input: PlanInput): Promise<Plan> {
+    const project = input.project ?? "talos-platform";
+    const stack = input.stack ?? "dev";
+    const inputsByKey = new Map<string, unknown[]>();
+    const recorded: Recorded[] = [];
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                const key = `${args.type}::${args.name}`;
+                inputsByKey.set(key, [...(inputsByKey.get(key) ?? []), args.inputs]);
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call: () => ({}),
+        },
+        project,
+        stack,
+        true,
+    );
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
+    pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
+
+    const validation = validateConfig(readStackConfig());
+    const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
+    plan.findings.push(
+        ...validation.problems
+            .filter((p) => p.severity === "warning")
+            .map((p): Finding => ({ rule: p.rule ?? "config", severity: "advisory", resource: p.path, message: describeProblem(p) })),
+    );
+
+    // The runtime also rejects the root stack's internal promises with the
+    // program's error; those copies are expected and would otherwise surface
+    // as unhandled rejections after the plan has already reported the error.
+    const stray: unknown[] = [];
+    const onUnhandled = (reason: unknown) => stray.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    // The program's warnings are already in the findings; keep them off the console.
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+        if (!String(args[0]).startsWith("warning: [runtime]")) warn(...args);
+    };
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const program = require("../../index") as () => Promise<unknown>;
+        await pulumi.runtime.runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation((args) => {
+                const { resource, type, name, opts } = args;
+                recorded.push({ resource, type, name, parent: opts.parent, dependsOn: resourcesIn(opts.dependsOn) });
+                return undefined;
+            });
+            return program();
+        });
+    } catch (e) {
+        if (!ConfigError.isConfigError(e)) throw e;
+        plan.errors = e.problems.map((p) => ({ path: p.path, message: describeProblem(p), value: p.value, fix: p.fix }));
+    } finally {
+        console.warn = warn;
+        await new Promise((resolve) => setImmediate(resolve));
+        process.off("unhandledRejection", onUnhandled);
+    }
+    const unexpected = stray.find((r) => !ConfigError.isConfigError(r));
+    if (unexpected !== undefined) throw unexpected;
+
+    const urns = new Map<pulumi.Resource, string>();
+    await Promise.all(recorded.map(async (r) => urns.set(r.resource, await urnOf(r.resource))));
+    const byUrn = new Map<string, Recorded>();
+    for (const r of recorded) byUrn.set(urns.get(r.resource)!, r);
+
+    const phaseOf = (r: Recorded | undefined): PlanResource["phase"] => {
+        for (let cur = r; cur; cur = cur.parent ? byUrn.get(urns.get(cur.parent)!) : undefined) {
+            const phase = phaseOfType(cur.type);
+            if (phase) return phase;
+        }
+        return null;
+    };
+    // Inputs are matched by type and name, in registration order.
+    const taken = new Map<string, number>();
+    const rawInputs: Record<string, unknown>[] = [];
+    for (const r of recorded) {
+        const key = `${r.type}::${r.name}`;
+        const i = taken.get(key) ?? 0;
+        taken.set(key, i + 1);
+        const raw = (inputsByKey.get(key)?.[i] ?? {}) as Record<string, unknown>;
+        rawInputs.push(raw);
+        plan.resources.push({
+            urn: urns.get(r.resource)!,
+            type: r.type,
+            name: r.name,
+            parent: r.parent ? (urns.get(r.parent) ?? null) : null,
+            dependsOn: (await r.dependsOn).map((d) => urns.get(d)).filter((u): u is string => u !== undefined),
+            phase: phaseOf(r),
+            inputs: redactSecrets(raw) as Record<string, unknown>,
+        });
+    }
+    plan.phases = PHASES.map((name) => ({
+        name,
+        gate: plan.resources.find((r) => r.type === `talos-platform:${name}:Gate`)?.urn ?? null,
+        resources: plan.resources.filter((r) => r.phase === name).map((r) => r.urn),
+    }));
+    plan.findings.push(
+        ...(await evaluatePolicies(
+            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
+        )),
+    );
+    plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
+    return plan;
+}

@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import { validateConfig } from "../lib/config";
+import { describeProblem } from "../lib/problems";
+import { devSections, raw } from "./helpers";
+
+function errors(sections: Record<string, unknown>, otherKeys = {}) {
+    return validateConfig(raw(sections, otherKeys)).problems.filter((p) => p.severity === "error");
+}
+
+describe("stack config", () => {
+    it("accepts the dev stack (the report's dual-stack cluster) without errors", () => {
+        const result = validateConfig(raw(devSections()));
+        expect(result.problems.filter((p) => p.severity === "error")).to.deep.equal([]);
+        expect(result.config?.cluster.podSubnets).to.have.length(2);
+        expect(result.config?.cluster.kubeProxyDisabled).to.equal(true);
+    });
+
+    it("applies documented defaults to omitted sections", () => {
+        const s = devSections();
+        const result = validateConfig(raw({ cluster: s.cluster }));
+        expect(result.config?.cilium.version).to.equal("1.19.4");
+        expect(result.config?.cilium.repository).to.equal("https://helm.cilium.io");
+        expect(result.config?.gates.network.timeout).to.equal("2m");
+        expect(result.config?.flux.source.url).to.equal("https://github.com/geoffdavis/talos-gitops");
+        expect(result.config?.flux.phases).to.deep.equal([]);
+    });
+
+    it("reports every problem at once, each with key, value and fix", () => {
+        const s = devSections();
+        s.cluster.podSubnets = ["10.244.0.0/33"];
+        s.cluster.kubeProxyDisabld = true;
+        s.cilium.version = "^1.19";
+        s.gates = { network: { timeout: "soon" } };
+        const problems = errors(s);
+        const paths = problems.map((p) => p.path);
+        expect(paths).to.include.members([
+            "talos-platform:cluster.podSubnets[0]",
+            "talos-platform:cluster.kubeProxyDisabld",
+            "talos-platform:cilium.version",
+            "talos-platform:gates.network.timeout",
+        ]);
+        for (const p of problems) expect(p.fix, describeProblem(p)).to.be.a("string").and.not.empty;
+        const version = problems.find((p) => p.path === "talos-platform:cilium.version")!;
+        expect(describeProblem(version)).to.contain('"^1.19"').and.contain("exact version");
+    });
+
+    it("suggests the closest known key for a misspelled one", () => {
+        const s = devSections();
+        s.cluster.kubeProxyDisabld = true;
+        const p = errors(s).find((x) => x.path === "talos-platform:cluster.kubeProxyDisabld")!;
+        expect(p.fix).to.contain("did you mean 'kubeProxyDisabled'");
+    });
+
+    it("requires the Talos kube-proxy fact instead of guessing it", () => {
+        const s = devSections();
+        delete s.cluster.kubeProxyDisabled;
+        const p = errors(s).find((x) => x.path === "talos-platform:cluster.kubeProxyDisabled");
+        expect(p?.message).to.equal("is required");
+        expect(p?.fix).to.contain("pulumi config set --path 'talos-platform:cluster.kubeProxyDisabled'");
+    });
+
+    it("rejects a plain-text key outside the sections, naming the section it resembles", () => {
+        const problems = errors(devSections(), { cilum: { secret: false } });
+        expect(problems).to.have.length(1);
+        expect(problems[0].path).to.equal("talos-platform:cilum");
+        expect(problems[0].fix).to.contain("'cilium'");
+    });
+
+    it("accepts extra keys stored as secrets: they are referenced by name", () => {
+        expect(errors(devSections(), { cloudflareApiToken: { secret: true } })).to.deep.equal([]);
+    });
+
+    it("rejects a section stored as a secret, because it could not be checked", () => {
+        const s = devSections();
+        delete s.flux;
+        const problems = errors(s, { flux: { secret: true } });
+        expect(problems.map((p) => p.path)).to.deep.equal(["talos-platform:flux"]);
+    });
+
+    it("rejects two subnets of one family and pod/service families that differ", () => {
+        const s = devSections();
+        s.cluster.podSubnets = ["10.244.0.0/16", "10.245.0.0/16"];
+        const paths = errors(s).map((p) => p.path);
+        expect(paths).to.include("talos-platform:cluster.podSubnets");
+        expect(paths).to.include("talos-platform:cluster.serviceSubnets");
+    });
+
+    it("still checks the other sections when one section is malformed", () => {
+        const s = devSections();
+        s.flux = "oops";
+        s.cilium.version = "latest";
+        const paths = errors(s).map((p) => p.path);
+        expect(paths).to.include.members(["talos-platform:flux", "talos-platform:cilium.version"]);
+    });
+
+    it("rejects an API endpoint that is not an https URL", () => {
+        const s = devSections();
+        s.cluster.apiEndpoint = "172.29.51.10:6443";
+        expect(errors(s).map((p) => p.path)).to.deep.equal(["talos-platform:cluster.apiEndpoint"]);
+    });
+});

@@ -1,0 +1,119 @@
+import { expect } from "chai";
+import type { Plan } from "../lib/plan/model";
+import { PHASES } from "../lib/phases";
+import { byName, lineage, ofType, planDev } from "./helpers";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+describe("offline plan of the dev stack", () => {
+    let plan: Plan;
+    before(async () => {
+        plan = await planDev();
+    });
+
+    it("registers the expected resources and nothing else", () => {
+        const count = (t: string) => ofType(plan, t).length;
+        expect(plan.errors).to.deep.equal([]);
+        expect(count(RELEASE)).to.equal(5);
+        expect(plan.resources.filter((r) => /^talos-platform:[a-z]+:Gate$/.test(r.type))).to.have.length(5);
+        expect(count("command:local:Command")).to.equal(5);
+        expect(count("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")).to.equal(9);
+        expect(count("pulumi:providers:kubernetes")).to.equal(1);
+        // No Helm-managed or Talos-managed object is also emitted as a raw resource.
+        expect(plan.resources.some((r) => r.type.startsWith("kubernetes:apps/"))).to.equal(false);
+    });
+
+    it("lists the five phases in recovery order, each with its gate", () => {
+        expect(plan.phases.map((p) => p.name)).to.deep.equal([...PHASES]);
+        for (const p of plan.phases) {
+            expect(p.gate, p.name).to.be.a("string");
+            expect(byName(plan, `${p.name}-gate`).urn).to.equal(p.gate);
+            expect(p.resources).to.include(p.gate);
+        }
+    });
+
+    it("makes every resource of a phase wait for the previous phase's gate, directly or through its parent", () => {
+        for (let i = 1; i < plan.phases.length; i++) {
+            const previousGate = plan.phases[i - 1].gate!;
+            for (const urn of plan.phases[i].resources) {
+                const r = plan.resources.find((x) => x.urn === urn)!;
+                const waits = lineage(plan, r).some((a) => a.dependsOn.includes(previousGate));
+                expect(waits, `${r.name} waits for ${plan.phases[i - 1].name}-gate`).to.equal(true);
+            }
+        }
+    });
+
+    it("never lets a phase depend on its own gate or a later one", () => {
+        const gateIndex = new Map(plan.phases.map((p, i) => [p.gate!, i]));
+        for (const r of plan.resources) {
+            const own = PHASES.indexOf(r.phase!);
+            for (const d of r.dependsOn) {
+                if (!gateIndex.has(d)) continue;
+                expect(gateIndex.get(d)!, `${r.name} → ${d}`).to.be.lessThan(own);
+            }
+        }
+    });
+
+    it("serializes nothing inside a phase but the component's own order", () => {
+        // Each phase component depends on exactly the previous gate: no hidden chain through other phases.
+        for (const [name, gate] of [
+            ["coredns", "network-gate"],
+            ["cert-manager", "dns-gate"],
+            ["ingress-nginx", "certificates-gate"],
+            ["flux", "ingress-gate"],
+        ]) {
+            expect(byName(plan, name).dependsOn, name).to.deep.equal([byName(plan, gate).urn]);
+        }
+        expect(byName(plan, "cilium").dependsOn).to.deep.equal([]);
+    });
+
+    it("pins every Helm release: chart, repository, version and namespace", () => {
+        const releases = Object.fromEntries(ofType(plan, RELEASE).map((r) => [r.name, r.inputs]));
+        expect(releases["cilium-release"]).to.include({ chart: "cilium", version: "1.19.4", namespace: "kube-system", name: "cilium" });
+        expect(releases["cilium-release"].repositoryOpts).to.deep.equal({ repo: "https://helm.cilium.io" });
+        expect(releases["coredns-release"]).to.include({ chart: "coredns", version: "1.46.2", namespace: "kube-system" });
+        expect(releases["coredns-release"].repositoryOpts).to.deep.equal({ repo: "https://coredns.github.io/helm" });
+        expect(releases["cert-manager-release"]).to.include({ chart: "cert-manager", version: "v1.21.1", namespace: "cert-manager" });
+        expect(releases["cert-manager-release"].repositoryOpts).to.deep.equal({ repo: "https://charts.jetstack.io" });
+        expect(releases["ingress-nginx-release"]).to.include({ chart: "ingress-nginx", version: "4.15.1", namespace: "ingress-nginx" });
+        expect(releases["ingress-nginx-release"].repositoryOpts).to.deep.equal({ repo: "https://kubernetes.github.io/ingress-nginx" });
+        expect(releases["flux-operator"]).to.include({
+            chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
+            version: "0.58.1",
+            namespace: "flux-system",
+        });
+        expect(releases["flux-operator"]).to.not.have.property("repositoryOpts");
+    });
+
+    it("assigns each resource the phase of its component, and the provider none", () => {
+        expect(byName(plan, "cilium-release").phase).to.equal("network");
+        expect(byName(plan, "flux-ks-apps-dashboard").phase).to.equal("gitops");
+        expect(byName(plan, "kubernetes").phase).to.equal(null);
+    });
+
+    it("is ok, with the dev stack's subnet warnings as advisory findings", () => {
+        expect(plan.ok).to.equal(true);
+        expect(plan.findings.map((f) => f.rule)).to.include.members(["cidr-host-bits", "service-subnet-inside-pod-subnet"]);
+        expect(plan.findings.every((f) => f.severity === "advisory")).to.equal(true);
+    });
+});
+
+describe("offline plan with a broken config", () => {
+    it("registers no resource at all and reports every error", async () => {
+        const plan = await planDev((s) => {
+            s.cluster.kubeProxyDisabled = "yes";
+            s.cilium.version = "latest";
+        });
+        expect(plan.ok).to.equal(false);
+        expect(plan.resources).to.deep.equal([]);
+        expect(plan.errors.map((e) => e.path)).to.deep.equal(["talos-platform:cluster.kubeProxyDisabled", "talos-platform:cilium.version"]);
+        expect(plan.errors[0].message).to.contain('"yes"').and.contain("true or false");
+    });
+
+    it("can run again in the same process after a failed run", async () => {
+        await planDev((s) => (s.cilium.version = "latest"));
+        const plan = await planDev();
+        expect(plan.ok).to.equal(true);
+        expect(plan.resources.length).to.be.greaterThan(20);
+    });
+});
