@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { CHECKS } from "../checks";
 import { ConfigError, CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
-import { certManagerSchema, ciliumSchema, corednsSchema, ingressNginxSchema } from "./charts";
+import { certManagerSchema } from "./cert-manager";
+import { ciliumSchema } from "./cilium";
 import { clusterSchema } from "./cluster";
+import { corednsSchema } from "./coredns";
 import { fluxSchema } from "./flux";
 import { gatesSchema } from "./gates";
+import { ingressNginxSchema } from "./ingress-nginx";
 import { issueToProblems, unknownKeyProblem } from "./issues";
 
 /** Every structured key under `talos-platform:`, with its schema. */

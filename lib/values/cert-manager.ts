@@ -1,4 +1,4 @@
-import type { CertManagerConfig } from "../config/charts";
+import type { CertManagerConfig } from "../config/cert-manager";
 import { mergeValues, Values } from "../merge";
 
 /** cert-manager chart values; `certManager.values` merged last. */

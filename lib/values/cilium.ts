@@ -1,5 +1,5 @@
 import type { ClusterConfig } from "../config/cluster";
-import type { CiliumConfig } from "../config/charts";
+import type { CiliumConfig } from "../config/cilium";
 import { mergeValues, Values } from "../merge";
 
 /** Where Cilium reaches the API server without relying on a Service it has yet to program. */

@@ -1,4 +1,4 @@
-import type { CorednsConfig } from "../config/charts";
+import type { CorednsConfig } from "../config/coredns";
 import type { ClusterConfig } from "../config/cluster";
 import { mergeValues, Values } from "../merge";
 

@@ -1,4 +1,4 @@
-import type { IngressNginxConfig } from "../config/charts";
+import type { IngressNginxConfig } from "../config/ingress-nginx";
 import { mergeValues, Values } from "../merge";
 
 /** ingress-nginx chart values; `ingressNginx.values` merged last. */
