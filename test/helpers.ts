@@ -5,7 +5,6 @@ import { PlanInput, runPlan } from "../lib/plan/run";
 import { readStackFile } from "../lib/plan/stackfile";
 
 export const ROOT = path.resolve(__dirname, "..");
-export const SCHEMAS = path.resolve(ROOT, "..", "shared", "schemas");
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
