@@ -1,6 +1,7 @@
 import { clusterChecks } from "./cluster";
 import { networkChecks } from "./network";
+import { secretChecks } from "./secrets";
 import type { Check } from "./types";
 
 /** Every cross-check, by domain. Order only affects the order of the report. */
-export const CHECKS: Check[] = [...clusterChecks, ...networkChecks];
+export const CHECKS: Check[] = [...clusterChecks, ...networkChecks, ...secretChecks];

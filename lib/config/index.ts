@@ -8,7 +8,7 @@ import { corednsSchema } from "./coredns";
 import { fluxSchema } from "./flux";
 import { gatesSchema } from "./gates";
 import { ingressNginxSchema } from "./ingress-nginx";
-import { issueToProblems, unknownKeyProblem } from "./issues";
+import { issueToProblems } from "./issues";
 
 /** Every structured key under `talos-platform:`, with its schema. */
 export const SECTIONS = {
@@ -87,10 +87,6 @@ export function validateConfig(raw: RawConfig): Validation {
                 `store it in plain text and move the secret value into a key of its own (pulumi config set --secret ${CONFIG_NAMESPACE}:<name>), referenced by name`,
             ),
         );
-    }
-    for (const key of [...ctx.plainKeys].filter((k) => !(k in SECTIONS))) {
-        // Plain keys outside the sections are typos of a section; secrets are referenced by name and checked there.
-        problems.push(unknownKeyProblem([], key, Object.keys(SECTIONS), undefined));
     }
     for (const check of CHECKS) {
         if (check.needs.every((n) => parsed[n] !== undefined)) {

@@ -41,8 +41,3 @@ export function loadConfig(raw: RawConfig = readStackConfig()): PlatformConfig {
     if (!config) throw new ConfigError(problems);
     return config;
 }
-
-/** A secret config key, referenced by name from a section. */
-export function secretConfig(key: string): pulumi.Output<string> {
-    return new pulumi.Config(CONFIG_NAMESPACE).requireSecret(key);
-}

@@ -1,0 +1,45 @@
+import type { CheckContext, PlatformConfig } from "../config";
+import { SECTIONS } from "../config";
+import { unknownKeyProblem } from "../config/issues";
+import type { SecretRef } from "../config/secrets";
+import { CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
+import type { Check } from "./types";
+
+/**
+ * Every secret reference in the parsed sections. Each domain that takes a
+ * secret lists its references here; a section that failed to parse
+ * contributes none.
+ */
+export function secretRefs(config: Partial<PlatformConfig>): SecretRef[] {
+    void config;
+    return [];
+}
+
+export function secretProblems(config: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {
+    const problems: Problem[] = [];
+    const refs = secretRefs(config);
+    for (const ref of refs) {
+        const key = `${CONFIG_NAMESPACE}:${ref.key}`;
+        if (ctx.plainKeys.has(ref.key)) {
+            problems.push(
+                error(
+                    configPath([ref.key]),
+                    `is stored in plain text, but ${ref.path} uses it as a secret`,
+                    `store it encrypted: pulumi config set --secret ${key} <value>`,
+                ),
+            );
+        } else if (!ctx.secretKeys.has(ref.key)) {
+            problems.push(
+                error(ref.path, `names the secret ${key}, which is not set`, `set it: pulumi config set --secret ${key} <value>`, ref.key),
+            );
+        }
+    }
+    const referenced = new Set(refs.map((r) => r.key));
+    for (const key of ctx.plainKeys) {
+        // A plain key outside the sections that no section references is most likely a misspelled section.
+        if (!(key in SECTIONS) && !referenced.has(key)) problems.push(unknownKeyProblem([], key, Object.keys(SECTIONS), undefined));
+    }
+    return problems;
+}
+
+export const secretChecks: Check[] = [{ name: "secret-references", needs: [], run: secretProblems }];
