@@ -1,0 +1,44 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { checkerCommand, checkerFlags } from "../lib/gates/command";
+import { Phase, typeToken } from "../lib/phases";
+
+export interface CrdWaitArgs {
+    /** The phase whose objects need these CRDs. */
+    phase: Phase;
+    /** CRD names (plural.group), e.g. ciliumloadbalancerippools.cilium.io. */
+    crds: string[];
+    /** What installs the CRDs: a release, or an operator that registers them at start-up. */
+    after: pulumi.Resource[];
+    /** kubeconfig context. @default the current context */
+    context?: string;
+    /** @default 2m */
+    timeout?: string;
+    /** @default 2s */
+    pollInterval?: string;
+}
+
+/**
+ * Waits until CRDs exist and are Established. Some operators (Cilium's,
+ * Flux's) register their CRDs only once running, after their release is
+ * already "installed"; objects of those kinds must wait for this instead.
+ */
+export class CrdWait extends pulumi.ComponentResource {
+    readonly crds: string[];
+
+    constructor(name: string, args: CrdWaitArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken(args.phase, "CrdWait"), name, {}, opts);
+        this.crds = [...args.crds].sort();
+        const flags = checkerFlags({ context: args.context, timeout: args.timeout ?? "2m", pollInterval: args.pollInterval ?? "2s" });
+        new command.local.Command(
+            `${name}-check`,
+            {
+                create: checkerCommand(["crds", ...this.crds.flatMap((c) => ["--crd", c]), ...flags]),
+                // A changed CRD list re-runs the wait; an unchanged one does not.
+                triggers: this.crds,
+            },
+            { parent: this, dependsOn: args.after },
+        );
+        this.registerOutputs({ crds: this.crds });
+    }
+}

@@ -1,0 +1,20 @@
+/**
+ * The shell command that runs the gate checker (cli/gate.ts) from a
+ * @pulumi/command resource. The path is relative: Pulumi runs commands in
+ * the project directory, and an absolute path would make every machine's
+ * `up` see a changed command.
+ */
+export function checkerCommand(args: string[]): string {
+    return ["node", "-r", "ts-node/register/transpile-only", "cli/gate.ts", ...args].map(shellQuote).join(" ");
+}
+
+export function shellQuote(arg: string): string {
+    return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Common flags: which kubeconfig context, how long, how often. */
+export function checkerFlags(opts: { context?: string; timeout: string; pollInterval: string }): string[] {
+    const flags = ["--timeout", opts.timeout, "--poll", opts.pollInterval];
+    if (opts.context) flags.push("--context", opts.context);
+    return flags;
+}
