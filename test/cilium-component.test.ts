@@ -4,6 +4,7 @@ import { Cilium } from "../components/cilium";
 import { resolveSection } from "../lib/config";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { byName, devSections, Json, ofType, planDev } from "./helpers";
+import { crdErrors, valuesErrors } from "./schemas";
 
 const CRD_WAIT = "talos-platform:network:CrdWait";
 const COMMAND = "command:local:Command";
@@ -79,6 +80,12 @@ describe("Cilium component in the dev plan", () => {
         expect(values).to.deep.include({ kubeProxyReplacement: true, k8sServiceHost: "localhost", k8sServicePort: 7445 });
         expect(values.ipv6).to.deep.equal({ enabled: true });
         expect(values.bgpControlPlane).to.deep.equal({ enabled: true, secretsNamespace: { name: "kube-system" } });
+    });
+
+    it("registers objects and values that conform to the upstream schemas", () => {
+        const objects = ciliumChildren(plan).filter((r) => r.type.startsWith("kubernetes:cilium.io/"));
+        for (const o of objects) expect(crdErrors(o.inputs as { apiVersion: string; kind: string }), o.name).to.deep.equal([]);
+        expect(valuesErrors("cilium", "1.19.4", byName(plan, "cilium-release").inputs.values)).to.deep.equal([]);
     });
 
     it("has the network gate wait for the whole component", () => {

@@ -165,8 +165,12 @@ describe("Cilium objects against the upstream strict CRD schemas", () => {
         s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"], interfaces: ["^eth0$"], externalIPs: true }];
     });
 
-    for (const obj of allObjects(full)) {
-        it(`${obj.kind} ${obj.metadata.name} conforms`, () => {
+    const cases = [
+        ...allObjects(objectsOf()).map((o) => ["dev stack", o] as const),
+        ...allObjects(full).map((o) => ["full config", o] as const),
+    ];
+    for (const [label, obj] of cases) {
+        it(`${label}: ${obj.kind} ${obj.metadata.name} conforms`, () => {
             expect(crdErrors(obj)).to.deep.equal([]);
         });
     }

@@ -82,11 +82,8 @@ function serviceHost(config: PlatformConfig): Problem[] {
     if (kpr.kind !== "boolean" || !kpr.value) return [];
     const host = values.k8sServiceHost;
     const fromValues = valueAt(config.cilium.values, "k8sServiceHost") !== undefined;
-    const path = fromValues
-        ? configPath(["cilium", "values", "k8sServiceHost"])
-        : config.cluster.kubePrism.enabled
-          ? configPath(["cluster", "kubePrism", "enabled"])
-          : configPath(["cluster", "apiEndpoint"]);
+    // Unless overridden, the host is KubePrism's localhost or the API endpoint's.
+    const path = configPath(fromValues ? ["cilium", "values", "k8sServiceHost"] : ["cluster", "apiEndpoint"]);
     const fix = `point Cilium at KubePrism (${configPath(["cluster", "kubePrism", "enabled"])}: true, host localhost) or at the API server's own address (${configPath(["cluster", "apiEndpoint"])}), and remove ${configPath(["cilium", "values", "k8sServiceHost"])}`;
     if (typeof host !== "string" || host === "") {
         return [
