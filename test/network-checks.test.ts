@@ -86,6 +86,11 @@ describe("network checks: kube-proxy replacement", () => {
             K("cilium.values.kubeProxyReplacement"),
         );
         expect(partial.fix).to.match(/^use false/);
+        const invalid = only(
+            problems((s) => (s.cilium.values = { kubeProxyReplacement: "yes" })),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+        expect(invalid.message).to.equal("must be true or false");
     });
 
     it("rejects a k8sServiceHost inside a Service subnet while replacing kube-proxy, naming both keys", () => {
