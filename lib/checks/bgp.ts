@@ -208,14 +208,15 @@ function peerAddresses(config: PlatformConfig): Problem[] {
     }
     const nodes = clusterCidrs(config.cluster, ["nodeSubnets"]);
     bgp.peers.forEach((p, i) => {
-        // A router reached through another router is fine once eBGP multihop allows it.
+        // A router reached through another router is fine once eBGP multihop
+        // allows it; iBGP sessions are not limited to one hop.
         const multihop = (bgp.peerConfigs.find((pc) => pc.name === p.peerConfig)?.ebgpMultihop ?? 1) > 1;
-        if (multihop || nodes.some((n) => contains(n.cidr, p.address))) return;
+        if (multihop || p.asn === bgp.localASN || nodes.some((n) => contains(n.cidr, p.address))) return;
         problems.push(
             warning(
                 "bgp-peer-outside-node-subnets",
                 path(i),
-                `is in none of talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); with Cilium's default TTL of 1 the session cannot reach it`,
+                `is in none of talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); with Cilium's default eBGP TTL of 1 the session cannot reach it`,
                 `peer with a router on the nodes' network, add its network to cluster.nodeSubnets, or set ebgpMultihop on ${configPath(["cilium", "bgp", "peerConfigs"])} entry '${p.peerConfig}'`,
                 p.address,
             ),
