@@ -48,6 +48,8 @@ export = async () => {
 
     return {
         ciliumStatus: cilium.releaseStatus,
+        ciliumPools: cilium.pools,
+        ciliumBgpPeers: cilium.bgpPeers,
         corednsManaged: coredns.release !== undefined,
     };
 };

@@ -1,9 +1,11 @@
-import { error, Problem, warning } from "../problems";
-import { hasHostBits, overlaps } from "../net";
+import { error, Problem, warning, configPath } from "../problems";
+import { Cidr, hasHostBits, overlaps, parseCidr, parseRange, Range } from "../net";
 import { valueAt } from "../merge";
 import { ciliumValues } from "../values/cilium";
+import { l2PolicyObjects, poolObject } from "../values/cilium-objects";
 import type { PlatformConfig } from "../config";
-import { clusterCidrs, NamedCidr } from "./cluster";
+import { clusterCidrs, clusterFamilies, SubnetKind } from "./cluster";
+import { l2Announces } from "./bgp";
 import type { Check } from "./types";
 
 /** The pod IPAM mode Cilium will actually run, after the escape hatch. */
@@ -11,46 +13,92 @@ export function ipamMode(config: PlatformConfig): string {
     return String(valueAt(ciliumValues(config.cluster, config.cilium), "ipam.mode") ?? "cluster-pool");
 }
 
-function contained(inner: NamedCidr, outer: NamedCidr): boolean {
-    return inner.cidr.family === outer.cidr.family && inner.cidr.start >= outer.cidr.start && inner.cidr.end <= outer.cidr.end;
+/** An address range with its config key: a cluster subnet or a LoadBalancer pool block. */
+export interface NamedRange {
+    path: string;
+    kind: SubnetKind | "loadBalancerPools";
+    range: Range;
+    /** As written in the config. */
+    text: string;
+    /** Set for CIDRs. */
+    cidr?: Cidr;
+    /** The pool's name, for pool blocks. */
+    pool?: string;
 }
 
-function isKind(c: NamedCidr, kind: string): boolean {
-    return c.path.includes(`.${kind}[`);
+function subnetRanges(config: PlatformConfig): NamedRange[] {
+    const kinds: SubnetKind[] = ["podSubnets", "serviceSubnets", "nodeSubnets"];
+    return kinds.flatMap((kind) =>
+        clusterCidrs(config.cluster, [kind]).map((c) => ({ path: c.path, kind, range: c.cidr, text: c.cidr.text, cidr: c.cidr })),
+    );
+}
+
+/** Every valid pool block; invalid ones are already reported by the schema. */
+export function poolRanges(config: PlatformConfig): NamedRange[] {
+    return config.cilium.loadBalancerPools.flatMap((pool, i) =>
+        pool.blocks.flatMap((b, j): NamedRange[] => {
+            const path = configPath(["cilium", "loadBalancerPools", i, "blocks", j]);
+            const cidr = "cidr" in b ? parseCidr(b.cidr) : undefined;
+            const range = "cidr" in b ? cidr : parseRange(b.start, b.stop);
+            const text = "cidr" in b ? b.cidr : `${b.start}-${b.stop}`;
+            return range ? [{ path, kind: "loadBalancerPools", range, text, cidr, pool: pool.name }] : [];
+        }),
+    );
+}
+
+function contained(inner: Range, outer: Range): boolean {
+    return inner.family === outer.family && inner.start >= outer.start && inner.end <= outer.end;
+}
+
+/** Pools that L2 announcements answer ARP for: those must live on the nodes' network. */
+function l2Pools(config: PlatformConfig): Set<string> {
+    const policies = l2PolicyObjects(config.cilium).map((o) => o.spec);
+    return new Set(config.cilium.loadBalancerPools.filter((p) => l2Announces(poolObject(p).spec, policies)).map((p) => p.name));
 }
 
 /**
- * Pod, Service and node ranges must not share addresses. One overlap is
- * tolerated: a Service subnet inside the pod subnet under ipam.mode
- * kubernetes, because kube-controller-manager's node IPAM marks the Service
- * range as taken. Cilium's own cluster-pool IPAM does no such thing.
+ * Pod, Service, node and LoadBalancer pool ranges must not share addresses.
+ * Two overlaps are tolerated. A Service subnet inside the pod subnet under
+ * ipam.mode kubernetes: kube-controller-manager's node IPAM marks the
+ * Service range as taken (Cilium's own cluster-pool IPAM does no such
+ * thing). And a pool inside a node subnet when L2 announcements answer ARP
+ * for it: that is where such a pool has to be.
  */
-export function subnetOverlaps(config: PlatformConfig, ranges: NamedCidr[] = clusterCidrs(config.cluster)): Problem[] {
+export function subnetOverlaps(config: PlatformConfig, ranges: NamedRange[] = [...subnetRanges(config), ...poolRanges(config)]): Problem[] {
     const problems: Problem[] = [];
     const mode = ipamMode(config);
+    const arp = l2Pools(config);
     for (let i = 0; i < ranges.length; i++) {
         for (let j = i + 1; j < ranges.length; j++) {
             const [a, b] = [ranges[i], ranges[j]];
-            if (!overlaps(a.cidr, b.cidr)) continue;
-            const [svc, pod] = isKind(a, "serviceSubnets") ? [a, b] : [b, a];
-            if (isKind(svc, "serviceSubnets") && isKind(pod, "podSubnets") && contained(svc, pod) && mode === "kubernetes") {
+            if (!overlaps(a.range, b.range)) continue;
+            const [svc, pod] = a.kind === "serviceSubnets" ? [a, b] : [b, a];
+            if (svc.kind === "serviceSubnets" && pod.kind === "podSubnets" && contained(svc.range, pod.range) && mode === "kubernetes") {
                 problems.push(
                     warning(
                         "service-subnet-inside-pod-subnet",
                         pod.path,
-                        `${pod.cidr.network}/${pod.cidr.prefix} contains ${svc.path} (${svc.cidr.text}); this works only because kube-controller-manager's node IPAM (ipam.mode kubernetes) never hands out the Service range`,
+                        `${pod.cidr!.network}/${pod.cidr!.prefix} contains ${svc.path} (${svc.text}); this works only because kube-controller-manager's node IPAM (ipam.mode kubernetes) never hands out the Service range`,
                         "give pods a range of their own; switching Cilium to cluster-pool IPAM would otherwise give pods Service addresses",
-                        pod.cidr.text,
+                        pod.text,
                     ),
                 );
                 continue;
             }
+            const [pool, node] = a.kind === "loadBalancerPools" ? [a, b] : [b, a];
+            if (
+                pool.kind === "loadBalancerPools" &&
+                node.kind === "nodeSubnets" &&
+                arp.has(pool.pool!) &&
+                contained(pool.range, node.range)
+            )
+                continue;
             problems.push(
                 error(
                     a.path,
-                    `overlaps ${b.path} (${b.cidr.text}); pods, Services, nodes and LoadBalancer pools must be routable apart`,
+                    `overlaps ${b.path} (${b.text}); pods, Services, nodes and LoadBalancer pools must be routable apart`,
                     `give each range its own addresses: change ${a.path} or ${b.path}`,
-                    a.cidr.text,
+                    a.text,
                 ),
             );
         }
@@ -73,7 +121,41 @@ function hostBits(config: PlatformConfig): Problem[] {
         );
 }
 
+/** A pool of a family the cluster does not run hands out addresses nothing routes. */
+function poolFamilies(config: PlatformConfig): Problem[] {
+    const families = clusterFamilies(config.cluster);
+    return poolRanges(config)
+        .filter((r) => !families.has(r.range.family))
+        .map((r) =>
+            error(
+                r.path,
+                `is ${r.range.family}, but talos-platform:cluster.serviceSubnets (${config.cluster.serviceSubnets.join(", ")}) runs only ${[...families].join(" and ")}`,
+                `remove the block, or make the cluster dual-stack in Talos and list both families in cluster.podSubnets and cluster.serviceSubnets`,
+                r.text,
+            ),
+        );
+}
+
+/** ARP reaches only the local network: an L2-announced pool outside every node subnet is unreachable. */
+function l2PoolsOnNodeNetwork(config: PlatformConfig): Problem[] {
+    const arp = l2Pools(config);
+    const nodes = clusterCidrs(config.cluster, ["nodeSubnets"]);
+    return poolRanges(config)
+        .filter((r) => arp.has(r.pool!) && r.range.family === "ipv4" && !nodes.some((n) => contained(r.range, n.cidr)))
+        .map((r) =>
+            warning(
+                "l2-pool-outside-node-subnets",
+                r.path,
+                `is announced by ARP (cilium.l2Announcements) but lies outside talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); routers only ARP for addresses on their connected networks`,
+                "take the pool's addresses from the nodes' network, outside its DHCP range, or announce the pool with BGP",
+                r.text,
+            ),
+        );
+}
+
 export const networkChecks: Check[] = [
     { name: "cidr-host-bits", needs: ["cluster"], run: hostBits },
     { name: "subnet-overlap", needs: ["cluster", "cilium"], run: (c) => subnetOverlaps(c) },
+    { name: "lb-pool-families", needs: ["cluster", "cilium"], run: poolFamilies },
+    { name: "l2-pool-on-node-network", needs: ["cluster", "cilium"], run: l2PoolsOnNodeNetwork },
 ];

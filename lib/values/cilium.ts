@@ -1,6 +1,7 @@
 import type { ClusterConfig } from "../config/cluster";
 import type { CiliumConfig } from "../config/cilium";
-import { mergeValues, Values } from "../merge";
+import { mergeValues, valueAt, Values } from "../merge";
+import { Family, parseCidr } from "../net";
 
 /** Where Cilium reaches the API server without relying on a Service it has yet to program. */
 export function apiServerEndpoint(cluster: ClusterConfig): { host: string; port: number } {
@@ -9,12 +10,31 @@ export function apiServerEndpoint(cluster: ClusterConfig): { host: string; port:
     return { host: url.hostname.replace(/^\[|\]$/g, ""), port: Number(url.port || 443) };
 }
 
+/** The Talos pod subnet of each family, as network/prefix (Kubernetes masks host bits away). */
+export function podCidrs(cluster: ClusterConfig): Partial<Record<Family, string>> {
+    const out: Partial<Record<Family, string>> = {};
+    for (const text of cluster.podSubnets) {
+        const c = parseCidr(text);
+        if (c && !out[c.family]) out[c.family] = `${c.network}/${c.prefix}`;
+    }
+    return out;
+}
+
+/** Families the cluster runs: Kubernetes routes only what its Service subnets cover. */
+export function serviceFamilies(cluster: ClusterConfig): Set<Family> {
+    return new Set(cluster.serviceSubnets.map((s) => parseCidr(s)?.family).filter((f): f is Family => f !== undefined));
+}
+
 /**
  * Cilium chart values for a Talos cluster, following the Talos and Cilium
- * install guides, with the user's `cilium.values` merged last.
+ * install guides, with the user's `cilium.values` merged last. A few
+ * computed values answer the user's own choices (masquerading, IPAM mode),
+ * so they are read from the escape hatch first.
  */
 export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Values {
     const api = apiServerEndpoint(cluster);
+    const families = serviceFamilies(cluster);
+    const user = cilium.values;
     const computed: Values = {
         ipam: { mode: "kubernetes" },
         // Talos without kube-proxy needs Cilium to program Service ClusterIPs;
@@ -42,6 +62,36 @@ export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Valu
             },
         },
         cluster: { name: cluster.name },
+        ipv4: { enabled: families.has("ipv4") },
+        ipv6: { enabled: families.has("ipv6") },
     };
-    return mergeValues(computed, cilium.values);
+    if (valueAt(user, "ipam.mode") === "cluster-pool") {
+        // Cilium's own IPAM defaults to 10.0.0.0/8; pods must get the ranges Talos routes.
+        const pods = podCidrs(cluster);
+        const operator: Values = {};
+        if (pods.ipv4) operator.clusterPoolIPv4PodCIDRList = [pods.ipv4];
+        if (pods.ipv6) operator.clusterPoolIPv6PodCIDRList = [pods.ipv6];
+        computed.ipam = { ...(computed.ipam as Values), operator };
+    }
+    if (cluster.forwardKubeDNSToHost && valueAt(user, "bpf.masquerade") === true) {
+        // eBPF host routing bypasses the host stack that Talos' host DNS
+        // forwarding relies on, and CoreDNS stops resolving (Cilium ≥ 1.16.5).
+        computed.bpf = { hostLegacyRouting: true };
+    }
+    if (cilium.bgp) {
+        // The agent reads BGP passwords only from this namespace; the
+        // component puts their Secrets where the merged values say.
+        computed.bgpControlPlane = { enabled: true, secretsNamespace: { name: cilium.namespace } };
+    }
+    if (cilium.l2Announcements.length) {
+        computed.l2announcements = { enabled: true };
+        if (cilium.l2Announcements.some((l) => l.externalIPs)) computed.externalIPs = { enabled: true };
+    }
+    return mergeValues(computed, user);
+}
+
+/** The namespace Cilium's agent reads BGP auth Secrets from, after the escape hatch. */
+export function bgpSecretsNamespace(values: Values): string {
+    const ns = valueAt(values, "bgpControlPlane.secretsNamespace.name");
+    return typeof ns === "string" && ns !== "" ? ns : "kube-system";
 }

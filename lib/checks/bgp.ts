@@ -1,0 +1,331 @@
+import type { PlatformConfig } from "../config";
+import { LabelSelector, selects } from "../config/selectors";
+import { addressFamily, addressValue, contains, Family, parseCidr } from "../net";
+import { configPath, error, Problem, warning } from "../problems";
+import {
+    BgpAdvertisementSpec,
+    BgpClusterConfigSpec,
+    BgpPeerConfigSpec,
+    blockText,
+    ciliumObjects,
+    CiliumObject,
+    L2PolicySpec,
+    PoolSpec,
+} from "../values/cilium-objects";
+import { clusterCidrs, clusterFamilies } from "./cluster";
+import type { Check } from "./types";
+
+// Checks over the BGP and L2 objects. The predicates read the objects
+// themselves, so the config checks (which build the objects from the stack
+// config) and the policy pack (which reads what is about to be deployed)
+// share one rule and one message.
+
+/** A family's selector that is absent selects no advertisement: Cilium then sends nothing. */
+function matches(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+    return selector !== undefined && selects(selector, labels);
+}
+
+/** The fewest labels a Service needs to be selected by `selector`. */
+export function exampleLabels(selector: LabelSelector | undefined): Record<string, string> {
+    const labels: Record<string, string> = { ...(selector?.matchLabels ?? {}) };
+    for (const e of selector?.matchExpressions ?? []) {
+        if (e.operator === "In" && e.values?.length) labels[e.key] = e.values[0];
+        if (e.operator === "Exists") labels[e.key] = "";
+    }
+    return labels;
+}
+
+export type BgpReferenceIssue =
+    | { kind: "missing-peer-config"; clusterConfig: number; instance: number; peer: number; peerName: string; ref?: string }
+    | { kind: "family-selects-nothing"; peerConfig: number; family: number; peerConfigName: string; afi: string; selector?: LabelSelector };
+
+/**
+ * Every peer names a deployed CiliumBGPPeerConfig, and every family of a
+ * peer config selects a deployed CiliumBGPAdvertisement. Either mistake
+ * brings the session up and sends no routes (the report's cluster once did).
+ */
+export function bgpReferenceIssues(
+    clusterConfigs: BgpClusterConfigSpec[],
+    peerConfigs: CiliumObject<BgpPeerConfigSpec>[],
+    advertisements: CiliumObject<BgpAdvertisementSpec>[],
+): BgpReferenceIssue[] {
+    const issues: BgpReferenceIssue[] = [];
+    const names = new Set(peerConfigs.map((p) => p.metadata.name));
+    clusterConfigs.forEach((cc, c) =>
+        (cc.bgpInstances ?? []).forEach((inst, i) =>
+            (inst.peers ?? []).forEach((peer, p) => {
+                const ref = peer.peerConfigRef?.name;
+                if (ref === undefined || !names.has(ref)) {
+                    issues.push({
+                        kind: "missing-peer-config",
+                        clusterConfig: c,
+                        instance: i,
+                        peer: p,
+                        peerName: peer.name ?? `#${p}`,
+                        ref,
+                    });
+                }
+            }),
+        ),
+    );
+    peerConfigs.forEach((pc, k) =>
+        (pc.spec.families ?? []).forEach((f, j) => {
+            if (!advertisements.some((a) => matches(f.advertisements, a.metadata.labels ?? {}))) {
+                issues.push({
+                    kind: "family-selects-nothing",
+                    peerConfig: k,
+                    family: j,
+                    peerConfigName: pc.metadata.name,
+                    afi: f.afi ?? "?",
+                    selector: f.advertisements,
+                });
+            }
+        }),
+    );
+    return issues;
+}
+
+export function bgpReferenceMessage(issue: BgpReferenceIssue): string {
+    if (issue.kind === "missing-peer-config") {
+        return issue.ref === undefined
+            ? `BGP peer '${issue.peerName}' has no peerConfigRef, so it gets Cilium's defaults, which advertise nothing`
+            : `BGP peer '${issue.peerName}' references CiliumBGPPeerConfig '${issue.ref}', which is not deployed: the session would come up without the configured families and send no routes`;
+    }
+    const selector = issue.selector ? JSON.stringify(issue.selector) : "none";
+    return `CiliumBGPPeerConfig '${issue.peerConfigName}' family ${issue.afi}/unicast selects no deployed CiliumBGPAdvertisement (selector ${selector}): the session would come up and send no routes`;
+}
+
+function blockFamily(b: { cidr?: string; start?: string }): Family | undefined {
+    return b.cidr !== undefined ? parseCidr(b.cidr)?.family : b.start !== undefined ? addressFamily(b.start) : undefined;
+}
+
+export function poolFamilies(pool: PoolSpec): Family[] {
+    return [...new Set((pool.blocks ?? []).map(blockFamily).filter((f): f is Family => f !== undefined))];
+}
+
+export interface AnnouncementInput {
+    pools: CiliumObject<PoolSpec>[];
+    clusterConfigs: BgpClusterConfigSpec[];
+    peerConfigs: CiliumObject<BgpPeerConfigSpec>[];
+    advertisements: CiliumObject<BgpAdvertisementSpec>[];
+    l2Policies: L2PolicySpec[];
+}
+
+/** Does any L2 policy answer ARP for the Services of `pool`? */
+export function l2Announces(pool: PoolSpec, l2Policies: L2PolicySpec[]): boolean {
+    const labels = exampleLabels(pool.serviceSelector);
+    return l2Policies.some((l) => l.loadBalancerIPs === true && selects(l.serviceSelector, labels));
+}
+
+function bgpAnnounces(pool: PoolSpec, family: Family, input: AnnouncementInput): boolean {
+    const labels = exampleLabels(pool.serviceSelector);
+    const used = new Set(
+        input.clusterConfigs.flatMap((cc) => (cc.bgpInstances ?? []).flatMap((i) => (i.peers ?? []).map((p) => p.peerConfigRef?.name))),
+    );
+    const families = input.peerConfigs.filter((pc) => used.has(pc.metadata.name)).flatMap((pc) => pc.spec.families ?? []);
+    return families
+        .filter((f) => f.afi === family)
+        .some((f) =>
+            input.advertisements
+                .filter((a) => matches(f.advertisements, a.metadata.labels ?? {}))
+                .some((a) =>
+                    (a.spec.advertisements ?? []).some(
+                        (e) =>
+                            e.advertisementType === "Service" &&
+                            (e.service?.addresses ?? []).includes("LoadBalancerIP") &&
+                            matches(e.selector, labels),
+                    ),
+                ),
+        );
+}
+
+/** For each pool, the families whose addresses nothing announces. */
+export function unannouncedPools(input: AnnouncementInput): Array<{ pool: number; name: string; families: Family[] }> {
+    return input.pools.flatMap((p, i) => {
+        if (l2Announces(p.spec, input.l2Policies)) return [];
+        const families = poolFamilies(p.spec).filter((f) => !bgpAnnounces(p.spec, f, input));
+        return families.length ? [{ pool: i, name: p.metadata.name, families }] : [];
+    });
+}
+
+export function unannouncedPoolMessage(name: string, families: Family[]): string {
+    return `LoadBalancer pool '${name}' (${families.join(", ")}) is announced by no BGP advertisement and no L2 policy: Services would get its addresses, and nothing outside the cluster could reach them`;
+}
+
+// --- Config checks
+
+function duplicates<T>(items: T[], key: (t: T) => string | undefined): Array<[number, number]> {
+    const first = new Map<string, number>();
+    const out: Array<[number, number]> = [];
+    items.forEach((item, i) => {
+        const k = key(item);
+        if (k === undefined) return;
+        if (first.has(k)) out.push([first.get(k)!, i]);
+        else first.set(k, i);
+    });
+    return out;
+}
+
+function uniqueNames(config: PlatformConfig): Problem[] {
+    const c = config.cilium;
+    const lists: Array<[string[], Array<string | undefined>]> = [
+        [["cilium", "loadBalancerPools"], c.loadBalancerPools.map((p) => p.name)],
+        [["cilium", "l2Announcements"], c.l2Announcements.map((p) => p.name)],
+        // Unnamed peers are named after their address, which peerAddresses checks.
+        [["cilium", "bgp", "peers"], (c.bgp?.peers ?? []).map((p) => p.name)],
+        [["cilium", "bgp", "peerConfigs"], (c.bgp?.peerConfigs ?? []).map((p) => p.name)],
+        [["cilium", "bgp", "advertisements"], (c.bgp?.advertisements ?? []).map((p) => p.name)],
+    ];
+    return lists.flatMap(([path, names]) =>
+        duplicates(names, (n) => n).map(([a, b]) =>
+            error(
+                configPath([...path, b, "name"]),
+                `repeats the name of ${configPath([...path, a])}; both would be the same object`,
+                `give ${configPath([...path, b])} a name of its own`,
+                names[b],
+            ),
+        ),
+    );
+}
+
+function peerAddresses(config: PlatformConfig): Problem[] {
+    const bgp = config.cilium.bgp;
+    if (!bgp) return [];
+    const problems: Problem[] = [];
+    const path = (i: number) => configPath(["cilium", "bgp", "peers", i, "address"]);
+    for (const [a, b] of duplicates(bgp.peers, (p) => {
+        const v = addressValue(p.address);
+        return v && `${v.family}:${v.value}`;
+    })) {
+        problems.push(
+            error(
+                path(b),
+                `is the same router as ${path(a)}; Cilium would open two sessions to one address`,
+                `remove one of ${configPath(["cilium", "bgp", "peers", a])} and ${configPath(["cilium", "bgp", "peers", b])}`,
+                bgp.peers[b].address,
+            ),
+        );
+    }
+    const nodes = clusterCidrs(config.cluster, ["nodeSubnets"]);
+    bgp.peers.forEach((p, i) => {
+        // A router reached through another router is fine once eBGP multihop
+        // allows it; iBGP sessions are not limited to one hop.
+        const multihop = (bgp.peerConfigs.find((pc) => pc.name === p.peerConfig)?.ebgpMultihop ?? 1) > 1;
+        if (multihop || p.asn === bgp.localASN || nodes.some((n) => contains(n.cidr, p.address))) return;
+        problems.push(
+            warning(
+                "bgp-peer-outside-node-subnets",
+                path(i),
+                `is in none of talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); with Cilium's default eBGP TTL of 1 the session cannot reach it`,
+                `peer with a router on the nodes' network, add its network to cluster.nodeSubnets, or set ebgpMultihop on ${configPath(["cilium", "bgp", "peerConfigs"])} entry '${p.peerConfig}'`,
+                p.address,
+            ),
+        );
+    });
+    return problems;
+}
+
+function poolReferences(config: PlatformConfig): Problem[] {
+    const c = config.cilium;
+    const known = c.loadBalancerPools.map((p) => p.name);
+    const lists: Array<[Array<string | number>, Array<{ pools?: string[] }>]> = [
+        [["cilium", "bgp", "advertisements"], c.bgp?.advertisements ?? []],
+        [["cilium", "l2Announcements"], c.l2Announcements],
+    ];
+    return lists.flatMap(([path, items]) =>
+        items.flatMap((item, i) =>
+            (item.pools ?? []).flatMap((name, j) =>
+                known.includes(name)
+                    ? []
+                    : [
+                          error(
+                              configPath([...path, i, "pools", j]),
+                              "names no entry of talos-platform:cilium.loadBalancerPools",
+                              known.length ? `use one of ${known.join(", ")}` : "add the pool under cilium.loadBalancerPools first",
+                              name,
+                          ),
+                      ],
+            ),
+        ),
+    );
+}
+
+function references(config: PlatformConfig): Problem[] {
+    const bgp = config.cilium.bgp;
+    const objects = ciliumObjects(config.cluster, config.cilium).bgp;
+    if (!bgp || !objects) return [];
+    const problems: Problem[] = [];
+    const pcPath = configPath(["cilium", "bgp", "peerConfigs"]);
+    const advPath = configPath(["cilium", "bgp", "advertisements"]);
+    for (const issue of bgpReferenceIssues([objects.clusterConfig.spec], objects.peerConfigs, objects.advertisements)) {
+        if (issue.kind === "missing-peer-config") {
+            problems.push(
+                error(
+                    configPath(["cilium", "bgp", "peers", issue.peer, "peerConfig"]),
+                    bgpReferenceMessage(issue),
+                    `add an entry named '${issue.ref}' under ${pcPath}, or use one of ${bgp.peerConfigs.map((p) => p.name).join(", ")}`,
+                    issue.ref,
+                ),
+            );
+        } else {
+            const explicit = bgp.peerConfigs[issue.peerConfig].families !== undefined;
+            const at = explicit ? ["families", issue.family, "advertisements"] : ["families"];
+            problems.push(
+                error(
+                    configPath(["cilium", "bgp", "peerConfigs", issue.peerConfig, ...at]),
+                    bgpReferenceMessage(issue),
+                    `make the selector match the labels of an entry of ${advPath} (${advPath}[].labels), or change those labels`,
+                    issue.selector,
+                ),
+            );
+        }
+    }
+    bgp.advertisements.forEach((a, i) => {
+        if (objects.advertisements[i].spec.advertisements?.length) return;
+        problems.push(
+            warning(
+                "bgp-advertisement-empty",
+                configPath(["cilium", "bgp", "advertisements", i]),
+                "advertises nothing: it names no pool and podCIDR is off",
+                `list pools under ${configPath(["cilium", "bgp", "advertisements", i, "pools"])}, set podCIDR, or remove it`,
+                a.name,
+            ),
+        );
+    });
+    return problems;
+}
+
+function announcements(config: PlatformConfig): Problem[] {
+    const objects = ciliumObjects(config.cluster, config.cilium);
+    const gaps = unannouncedPools({
+        pools: objects.pools,
+        clusterConfigs: objects.bgp ? [objects.bgp.clusterConfig.spec] : [],
+        peerConfigs: objects.bgp?.peerConfigs ?? [],
+        advertisements: objects.bgp?.advertisements ?? [],
+        l2Policies: objects.l2Policies.map((o) => o.spec),
+    });
+    // A pool of a family the cluster does not run is already an error (lb-pool-families).
+    const run = clusterFamilies(config.cluster);
+    return gaps
+        .flatMap((g) => {
+            const families = g.families.filter((f) => run.has(f));
+            return families.length ? [{ ...g, families }] : [];
+        })
+        .map((g) =>
+            warning(
+                "lb-pool-not-announced",
+                configPath(["cilium", "loadBalancerPools", g.pool]),
+                unannouncedPoolMessage(g.name, g.families),
+                `name the pool in cilium.bgp.advertisements[].pools (with a ${g.families.join(" and ")} family in the peer config) or in cilium.l2Announcements[].pools`,
+                objects.pools[g.pool].spec.blocks?.map(blockText),
+            ),
+        );
+}
+
+export const bgpChecks: Check[] = [
+    { name: "cilium-unique-names", needs: ["cluster", "cilium"], run: uniqueNames },
+    { name: "bgp-peer-addresses", needs: ["cluster", "cilium"], run: peerAddresses },
+    { name: "cilium-pool-references", needs: ["cluster", "cilium"], run: poolReferences },
+    { name: "bgp-references", needs: ["cluster", "cilium"], run: references },
+    { name: "lb-pool-announced", needs: ["cluster", "cilium"], run: announcements },
+];

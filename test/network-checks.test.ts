@@ -1,0 +1,399 @@
+import { expect } from "chai";
+import { validateConfig } from "../lib/config";
+import type { RawConfig } from "../lib/config";
+import { describeProblem, Problem } from "../lib/problems";
+import { devSections, Json, raw } from "./helpers";
+
+// The dev stack's own advisory findings (see network-subnets.test.ts).
+const DEV_RULES = new Set(["cidr-host-bits", "service-subnet-inside-pod-subnet"]);
+
+/** Problems the edit adds to the dev stack. */
+function problems(edit: (s: Record<string, Json>) => void, otherKeys: RawConfig["otherKeys"] = {}): Problem[] {
+    const s = devSections();
+    edit(s);
+    return validateConfig(raw(s, otherKeys)).problems.filter((p) => !DEV_RULES.has(p.rule ?? ""));
+}
+
+function errorsAt(ps: Problem[], path: string): Problem[] {
+    return ps.filter((p) => p.severity === "error" && p.path === path);
+}
+
+function only(ps: Problem[], path: string, severity: "error" | "warning" = "error"): Problem {
+    expect(
+        ps.map((p) => `${p.severity} ${describeProblem(p)}`),
+        "exactly one problem",
+    ).to.have.length(1);
+    expect(ps[0].severity).to.equal(severity);
+    expect(ps[0].path).to.equal(path);
+    expect(ps[0].fix).to.be.a("string").and.not.empty;
+    return ps[0];
+}
+
+const K = (path: string) => `talos-platform:${path}`;
+
+describe("network checks: the dev stack", () => {
+    it("passes with no problem beyond its two advisory subnet findings", () => {
+        expect(problems(() => undefined)).to.deep.equal([]);
+    });
+});
+
+describe("network checks: kube-proxy replacement", () => {
+    it("rejects the incident: Talos kube-proxy disabled, kubeProxyReplacement false, naming both keys", () => {
+        const p = only(
+            problems((s) => (s.cilium.values = { kubeProxyReplacement: false })),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+        const text = describeProblem(p);
+        expect(text).to.contain(K("cluster.kubeProxyDisabled")).and.contain(K("cilium.values.kubeProxyReplacement"));
+        expect(text).to.contain("10.96.0.1:443");
+    });
+
+    it("rejects the incident through a key deleted with null: the chart's default is false", () => {
+        only(
+            problems((s) => (s.cilium.values = { kubeProxyReplacement: null })),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+    });
+
+    it("rejects the reverse, kube-proxy running with replacement on, naming both keys", () => {
+        const p = only(
+            problems((s) => {
+                s.cluster.kubeProxyDisabled = false;
+                s.cilium.values = { kubeProxyReplacement: true };
+            }),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+        expect(p.message).to.contain(K("cluster.kubeProxyDisabled")).and.contain("both program");
+    });
+
+    it("accepts kube-proxy running without replacement, and the chart's string 'true'", () => {
+        expect(problems((s) => (s.cluster.kubeProxyDisabled = false))).to.deep.equal([]);
+        expect(problems((s) => (s.cilium.values = { kubeProxyReplacement: "true" }))).to.deep.equal([]);
+    });
+
+    it("rejects the legacy strings and says which boolean to use", () => {
+        const strict = only(
+            problems((s) => (s.cilium.values = { kubeProxyReplacement: "strict" })),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+        expect(strict.message).to.contain('"strict"').and.contain("1.15");
+        expect(strict.fix).to.match(/^use true/);
+        const partial = only(
+            problems((s) => {
+                s.cluster.kubeProxyDisabled = false;
+                s.cilium.values = { kubeProxyReplacement: "partial" };
+            }),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+        expect(partial.fix).to.match(/^use false/);
+        const invalid = only(
+            problems((s) => (s.cilium.values = { kubeProxyReplacement: "yes" })),
+            K("cilium.values.kubeProxyReplacement"),
+        );
+        expect(invalid.message).to.equal("must be true or false");
+    });
+
+    it("rejects a k8sServiceHost inside a Service subnet while replacing kube-proxy, naming both keys", () => {
+        const fromValues = only(
+            problems((s) => (s.cilium.values = { k8sServiceHost: "10.96.0.1", k8sServicePort: 443 })),
+            K("cilium.values.k8sServiceHost"),
+        );
+        expect(fromValues.message).to.contain(K("cluster.serviceSubnets[0]")).and.contain("very ClusterIP");
+        const fromEndpoint = only(
+            problems((s) => {
+                s.cluster.kubePrism = { enabled: false };
+                s.cluster.apiEndpoint = "https://10.96.0.1:443";
+            }),
+            K("cluster.apiEndpoint"),
+        );
+        expect(fromEndpoint.message).to.contain(K("cluster.serviceSubnets[0]"));
+    });
+
+    it("rejects an in-cluster name or an empty k8sServiceHost while replacing kube-proxy", () => {
+        only(
+            problems((s) => (s.cilium.values = { k8sServiceHost: "kubernetes.default.svc" })),
+            K("cilium.values.k8sServiceHost"),
+        );
+        only(
+            problems((s) => (s.cilium.values = { k8sServiceHost: null })),
+            K("cilium.values.k8sServiceHost"),
+        );
+    });
+
+    it("accepts KubePrism, the API server's own address, and a Service address when kube-proxy runs", () => {
+        expect(problems((s) => (s.cluster.kubePrism = { enabled: false }))).to.deep.equal([]);
+        expect(
+            problems((s) => {
+                s.cluster.kubeProxyDisabled = false;
+                s.cilium.values = { k8sServiceHost: "10.96.0.1" };
+            }),
+        ).to.deep.equal([]);
+    });
+});
+
+describe("network checks: datapath", () => {
+    it("rejects forwardKubeDNSToHost with eBPF masquerading when host legacy routing is turned off, naming all three keys", () => {
+        const p = only(
+            problems((s) => (s.cilium.values = { bpf: { masquerade: true, hostLegacyRouting: false } })),
+            K("cilium.values.bpf.hostLegacyRouting"),
+        );
+        expect(p.message).to.contain(K("cluster.forwardKubeDNSToHost")).and.contain(K("cilium.values.bpf.masquerade"));
+    });
+
+    it("accepts eBPF masquerading with the computed host legacy routing, or without host DNS forwarding", () => {
+        expect(problems((s) => (s.cilium.values = { bpf: { masquerade: true } }))).to.deep.equal([]);
+        expect(
+            problems((s) => {
+                s.cluster.forwardKubeDNSToHost = false;
+                s.cilium.values = { bpf: { masquerade: true, hostLegacyRouting: false } };
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("rejects DSR and hybrid load balancing on the default VXLAN tunnel", () => {
+        for (const mode of ["dsr", "hybrid"]) {
+            const p = only(
+                problems((s) => (s.cilium.values = { loadBalancer: { mode } })),
+                K("cilium.values.loadBalancer.mode"),
+            );
+            expect(p.message).to.contain("vxlan").and.contain("dead loop");
+            expect(p.fix).to.contain("routingMode: native").and.contain("dsrDispatch: geneve");
+        }
+    });
+
+    it("rejects Geneve dispatch without the Geneve tunnel protocol", () => {
+        only(
+            problems((s) => (s.cilium.values = { loadBalancer: { mode: "dsr", dsrDispatch: "geneve" } })),
+            K("cilium.values.loadBalancer.dsrDispatch"),
+        );
+    });
+
+    it("rejects native routing without ipv4NativeRoutingCIDR", () => {
+        only(
+            problems((s) => (s.cilium.values = { loadBalancer: { mode: "dsr" }, routingMode: "native" })),
+            K("cilium.values.ipv4NativeRoutingCIDR"),
+        );
+    });
+
+    it("accepts DSR on native routing with its CIDR, and on Geneve with Geneve dispatch", () => {
+        expect(
+            problems(
+                (s) => (s.cilium.values = { loadBalancer: { mode: "dsr" }, routingMode: "native", ipv4NativeRoutingCIDR: "10.244.0.0/16" }),
+            ),
+        ).to.deep.equal([]);
+        expect(
+            problems((s) => (s.cilium.values = { loadBalancer: { mode: "dsr", dsrDispatch: "geneve" }, tunnelProtocol: "geneve" })),
+        ).to.deep.equal([]);
+    });
+
+    it("rejects cluster-pool IPAM whose pod CIDR list differs from the Talos pod subnets", () => {
+        const p = problems(
+            (s) =>
+                (s.cilium.values = {
+                    ipam: { mode: "cluster-pool", operator: { clusterPoolIPv4PodCIDRList: ["10.0.0.0/8"] } },
+                }),
+        ).filter((x) => x.path.includes("clusterPool"));
+        const err = only(p, K("cilium.values.ipam.operator.clusterPoolIPv4PodCIDRList"));
+        expect(err.message).to.contain(K("cluster.podSubnets[0]")).and.contain("10.244.0.0/16");
+    });
+
+    it("accepts cluster-pool IPAM with the computed lists (the dev stack's IPv6 overlap is then reported on its own)", () => {
+        const p = problems((s) => (s.cilium.values = { ipam: { mode: "cluster-pool" } }));
+        expect(p.filter((x) => x.path.includes("clusterPool"))).to.deep.equal([]);
+        expect(p.map((x) => x.path)).to.deep.equal([K("cluster.podSubnets[1]")]);
+    });
+});
+
+describe("network checks: features the chart must enable", () => {
+    it("rejects BGP configured while the values disable the BGP control plane, naming both keys", () => {
+        const p = only(
+            problems((s) => (s.cilium.values = { bgpControlPlane: { enabled: false } })),
+            K("cilium.values.bgpControlPlane.enabled"),
+        );
+        expect(p.message).to.contain(K("cilium.bgp"));
+    });
+
+    it("rejects L2 announcements disabled in the values, or without kube-proxy replacement", () => {
+        const l2 = [{ name: "lan", pools: ["bgp-default"] }];
+        const disabled = problems((s) => {
+            s.cilium.l2Announcements = l2;
+            s.cilium.values = { l2announcements: { enabled: false } };
+        });
+        expect(errorsAt(disabled, K("cilium.values.l2announcements.enabled"))).to.have.length(1);
+        const noKpr = problems((s) => {
+            s.cluster.kubeProxyDisabled = false;
+            s.cilium.l2Announcements = l2;
+        });
+        expect(errorsAt(noKpr, K("cilium.l2Announcements"))[0].message).to.contain(K("cilium.values.kubeProxyReplacement"));
+    });
+});
+
+describe("network checks: address ranges and pools", () => {
+    it("rejects a pool overlapping the pod subnet, naming both keys", () => {
+        const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "bad", blocks: [{ start: "10.244.3.0", stop: "10.244.3.9" }] }));
+        const err = p.find((x) => x.path === K("cluster.podSubnets[0]"))!;
+        expect(err.message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
+    });
+
+    it("rejects two pools sharing addresses, a range against a CIDR", () => {
+        const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "dup", blocks: [{ cidr: "172.29.52.192/28" }] }));
+        const err = errorsAt(p, K("cilium.loadBalancerPools[0].blocks[0]"));
+        expect(err).to.have.length(1);
+        expect(err[0].message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
+    });
+
+    it("rejects a BGP pool inside the node subnet, but accepts it there when L2 announcements answer ARP for it", () => {
+        const lan = {
+            name: "lan",
+            blocks: [{ start: "172.29.51.200", stop: "172.29.51.220" }],
+            serviceSelector: { matchLabels: { lan: "yes" } },
+        };
+        const bgp = problems((s) => s.cilium.loadBalancerPools.push(lan));
+        expect(errorsAt(bgp, K("cluster.nodeSubnets[0]"))).to.have.length(1);
+        const l2 = problems((s) => {
+            s.cilium.loadBalancerPools.push(lan);
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
+            s.cilium.bgp.advertisements = [{ name: "bgp", pools: ["bgp-default", "bgp-ingress", "bgp-reserved", "bgp-default-ipv6"] }];
+        });
+        expect(l2).to.deep.equal([]);
+    });
+
+    it("warns about an L2-announced pool outside every node subnet", () => {
+        const p = problems((s) => (s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-default"] }]));
+        expect(only(p, K("cilium.loadBalancerPools[0].blocks[0]"), "warning").rule).to.equal("l2-pool-outside-node-subnets");
+    });
+
+    it("rejects pool blocks that are not CIDRs or ranges, pointing at the field", () => {
+        const bad = (blocks: Json[]) => problems((s) => (s.cilium.loadBalancerPools = [{ name: "p", blocks }]));
+        only(bad([{ cidr: "172.29.52.0/33" }]), K("cilium.loadBalancerPools[0].blocks[0].cidr"));
+        expect(
+            only(bad([{ start: "172.29.52.9", stop: "172.29.52.1" }]), K("cilium.loadBalancerPools[0].blocks[0].stop")).message,
+        ).to.contain("comes before start");
+        expect(only(bad([{ start: "172.29.52.1", stop: "fd00::1" }]), K("cilium.loadBalancerPools[0].blocks[0].stop")).message).to.contain(
+            "same address family",
+        );
+        only(bad([{ start: "172.29.52.1/32", stop: "172.29.52.9" }]), K("cilium.loadBalancerPools[0].blocks[0].start"));
+    });
+
+    it("rejects a pool of an address family the cluster does not run, naming the cluster's Service subnets", () => {
+        const p = problems((s) => {
+            s.cluster.podSubnets = ["10.244.0.0/16"];
+            s.cluster.serviceSubnets = ["10.96.0.0/12"];
+        });
+        const err = only(p, K("cilium.loadBalancerPools[3].blocks[0]"));
+        expect(err.message).to.contain("ipv6").and.contain(K("cluster.serviceSubnets"));
+    });
+
+    it("rejects two pools with one name", () => {
+        const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "bgp-default", blocks: [{ cidr: "172.29.53.0/24" }] }));
+        expect(only(p, K("cilium.loadBalancerPools[4].name")).message).to.contain(K("cilium.loadBalancerPools[0]"));
+    });
+});
+
+describe("network checks: BGP", () => {
+    it("rejects ASNs outside 1–4294967295 and accepts 4-byte private ones", () => {
+        only(
+            problems((s) => (s.cilium.bgp.localASN = 0)),
+            K("cilium.bgp.localASN"),
+        );
+        only(
+            problems((s) => (s.cilium.bgp.peers[0].asn = 4294967296)),
+            K("cilium.bgp.peers[0].asn"),
+        );
+        expect(problems((s) => (s.cilium.bgp.localASN = 4200000000))).to.deep.equal([]);
+    });
+
+    it("rejects duplicate peer addresses, naming both peers", () => {
+        const p = problems((s) => s.cilium.bgp.peers.push({ name: "again", address: "172.29.51.1", asn: 64513 }));
+        const err = only(p, K("cilium.bgp.peers[1].address"));
+        expect(err.message).to.contain(K("cilium.bgp.peers[0].address"));
+    });
+
+    it("warns about a peer outside every node subnet, unless eBGP multihop reaches it", () => {
+        const p = problems((s) => (s.cilium.bgp.peers[0].address = "192.168.1.1"));
+        expect(only(p, K("cilium.bgp.peers[0].address"), "warning").message).to.contain(K("cluster.nodeSubnets"));
+        expect(
+            problems((s) => {
+                s.cilium.bgp.peers[0].address = "192.168.1.1";
+                s.cilium.bgp.peerConfigs[0].ebgpMultihop = 2;
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("rejects a peer naming a peer config that is not configured, naming both keys", () => {
+        const p = only(
+            // The pools go unannounced too; those warnings are left out here.
+            problems((s) => (s.cilium.bgp.peers[0].peerConfig = "gateway")).filter((x) => x.severity === "error"),
+            K("cilium.bgp.peers[0].peerConfig"),
+        );
+        expect(p.message).to.contain("'gateway'").and.contain("send no routes");
+        expect(p.fix).to.contain(K("cilium.bgp.peerConfigs"));
+    });
+
+    it("rejects a family whose selector matches no advertisement: sessions up, no routes", () => {
+        const p = problems((s) => (s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }]));
+        expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(Array(4).fill("lb-pool-not-announced"));
+        const errs = p.filter((x) => x.severity === "error");
+        expect(errs.map((x) => x.path)).to.deep.equal([K("cilium.bgp.peerConfigs[0].families"), K("cilium.bgp.peerConfigs[0].families")]);
+        expect(errs[0].message).to.contain("family ipv4/unicast").and.contain("send no routes");
+        expect(errs[1].message).to.contain("family ipv6/unicast");
+        expect(errs[0].fix).to.contain(K("cilium.bgp.advertisements"));
+    });
+
+    it("accepts families and advertisements that agree on other labels", () => {
+        expect(
+            problems((s) => {
+                s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }];
+                s.cilium.bgp.peerConfigs[0].families = [
+                    { afi: "ipv4", advertisements: { matchLabels: { announce: "yes" } } },
+                    { afi: "ipv6", advertisements: { matchExpressions: [{ key: "announce", operator: "Exists" }] } },
+                ];
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("warns about a pool that no advertisement announces, and an IPv6 pool without an IPv6 family", () => {
+        const subset = problems(
+            (s) => (s.cilium.bgp.advertisements = [{ name: "lb", pools: ["bgp-default", "bgp-ingress", "bgp-default-ipv6"] }]),
+        );
+        expect(only(subset, K("cilium.loadBalancerPools[2]"), "warning").rule).to.equal("lb-pool-not-announced");
+        const v4only = problems((s) => (s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv4" }]));
+        expect(only(v4only, K("cilium.loadBalancerPools[3]"), "warning").message).to.contain("(ipv6)");
+    });
+
+    it("warns about every pool when nothing announces at all", () => {
+        const p = problems((s) => delete s.cilium.bgp);
+        expect(p.map((x) => x.rule)).to.deep.equal(Array(4).fill("lb-pool-not-announced"));
+    });
+
+    it("rejects advertisements and L2 policies that name unknown pools", () => {
+        const p = problems((s) => {
+            s.cilium.bgp.advertisements = [{ name: "lb", pools: ["bgp-default", "bgp-ingres"] }];
+        }).filter((x) => x.severity === "error");
+        const err = only(p, K("cilium.bgp.advertisements[0].pools[1]"));
+        expect(err.fix).to.contain("bgp-ingress");
+    });
+
+    it("warns about an advertisement that advertises nothing", () => {
+        const p = problems((s) => (s.cilium.bgp.advertisements = [{ name: "loadbalancer-ips" }, { name: "empty", pools: [] }]));
+        expect(only(p, K("cilium.bgp.advertisements[1]"), "warning").rule).to.equal("bgp-advertisement-empty");
+    });
+
+    it("rejects a keepalive longer than the hold time, as the CRD would at apply time", () => {
+        only(
+            problems((s) => (s.cilium.bgp.peerConfigs[0].timers = { holdTimeSeconds: 9, keepAliveTimeSeconds: 10 })),
+            K("cilium.bgp.peerConfigs[0].timers.keepAliveTimeSeconds"),
+        );
+        only(
+            problems((s) => (s.cilium.bgp.peerConfigs[0].timers = { keepAliveTimeSeconds: 91 })),
+            K("cilium.bgp.peerConfigs[0].timers.keepAliveTimeSeconds"),
+        );
+    });
+
+    it("requires the BGP password to be a secret key that is set", () => {
+        const withAuth = (s: Record<string, Json>) => (s.cilium.bgp.peerConfigs[0].authSecret = "bgpPassword");
+        only(problems(withAuth), K("cilium.bgp.peerConfigs[0].authSecret"));
+        only(problems(withAuth, { bgpPassword: { secret: false } }), K("bgpPassword"));
+        expect(problems(withAuth, { bgpPassword: { secret: true } })).to.deep.equal([]);
+    });
+});
