@@ -1,8 +1,11 @@
 import type { Policies } from "@pulumi/policy";
+import { certificatePolicies } from "./certificates";
 import { chartPolicies } from "./charts";
+import { crdOrderPolicies } from "./crd-order";
+import { ingressPolicies } from "./ingress";
 
 /**
  * Every policy of the pack, by domain. The offline plan evaluates the same
  * list, so a pull request sees what `pulumi preview --policy-pack` enforces.
  */
-export const POLICIES: Policies = [...chartPolicies];
+export const POLICIES: Policies = [...chartPolicies, ...crdOrderPolicies, ...certificatePolicies, ...ingressPolicies];

@@ -1,7 +1,21 @@
+import { certificateChecks } from "./certificates";
 import { clusterChecks } from "./cluster";
+import { crdOrderChecks } from "./crd-order";
+import { crossPhaseChecks } from "./cross-phase";
+import { dnsChecks } from "./dns";
+import { ingressChecks } from "./ingress";
 import { networkChecks } from "./network";
 import { secretChecks } from "./secrets";
 import type { Check } from "./types";
 
 /** Every cross-check, by domain. Order only affects the order of the report. */
-export const CHECKS: Check[] = [...clusterChecks, ...networkChecks, ...secretChecks];
+export const CHECKS: Check[] = [
+    ...clusterChecks,
+    ...networkChecks,
+    ...dnsChecks,
+    ...certificateChecks,
+    ...ingressChecks,
+    ...crdOrderChecks,
+    ...crossPhaseChecks,
+    ...secretChecks,
+];

@@ -1,5 +1,6 @@
 import type { CheckContext, PlatformConfig } from "../config";
 import { SECTIONS } from "../config";
+import { certManagerSecretRefs } from "../config/cert-manager";
 import { unknownKeyProblem } from "../config/issues";
 import type { SecretRef } from "../config/secrets";
 import { CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
@@ -11,8 +12,7 @@ import type { Check } from "./types";
  * contributes none.
  */
 export function secretRefs(config: Partial<PlatformConfig>): SecretRef[] {
-    void config;
-    return [];
+    return [...certManagerSecretRefs(config.certManager)];
 }
 
 export function secretProblems(config: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {

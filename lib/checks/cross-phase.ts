@@ -1,0 +1,262 @@
+import type { PlatformConfig } from "../config";
+import { selects } from "../config/selectors";
+import { isPlainObject, Values, valueAt } from "../merge";
+import { contains } from "../net";
+import { configPath, error, Problem } from "../problems";
+import { ciliumValues } from "../values/cilium";
+import { certManagerValues, webhookFqdn } from "../values/cert-manager";
+import { corednsServices, corednsValues } from "../values/coredns";
+import { fluxInstance, fluxOperatorValues } from "../values/flux";
+import { ingressNginxServices, ingressNginxValues, LB_IPS_ANNOTATION } from "../values/ingress-nginx";
+import { enabled, EmittedService } from "../values/services";
+import { knownIssuersHint } from "./certificates";
+import { poolRanges } from "./ingress";
+import { sourceKey } from "./dns";
+import type { Check } from "./types";
+
+/** Every chart's final values, keyed by the section whose `values` can change them. */
+function chartValues(config: PlatformConfig): Array<{ section: string; values: Values }> {
+    const out = [
+        { section: "cilium", values: ciliumValues(config.cluster, config.cilium) },
+        { section: "certManager", values: certManagerValues(config.certManager, config.cluster) },
+        { section: "ingressNginx", values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools) },
+        { section: "flux", values: fluxOperatorValues(config.flux) },
+    ];
+    if (config.cluster.coreDnsDisabled) out.push({ section: "coredns", values: corednsValues(config.cluster, config.coredns) });
+    return out;
+}
+
+/** Every place under `value` where `test` holds for a key, as path segments. */
+function findKeys(
+    value: unknown,
+    test: (key: string, v: unknown) => boolean,
+    at: (string | number)[] = [],
+): Array<{ at: (string | number)[]; value: unknown }> {
+    if (Array.isArray(value)) return value.flatMap((v, i) => findKeys(v, test, [...at, i]));
+    if (!isPlainObject(value)) return [];
+    return Object.entries(value).flatMap(([k, v]) => [
+        ...(test(k, v) ? [{ at: [...at, k], value: v }] : []),
+        ...findKeys(v, test, [...at, k]),
+    ]);
+}
+
+const CLUSTER_ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer";
+const ISSUER_ANNOTATION = "cert-manager.io/issuer";
+
+/** Every issuer this program names (default certificate, ingress-shim default, annotations) must be one it creates. */
+function issuerReferences(config: PlatformConfig): Problem[] {
+    const names = new Set(config.certManager.issuers.map((i) => i.name));
+    const problems: Problem[] = [];
+    const refer = (key: string, name: unknown, what: string) => {
+        if (typeof name === "string" && names.has(name)) return;
+        problems.push(
+            error(
+                key,
+                `${what} names ClusterIssuer ${JSON.stringify(name)}, which certManager.issuers does not create`,
+                knownIssuersHint(config, String(name)),
+                name,
+            ),
+        );
+    };
+    const dc = config.ingressNginx.defaultCertificate;
+    if (dc) refer(configPath(["ingressNginx", "defaultCertificate", "issuer"]), dc.issuer, "the default certificate");
+
+    const cm = certManagerValues(config.certManager, config.cluster);
+    const shim = valueAt(cm, "ingressShim.defaultIssuerName");
+    const shimKind = valueAt(cm, "ingressShim.defaultIssuerKind") ?? "Issuer";
+    if (shim !== undefined) {
+        const key = sourceKey("certManager", config.certManager.values, "ingressShim.defaultIssuerName", ["certManager", "defaultIssuer"]);
+        if (shimKind !== "ClusterIssuer") {
+            problems.push(
+                error(
+                    key,
+                    `is a default issuer of kind ${String(shimKind)}; this program creates only ClusterIssuers`,
+                    "use certManager.defaultIssuer, which sets kind ClusterIssuer",
+                    shim,
+                ),
+            );
+        } else refer(key, shim, "cert-manager's ingress-shim default");
+    }
+
+    const ingress = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
+    const admission = valueAt(ingress, "controller.admissionWebhooks.certManager.admissionCert.issuerRef");
+    if (isPlainObject(admission) && admission.kind === "ClusterIssuer") {
+        refer(
+            configPath(["ingressNginx", "values", "controller", "admissionWebhooks", "certManager", "admissionCert", "issuerRef", "name"]),
+            admission.name,
+            "the admission webhook certificate",
+        );
+    }
+
+    for (const { section, values } of chartValues(config)) {
+        for (const hit of findKeys(values, (k) => k === CLUSTER_ISSUER_ANNOTATION || k === ISSUER_ANNOTATION)) {
+            const key = configPath([section, "values", ...hit.at]);
+            if (hit.at[hit.at.length - 1] === ISSUER_ANNOTATION) {
+                problems.push(
+                    error(
+                        key,
+                        "names a namespaced Issuer; this program creates only ClusterIssuers, so nothing it manages answers it",
+                        `use ${CLUSTER_ISSUER_ANNOTATION} with one of certManager.issuers`,
+                        hit.value,
+                    ),
+                );
+            } else refer(key, hit.value, "the annotation");
+        }
+    }
+    return problems;
+}
+
+/** Where to tell the user to fix the labels of an emitted Service. */
+function labelsKey(s: EmittedService, config: PlatformConfig): string {
+    const userLabels = valueAt(config.ingressNginx.values, s.labelsKey) !== undefined;
+    if (s.section === "ingressNginx" && s.name === "ingress-nginx-controller" && !userLabels) {
+        return configPath(["ingressNginx", "loadBalancer", "pool"]);
+    }
+    return configPath([s.section, "values", ...s.labelsKey.split(".")]);
+}
+
+/**
+ * Each LoadBalancer Service takes its address from exactly one pool, chosen
+ * by the pool's serviceSelector over the Service's labels (plus Cilium's
+ * io.kubernetes.service.namespace/name). Annotations select nothing.
+ */
+function poolSelection(config: PlatformConfig): Problem[] {
+    const pools = config.cilium.loadBalancerPools;
+    const problems: Problem[] = [];
+    const services = [...corednsServices(config.cluster, config.coredns), ...ingressNginxServices(config.ingressNginx, pools)].filter(
+        (s) => s.type === "LoadBalancer",
+    );
+    for (const s of services) {
+        const what = `the LoadBalancer Service ${s.namespace}/${s.name}`;
+        const key = labelsKey(s, config);
+        const labels = { ...s.labels, "io.kubernetes.service.namespace": s.namespace, "io.kubernetes.service.name": s.name };
+        const matching = pools.filter((p) => selects(p.serviceSelector, labels));
+        if (matching.length === 0) {
+            const selectorKeys = new Set(
+                pools.flatMap((p) => [
+                    ...Object.keys(p.serviceSelector?.matchLabels ?? {}),
+                    ...(p.serviceSelector?.matchExpressions ?? []).map((e) => e.key),
+                ]),
+            );
+            const misplaced = Object.keys(s.annotations).filter((k) => selectorKeys.has(k));
+            const hint = misplaced.length
+                ? `; its annotations carry ${misplaced.join(", ")}, but pools match labels and annotations select nothing`
+                : "";
+            problems.push(
+                error(
+                    key,
+                    `leaves ${what} selected by no Cilium pool, so it would stay <pending>${hint}`,
+                    pools.length
+                        ? `set ingressNginx.loadBalancer.pool (or the Service's labels) to match one of ${pools.map((p) => p.name).join(", ")}`
+                        : "add a pool under cilium.loadBalancerPools",
+                    s.labels,
+                ),
+            );
+            continue;
+        }
+        if (matching.length > 1) {
+            problems.push(
+                error(
+                    key,
+                    `leaves ${what} selected by ${matching.length} pools (${matching.map((p) => p.name).join(", ")}); Cilium may take its address from any of them`,
+                    "give the pools disjoint serviceSelectors (a pool without one selects every Service), or label the Service for exactly one",
+                    s.labels,
+                ),
+            );
+            continue;
+        }
+        const ips = (s.annotations[LB_IPS_ANNOTATION] ?? "")
+            .split(",")
+            .map((x) => x.trim())
+            .filter(Boolean);
+        const typed = s.section === "ingressNginx" && ips.length === 1 && ips[0] === config.ingressNginx.loadBalancer.ip;
+        for (const ip of ips.filter((x) => !poolRanges(matching[0]).some((r) => contains(r, x)))) {
+            problems.push(
+                error(
+                    typed
+                        ? configPath(["ingressNginx", "loadBalancer", "ip"])
+                        : configPath([s.section, "values", ...s.annotationsKey.split("."), LB_IPS_ANNOTATION]),
+                    `asks for ${ip} for ${what}, outside ${matching[0].name}, the only pool that selects it; Cilium would leave it pending`,
+                    `pick an address from pool ${matching[0].name}`,
+                    ip,
+                ),
+            );
+        }
+    }
+    return problems;
+}
+
+/** Every component that builds names under the cluster domain must use the cluster's. */
+function clusterDomain(config: PlatformConfig): Problem[] {
+    const domain = config.cluster.dnsDomain;
+    const domainKey = configPath(["cluster", "dnsDomain"]);
+    const problems = new Map<string, Problem>();
+    // One problem per key: the leftover scan may find what a specific rule already reported.
+    const mismatch = (key: string, what: string, got: unknown, fix: string) => {
+        if (!problems.has(key))
+            problems.set(key, error(key, `gives ${what} ${JSON.stringify(got)} while ${domainKey} is ${domain}`, fix, got));
+    };
+
+    if (config.cluster.coreDnsDisabled) {
+        const servers = valueAt(corednsValues(config.cluster, config.coredns), "servers");
+        const zones = (Array.isArray(servers) ? servers : []).flatMap((s) =>
+            (isPlainObject(s) && Array.isArray(s.plugins) ? s.plugins : [])
+                .filter((p) => isPlainObject(p) && p.name === "kubernetes")
+                .map((p) => String((p as Values).parameters ?? "").split(/\s+/)[0]),
+        );
+        const key = sourceKey("coredns", config.coredns.values, "servers", ["cluster", "dnsDomain"]);
+        if (!zones.includes(domain))
+            mismatch(
+                key,
+                "CoreDNS' kubernetes zone",
+                zones.length ? zones.join(", ") : "no zone at all",
+                `serve ${domain} in the kubernetes plugin, or drop coredns.values.servers`,
+            );
+    }
+    const instance = fluxInstance(config.cluster, config.flux) as { spec: Values };
+    const fluxDomain = valueAt(instance.spec, "cluster.domain");
+    if (fluxDomain !== domain)
+        mismatch(
+            configPath(["flux"]),
+            "the FluxInstance's spec.cluster.domain",
+            fluxDomain,
+            `set the FluxInstance's cluster.domain to ${domain}`,
+        );
+
+    if (domain === "cluster.local") return [...problems.values()];
+
+    const cm = certManagerValues(config.certManager, config.cluster);
+    const args = valueAt(cm, "webhook.extraArgs");
+    const fqdn = webhookFqdn(config.certManager, config.cluster);
+    if (!(Array.isArray(args) && args.some((a) => String(a).includes(fqdn)))) {
+        mismatch(
+            configPath(["certManager", "values", "webhook", "extraArgs"]),
+            "the cert-manager webhook's serving names",
+            args,
+            `keep --dynamic-serving-dns-names=${fqdn} in webhook.extraArgs`,
+        );
+    }
+    const cilium = ciliumValues(config.cluster, config.cilium);
+    if (enabled(cilium, "hubble.enabled", true) && enabled(cilium, "hubble.relay.enabled", false)) {
+        const peer = valueAt(cilium, "hubble.peerService.clusterDomain") ?? "cluster.local";
+        if (peer !== domain)
+            mismatch(
+                configPath(["cilium", "values", "hubble", "peerService", "clusterDomain"]),
+                "Hubble Relay's peer service domain",
+                peer,
+                `set it to ${domain}`,
+            );
+    }
+    for (const { section, values } of chartValues(config)) {
+        for (const hit of findKeys(values, (_k, v) => typeof v === "string" && /(^|[.\s,])cluster\.local\.?($|[\s,:/])/.test(v))) {
+            mismatch(configPath([section, "values", ...hit.at]), "a value naming", hit.value, `write ${domain} instead of cluster.local`);
+        }
+    }
+    return [...problems.values()];
+}
+
+export const crossPhaseChecks: Check[] = [
+    { name: "issuer-references", needs: ["cluster", "cilium", "certManager", "ingressNginx", "coredns", "flux"], run: issuerReferences },
+    { name: "lb-pool-selection", needs: ["cluster", "cilium", "coredns", "ingressNginx"], run: poolSelection },
+    { name: "cluster-domain-reach", needs: ["cluster", "cilium", "coredns", "certManager", "flux"], run: clusterDomain },
+];
