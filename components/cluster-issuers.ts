@@ -28,6 +28,8 @@ export interface ClusterIssuersArgs {
 export class ClusterIssuers extends pulumi.ComponentResource {
     /** The ClusterIssuers by issuer name. */
     readonly issuers: Record<string, k8s.apiextensions.CustomResource> = {};
+    /** The Cloudflare token Secrets by ACME issuer name. */
+    readonly tokenSecrets: Record<string, k8s.core.v1.Secret> = {};
 
     constructor(name: string, args: ClusterIssuersArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("certificates", "ClusterIssuers"), name, {}, opts);
@@ -48,17 +50,16 @@ export class ClusterIssuers extends pulumi.ComponentResource {
             let needs: pulumi.Resource[] = namespaceReady;
             if (issuer.acme) {
                 // The token lives in a Secret the issuer names; its value stays a Pulumi secret throughout.
-                needs = [
-                    new k8s.core.v1.Secret(
-                        `${name}-${issuer.name}-token`,
-                        {
-                            metadata: { name: cloudflareSecretName(issuer), namespace },
-                            type: "Opaque",
-                            stringData: { [CLOUDFLARE_TOKEN_KEY]: secretConfig(issuer.acme.cloudflare.apiTokenSecret) },
-                        },
-                        { parent: this, dependsOn: namespaceReady },
-                    ),
-                ];
+                this.tokenSecrets[issuer.name] = new k8s.core.v1.Secret(
+                    `${name}-${issuer.name}-token`,
+                    {
+                        metadata: { name: cloudflareSecretName(issuer), namespace },
+                        type: "Opaque",
+                        stringData: { [CLOUDFLARE_TOKEN_KEY]: secretConfig(issuer.acme.cloudflare.apiTokenSecret) },
+                    },
+                    { parent: this, dependsOn: namespaceReady },
+                );
+                needs = [this.tokenSecrets[issuer.name]];
             }
             const ca = caCertificate(issuer, config);
             if (ca) {

@@ -170,6 +170,8 @@ function poolSelection(config: PlatformConfig): Problem[] {
             .map((x) => x.trim())
             .filter(Boolean);
         const typed = s.section === "ingressNginx" && ips.length === 1 && ips[0] === config.ingressNginx.loadBalancer.ip;
+        // ingress-lb-pool already checks the typed address against the pool it names.
+        if (typed && matching[0].name === config.ingressNginx.loadBalancer.pool) continue;
         for (const ip of ips.filter((x) => !poolRanges(matching[0]).some((r) => contains(r, x)))) {
             problems.push(
                 error(

@@ -65,13 +65,14 @@ function poolChecks(config: PlatformConfig): Problem[] {
             ),
         );
     }
-    const families = valueAt(ingressNginxValues(config.ingressNginx, pools), "controller.service.ipFamilies");
+    // The chart's own default is a single-stack IPv4 Service.
+    const families = valueAt(ingressNginxValues(config.ingressNginx, pools), "controller.service.ipFamilies") ?? ["IPv4"];
     const wanted = addressFamily(ip) === "ipv6" ? "IPv6" : "IPv4";
     if (Array.isArray(families) && !families.includes(wanted)) {
         problems.push(
             error(
                 ipKey,
-                `is ${wanted} but ingressNginx.values.controller.service.ipFamilies is ${JSON.stringify(families)}`,
+                `is ${wanted} but the Service's ipFamilies (ingressNginx.values.controller.service.ipFamilies) are ${JSON.stringify(families)}`,
                 `add ${wanted} to controller.service.ipFamilies or pick an address of the Service's family`,
                 ip,
             ),
