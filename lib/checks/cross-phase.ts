@@ -106,13 +106,14 @@ function issuerReferences(config: PlatformConfig): Problem[] {
     return problems;
 }
 
-/** Where to tell the user to fix the labels of an emitted Service. */
-function labelsKey(s: EmittedService, config: PlatformConfig): string {
-    const userLabels = valueAt(config.ingressNginx.values, s.labelsKey) !== undefined;
-    if (s.section === "ingressNginx" && s.name === "ingress-nginx-controller" && !userLabels) {
-        return configPath(["ingressNginx", "loadBalancer", "pool"]);
+/** Where to tell the user to fix the labels of an emitted Service, and what is there now. */
+function labelsKey(s: EmittedService, config: PlatformConfig): { key: string; value: unknown; typed: boolean } {
+    const sectionValues = (config[s.section] as { values: Values }).values;
+    const userLabels = valueAt(sectionValues, s.labelsKey);
+    if (s.section === "ingressNginx" && s.name === "ingress-nginx-controller" && userLabels === undefined) {
+        return { key: configPath(["ingressNginx", "loadBalancer", "pool"]), value: config.ingressNginx.loadBalancer.pool, typed: true };
     }
-    return configPath([s.section, "values", ...s.labelsKey.split(".")]);
+    return { key: configPath([s.section, "values", ...s.labelsKey.split(".")]), value: userLabels, typed: false };
 }
 
 /**
@@ -128,7 +129,8 @@ function poolSelection(config: PlatformConfig): Problem[] {
     );
     for (const s of services) {
         const what = `the LoadBalancer Service ${s.namespace}/${s.name}`;
-        const key = labelsKey(s, config);
+        const { key, value, typed: poolKey } = labelsKey(s, config);
+        const names = pools.map((p) => p.name).join(", ");
         const labels = { ...s.labels, "io.kubernetes.service.namespace": s.namespace, "io.kubernetes.service.name": s.name };
         const matching = pools.filter((p) => selects(p.serviceSelector, labels));
         if (matching.length === 0) {
@@ -139,6 +141,7 @@ function poolSelection(config: PlatformConfig): Problem[] {
                 ]),
             );
             const misplaced = Object.keys(s.annotations).filter((k) => selectorKeys.has(k));
+            const meant = pools.find((p) => misplaced.some((k) => p.serviceSelector?.matchLabels?.[k] === s.annotations[k]));
             const hint = misplaced.length
                 ? `; its annotations carry ${misplaced.join(", ")}, but pools match labels and annotations select nothing`
                 : "";
@@ -146,10 +149,14 @@ function poolSelection(config: PlatformConfig): Problem[] {
                 error(
                     key,
                     `leaves ${what} selected by no Cilium pool, so it would stay <pending>${hint}`,
-                    pools.length
-                        ? `set ingressNginx.loadBalancer.pool (or the Service's labels) to match one of ${pools.map((p) => p.name).join(", ")}`
-                        : "add a pool under cilium.loadBalancerPools",
-                    s.labels,
+                    !pools.length
+                        ? "add a pool under cilium.loadBalancerPools"
+                        : poolKey
+                          ? meant
+                              ? `name ${meant.name}, the pool the annotation meant`
+                              : `name one of ${names}`
+                          : `give the Service the labels of one pool's serviceSelector (${names})`,
+                    value,
                 ),
             );
             continue;
@@ -160,7 +167,7 @@ function poolSelection(config: PlatformConfig): Problem[] {
                     key,
                     `leaves ${what} selected by ${matching.length} pools (${matching.map((p) => p.name).join(", ")}); Cilium may take its address from any of them`,
                     "give the pools disjoint serviceSelectors (a pool without one selects every Service), or label the Service for exactly one",
-                    s.labels,
+                    value,
                 ),
             );
             continue;
@@ -194,9 +201,8 @@ function clusterDomain(config: PlatformConfig): Problem[] {
     const domainKey = configPath(["cluster", "dnsDomain"]);
     const problems = new Map<string, Problem>();
     // One problem per key: the leftover scan may find what a specific rule already reported.
-    const mismatch = (key: string, what: string, got: unknown, fix: string) => {
-        if (!problems.has(key))
-            problems.set(key, error(key, `gives ${what} ${JSON.stringify(got)} while ${domainKey} is ${domain}`, fix, got));
+    const mismatch = (key: string, says: string, got: unknown, fix: string) => {
+        if (!problems.has(key)) problems.set(key, error(key, `${says}, but ${domainKey} is ${domain}`, fix, got));
     };
 
     if (config.cluster.coreDnsDisabled) {
@@ -210,8 +216,8 @@ function clusterDomain(config: PlatformConfig): Problem[] {
         if (!zones.includes(domain))
             mismatch(
                 key,
-                "CoreDNS' kubernetes zone",
-                zones.length ? zones.join(", ") : "no zone at all",
+                zones.length ? `makes CoreDNS serve the cluster zone ${zones.join(", ")}` : "gives CoreDNS no kubernetes plugin at all",
+                zones,
                 `serve ${domain} in the kubernetes plugin, or drop coredns.values.servers`,
             );
     }
@@ -220,7 +226,7 @@ function clusterDomain(config: PlatformConfig): Problem[] {
     if (fluxDomain !== domain)
         mismatch(
             configPath(["flux"]),
-            "the FluxInstance's spec.cluster.domain",
+            `gives the FluxInstance cluster.domain ${JSON.stringify(fluxDomain)}`,
             fluxDomain,
             `set the FluxInstance's cluster.domain to ${domain}`,
         );
@@ -233,7 +239,7 @@ function clusterDomain(config: PlatformConfig): Problem[] {
     if (!(Array.isArray(args) && args.some((a) => String(a).includes(fqdn)))) {
         mismatch(
             configPath(["certManager", "values", "webhook", "extraArgs"]),
-            "the cert-manager webhook's serving names",
+            "leaves the cluster domain out of the cert-manager webhook's serving certificate",
             args,
             `keep --dynamic-serving-dns-names=${fqdn} in webhook.extraArgs`,
         );
@@ -244,14 +250,19 @@ function clusterDomain(config: PlatformConfig): Problem[] {
         if (peer !== domain)
             mismatch(
                 configPath(["cilium", "values", "hubble", "peerService", "clusterDomain"]),
-                "Hubble Relay's peer service domain",
+                `makes Hubble Relay look for its peers under ${JSON.stringify(peer)}`,
                 peer,
                 `set it to ${domain}`,
             );
     }
     for (const { section, values } of chartValues(config)) {
         for (const hit of findKeys(values, (_k, v) => typeof v === "string" && /(^|[.\s,])cluster\.local\.?($|[\s,:/])/.test(v))) {
-            mismatch(configPath([section, "values", ...hit.at]), "a value naming", hit.value, `write ${domain} instead of cluster.local`);
+            mismatch(
+                configPath([section, "values", ...hit.at]),
+                "still names cluster.local",
+                hit.value,
+                `write ${domain} instead of cluster.local`,
+            );
         }
     }
     return [...problems.values()];
