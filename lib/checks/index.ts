@@ -4,6 +4,7 @@ import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
 import { ingressChecks } from "./ingress";
+import { lbPoolChecks } from "./lb-pools";
 import { networkChecks } from "./network";
 import { secretChecks } from "./secrets";
 import type { Check } from "./types";
@@ -16,6 +17,7 @@ export const CHECKS: Check[] = [
     ...certificateChecks,
     ...ingressChecks,
     ...crdOrderChecks,
+    ...lbPoolChecks,
     ...crossPhaseChecks,
     ...secretChecks,
 ];
