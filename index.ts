@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { CertManager } from "./components/cert-manager";
 import { Cilium } from "./components/cilium";
+import { ClusterIssuers } from "./components/cluster-issuers";
 import { CoreDns } from "./components/coredns";
 import { Flux } from "./components/flux";
 import { Gate } from "./components/gate";
@@ -31,13 +32,19 @@ export = async () => {
     // The webhook reaches the API server by name, and ACME DNS-01 resolves
     // public names: both need working DNS.
     const dnsReady = [dnsGate];
-    const certManager = new CertManager("cert-manager", { config: config.certManager }, { ...opts, dependsOn: dnsReady });
+    const certManager = new CertManager("cert-manager", { cluster, config: config.certManager }, { ...opts, dependsOn: dnsReady });
     const certificatesGate = new Gate("certificates-gate", { phase: "certificates", after: [certManager] }, { dependsOn: dnsReady });
+    // cert-manager's webhook admits ClusterIssuers: create them only once the gate has seen it answer.
+    const issuers = new ClusterIssuers("cluster-issuers", { config: config.certManager }, { ...opts, dependsOn: [certificatesGate] });
 
-    // ingress-nginx's admission webhook needs a certificate, and its Ingresses
-    // reference issuers.
-    const certificatesReady = [certificatesGate];
-    const ingress = new IngressNginx("ingress-nginx", { config: config.ingressNginx }, { ...opts, dependsOn: certificatesReady });
+    // ingress-nginx's admission webhook needs a certificate, and its default
+    // certificate names an issuer, which must be Ready.
+    const certificatesReady = [certificatesGate, issuers];
+    const ingress = new IngressNginx(
+        "ingress-nginx",
+        { config: config.ingressNginx, pools: config.cilium.loadBalancerPools },
+        { ...opts, dependsOn: certificatesReady },
+    );
     const ingressGate = new Gate("ingress-gate", { phase: "ingress", after: [ingress] }, { dependsOn: certificatesReady });
 
     // Flux clones over DNS and egress, and what it deploys expects

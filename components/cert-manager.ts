@@ -1,11 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
+import type { ClusterConfig } from "../lib/config/cluster";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { certManagerValues } from "../lib/values/cert-manager";
 
 export interface CertManagerArgs {
+    /** Talos facts: the cluster domain goes into the webhook's serving certificate. */
+    cluster: ClusterConfig;
     /**
      * Chart settings (`talos-platform:certManager`).
      * @default chart cert-manager v1.21.1 from https://charts.jetstack.io into cert-manager
@@ -13,7 +16,11 @@ export interface CertManagerArgs {
     config?: PlatformConfigInput["certManager"];
 }
 
-/** The certificates phase: cert-manager with its CRDs, webhook and cainjector. */
+/**
+ * The certificates phase: cert-manager with its CRDs, webhook and
+ * cainjector. The ClusterIssuers are a component of their own, because they
+ * need the certificates gate, which needs this.
+ */
 export class CertManager extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
 
@@ -21,9 +28,11 @@ export class CertManager extends pulumi.ComponentResource {
         super(typeToken("certificates", "CertManager"), name, {}, opts);
         const config = resolveSection("certManager", args.config);
 
-        this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("cert-manager", config, certManagerValues(config)), {
-            parent: this,
-        });
+        this.release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            releaseArgs("cert-manager", config, certManagerValues(config, args.cluster)),
+            { parent: this },
+        );
         this.registerOutputs({ releaseStatus: this.release.status.status });
     }
 }

@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
+import type { LbPoolConfig } from "../lib/config/cilium";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
-import { ingressNginxValues } from "../lib/values/ingress-nginx";
+import { defaultCertificate, ingressNginxValues, INGRESS_RELEASE } from "../lib/values/ingress-nginx";
 
 export interface IngressNginxArgs {
     /**
@@ -11,9 +12,17 @@ export interface IngressNginxArgs {
      * @default chart ingress-nginx 4.15.1 from https://kubernetes.github.io/ingress-nginx into ingress-nginx
      */
     config?: PlatformConfigInput["ingressNginx"];
+    /**
+     * Cilium's LoadBalancer pools; the Service gets the labels of the pool named in
+     * `loadBalancer.pool`. @default [] (no pool labels)
+     */
+    pools?: LbPoolConfig[];
 }
 
-/** The ingress phase: ingress-nginx behind a LoadBalancer Service. */
+/**
+ * The ingress phase: ingress-nginx behind a LoadBalancer Service whose
+ * address comes from a Cilium pool, and its default TLS certificate.
+ */
 export class IngressNginx extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
 
@@ -21,9 +30,17 @@ export class IngressNginx extends pulumi.ComponentResource {
         super(typeToken("ingress", "IngressNginx"), name, {}, opts);
         const config = resolveSection("ingressNginx", args.config);
 
-        this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("ingress-nginx", config, ingressNginxValues(config)), {
-            parent: this,
-        });
+        this.release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            releaseArgs(INGRESS_RELEASE, config, ingressNginxValues(config, args.pools ?? [])),
+            { parent: this },
+        );
+        const certificate = defaultCertificate(config);
+        if (certificate) {
+            // The release creates the namespace. Not waited on: ACME issuance may take minutes, and
+            // the controller serves its fallback certificate until the Secret appears.
+            new k8s.apiextensions.CustomResource(`${name}-default-certificate`, certificate, { parent: this, dependsOn: [this.release] });
+        }
         this.registerOutputs({ releaseStatus: this.release.status.status });
     }
 }

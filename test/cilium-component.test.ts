@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { Cilium } from "../components/cilium";
 import { resolveSection } from "../lib/config";
 import type { Plan, PlanResource } from "../lib/plan/model";
-import { byName, devSections, Json, ofType, planDev } from "./helpers";
+import { byName, devSections, ingressWithoutLoadBalancer, Json, ofType, planDev } from "./helpers";
 import { crdErrors, valuesErrors } from "./schemas";
 
 const CRD_WAIT = "talos-platform:network:CrdWait";
@@ -42,7 +42,7 @@ describe("Cilium component in the dev plan", () => {
             [cr("CiliumBGPAdvertisement")]: 1,
         });
         // No password configured, no Secret; no legacy BGP v1 policy, no L2.
-        expect(ofType(plan, SECRET)).to.deep.equal([]);
+        expect(ciliumChildren(plan).filter((r) => r.type === SECRET)).to.deep.equal([]);
         expect(
             plan.resources.some((r) => r.type.includes("CiliumBGPPeeringPolicy") || r.type.includes("CiliumL2AnnouncementPolicy")),
         ).to.equal(false);
@@ -111,8 +111,9 @@ describe("Cilium component with other configs", () => {
         });
         expect(plan.errors).to.deep.equal([]);
         expect(JSON.stringify(plan)).to.not.contain(password);
-        const [secret] = ofType(plan, SECRET);
-        expect(ofType(plan, SECRET)).to.have.length(1);
+        const secrets = ciliumChildren(plan).filter((r) => r.type === SECRET);
+        expect(secrets).to.have.length(1);
+        const [secret] = secrets;
         expect(secret.inputs.metadata).to.deep.equal({ name: "bgp-auth-default", namespace: "kube-system" });
         expect(secret.inputs.stringData).to.equal("[secret]");
         const peerConfig = ofType(plan, cr("CiliumBGPPeerConfig"))[0];
@@ -143,7 +144,10 @@ describe("Cilium component with other configs", () => {
     });
 
     it("waits for no CRD when it emits no custom resource", async () => {
-        const plan = await planDev((s) => (s.cilium = { version: "1.19.4" }));
+        const plan = await planDev((s) => {
+            s.cilium = { version: "1.19.4" };
+            ingressWithoutLoadBalancer(s);
+        });
         expect(plan.errors).to.deep.equal([]);
         expect(ofType(plan, CRD_WAIT)).to.deep.equal([]);
         expect(ciliumChildren(plan).map((r) => r.type)).to.deep.equal(["kubernetes:helm.sh/v3:Release"]);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import { allObjects, ciliumObjects, requiredCrds, SELECT_ALL_SERVICES } from "../lib/values/cilium-objects";
-import { devSections, Json, raw } from "./helpers";
+import { devSections, ingressWithoutLoadBalancer, Json, raw } from "./helpers";
 import { crdErrors } from "./schemas";
 
 function objectsOf(edit?: (s: Record<string, Json>) => void) {
@@ -86,6 +86,7 @@ describe("Cilium objects from other configs", () => {
                 { name: "all", blocks: [{ cidr: "172.29.53.0/24" }], allowFirstLastIPs: false },
                 { name: "edge", blocks: [{ cidr: "172.29.54.0/24" }], allowFirstLastIPs: true },
             ];
+            ingressWithoutLoadBalancer(s);
         });
         expect(o.pools.map((p) => p.spec.allowFirstLastIPs)).to.deep.equal(["No", "Yes"]);
         expect(o.pools[0].spec).to.not.have.property("serviceSelector");
@@ -136,6 +137,7 @@ describe("Cilium objects from other configs", () => {
     it("emits nothing, and needs no CRD, without pools, BGP or L2", () => {
         const o = objectsOf((s) => {
             s.cilium = { version: "1.19.4" };
+            ingressWithoutLoadBalancer(s);
         });
         expect(allObjects(o)).to.deep.equal([]);
         expect(requiredCrds(o)).to.deep.equal([]);

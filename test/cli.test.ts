@@ -74,8 +74,7 @@ describe("plan command", () => {
     });
 
     it("treats secure: values as secrets whose value is unknown", async () => {
-        const text =
-            fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") + "  talos-platform:cloudflareApiToken:\n    secure: v1:abc\n";
+        const text = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") + "  talos-platform:otherApiToken:\n    secure: v1:abc\n";
         const { code, out } = await plan(["--config", tmpFile("Pulumi.sec.yaml", text), "--format", "json"]);
         expect(code).to.equal(0);
         expect(out).to.not.contain("v1:abc");

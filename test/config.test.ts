@@ -17,7 +17,9 @@ describe("stack config", () => {
 
     it("applies documented defaults to omitted sections", () => {
         const s = devSections();
-        const result = validateConfig(raw({ cluster: s.cluster }));
+        // A pool without a selector: ingress-nginx's LoadBalancer Service needs exactly one.
+        const cilium = { loadBalancerPools: [{ name: "any", blocks: [{ cidr: "172.29.52.0/24" }] }] };
+        const result = validateConfig(raw({ cluster: s.cluster, cilium }));
         expect(result.config?.cilium.version).to.equal("1.19.4");
         expect(result.config?.cilium.repository).to.equal("https://helm.cilium.io");
         expect(result.config?.gates.network.timeout).to.equal("2m");

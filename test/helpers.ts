@@ -9,23 +9,43 @@ export const ROOT = path.resolve(__dirname, "..");
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
+function devStack(): PlanInput {
+    return readStackFile(path.join(ROOT, "Pulumi.dev.yaml"), "dev");
+}
+
+const bare = (k: string) => k.replace(/^talos-platform:/, "");
+
 /** The dev stack's talos-platform sections, as plain objects keyed without the namespace. */
 export function devSections(): Record<string, Json> {
-    const input = readStackFile(path.join(ROOT, "Pulumi.dev.yaml"), "dev");
+    const input = devStack();
+    const secret = new Set(input.secretKeys ?? []);
     const out: Record<string, Json> = {};
-    for (const [k, v] of Object.entries(input.config)) out[k.replace(/^talos-platform:/, "")] = structuredClone(v);
+    for (const [k, v] of Object.entries(input.config)) if (!secret.has(k)) out[bare(k)] = structuredClone(v);
     return out;
+}
+
+/** The dev stack's secret keys (set with --secret), as validateConfig sees them. */
+export function devSecretKeys(): RawConfig["otherKeys"] {
+    return Object.fromEntries((devStack().secretKeys ?? []).map((k) => [bare(k), { secret: true }]));
 }
 
 /** Runs the program offline on the dev stack, after `edit` changes its sections. */
 export async function planDev(edit?: (sections: Record<string, Json>) => void, extra?: Partial<PlanInput>): Promise<Plan> {
+    const stack = devStack();
     const sections = devSections();
     edit?.(sections);
-    return runPlan({ stack: "dev", ...extra, config: { ...sections, ...(extra?.config ?? {}) } });
+    const secrets = Object.fromEntries((stack.secretKeys ?? []).map((k) => [k, stack.config[k]]));
+    return runPlan({
+        stack: "dev",
+        ...extra,
+        config: { ...secrets, ...sections, ...(extra?.config ?? {}) },
+        secretKeys: [...(stack.secretKeys ?? []), ...(extra?.secretKeys ?? [])],
+    });
 }
 
+/** Raw config of `sections`, with the dev stack's secret keys set unless `otherKeys` says otherwise. */
 export function raw(sections: Record<string, Json>, otherKeys: RawConfig["otherKeys"] = {}): RawConfig {
-    return { sections, otherKeys };
+    return { sections, otherKeys: { ...devSecretKeys(), ...otherKeys } };
 }
 
 export function byName(plan: Plan, name: string): PlanResource {
@@ -43,4 +63,17 @@ export function lineage(plan: Plan, r: PlanResource): PlanResource[] {
     const out: PlanResource[] = [];
     for (let cur: PlanResource | undefined = r; cur; cur = plan.resources.find((x) => x.urn === cur!.parent)) out.push(cur);
     return out;
+}
+
+/** Makes the dev stack IPv4-only: subnets and pools. */
+export function singleStack(s: Record<string, Json>): void {
+    s.cluster.podSubnets = ["10.244.0.0/16"];
+    s.cluster.serviceSubnets = ["10.96.0.0/12"];
+    s.cilium.loadBalancerPools = (s.cilium.loadBalancerPools ?? []).filter((p: Json) => p.name !== "bgp-default-ipv6");
+}
+
+/** Serves ingress-nginx on a NodePort, so a config needs no LoadBalancer pool for it. */
+export function ingressWithoutLoadBalancer(s: Record<string, Json>): void {
+    s.ingressNginx.loadBalancer = {};
+    s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
 }

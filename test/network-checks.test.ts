@@ -285,7 +285,13 @@ describe("network checks: address ranges and pools", () => {
     });
 
     it("rejects two pools with one name", () => {
-        const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "bgp-default", blocks: [{ cidr: "172.29.53.0/24" }] }));
+        const p = problems((s) =>
+            s.cilium.loadBalancerPools.push({
+                name: "bgp-default",
+                blocks: [{ cidr: "172.29.53.0/24" }],
+                serviceSelector: { matchLabels: { pool: "second" } },
+            }),
+        );
         expect(only(p, K("cilium.loadBalancerPools[4].name")).message).to.contain(K("cilium.loadBalancerPools[0]"));
     });
 });

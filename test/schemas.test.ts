@@ -26,7 +26,7 @@ describe("foundation objects against upstream schemas", () => {
     });
 
     it("the cert-manager values validate against v1.21.1's values.schema.json", () => {
-        expect(valuesErrors("cert-manager", "v1.21.1", certManagerValues(config.certManager))).to.deep.equal([]);
+        expect(valuesErrors("cert-manager", "v1.21.1", certManagerValues(config.certManager, config.cluster))).to.deep.equal([]);
     });
 
     it("the FluxInstance and GitRepository conform to their strict CRD schemas", () => {

@@ -1,9 +1,27 @@
 import { bgpChecks } from "./bgp";
+import { certificateChecks } from "./certificates";
 import { ciliumChecks } from "./cilium";
 import { clusterChecks } from "./cluster";
+import { crdOrderChecks } from "./crd-order";
+import { crossPhaseChecks } from "./cross-phase";
+import { dnsChecks } from "./dns";
+import { ingressChecks } from "./ingress";
+import { lbPoolChecks } from "./lb-pools";
 import { networkChecks } from "./network";
 import { secretChecks } from "./secrets";
 import type { Check } from "./types";
 
 /** Every cross-check, by domain. Order only affects the order of the report. */
-export const CHECKS: Check[] = [...clusterChecks, ...networkChecks, ...ciliumChecks, ...bgpChecks, ...secretChecks];
+export const CHECKS: Check[] = [
+    ...clusterChecks,
+    ...networkChecks,
+    ...ciliumChecks,
+    ...bgpChecks,
+    ...dnsChecks,
+    ...certificateChecks,
+    ...ingressChecks,
+    ...crdOrderChecks,
+    ...lbPoolChecks,
+    ...crossPhaseChecks,
+    ...secretChecks,
+];

@@ -1,5 +1,6 @@
 import type { CheckContext, PlatformConfig } from "../config";
 import { SECTIONS } from "../config";
+import { certManagerSecretRefs } from "../config/cert-manager";
 import { ciliumSecretRefs } from "../config/cilium";
 import { unknownKeyProblem } from "../config/issues";
 import type { SecretRef } from "../config/secrets";
@@ -12,7 +13,7 @@ import type { Check } from "./types";
  * contributes none.
  */
 export function secretRefs(config: Partial<PlatformConfig>): SecretRef[] {
-    return [...ciliumSecretRefs(config.cilium)];
+    return [...ciliumSecretRefs(config.cilium), ...certManagerSecretRefs(config.certManager)];
 }
 
 export function secretProblems(config: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {

@@ -1,0 +1,159 @@
+import { expect } from "chai";
+import { validateConfig } from "../lib/config";
+import type { Plan } from "../lib/plan/model";
+import { ingressNginxServices, ingressNginxValues, labelsFor } from "../lib/values/ingress-nginx";
+import { unknownChartKeys } from "./chart-keys";
+import { byName, devSections, Json, planDev, raw } from "./helpers";
+
+function check(edit?: (s: Record<string, Json>) => void) {
+    const s = devSections();
+    edit?.(s);
+    return validateConfig(raw(s));
+}
+const errors = (edit: (s: Record<string, Json>) => void) => check(edit).problems.filter((p) => p.severity === "error");
+const valuesOf = (edit?: (s: Record<string, Json>) => void): Json => {
+    const c = check(edit).config!;
+    return ingressNginxValues(c.ingressNginx, c.cilium.loadBalancerPools);
+};
+
+describe("ingress-nginx values", () => {
+    it("labels the Service for its pool, asks for the fixed address by annotation, and keeps externalTrafficPolicy", () => {
+        const { service } = valuesOf().controller;
+        expect(service).to.deep.equal({
+            type: "LoadBalancer",
+            externalTrafficPolicy: "Cluster",
+            labels: { "io.cilium/lb-ipam-pool": "bgp-ingress" },
+            annotations: { "lbipam.cilium.io/ips": "172.29.52.201" },
+        });
+        expect(
+            valuesOf((s) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "Local")).controller.service.externalTrafficPolicy,
+        ).to.equal("Local");
+    });
+
+    it("runs two spread replicas, the admission webhook, the default IngressClass, metrics without ServiceMonitor, and the default certificate", () => {
+        const { controller } = valuesOf();
+        expect(controller.replicaCount).to.equal(2);
+        expect(controller.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey).to.equal(
+            "kubernetes.io/hostname",
+        );
+        expect(controller.admissionWebhooks).to.deep.equal({ enabled: true });
+        expect(controller.ingressClassResource).to.deep.equal({ name: "nginx", enabled: true, default: true });
+        expect(controller.metrics).to.deep.equal({ enabled: true, serviceMonitor: { enabled: false }, prometheusRule: { enabled: false } });
+        expect(controller.extraArgs).to.deep.equal({ "default-ssl-certificate": "ingress-nginx/default-tls" });
+        expect(valuesOf((s) => delete s.ingressNginx.defaultCertificate).controller).to.not.have.property("extraArgs");
+    });
+
+    it("turns a pool selector into Service labels, leaving out Cilium's metadata keys", () => {
+        expect(
+            labelsFor({
+                matchLabels: { a: "1" },
+                matchExpressions: [
+                    { key: "b", operator: "In", values: ["2", "3"] },
+                    { key: "c", operator: "Exists" },
+                    { key: "io.kubernetes.service.namespace", operator: "In", values: ["ingress-nginx"] },
+                ],
+            }),
+        ).to.deep.equal({ a: "1", b: "2" });
+        expect(labelsFor(undefined)).to.deep.equal({});
+    });
+
+    it("uses only keys the ingress-nginx 4.15.1 chart knows", () => {
+        expect(unknownChartKeys("ingress-nginx", "4.15.1", valuesOf())).to.deep.equal([]);
+        expect(unknownChartKeys("ingress-nginx", "4.15.1", { controller: { servce: {} } })).to.deep.equal(["controller.servce"]);
+    });
+
+    it("lists the Services the chart renders, with the labels Cilium will match", () => {
+        const c = check().config!;
+        const services = ingressNginxServices(c.ingressNginx, c.cilium.loadBalancerPools);
+        expect(services.map((s) => `${s.name}:${s.type}`)).to.deep.equal([
+            "ingress-nginx-controller:LoadBalancer",
+            "ingress-nginx-controller-metrics:ClusterIP",
+            "ingress-nginx-controller-admission:ClusterIP",
+        ]);
+        expect(services[0].labels).to.include({ "io.cilium/lb-ipam-pool": "bgp-ingress", "app.kubernetes.io/component": "controller" });
+    });
+});
+
+describe("ingress config checks", () => {
+    it("rejects a pool that cilium.loadBalancerPools does not define, suggesting the closest", () => {
+        const p = errors((s) => (s.ingressNginx.loadBalancer.pool = "bgp-ingres"));
+        const e = p.find((x) => x.path === "talos-platform:ingressNginx.loadBalancer.pool")!;
+        expect(e.message).to.contain("names no pool");
+        expect(e.fix).to.contain("closest: bgp-ingress");
+    });
+
+    it("rejects a fixed address outside the pool", () => {
+        const p = errors((s) => (s.ingressNginx.loadBalancer.ip = "172.29.52.100"));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(p[0].message).to.contain("bgp-ingress");
+    });
+
+    it("honours allowFirstLastIPs: false for CIDR pools", () => {
+        const edit = (ip: string) => (s: Record<string, Json>) => {
+            s.cilium.loadBalancerPools[1].blocks = [{ cidr: "172.29.53.0/28" }];
+            s.cilium.loadBalancerPools[1].allowFirstLastIPs = false;
+            s.ingressNginx.loadBalancer.ip = ip;
+        };
+        expect(errors(edit("172.29.53.0")).map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(errors(edit("172.29.53.1"))).to.deep.equal([]);
+    });
+
+    it("rejects a fixed address without a pool, and one of a family the Service does not have", () => {
+        expect(errors((s) => delete s.ingressNginx.loadBalancer.pool).map((x) => x.path)).to.include(
+            "talos-platform:ingressNginx.loadBalancer.ip",
+        );
+        const v6 = errors((s) => {
+            s.ingressNginx.loadBalancer.pool = "bgp-default-ipv6";
+            s.ingressNginx.loadBalancer.ip = "fd47:25e1:2f96:52:100::10";
+        });
+        expect(v6.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(v6[0].message).to.contain("IPv6").and.contain("ipFamilies");
+    });
+
+    it("refuses fewer than two replicas, typed, through values, or through autoscaling", () => {
+        expect(errors((s) => (s.ingressNginx.replicas = 1)).map((p) => p.path)).to.deep.equal(["talos-platform:ingressNginx.replicas"]);
+        expect(errors((s) => (s.ingressNginx.values = { controller: { replicaCount: 1 } })).map((p) => p.path)).to.deep.equal([
+            "talos-platform:ingressNginx.values.controller.replicaCount",
+        ]);
+        const hpa = (min: number) => (s: Record<string, Json>) =>
+            (s.ingressNginx.values = { controller: { autoscaling: { enabled: true, minReplicas: min } } });
+        expect(errors(hpa(1)).map((p) => p.path)).to.deep.equal(["talos-platform:ingressNginx.values.controller.autoscaling.minReplicas"]);
+        expect(errors(hpa(2))).to.deep.equal([]);
+    });
+
+    it("rejects an unknown externalTrafficPolicy", () => {
+        const p = errors((s) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "local"));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.externalTrafficPolicy"]);
+        expect(p[0].fix).to.contain('"Local"');
+    });
+});
+
+describe("ingress phase in the plan", () => {
+    let plan: Plan;
+    before(async () => {
+        plan = await planDev();
+    });
+
+    it("installs the pinned chart and the default certificate after the release, under the ingress phase", () => {
+        const release = byName(plan, "ingress-nginx-release");
+        expect(release.inputs).to.include({ chart: "ingress-nginx", version: "4.15.1", namespace: "ingress-nginx" });
+        const cert = byName(plan, "ingress-nginx-default-certificate");
+        expect(cert.phase).to.equal("ingress");
+        expect(cert.dependsOn).to.deep.equal([release.urn]);
+        expect((cert.inputs.spec as Json).issuerRef).to.deep.equal({
+            name: "letsencrypt-prod",
+            kind: "ClusterIssuer",
+            group: "cert-manager.io",
+        });
+        // Issuance may take minutes; the certificate is not waited on.
+        expect((cert.inputs.metadata as Json).annotations).to.equal(undefined);
+    });
+
+    it("reports the retirement of ingress-nginx as an advisory finding with the Gateway API hint, without blocking", () => {
+        const f = plan.findings.filter((x) => x.rule === "ingress-nginx-retired");
+        expect(f).to.have.length(1);
+        expect(f[0]).to.include({ severity: "advisory", resource: byName(plan, "ingress-nginx-release").urn });
+        expect(f[0].message).to.contain("March 2026").and.contain("Gateway API").and.contain("Cilium");
+        expect(plan.ok).to.equal(true);
+    });
+});

@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import type { Finding } from "../lib/plan/model";
+import { evaluatePolicies } from "../lib/plan/policies";
+import { phaseOfUrn } from "../policies/crd-order";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
+
+/** The findings of one rule for one resource, registered under `parentType` when given. */
+async function findings(rule: string, type: string, props: Record<string, unknown>, parentType?: string): Promise<Finding[]> {
+    const urn = `urn:pulumi:test::talos-platform::${parentType ? parentType + "$" : ""}${type}::subject`;
+    const all = await evaluatePolicies([{ urn, type, name: "subject", parent: null, dependsOn: [], phase: null, inputs: props, props }]);
+    return all.filter((f) => f.rule === rule);
+}
+
+describe("policy ingress-nginx-retired", () => {
+    const release = { chart: "ingress-nginx", version: "4.15.1", repositoryOpts: { repo: "https://kubernetes.github.io/ingress-nginx" } };
+
+    it("advises, never blocks, on an ingress-nginx release, pointing to Gateway API", async () => {
+        const f = await findings("ingress-nginx-retired", RELEASE, release);
+        expect(f).to.have.length(1);
+        expect(f[0].severity).to.equal("advisory");
+        expect(f[0].message).to.contain("retired in March 2026").and.contain("Gateway API");
+    });
+
+    it("passes other charts", async () => {
+        expect(await findings("ingress-nginx-retired", RELEASE, { ...release, chart: "cilium" })).to.deep.equal([]);
+    });
+
+    it("passes a release without a chart", async () => {
+        expect(await findings("ingress-nginx-retired", RELEASE, { version: "4.15.1" })).to.deep.equal([]);
+    });
+});
+
+describe("policy cluster-issuer-waits-for-ready", () => {
+    const issuer = (annotations?: Record<string, string>) => ({
+        apiVersion: "cert-manager.io/v1",
+        kind: "ClusterIssuer",
+        metadata: { name: "letsencrypt-prod", ...(annotations ? { annotations } : {}) },
+        spec: { selfSigned: {} },
+    });
+
+    it("passes an issuer that waits for condition=Ready", async () => {
+        expect(await findings("cluster-issuer-waits-for-ready", ISSUER, issuer({ "pulumi.com/waitFor": "condition=Ready" }))).to.deep.equal(
+            [],
+        );
+    });
+
+    it("fails one that waits for something else, as mandatory", async () => {
+        const f = await findings("cluster-issuer-waits-for-ready", ISSUER, issuer({ "pulumi.com/waitFor": "condition=Available" }));
+        expect(f).to.have.length(1);
+        expect(f[0].severity).to.equal("mandatory");
+        expect(f[0].message).to.contain("letsencrypt-prod").and.contain('"condition=Available"');
+    });
+
+    it("fails one without annotations", async () => {
+        expect(await findings("cluster-issuer-waits-for-ready", ISSUER, issuer())).to.have.length(1);
+        expect(await findings("cluster-issuer-waits-for-ready", ISSUER, {})).to.have.length(1);
+    });
+
+    it("ignores other kinds", async () => {
+        expect(await findings("cluster-issuer-waits-for-ready", "kubernetes:cert-manager.io/v1:Certificate", issuer())).to.deep.equal([]);
+    });
+});
+
+describe("policy no-crd-from-later-phase", () => {
+    const INGRESS = "talos-platform:ingress:IngressNginx";
+    const release = (values?: unknown) => ({
+        chart: "ingress-nginx",
+        version: "4.15.1",
+        repositoryOpts: { repo: "https://kubernetes.github.io/ingress-nginx" },
+        ...(values ? { values } : {}),
+    });
+
+    it("reads the phase from the component in the URN", () => {
+        expect(phaseOfUrn(`urn:pulumi:dev::p::${INGRESS}$${RELEASE}::ingress-nginx-release`)).to.equal("ingress");
+        expect(phaseOfUrn(`urn:pulumi:dev::p::${RELEASE}::x`)).to.equal(undefined);
+    });
+
+    it("passes a release that keeps the ServiceMonitor off", async () => {
+        const values = { controller: { metrics: { enabled: true, serviceMonitor: { enabled: false } } } };
+        expect(await findings("no-crd-from-later-phase", RELEASE, release(values), INGRESS)).to.deep.equal([]);
+    });
+
+    it("fails one that turns it on, with the same message as the config check", async () => {
+        const f = await findings(
+            "no-crd-from-later-phase",
+            RELEASE,
+            release({ controller: { metrics: { serviceMonitor: { enabled: true } } } }),
+            INGRESS,
+        );
+        expect(f).to.have.length(1);
+        expect(f[0].severity).to.equal("mandatory");
+        expect(f[0].message)
+            .to.contain("controller.metrics.serviceMonitor.enabled")
+            .and.contain("monitoring.coreos.com")
+            .and.contain("Fix:");
+    });
+
+    it("falls back to the chart's phase outside a component, and passes an earlier-phase CRD", async () => {
+        expect(
+            await findings("no-crd-from-later-phase", RELEASE, release({ controller: { metrics: { serviceMonitor: { enabled: true } } } })),
+        ).to.have.length(1);
+        const webhookCert = { controller: { admissionWebhooks: { certManager: { enabled: true } } } };
+        expect(await findings("no-crd-from-later-phase", RELEASE, release(webhookCert), INGRESS)).to.deep.equal([]);
+    });
+
+    it("passes a release without values", async () => {
+        expect(await findings("no-crd-from-later-phase", RELEASE, release(), INGRESS)).to.deep.equal([]);
+    });
+});
