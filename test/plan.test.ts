@@ -16,7 +16,9 @@ describe("offline plan of the dev stack", () => {
         expect(plan.errors).to.deep.equal([]);
         expect(count(RELEASE)).to.equal(5);
         expect(plan.resources.filter((r) => /^talos-platform:[a-z]+:Gate$/.test(r.type))).to.have.length(5);
-        expect(count("command:local:Command")).to.equal(5);
+        // One check per gate, and one per CRD wait (the operator's CRD, then the distribution's).
+        expect(count("command:local:Command")).to.equal(7);
+        expect(plan.resources.filter((r) => r.type === "talos-platform:gitops:CrdWait")).to.have.length(2);
         expect(count("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")).to.equal(9);
         expect(count("pulumi:providers:kubernetes")).to.equal(1);
         // No Helm-managed or Talos-managed object is also emitted as a raw resource.

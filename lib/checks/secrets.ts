@@ -3,6 +3,7 @@ import { SECTIONS } from "../config";
 import { unknownKeyProblem } from "../config/issues";
 import type { SecretRef } from "../config/secrets";
 import { CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
+import { fluxSecretRefs } from "./gitops";
 import type { Check } from "./types";
 
 /**
@@ -11,8 +12,7 @@ import type { Check } from "./types";
  * contributes none.
  */
 export function secretRefs(config: Partial<PlatformConfig>): SecretRef[] {
-    void config;
-    return [];
+    return [...(config.flux ? fluxSecretRefs(config.flux) : [])];
 }
 
 export function secretProblems(config: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {
