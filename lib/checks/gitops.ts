@@ -72,11 +72,15 @@ export function twoOwnersMessage(field: "name" | "path", value: string, owner: O
 export const TWO_OWNERS_FIX =
     "leave it out of talos-platform:flux.phases (and out of the repository's Flux paths); configure it in its own section instead";
 
-/** A URL that carries a user name or password would store credentials in plain text. */
+/**
+ * A URL that carries a password, or over HTTP(S) a user name (where a token
+ * often hides), would store credentials in plain text. ssh://git@ names only
+ * the SSH user.
+ */
 export function urlHasCredentials(url: string): boolean {
     try {
         const u = new URL(url);
-        return u.username !== "" || u.password !== "";
+        return u.password !== "" || (u.protocol !== "ssh:" && u.username !== "");
     } catch {
         return false;
     }
