@@ -1,10 +1,23 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { OWNED_COMPONENTS } from "../lib/checks/gitops";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
+import type { GitSourceConfig } from "../lib/config/flux";
+import { secretConfig } from "../lib/config/secrets";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
-import { fluxInstance, fluxOperatorValues, gitRepository, K8sObject, kustomization } from "../lib/values/flux";
+import {
+    DISTRIBUTION_CRDS,
+    fluxInstance,
+    fluxOperatorValues,
+    gitCredentialsSecretName,
+    gitRepository,
+    K8sObject,
+    OPERATOR_CRDS,
+} from "../lib/values/flux";
+import { CrdWait } from "./crd-wait";
+import { FluxPhase } from "./flux-phase";
 
 export interface FluxArgs {
     /** Talos facts: the cluster domain reaches the Flux controllers. */
@@ -16,30 +29,70 @@ export interface FluxArgs {
     config?: PlatformConfigInput["flux"];
 }
 
-/** The GitOps phase: Flux through the Flux Operator, and its Kustomizations in phases. */
+/** The Secret's data: only ever Pulumi secrets and public host keys. */
+function credentialData(source: GitSourceConfig): Record<string, pulumi.Input<string>> | undefined {
+    if (source.httpsToken) return { username: source.httpsToken.username, password: secretConfig(source.httpsToken.tokenSecret) };
+    if (source.sshKey) return { identity: secretConfig(source.sshKey.privateKeySecret), known_hosts: source.sshKey.knownHosts };
+    return undefined;
+}
+
+/**
+ * The GitOps phase: Flux through the Flux Operator, its Git source, and the
+ * Kustomizations in ordered Flux phases. What this program deploys itself
+ * stays out of Flux; the component's inputs say which, for the plan.
+ */
 export class Flux extends pulumi.ComponentResource {
     readonly release: k8s.helm.v3.Release;
+    readonly phases: FluxPhase[];
 
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(typeToken("gitops", "Flux"), name, {}, opts);
+        const excludedFromFlux = OWNED_COMPONENTS.map(({ component, phase, covers }) => ({ component, phase, covers }));
+        super(typeToken("gitops", "Flux"), name, { excludedFromFlux }, opts);
         const config = resolveSection("flux", args.config);
+        const context = args.cluster.kubeContext;
         const cr = (role: string, obj: K8sObject, dependsOn: pulumi.Resource[]) =>
             new k8s.apiextensions.CustomResource(`${name}-${role}`, obj, { parent: this, dependsOn });
 
         this.release = new k8s.helm.v3.Release(`${name}-operator`, releaseArgs("flux-operator", config, fluxOperatorValues(config)), {
             parent: this,
         });
-        // The operator's CRDs exist only once its release is installed.
-        const operatorReady = [this.release];
-        const instance = cr("instance", fluxInstance(args.cluster, config), operatorReady);
-        // GitRepository and Kustomization CRDs come from the distribution the instance installs.
-        const fluxReady = [instance];
-        const source = cr("source", gitRepository(config), fluxReady);
+        // The chart installs the FluxInstance CRD and creates the namespace.
+        const operatorInstalled = [this.release];
+        const operatorCrds = new CrdWait(
+            `${name}-operator-crds`,
+            { phase: "gitops", crds: OPERATOR_CRDS, after: operatorInstalled, context },
+            { parent: this },
+        );
+        const instance = cr("instance", fluxInstance(args.cluster, config), [operatorCrds]);
+        // The GitRepository and Kustomization CRDs come from the distribution the instance installs.
+        const distributionCrds = new CrdWait(
+            `${name}-crds`,
+            { phase: "gitops", crds: DISTRIBUTION_CRDS, after: [instance], context },
+            { parent: this },
+        );
 
-        let previousPhase: pulumi.Resource[] = [source];
-        config.phases.forEach((phase, i) => {
-            const current = phase.kustomizations.map((k) => cr(`ks-${k.name}`, kustomization(config, i, k), previousPhase));
-            previousPhase = current;
+        const data = credentialData(config.source);
+        const credentials = data
+            ? new k8s.core.v1.Secret(
+                  `${name}-git-credentials`,
+                  { metadata: { name: gitCredentialsSecretName(config.source), namespace: config.namespace }, stringData: data },
+                  { parent: this, dependsOn: operatorInstalled },
+              )
+            : undefined;
+        // The source reads its Secret on its first fetch.
+        const sourceReady = [distributionCrds, ...(credentials ? [credentials] : [])];
+        const source = cr("source", gitRepository(config), sourceReady);
+
+        // Each Flux phase waits for the previous one's Kustomizations to be Ready; the first for the fetched source.
+        let previous: pulumi.Resource[] = [source];
+        this.phases = config.phases.map((phase, index) => {
+            const p = new FluxPhase(
+                `${name}-phase-${phase.name}`,
+                { flux: config, index, namePrefix: name },
+                { parent: this, dependsOn: previous },
+            );
+            previous = [p];
+            return p;
         });
         this.registerOutputs({});
     }

@@ -31,3 +31,10 @@ export function previousPhase(phase: Phase): Phase | undefined {
     const i = PHASES.indexOf(phase);
     return i > 0 ? PHASES[i - 1] : undefined;
 }
+
+/**
+ * A component that is one ordered step inside a phase (a Flux phase inside
+ * gitops) passes the step's name under this input; the plan lists such
+ * components as their phase's sub-phases, in registration order.
+ */
+export const SUBPHASE_INPUT = "subphase";

@@ -2,6 +2,7 @@ import type { Policies } from "@pulumi/policy";
 import { certificatePolicies } from "./certificates";
 import { chartPolicies } from "./charts";
 import { crdOrderPolicies } from "./crd-order";
+import { gitopsPolicies } from "./gitops";
 import { ingressPolicies } from "./ingress";
 import { networkPolicies } from "./network";
 
@@ -9,4 +10,11 @@ import { networkPolicies } from "./network";
  * Every policy of the pack, by domain. The offline plan evaluates the same
  * list, so a pull request sees what `pulumi preview --policy-pack` enforces.
  */
-export const POLICIES: Policies = [...chartPolicies, ...networkPolicies, ...crdOrderPolicies, ...certificatePolicies, ...ingressPolicies];
+export const POLICIES: Policies = [
+    ...chartPolicies,
+    ...networkPolicies,
+    ...crdOrderPolicies,
+    ...certificatePolicies,
+    ...ingressPolicies,
+    ...gitopsPolicies,
+];

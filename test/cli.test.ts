@@ -38,7 +38,7 @@ describe("plan command", () => {
         const doc = JSON.parse(out);
         expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
-        for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources"]);
+        for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
         for (const r of doc.resources) {
             expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs"]);
             expect(r.dependsOn).to.be.an("array");

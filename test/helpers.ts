@@ -77,3 +77,9 @@ export function ingressWithoutLoadBalancer(s: Record<string, Json>): void {
     s.ingressNginx.loadBalancer = {};
     s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
 }
+
+/** Everything registered below the resource named `name`. */
+export function descendants(plan: Plan, name: string): PlanResource[] {
+    const root = byName(plan, name).urn;
+    return plan.resources.filter((r) => lineage(plan, r).some((a) => a.urn === root && a !== r));
+}

@@ -25,9 +25,10 @@ describe("offline plan of the dev stack", () => {
         expect(plan.errors).to.deep.equal([]);
         expect(count(RELEASE)).to.equal(5);
         expect(plan.resources.filter((r) => /^talos-platform:[a-z]+:Gate$/.test(r.type))).to.have.length(5);
-        // Five gates, and the wait for the CRDs Cilium's operator registers.
-        expect(count("command:local:Command")).to.equal(6);
+        // One check per gate, and one per CRD wait: the CRDs Cilium's operator registers, then Flux's operator CRD and the distribution's.
+        expect(count("command:local:Command")).to.equal(8);
         expect(count("talos-platform:network:CrdWait")).to.equal(1);
+        expect(count("talos-platform:gitops:CrdWait")).to.equal(2);
         expect(count("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")).to.equal(9);
         expect(count("pulumi:providers:kubernetes")).to.equal(1);
         // No Helm-managed or Talos-managed object is also emitted as a raw resource.

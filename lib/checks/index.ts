@@ -7,6 +7,7 @@ import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
+import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { secretChecks } from "./secrets";
 import type { Check } from "./types";
@@ -23,5 +24,6 @@ export const CHECKS: Check[] = [
     ...crdOrderChecks,
     ...lbPoolChecks,
     ...crossPhaseChecks,
+    ...gitopsChecks,
     ...secretChecks,
 ];

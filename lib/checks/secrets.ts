@@ -5,6 +5,7 @@ import { ciliumSecretRefs } from "../config/cilium";
 import { unknownKeyProblem } from "../config/issues";
 import type { SecretRef } from "../config/secrets";
 import { CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
+import { fluxSecretRefs } from "./gitops";
 import type { Check } from "./types";
 
 /**
@@ -13,7 +14,11 @@ import type { Check } from "./types";
  * contributes none.
  */
 export function secretRefs(config: Partial<PlatformConfig>): SecretRef[] {
-    return [...ciliumSecretRefs(config.cilium), ...certManagerSecretRefs(config.certManager)];
+    return [
+        ...ciliumSecretRefs(config.cilium),
+        ...certManagerSecretRefs(config.certManager),
+        ...(config.flux ? fluxSecretRefs(config.flux) : []),
+    ];
 }
 
 export function secretProblems(config: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {

@@ -1,34 +1,47 @@
 import { z } from "zod";
 import { chartFields, duration, k8sName, must, pinnedVersion } from "./common";
+import { secretKeyName } from "./secrets";
 
 const healthCheck = z.strictObject({
+    /** @default the API server's preferred version of the kind */
     apiVersion: z.string().min(1).optional(),
     kind: z.string().min(1),
     name: z.string().min(1),
+    /** @default the Kustomization's namespace */
     namespace: z.string().min(1).optional(),
 });
+
+/** Is `path` inside the repository? Flux resolves it against the repository root. */
+export function isRepositoryPath(v: string): boolean {
+    return (v === "." || v.startsWith("./")) && !v.split("/").includes("..");
+}
 
 export const kustomizationSchema = z.strictObject({
     name: k8sName,
     /** Path in the Git repository, e.g. ./infrastructure/longhorn. */
     path: must(
         z.string(),
-        (v) => v.startsWith("./") || v === ".",
-        "is not a repository-relative path",
-        "start the path with ./, e.g. ./infrastructure/longhorn",
+        isRepositoryPath,
+        "is not a path inside the repository",
+        "start the path with ./ and stay below the repository root, e.g. ./infrastructure/longhorn",
     ),
-    /** Extra dependencies by Kustomization name, on top of the previous phase. @default [] */
-    dependsOn: z.array(z.string()).default([]),
-    /** @default 10m */
+    /**
+     * Extra dependencies by Kustomization name, on top of the previous phase
+     * (which every Kustomization depends on anyway). Same or earlier phases only.
+     * @default [] (only the previous phase)
+     */
+    dependsOn: z.array(k8sName).default([]),
+    /** How often Flux reconciles it. @default 10m */
     interval: duration.default("10m"),
-    /** @default Flux's default (the interval) */
+    /** Flux's timeout for apply and health checks. @default Flux's default (the interval) */
     timeout: duration.optional(),
-    /** @default Flux's default (the interval) */
+    /** Retry interval after a failure. @default Flux's default (the interval) */
     retryInterval: duration.optional(),
     /** Delete what was removed from Git. @default true */
     prune: z.boolean().default(true),
-    /** Ready only when everything it applied is ready. @default true */
+    /** Ready only when everything it applied is ready; Flux then ignores healthChecks. @default true */
     wait: z.boolean().default(true),
+    /** Objects whose health makes it Ready; only read when wait is false. @default [] */
     healthChecks: z.array(healthCheck).default([]),
 });
 export type KustomizationConfig = z.output<typeof kustomizationSchema>;
@@ -38,6 +51,34 @@ export const fluxPhaseSchema = z.strictObject({
     kustomizations: z.array(kustomizationSchema).min(1),
 });
 export type FluxPhaseConfig = z.output<typeof fluxPhaseSchema>;
+
+const GIT_URL = /^(https?|ssh):\/\/[^/]/;
+// git@github.com:owner/repo, the scp-like form Git accepts but Flux does not.
+const SCP_LIKE = /^([^@/:]+)@([^/:]+):(.+)$/;
+
+/** The fix for a URL Flux cannot clone, with the ssh:// form of an scp-like address. */
+export function gitUrlFix(v: string): string {
+    const m = SCP_LIKE.exec(v);
+    if (m) return `Flux takes only URLs; write ssh://${m[1]}@${m[2]}/${m[3].replace(/^\//, "")}`;
+    return "write an https://, http:// or ssh:// URL, e.g. https://github.com/geoffdavis/talos-gitops";
+}
+
+/** Flux's own URL check, so a bad URL fails here and not in source-controller. */
+export const gitUrl = z.string().superRefine((v, ctx) => {
+    if (!GIT_URL.test(v)) {
+        ctx.addIssue({ code: "custom", message: "is not a URL Flux can clone", params: { fix: gitUrlFix(v) }, input: v });
+    }
+});
+
+export const FLUX_COMPONENTS = [
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+    "source-watcher",
+] as const;
 
 export const fluxSchema = z.strictObject({
     /** The flux-operator chart. */
@@ -50,24 +91,66 @@ export const fluxSchema = z.strictObject({
     /** The Flux distribution the FluxInstance installs. */
     distribution: z
         .strictObject({
-            /** @default 2.9.4 */
+            /** An exact Flux version; the operator would otherwise upgrade Flux on its own. @default 2.9.4 */
             version: pinnedVersion.default("2.9.4"),
             /** @default ghcr.io/fluxcd */
             registry: z.string().min(1).default("ghcr.io/fluxcd"),
         })
         .prefault({}),
+    /** The Flux controllers to run. @default source, kustomize, helm and notification controllers */
+    components: z
+        .array(z.enum(FLUX_COMPONENTS))
+        .min(1)
+        .default(["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]),
+    /** NetworkPolicies that keep flux-system to itself. @default true */
+    networkPolicy: z.boolean().default(true),
     /** The Git source every Kustomization reads. */
     source: z
         .strictObject({
-            /** @default https://github.com/geoffdavis/talos-gitops (the report's repository) */
-            url: z.string().min(1).default("https://github.com/geoffdavis/talos-gitops"),
-            /** @default main */
-            branch: z.string().min(1).default("main"),
-            /** @default 1m */
+            /**
+             * The GitRepository's name. flux-system is what `flux bootstrap`
+             * names it, so Flux objects in the repository that point at it
+             * keep working. @default flux-system
+             */
+            name: k8sName.default("flux-system"),
+            /** https://, http:// or ssh://. @default https://github.com/geoffdavis/talos-gitops (the report's repository) */
+            url: gitUrl.default("https://github.com/geoffdavis/talos-gitops"),
+            /** Branch to follow. Give at most one of branch, tag, semver. @default main, when no tag or semver is given */
+            branch: z.string().min(1).optional(),
+            /** Tag to check out. @default none */
+            tag: z.string().min(1).optional(),
+            /** Semver range over the repository's tags, e.g. ">=1.0.0 <2.0.0". @default none */
+            semver: z.string().min(1).optional(),
+            /** How often Flux fetches. @default 1m */
             interval: duration.default("1m"),
+            /**
+             * HTTPS credentials: a token (a GitHub PAT or deploy token) as the password.
+             * @default none (a public repository)
+             */
+            httpsToken: z
+                .strictObject({
+                    /** Names the top-level secret key holding the token. */
+                    tokenSecret: secretKeyName,
+                    /** GitHub accepts any non-empty user name with a token. @default git */
+                    username: z.string().min(1).default("git"),
+                })
+                .optional(),
+            /**
+             * SSH credentials: a deploy key, for ssh:// URLs.
+             * @default none
+             */
+            sshKey: z
+                .strictObject({
+                    /** Names the top-level secret key holding the private key (PEM or OpenSSH format). */
+                    privateKeySecret: secretKeyName,
+                    /** known_hosts lines for the Git host (public, not secret): `ssh-keyscan <host>`. */
+                    knownHosts: z.string().min(1),
+                })
+                .optional(),
         })
         .prefault({}),
     /** Kustomizations in ordered phases: each phase waits for the previous one. @default [] */
     phases: z.array(fluxPhaseSchema).default([]),
 });
 export type FluxConfig = z.output<typeof fluxSchema>;
+export type GitSourceConfig = FluxConfig["source"];

@@ -22,11 +22,20 @@ export interface Finding {
     message: string;
 }
 
+/** An ordered step inside a phase, e.g. one Flux phase of gitops. */
+export interface PlanSubphase {
+    name: string;
+    /** The step's component and everything below it. */
+    resources: string[];
+}
+
 export interface PlanPhase {
     name: Phase;
     /** URN of the phase's gate, or null when the phase has none. */
     gate: string | null;
     resources: string[];
+    /** Extension: the phase's ordered steps, in order; empty for most phases. */
+    subphases: PlanSubphase[];
 }
 
 export interface PlanResource {

@@ -53,15 +53,41 @@ export function topLevelEdges(plan: Plan): Array<[string, string]> {
     return edges;
 }
 
+/** What a component leaves out of Flux, when it says so in its inputs (the Flux component does). */
+interface Excluded {
+    component: string;
+    phase: string;
+    covers: string;
+}
+
+export function excludedFromFlux(plan: Plan): Excluded[] {
+    return plan.resources.flatMap((r) => (Array.isArray(r.inputs.excludedFromFlux) ? (r.inputs.excludedFromFlux as Excluded[]) : []));
+}
+
+function excludedLine(plan: Plan): string | undefined {
+    const excluded = excludedFromFlux(plan);
+    if (!excluded.length) return undefined;
+    return `not in Flux, deployed by this program: ${excluded.map((e) => `${e.covers} (${e.phase})`).join("; ")}`;
+}
+
+/** "5.2 storage" for each sub-phase component, by URN. */
+function subphaseLabels(plan: Plan): Map<string, string> {
+    const labels = new Map<string, string>();
+    plan.phases.forEach((p, i) => (p.subphases ?? []).forEach((s, j) => labels.set(s.resources[0], `${i + 1}.${j + 1} ${s.name}`)));
+    return labels;
+}
+
 export function renderText(plan: Plan): string {
     const out: string[] = [];
     const children = childrenOf(plan);
     const status = plan.ok ? "OK" : plan.errors.length ? "CONFIG ERRORS: nothing would be deployed" : "BLOCKED by mandatory findings";
     out.push(`talos-platform plan · stack ${plan.stack} · ${plan.resources.length} resources · ${status}`);
     const name = (urn: string | null) => plan.resources.find((r) => r.urn === urn)?.name ?? "";
+    const subphases = subphaseLabels(plan);
 
     const tree = (r: PlanResource, depth: number) => {
-        const detail = summary(r);
+        const sub = subphases.get(r.urn);
+        const detail = sub ? `sub-phase ${sub}` : summary(r);
         const gate = r.type.endsWith(":Gate") && r.parent === null ? "◆ gate " : "";
         out.push(`${"  ".repeat(depth)}${gate}${r.name}  (${shortType(r.type)})${detail ? "  " + detail : ""}`);
         for (const c of children.get(r.urn) ?? []) tree(c, depth + 1);
@@ -79,6 +105,8 @@ export function renderText(plan: Plan): string {
         const ordered = [...tops.filter((r) => r.urn !== p.gate), ...tops.filter((r) => r.urn === p.gate)];
         for (const r of ordered) tree(r, 1);
         if (!tops.length) out.push("  (nothing)");
+        const excluded = p.name === "gitops" ? excludedLine(plan) : undefined;
+        if (excluded) out.push(`  ${excluded}`);
     });
     if (plan.findings.length) {
         out.push("", "findings");
@@ -99,20 +127,61 @@ function mermaidLabel(text: string): string {
     return text.replace(/"/g, "#quot;");
 }
 
+/** At most this many members of a sub-phase are drawn; the rest become one "+N more" node. */
+export const MERMAID_SUBPHASE_MEMBERS = 12;
+
 export function renderMermaid(plan: Plan): string {
     const lines = ["flowchart LR"];
+    const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+    const children = childrenOf(plan);
     const tops = plan.resources.filter((r) => r.parent === null && r.phase !== null);
+    // Each drawn node or sub-phase subgraph, by URN; resources below one are drawn as it.
+    const shown = new Map<string, string>();
     plan.phases.forEach((p, i) => {
         lines.push(`  subgraph phase_${p.name}["${i + 1}. ${p.name}"]`);
         for (const r of tops.filter((t) => t.phase === p.name)) {
             const label = mermaidLabel(`${r.name}<br/>${shortType(r.type)}`);
             lines.push(r.urn === p.gate ? `    ${mermaidId(r.urn)}{{"${label}"}}` : `    ${mermaidId(r.urn)}["${label}"]`);
+            shown.set(r.urn, mermaidId(r.urn));
         }
+        (p.subphases ?? []).forEach((sp, j) => {
+            const component = sp.resources[0];
+            const id = "sub_" + mermaidId(component).slice(2);
+            lines.push(`    subgraph ${id}["${i + 1}.${j + 1} ${mermaidLabel(sp.name)}"]`);
+            shown.set(component, id);
+            const members = children.get(component) ?? [];
+            members.forEach((m, k) => {
+                if (k < MERMAID_SUBPHASE_MEMBERS) {
+                    const short = m.inputs.metadata ? (m.inputs.metadata as { name?: string }).name : undefined;
+                    lines.push(`      ${mermaidId(m.urn)}["${mermaidLabel(short ?? m.name)}"]`);
+                    shown.set(m.urn, mermaidId(m.urn));
+                } else shown.set(m.urn, `${id}_more`);
+            });
+            if (members.length > MERMAID_SUBPHASE_MEMBERS) {
+                lines.push(`      ${id}_more["+${members.length - MERMAID_SUBPHASE_MEMBERS} more"]`);
+            }
+            lines.push("    end");
+        });
         lines.push("  end");
     });
-    const shown = new Set(tops.map((r) => r.urn));
-    for (const [from, to] of topLevelEdges(plan)) {
-        if (shown.has(from) && shown.has(to)) lines.push(`  ${mermaidId(from)} --> ${mermaidId(to)}`);
+    const drawnAs = (urn: string): string | undefined => {
+        for (let cur = byUrn.get(urn); cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+            const id = shown.get(cur.urn);
+            if (id) return id;
+        }
+        return undefined;
+    };
+    const seen = new Set<string>();
+    for (const r of plan.resources) {
+        const to = drawnAs(r.urn);
+        for (const d of r.dependsOn) {
+            const from = drawnAs(d);
+            const edge = `  ${from} --> ${to}`;
+            if (from && to && from !== to && !seen.has(edge)) {
+                seen.add(edge);
+                lines.push(edge);
+            }
+        }
     }
     return lines.join("\n");
 }
@@ -125,7 +194,10 @@ export function renderMarkdown(plan: Plan): string {
     plan.phases.forEach((p, i) => {
         const gate = plan.resources.find((r) => r.urn === p.gate)?.name ?? "none";
         out.push(`| ${i + 1} | **${p.name}**: ${PHASE_PURPOSE[p.name]} | ${p.resources.length} | \`${gate}\` |`);
+        (p.subphases ?? []).forEach((sp, j) => out.push(`| ${i + 1}.${j + 1} | ↳ ${sp.name} | ${sp.resources.length} | |`));
     });
+    const excluded = excludedLine(plan);
+    if (excluded) out.push("", excluded.replace(/^not in Flux/, "**Not in Flux**"));
     out.push("", "```mermaid", renderMermaid(plan), "```");
     if (plan.errors.length) {
         out.push("", `#### Config errors (nothing would be deployed)`, "");

@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { validateConfig } from "../config";
 import { readStackConfig } from "../config/stack";
-import { PHASES, phaseOfType } from "../phases";
+import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
-import { Finding, Plan, PlanResource, SECRET_PLACEHOLDER } from "./model";
+import { Finding, Plan, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies } from "./policies";
 
 export interface PlanInput {
@@ -66,6 +66,21 @@ export function unwrapSecrets(value: unknown): unknown {
         return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
     }
     return value;
+}
+
+/** A phase's sub-phase components (those declaring SUBPHASE_INPUT), each with everything below it. */
+export function subphasesOf(resources: PlanResource[], phase: PlanResource["phase"]): PlanSubphase[] {
+    const children = new Map<string, PlanResource[]>();
+    for (const r of resources) {
+        if (!r.parent) continue;
+        const siblings = children.get(r.parent);
+        if (siblings) siblings.push(r);
+        else children.set(r.parent, [r]);
+    }
+    const below = (r: PlanResource): string[] => [r.urn, ...(children.get(r.urn) ?? []).flatMap(below)];
+    return resources
+        .filter((r) => r.phase === phase && typeof r.inputs[SUBPHASE_INPUT] === "string")
+        .map((r) => ({ name: r.inputs[SUBPHASE_INPUT] as string, resources: below(r) }));
 }
 
 /**
@@ -173,6 +188,7 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
         name,
         gate: plan.resources.find((r) => r.type === `talos-platform:${name}:Gate`)?.urn ?? null,
         resources: plan.resources.filter((r) => r.phase === name).map((r) => r.urn),
+        subphases: subphasesOf(plan.resources, name),
     }));
     plan.findings.push(
         ...(await evaluatePolicies(

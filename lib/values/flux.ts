@@ -1,10 +1,9 @@
 import type { ClusterConfig } from "../config/cluster";
-import type { FluxConfig, FluxPhaseConfig, KustomizationConfig } from "../config/flux";
+import { durationMs } from "../config/common";
+import type { FluxConfig, FluxPhaseConfig, GitSourceConfig, KustomizationConfig } from "../config/flux";
 import { mergeValues, Values } from "../merge";
 
-// Pure builders for the Flux objects; the Flux component only registers them.
-
-export const GIT_REPOSITORY_NAME = "platform";
+// Pure builders for the Flux objects; the Flux components only register them.
 
 export interface K8sObject {
     apiVersion: string;
@@ -13,7 +12,22 @@ export interface K8sObject {
     spec: Values;
 }
 
-/** flux-operator chart values; `flux.values` merged last. */
+/** The CRD the flux-operator chart installs. */
+export const OPERATOR_CRDS = ["fluxinstances.fluxcd.controlplane.io"];
+
+/** The CRDs of the objects this program creates, which the FluxInstance's distribution installs. */
+export const DISTRIBUTION_CRDS = ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"];
+
+/** The label that records a Kustomization's Flux phase on the object itself. */
+export const PHASE_LABEL = "talos-platform/flux-phase";
+
+/**
+ * Pulumi (provider ≥ 4.18) waits for this condition before it reports the
+ * object created, so whatever depends on it starts only once Flux says Ready.
+ */
+export const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" };
+
+/** flux-operator chart values; `flux.values` merged last. The operator needs nothing computed. */
 export function fluxOperatorValues(flux: FluxConfig): Values {
     return mergeValues({}, flux.values);
 }
@@ -26,51 +40,110 @@ export function fluxInstance(cluster: ClusterConfig, flux: FluxConfig): K8sObjec
     return {
         apiVersion: "fluxcd.controlplane.io/v1",
         kind: "FluxInstance",
-        metadata: { name: "flux", namespace: flux.namespace },
+        // The operator reconciles a single instance, and it must be named flux.
+        metadata: { name: "flux", namespace: flux.namespace, annotations: { ...WAIT_FOR_READY } },
         spec: {
             distribution: { version: flux.distribution.version, registry: flux.distribution.registry },
-            components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
-            cluster: { type: "kubernetes", domain: cluster.dnsDomain, networkPolicy: true },
+            components: [...flux.components],
+            cluster: { type: "kubernetes", domain: cluster.dnsDomain, networkPolicy: flux.networkPolicy },
         },
     };
+}
+
+/** The Git ref Flux follows: the one of branch, tag or semver that is set, else branch main. */
+export function gitRef(source: GitSourceConfig): Record<string, string> {
+    if (source.semver) return { semver: source.semver };
+    if (source.tag) return { tag: source.tag };
+    return { branch: source.branch ?? "main" };
+}
+
+/** The Secret the GitRepository reads its credentials from, when it needs any. */
+export function gitCredentialsSecretName(source: GitSourceConfig): string | undefined {
+    return source.httpsToken || source.sshKey ? `${source.name}-git-auth` : undefined;
 }
 
 export function gitRepository(flux: FluxConfig): K8sObject {
+    const spec: Values = { url: flux.source.url, ref: gitRef(flux.source), interval: flux.source.interval };
+    const secret = gitCredentialsSecretName(flux.source);
+    if (secret) spec.secretRef = { name: secret };
     return {
         apiVersion: "source.toolkit.fluxcd.io/v1",
         kind: "GitRepository",
-        metadata: { name: GIT_REPOSITORY_NAME, namespace: flux.namespace },
-        spec: {
-            url: flux.source.url,
-            ref: { branch: flux.source.branch },
-            interval: flux.source.interval,
-        },
+        // Ready means fetched: a clone that fails stops `pulumi up` here, not in 14 Kustomizations.
+        metadata: { name: flux.source.name, namespace: flux.namespace, annotations: { ...WAIT_FOR_READY } },
+        spec,
     };
 }
 
-/** Flux's own dependsOn: the previous phase's Kustomizations plus any named extras. */
-export function kustomizationDependencies(phases: FluxPhaseConfig[], phaseIndex: number, k: KustomizationConfig): string[] {
-    const previous = phaseIndex > 0 ? phases[phaseIndex - 1].kustomizations.map((p) => p.name) : [];
+/** Names of the Kustomizations of the phase before `phaseIndex`: what the generated dependsOn lists. */
+export function previousPhaseNames(phases: FluxPhaseConfig[], phaseIndex: number): string[] {
+    return phaseIndex > 0 ? phases[phaseIndex - 1].kustomizations.map((k) => k.name) : [];
+}
+
+/** Flux's own dependsOn: the previous phase's Kustomizations, then any named extras. */
+export function kustomizationDependencies(previous: string[], k: KustomizationConfig): string[] {
     return [...new Set([...previous, ...k.dependsOn])];
 }
 
-export function kustomization(flux: FluxConfig, phaseIndex: number, k: KustomizationConfig): K8sObject {
+/**
+ * How long Pulumi waits for Ready: one Flux attempt (its timeout) and one
+ * retry. Pulumi's own default (10 minutes) would give up on a Kustomization
+ * Flux is still allowed to be working on.
+ */
+export function readyTimeoutSeconds(k: KustomizationConfig): number {
+    const attempt = durationMs(k.timeout ?? k.interval);
+    const retry = durationMs(k.retryInterval ?? k.interval);
+    return Math.ceil((attempt + retry) / 1000);
+}
+
+/** A Kustomization of phase `phaseIndex`; `previous` is previousPhaseNames(), computed once per phase. */
+export function kustomization(flux: FluxConfig, phaseIndex: number, previous: string[], k: KustomizationConfig): K8sObject {
     const spec: Values = {
         interval: k.interval,
         path: k.path,
         prune: k.prune,
         wait: k.wait,
-        sourceRef: { kind: "GitRepository", name: GIT_REPOSITORY_NAME },
+        sourceRef: { kind: "GitRepository", name: flux.source.name },
     };
-    const deps = kustomizationDependencies(flux.phases, phaseIndex, k);
+    const deps = kustomizationDependencies(previous, k);
     if (deps.length) spec.dependsOn = deps.map((name) => ({ name }));
     if (k.timeout) spec.timeout = k.timeout;
     if (k.retryInterval) spec.retryInterval = k.retryInterval;
-    if (k.healthChecks.length) spec.healthChecks = k.healthChecks;
+    if (k.healthChecks.length) spec.healthChecks = k.healthChecks.map((h) => ({ ...h }));
     return {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
-        metadata: { name: k.name, namespace: flux.namespace, labels: { "talos-platform/flux-phase": flux.phases[phaseIndex].name } },
+        metadata: {
+            name: k.name,
+            namespace: flux.namespace,
+            labels: { [PHASE_LABEL]: flux.phases[phaseIndex].name },
+            annotations: { ...WAIT_FOR_READY, "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds(k)) },
+        },
         spec,
     };
+}
+
+/**
+ * A phase's Kustomizations, each after the ones of the same phase it names
+ * in dependsOn (config order otherwise), so Pulumi can make it wait for them.
+ * A cycle, which the preflight checks refuse, leaves its members in config order.
+ */
+export function phaseOrder(phase: FluxPhaseConfig): KustomizationConfig[] {
+    const inPhase = new Map(phase.kustomizations.map((k) => [k.name, k]));
+    const placed = new Set<string>();
+    const visiting = new Set<string>();
+    const out: KustomizationConfig[] = [];
+    const place = (k: KustomizationConfig) => {
+        if (placed.has(k.name) || visiting.has(k.name)) return;
+        visiting.add(k.name);
+        for (const d of k.dependsOn) {
+            const dep = inPhase.get(d);
+            if (dep) place(dep);
+        }
+        visiting.delete(k.name);
+        placed.add(k.name);
+        out.push(k);
+    };
+    phase.kustomizations.forEach(place);
+    return out;
 }

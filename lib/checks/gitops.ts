@@ -1,0 +1,370 @@
+import { closest } from "fastest-levenshtein";
+import type { PlatformConfig } from "../config";
+import type { FluxConfig } from "../config/flux";
+import type { SecretRef } from "../config/secrets";
+import type { Phase } from "../phases";
+import { configPath, error, Problem, warning } from "../problems";
+import type { Check } from "./types";
+
+/** What this program deploys itself, and so what Flux must leave alone. */
+export interface OwnedComponent {
+    component: string;
+    phase: Phase;
+    /** What it covers, for messages and the plan. */
+    covers: string;
+    /** The config section that configures it. */
+    section: string;
+    /** Names that mean this component, with their separators removed (cert-manager → certmanager). */
+    aliases: string[];
+}
+
+export const OWNED_COMPONENTS: OwnedComponent[] = [
+    { component: "cilium", phase: "network", covers: "Cilium, its LoadBalancer IP pools and BGP", section: "cilium", aliases: ["cilium"] },
+    { component: "coredns", phase: "dns", covers: "CoreDNS", section: "coredns", aliases: ["coredns"] },
+    {
+        component: "cert-manager",
+        phase: "certificates",
+        covers: "cert-manager and its ClusterIssuers",
+        section: "certManager",
+        aliases: ["certmanager"],
+    },
+    { component: "ingress-nginx", phase: "ingress", covers: "ingress-nginx", section: "ingressNginx", aliases: ["ingressnginx"] },
+    {
+        component: "flux",
+        phase: "gitops",
+        covers: "the Flux controllers: flux-operator and its FluxInstance",
+        section: "flux",
+        aliases: ["fluxsystem", "fluxoperator", "fluxinstance"],
+    },
+];
+
+const ALIAS_WORDS = 3;
+
+/**
+ * The owned component a Kustomization name or path stands for, if any: some
+ * run of its words (split at / . _ -) spells one of the aliases, so
+ * infrastructure-cert-manager-issuers and ./infrastructure/cilium-bgp match.
+ */
+export function ownerOf(nameOrPath: string): OwnedComponent | undefined {
+    const words = nameOrPath
+        .toLowerCase()
+        .split(/[/._-]+/)
+        .filter(Boolean);
+    for (let i = 0; i < words.length; i++) {
+        let joined = "";
+        for (let j = i; j < Math.min(words.length, i + ALIAS_WORDS); j++) {
+            joined += words[j];
+            const owner = OWNED_COMPONENTS.find((c) => c.aliases.includes(joined));
+            if (owner) return owner;
+        }
+    }
+    return undefined;
+}
+
+/** One message for the config check and the policy. */
+export function twoOwnersMessage(field: "name" | "path", value: string, owner: OwnedComponent): string {
+    return (
+        `Kustomization ${field} '${value}' duplicates ${owner.component}, which this program deploys in its ${owner.phase} phase ` +
+        `(${owner.covers}); with Flux applying it too, two owners would fight over the same objects`
+    );
+}
+
+export const TWO_OWNERS_FIX =
+    "leave it out of talos-platform:flux.phases (and out of the repository's Flux paths); configure it in its own section instead";
+
+/**
+ * A URL that carries a password, or over HTTP(S) a user name (where a token
+ * often hides), would store credentials in plain text. ssh://git@ names only
+ * the SSH user.
+ */
+export function urlHasCredentials(url: string): boolean {
+    try {
+        const u = new URL(url);
+        return u.password !== "" || (u.protocol !== "ssh:" && u.username !== "");
+    } catch {
+        return false;
+    }
+}
+
+export const URL_CREDENTIALS_MESSAGE = "carries credentials, which would be stored and shown in plain text";
+
+/** The secret keys the Flux section names. */
+export function fluxSecretRefs(flux: FluxConfig): SecretRef[] {
+    const refs: SecretRef[] = [];
+    const { httpsToken, sshKey } = flux.source;
+    if (httpsToken) refs.push({ path: configPath(["flux", "source", "httpsToken", "tokenSecret"]), key: httpsToken.tokenSecret });
+    if (sshKey) refs.push({ path: configPath(["flux", "source", "sshKey", "privateKeySecret"]), key: sshKey.privateKeySecret });
+    return refs;
+}
+
+const ksPath = (i: number, j: number, ...rest: Array<string | number>) => configPath(["flux", "phases", i, "kustomizations", j, ...rest]);
+
+interface Located {
+    phase: number;
+    index: number;
+}
+
+/** Every Kustomization by name, first occurrence wins; duplicates are reported separately. */
+function locate(flux: FluxConfig): Map<string, Located> {
+    const at = new Map<string, Located>();
+    flux.phases.forEach((p, i) => p.kustomizations.forEach((k, j) => at.has(k.name) || at.set(k.name, { phase: i, index: j })));
+    return at;
+}
+
+function duplicates(flux: FluxConfig): Problem[] {
+    const problems: Problem[] = [];
+    const phases = new Map<string, number>();
+    flux.phases.forEach((p, i) => {
+        const first = phases.get(p.name);
+        if (first === undefined) phases.set(p.name, i);
+        else
+            problems.push(
+                error(
+                    configPath(["flux", "phases", i, "name"]),
+                    `repeats the name of ${configPath(["flux", "phases", first, "name"])}`,
+                    `give each phase its own name, or merge the two into one phase`,
+                    p.name,
+                ),
+            );
+    });
+    const names = new Map<string, string>();
+    const paths = new Map<string, string>();
+    flux.phases.forEach((p, i) =>
+        p.kustomizations.forEach((k, j) => {
+            const firstName = names.get(k.name);
+            if (firstName)
+                problems.push(
+                    error(
+                        ksPath(i, j, "name"),
+                        `repeats the Kustomization name at ${firstName}; Flux has one object per name, so one would overwrite the other`,
+                        `rename one of them, or remove ${ksPath(i, j)}`,
+                        k.name,
+                    ),
+                );
+            else names.set(k.name, ksPath(i, j, "name"));
+            const path = k.path.replace(/\/+$/, "") || ".";
+            const firstPath = paths.get(path);
+            if (firstPath)
+                problems.push(
+                    error(
+                        ksPath(i, j, "path"),
+                        `is also applied by ${firstPath}; two Kustomizations would fight over, and prune, the same objects`,
+                        `keep one Kustomization per path: remove ${ksPath(i, j)} or point it at another directory`,
+                        k.path,
+                    ),
+                );
+            else paths.set(path, ksPath(i, j, "path"));
+        }),
+    );
+    return problems;
+}
+
+/**
+ * Unknown names, dependencies on a later phase, and cycles. Generated
+ * dependencies (on the previous phase) and extras on earlier phases all point
+ * backwards, so a cycle can only run through extras within one phase: the
+ * search walks those alone, once each, in linear time.
+ */
+function dependencies(flux: FluxConfig): Problem[] {
+    const problems: Problem[] = [];
+    const at = locate(flux);
+    const known = [...at.keys()];
+    const samePhase = new Map<string, Array<{ to: string; path: string }>>();
+    flux.phases.forEach((p, i) =>
+        p.kustomizations.forEach((k, j) => {
+            if (at.get(k.name)?.phase !== i || at.get(k.name)?.index !== j) return; // a duplicate, reported elsewhere
+            const edges: Array<{ to: string; path: string }> = [];
+            k.dependsOn.forEach((d, n) => {
+                const path = ksPath(i, j, "dependsOn", n);
+                const target = at.get(d);
+                if (!target) {
+                    const hint = known.length ? `did you mean '${closest(d, known)}'? ` : "";
+                    problems.push(
+                        error(
+                            path,
+                            "names no Kustomization in talos-platform:flux.phases",
+                            `${hint}name one listed there, or remove it`,
+                            d,
+                        ),
+                    );
+                } else if (target.phase > i) {
+                    const later = configPath(["flux", "phases", target.phase]);
+                    problems.push(
+                        error(
+                            path,
+                            `names ${d}, which is in the later phase '${flux.phases[target.phase].name}' (${later}); it waits for this phase, so neither would ever become Ready`,
+                            `move ${k.name} to phase '${flux.phases[target.phase].name}' or later, or move ${d} to phase '${p.name}' or earlier`,
+                            d,
+                        ),
+                    );
+                } else if (target.phase === i) edges.push({ to: d, path });
+            });
+            samePhase.set(k.name, edges);
+        }),
+    );
+    problems.push(...cycles(samePhase));
+    return problems;
+}
+
+/** One problem per dependency that closes a cycle, with the cycle spelled out. */
+function cycles(edges: Map<string, Array<{ to: string; path: string }>>): Problem[] {
+    const problems: Problem[] = [];
+    const state = new Map<string, "open" | "done">();
+    const stack: Array<{ name: string; via?: string }> = [];
+    const visit = (name: string, via?: string) => {
+        state.set(name, "open");
+        stack.push({ name, via });
+        for (const e of edges.get(name) ?? []) {
+            const s = state.get(e.to);
+            if (s === undefined) visit(e.to, e.path);
+            else if (s === "open") {
+                const start = stack.findIndex((f) => f.name === e.to);
+                const members = stack.slice(start);
+                const cycle = [...members.map((f) => f.name), e.to].join(" → ");
+                const keys = [...members.slice(1).map((f) => f.via!), e.path];
+                problems.push(
+                    error(
+                        e.path,
+                        `closes the dependency cycle ${cycle}; each waits for the next, so none would ever become Ready`,
+                        `remove one of these dependencies: ${keys.join(", ")}`,
+                        e.to,
+                    ),
+                );
+            }
+        }
+        stack.pop();
+        state.set(name, "done");
+    };
+    for (const name of edges.keys()) if (!state.has(name)) visit(name);
+    return problems;
+}
+
+function singleOwner(flux: FluxConfig): Problem[] {
+    const problems: Problem[] = [];
+    flux.phases.forEach((p, i) =>
+        p.kustomizations.forEach((k, j) => {
+            for (const field of ["name", "path"] as const) {
+                const owner = ownerOf(k[field]);
+                if (owner) {
+                    const fix = `${TWO_OWNERS_FIX} (${configPath([owner.section])})`;
+                    problems.push(error(ksPath(i, j, field), twoOwnersMessage(field, k[field], owner), fix, k[field]));
+                    break;
+                }
+            }
+        }),
+    );
+    return problems;
+}
+
+/** The host entry known_hosts uses for a URL: host, or [host]:port off port 22. */
+function knownHostsEntry(url: URL): string {
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    return url.port && url.port !== "22" ? `[${host}]:${url.port}` : host;
+}
+
+function source(flux: FluxConfig): Problem[] {
+    const problems: Problem[] = [];
+    const s = flux.source;
+    const key = (...k: string[]) => configPath(["flux", "source", ...k]);
+    const refs = (["branch", "tag", "semver"] as const).filter((r) => s[r] !== undefined);
+    if (refs.length > 1) {
+        problems.push(
+            error(
+                key(refs[1]),
+                `is set together with ${refs.map((r) => key(r)).join(" and ")}; Flux would silently follow only one`,
+                `keep one of ${refs.join(", ")}`,
+                s[refs[1]],
+            ),
+        );
+    }
+    if (urlHasCredentials(s.url)) {
+        problems.push(error(key("url"), URL_CREDENTIALS_MESSAGE, `remove them from the URL and use ${key("httpsToken")}`, s.url));
+    }
+    const scheme = s.url.split("://")[0];
+    if (s.httpsToken && s.sshKey) {
+        problems.push(error(key("sshKey"), `is set together with ${key("httpsToken")}`, `keep the one that matches ${key("url")}`));
+    } else if (s.httpsToken && scheme !== "https") {
+        problems.push(
+            error(
+                key("httpsToken"),
+                `needs an https:// URL, but ${key("url")} is ${scheme}://; a token over ${scheme} would be sent in the clear or not at all`,
+                `use the repository's https:// URL, or ${key("sshKey")} for ssh://`,
+                s.url,
+            ),
+        );
+    } else if (s.sshKey && scheme !== "ssh") {
+        problems.push(
+            error(key("sshKey"), `needs an ssh:// URL, but ${key("url")} is ${scheme}://`, `use ssh://git@<host>/<owner>/<repo>`, s.url),
+        );
+    } else if (scheme === "ssh" && !s.sshKey) {
+        problems.push(
+            error(
+                key("url"),
+                `is an ssh:// URL, but ${key("sshKey")} is not set; Flux cannot clone over SSH without a key`,
+                `set ${key("sshKey")}, or use the https:// URL`,
+                s.url,
+            ),
+        );
+    }
+    if (s.sshKey && scheme === "ssh") {
+        const entry = knownHostsEntry(new URL(s.url));
+        const lines = s.sshKey.knownHosts.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
+        const hashed = lines.some((l) => l.trim().startsWith("|1|"));
+        const covered = lines.some((l) => l.trim().split(/\s+/)[0].split(",").includes(entry));
+        if (!covered && !hashed) {
+            problems.push(
+                error(
+                    key("sshKey", "knownHosts"),
+                    `has no key for ${entry}, the host of ${key("url")}; Flux would refuse to connect`,
+                    `add the host's keys: ssh-keyscan ${entry.replace(/^\[(.*)\]:(\d+)$/, "-p $2 $1")}`,
+                ),
+            );
+        }
+    }
+    return problems;
+}
+
+function components(flux: FluxConfig): Problem[] {
+    const needed = ["source-controller", ...(flux.phases.length ? ["kustomize-controller"] : [])];
+    return needed
+        .filter((c) => !flux.components.includes(c as FluxConfig["components"][number]))
+        .map((c) =>
+            error(
+                configPath(["flux", "components"]),
+                `leaves out ${c}, which the ${c === "source-controller" ? "GitRepository" : "Kustomizations in talos-platform:flux.phases"} need`,
+                `add ${c} to the list`,
+                flux.components,
+            ),
+        );
+}
+
+/** Flux ignores healthChecks when wait is true: say so instead of letting them look effective. */
+function ignoredHealthChecks(flux: FluxConfig): Problem[] {
+    const problems: Problem[] = [];
+    flux.phases.forEach((p, i) =>
+        p.kustomizations.forEach((k, j) => {
+            if (k.wait && k.healthChecks.length) {
+                problems.push(
+                    warning(
+                        "flux-health-checks-ignored",
+                        ksPath(i, j, "healthChecks"),
+                        `are ignored: ${ksPath(i, j, "wait")} is true, so Flux checks everything the Kustomization applied instead`,
+                        `set ${ksPath(i, j, "wait")} to false to check only these, or remove them`,
+                    ),
+                );
+            }
+        }),
+    );
+    return problems;
+}
+
+const flux = (run: (f: FluxConfig) => Problem[]) => (c: PlatformConfig) => run(c.flux);
+
+export const gitopsChecks: Check[] = [
+    { name: "flux-unique-names", needs: ["flux"], run: flux(duplicates) },
+    { name: "flux-dependencies", needs: ["flux"], run: flux(dependencies) },
+    { name: "flux-single-owner", needs: ["flux"], run: flux(singleOwner) },
+    { name: "flux-git-source", needs: ["flux"], run: flux(source) },
+    { name: "flux-components", needs: ["flux"], run: flux(components) },
+    { name: "flux-health-checks-ignored", needs: ["flux"], run: flux(ignoredHealthChecks) },
+];

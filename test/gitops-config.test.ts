@@ -1,0 +1,262 @@
+import { expect } from "chai";
+import { ownerOf } from "../lib/checks/gitops";
+import { resolveSection, validateConfig } from "../lib/config";
+import { describeProblem, Problem } from "../lib/problems";
+import { devSections, Json, raw } from "./helpers";
+
+const KS = "talos-platform:flux.phases";
+
+function check(edit: (s: Record<string, Json>) => void, otherKeys = {}): Problem[] {
+    const s = devSections();
+    edit(s);
+    return validateConfig(raw(s, otherKeys)).problems;
+}
+
+const errors = (edit: (s: Record<string, Json>) => void, otherKeys = {}) => check(edit, otherKeys).filter((p) => p.severity === "error");
+
+/** Three phases a → b → c with no extras, to edit per test. */
+function phases(s: Record<string, Json>, ...extras: Array<[number, number, string[]]>) {
+    s.flux.phases = [
+        { name: "one", kustomizations: [{ name: "a", path: "./a" }] },
+        {
+            name: "two",
+            kustomizations: [
+                { name: "b", path: "./b" },
+                { name: "c", path: "./c" },
+                { name: "d", path: "./d" },
+            ],
+        },
+        { name: "three", kustomizations: [{ name: "e", path: "./e" }] },
+    ];
+    for (const [i, j, deps] of extras) s.flux.phases[i].kustomizations[j].dependsOn = deps;
+}
+
+describe("gitops config: the dev stack", () => {
+    it("mirrors the report's phases and passes every gitops check", () => {
+        const result = validateConfig(raw(devSections()));
+        expect(result.problems.filter((p) => p.severity === "error")).to.deep.equal([]);
+        expect(result.problems.filter((p) => p.path.startsWith("talos-platform:flux"))).to.deep.equal([]);
+        expect(result.config!.flux.phases.map((p) => p.name)).to.deep.equal([
+            "core",
+            "storage-and-monitoring",
+            "networking",
+            "applications",
+        ]);
+        const names = result.config!.flux.phases.flatMap((p) => p.kustomizations.map((k) => k.name));
+        // The report lists 13 (its "14" miscounts); the four for what this program deploys are left out.
+        expect(names).to.have.length(9);
+        for (const owned of [
+            "infrastructure-cert-manager",
+            "infrastructure-cert-manager-issuers",
+            "infrastructure-ingress-nginx",
+            "infrastructure-cilium-bgp",
+        ])
+            expect(names).to.not.include(owned);
+    });
+});
+
+describe("gitops config: names and paths", () => {
+    it("rejects a Kustomization name used twice, across phases, naming both keys", () => {
+        const p = errors((s) => {
+            phases(s);
+            s.flux.phases[2].kustomizations[0].name = "b";
+        });
+        expect(p).to.have.length(1);
+        expect(p[0].path).to.equal(`${KS}[2].kustomizations[0].name`);
+        expect(p[0].message).to.contain(`${KS}[1].kustomizations[0].name`);
+        expect(p[0].value).to.equal("b");
+    });
+
+    it("rejects a phase name used twice", () => {
+        const p = errors((s) => {
+            phases(s);
+            s.flux.phases[2].name = "one";
+        });
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[2].name`]);
+        expect(p[0].message).to.contain(`${KS}[0].name`);
+    });
+
+    it("rejects two Kustomizations applying the same path, trailing slash or not", () => {
+        const p = errors((s) => {
+            phases(s);
+            s.flux.phases[2].kustomizations[0].path = "./b/";
+        });
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[2].kustomizations[0].path`]);
+        expect(p[0].message).to.contain(`${KS}[1].kustomizations[0].path`);
+    });
+
+    it("rejects a path outside the repository", () => {
+        const p = errors((s) => (s.flux.phases[0].kustomizations[0].path = "./infrastructure/../../etc"));
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[0].kustomizations[0].path`]);
+    });
+});
+
+describe("gitops config: dependencies", () => {
+    it("accepts extras in the same or an earlier phase", () => {
+        expect(errors((s) => phases(s, [1, 1, ["b"]], [2, 0, ["a", "c"]]))).to.deep.equal([]);
+    });
+
+    it("rejects a dependency on an unknown Kustomization, suggesting the closest name", () => {
+        const p = errors((s) => {
+            s.flux.phases[0].kustomizations[1].dependsOn = ["infrastructure-sourcez"];
+        });
+        expect(p).to.have.length(1);
+        expect(p[0].path).to.equal(`${KS}[0].kustomizations[1].dependsOn[0]`);
+        expect(p[0].value).to.equal("infrastructure-sourcez");
+        expect(p[0].fix).to.contain("did you mean 'infrastructure-sources'");
+    });
+
+    it("rejects a dependency on a later phase, naming both phases and how to fix it", () => {
+        const p = errors((s) => phases(s, [1, 0, ["e"]]));
+        expect(p).to.have.length(1);
+        expect(p[0].path).to.equal(`${KS}[1].kustomizations[0].dependsOn[0]`);
+        expect(p[0].message).to.contain("later phase 'three'").and.contain(`${KS}[2]`);
+        expect(p[0].fix).to.contain("move b to phase 'three' or later").and.contain("move e to phase 'two' or earlier");
+    });
+
+    it("reports a cycle as a path, with every dependency that makes it", () => {
+        const p = errors((s) => phases(s, [1, 0, ["c"]], [1, 1, ["d"]], [1, 2, ["b"]]));
+        expect(p).to.have.length(1);
+        expect(p[0].message).to.contain("b → c → d → b");
+        expect(p[0].path).to.equal(`${KS}[1].kustomizations[2].dependsOn[0]`);
+        for (const j of [0, 1, 2]) expect(p[0].fix).to.contain(`${KS}[1].kustomizations[${j}].dependsOn[0]`);
+    });
+
+    it("reports a Kustomization that depends on itself", () => {
+        const p = errors((s) => phases(s, [0, 0, ["a"]]));
+        expect(p.map((x) => x.message)).to.deep.equal([p[0].message]);
+        expect(p[0].message).to.contain("a → a");
+    });
+
+    it("reports a later-phase dependency once, not again as the cycle it would make", () => {
+        // a (phase one) → e (phase three), and e waits for phase two, which waits for a.
+        const p = errors((s) => phases(s, [0, 0, ["e"]]));
+        expect(p).to.have.length(1);
+        expect(p[0].message).to.contain("later phase");
+    });
+});
+
+describe("gitops config: two owners", () => {
+    it("knows the report's Kustomizations for what this program deploys, by name or path", () => {
+        expect(ownerOf("infrastructure-cert-manager")?.component).to.equal("cert-manager");
+        expect(ownerOf("infrastructure-cert-manager-issuers")?.component).to.equal("cert-manager");
+        expect(ownerOf("./infrastructure/certmanager")?.component).to.equal("cert-manager");
+        expect(ownerOf("infrastructure-ingress-nginx")?.component).to.equal("ingress-nginx");
+        expect(ownerOf("./infrastructure/cilium-bgp")?.component).to.equal("cilium");
+        expect(ownerOf("coredns")?.component).to.equal("coredns");
+        expect(ownerOf("flux-system")?.component).to.equal("flux");
+    });
+
+    it("leaves other names alone", () => {
+        for (const other of ["infrastructure-external-dns", "./apps/monitoring", "infrastructure-sources", "ingress-routes", "flux-alerts"])
+            expect(ownerOf(other), other).to.equal(undefined);
+    });
+
+    it("rejects a Kustomization named after cert-manager, and one whose path is Cilium's BGP", () => {
+        const p = errors((s) => {
+            s.flux.phases[1].kustomizations.push({ name: "infrastructure-cert-manager", path: "./infrastructure/issuers" });
+            s.flux.phases[2].kustomizations.push({ name: "bgp", path: "./infrastructure/cilium-bgp" });
+        });
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[1].kustomizations[2].name`, `${KS}[2].kustomizations[2].path`]);
+        expect(describeProblem(p[0]))
+            .to.contain("cert-manager")
+            .and.contain("certificates phase")
+            .and.contain("talos-platform:certManager");
+        expect(p[1].message).to.contain("cilium").and.contain("network phase");
+    });
+});
+
+describe("gitops config: the Git source", () => {
+    it("defaults to the report's repository on main, as GitRepository flux-system", () => {
+        const flux = resolveSection("flux", undefined);
+        expect(flux.source).to.include({ url: "https://github.com/geoffdavis/talos-gitops", name: "flux-system", interval: "1m" });
+    });
+
+    it("rejects two refs at once, naming both keys", () => {
+        const p = errors((s) => Object.assign(s.flux.source, { branch: "main", tag: "v1.0.0" }));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.tag"]);
+        expect(p[0].message).to.contain("talos-platform:flux.source.branch");
+    });
+
+    it("turns an scp-like address into the ssh:// URL Flux needs", () => {
+        const p = errors((s) => (s.flux.source.url = "git@github.com:geoffdavis/talos-gitops.git"));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.url"]);
+        expect(p[0].fix).to.contain("ssh://git@github.com/geoffdavis/talos-gitops.git");
+    });
+
+    it("rejects credentials inside the URL", () => {
+        const p = errors((s) => (s.flux.source.url = "https://git:ghp_abc@github.com/geoffdavis/talos-gitops"));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.url"]);
+        expect(p[0].fix).to.contain("httpsToken");
+    });
+
+    it("requires the token's secret key to be set, as a secret", () => {
+        const token = (s: Record<string, Json>) => (s.flux.source.httpsToken = { tokenSecret: "fluxGitToken" });
+        expect(errors(token, { fluxGitToken: { secret: true } })).to.deep.equal([]);
+        const missing = errors(token);
+        expect(missing.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.httpsToken.tokenSecret"]);
+        const plain = errors(token, { fluxGitToken: { secret: false } });
+        expect(plain.map((x) => x.path)).to.deep.equal(["talos-platform:fluxGitToken"]);
+        expect(plain[0].fix).to.contain("--secret");
+    });
+
+    it("matches credentials to the URL scheme", () => {
+        const secret = { fluxDeployKey: { secret: true }, fluxGitToken: { secret: true } };
+        const sshKey = { privateKeySecret: "fluxDeployKey", knownHosts: "github.com ssh-ed25519 AAAA" };
+        expect(errors((s) => (s.flux.source.sshKey = sshKey), secret).map((x) => x.path)).to.deep.equal([
+            "talos-platform:flux.source.sshKey",
+        ]);
+        const tokenOverSsh = errors((s) => {
+            s.flux.source.url = "ssh://git@github.com/geoffdavis/talos-gitops";
+            s.flux.source.httpsToken = { tokenSecret: "fluxGitToken" };
+        }, secret);
+        expect(tokenOverSsh.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.httpsToken"]);
+        expect(tokenOverSsh[0].message).to.contain("talos-platform:flux.source.url");
+        const keyless = errors((s) => (s.flux.source.url = "ssh://git@github.com/geoffdavis/talos-gitops"));
+        expect(keyless.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.url"]);
+        const both = errors((s) => {
+            s.flux.source.url = "ssh://git@github.com/geoffdavis/talos-gitops";
+            s.flux.source.httpsToken = { tokenSecret: "fluxGitToken" };
+            s.flux.source.sshKey = sshKey;
+        }, secret);
+        expect(both.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.sshKey"]);
+    });
+
+    it("requires known_hosts to cover the SSH host, port included", () => {
+        const ssh = (url: string, knownHosts: string) => (s: Record<string, Json>) => {
+            s.flux.source.url = url;
+            s.flux.source.sshKey = { privateKeySecret: "fluxDeployKey", knownHosts };
+        };
+        const secret = { fluxDeployKey: { secret: true } };
+        expect(errors(ssh("ssh://git@github.com/o/r", "github.com ssh-ed25519 AAAA"), secret)).to.deep.equal([]);
+        const wrong = errors(ssh("ssh://git@github.com/o/r", "gitlab.com ssh-ed25519 AAAA"), secret);
+        expect(wrong.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.sshKey.knownHosts"]);
+        expect(wrong[0].fix).to.contain("ssh-keyscan github.com");
+        const port = errors(ssh("ssh://git@git.home:2222/o/r", "git.home ssh-ed25519 AAAA"), secret);
+        expect(port[0].message).to.contain("[git.home]:2222");
+        expect(port[0].fix).to.contain("ssh-keyscan -p 2222 git.home");
+    });
+});
+
+describe("gitops config: controllers and health checks", () => {
+    it("refuses a component list without the controllers the source and Kustomizations need", () => {
+        const p = errors((s) => (s.flux.components = ["source-controller", "helm-controller"]));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.components"]);
+        expect(p[0].message).to.contain("kustomize-controller");
+    });
+
+    it("rejects an unknown controller name", () => {
+        const p = errors((s) => (s.flux.components = ["source-controller", "kustomize-controler"]));
+        expect(p.map((x) => x.path)).to.include("talos-platform:flux.components[1]");
+    });
+
+    it("warns that healthChecks are ignored while wait is true, and not once wait is false", () => {
+        const hc = [{ apiVersion: "apps/v1", kind: "Deployment", name: "longhorn-ui", namespace: "longhorn-system" }];
+        const on = check((s) => (s.flux.phases[1].kustomizations[0].healthChecks = hc));
+        const w = on.filter((p) => p.rule === "flux-health-checks-ignored");
+        expect(w.map((p) => p.path)).to.deep.equal([`${KS}[1].kustomizations[0].healthChecks`]);
+        expect(on.filter((p) => p.severity === "error")).to.deep.equal([]);
+        const off = check((s) => Object.assign(s.flux.phases[1].kustomizations[0], { healthChecks: hc, wait: false }));
+        expect(off.filter((p) => p.rule === "flux-health-checks-ignored")).to.deep.equal([]);
+    });
+});
