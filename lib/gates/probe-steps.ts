@@ -11,6 +11,8 @@ export function probeStuck(run: Exclude<ProbeRun, { kind: "done" }>, phase: Phas
         ok: false,
         // The API server refusing the pod does not change by waiting.
         final: refused,
+        // A pod merely still starting when time ran out says nothing new about the phase.
+        inconclusive: run.kind === "stuck" && run.cutShort === true,
         waiting: `probe pod ${run.pod}: ${run.reason}`,
         diagnosis: {
             link: `probe pod in namespace ${o.probeNamespace} (image ${o.probeImage})`,

@@ -22,8 +22,8 @@ export interface ProbeOutcome {
 
 export type ProbeRun =
     | { kind: "done"; pod: string; results: ProbeOutcome[] }
-    /** The pod never finished: the reason it is stuck, e.g. ImagePullBackOff. */
-    | { kind: "stuck"; pod: string; reason: string }
+    /** The pod never finished: the reason it is stuck, e.g. ImagePullBackOff; `cutShort` when only time ran out. */
+    | { kind: "stuck"; pod: string; reason: string; cutShort?: boolean }
     /** The API server refused the pod (Pod Security, quota, missing namespace). */
     | { kind: "refused"; pod: string; reason: string };
 
@@ -198,6 +198,7 @@ export class ProbeRunner {
         const namespace = this.options.probeNamespace;
         const interval = Math.min(this.options.pollMs, 500);
         let reason = "pending";
+        let explained = false;
         while (!signal.aborted && Date.now() < deadline) {
             const pod = await readOptional(this.kube.core.readNamespacedPod({ name, namespace }));
             if (!pod) return { kind: "stuck", pod: name, reason: "the pod disappeared before it finished" };
@@ -215,14 +216,16 @@ export class ProbeRunner {
                     reason: `the probe ended without results (${pod.status?.reason ?? terminated?.reason ?? pod.status?.phase})`,
                 };
             }
-            reason = pendingReason(pod) ?? `${pod.status?.phase ?? "Pending"}`;
+            const why = pendingReason(pod);
+            explained = why !== undefined;
+            reason = why ?? `${pod.status?.phase ?? "Pending"}`;
             const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting?.reason;
             if (waiting && STUCK_REASONS.has(waiting) && waiting !== "ErrImagePull" && waiting !== "ImagePullBackOff") {
                 return { kind: "stuck", pod: name, reason };
             }
             await sleep(Math.max(0, Math.min(interval, deadline - Date.now())));
         }
-        return { kind: "stuck", pod: name, reason };
+        return { kind: "stuck", pod: name, reason, cutShort: !explained };
     }
 
     private remove(name: string): void {

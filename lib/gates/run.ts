@@ -18,6 +18,8 @@ export type StepResult =
           diagnosis: Diagnosis;
           /** Conclusive: waiting longer cannot help, so fail now instead of at the timeout. */
           final?: boolean;
+          /** Cut short by the deadline: an earlier failure of the same step explains more. */
+          inconclusive?: boolean;
       };
 
 export interface StepContext {
@@ -48,6 +50,7 @@ export interface RunIo {
 }
 
 const TIMED_OUT = Symbol("timed out");
+const DEADLINE_GRACE_MS = 500;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
@@ -107,13 +110,16 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
     let lastPrinted = 0;
     let i = 0;
     let last: Extract<StepResult, { ok: false }> | undefined;
+    let lastStep = -1;
 
     while (i < steps.length) {
         if (ctx.signal.aborted) return result({ interrupted: true, failedStep: steps[i].name, diagnosis: last?.diagnosis });
         const step = steps[i];
         let r: StepResult | typeof TIMED_OUT;
+        if (now() >= deadline) break;
         try {
-            r = await raceDeadline(step.check({ ...ctx, deadline }), deadline, now);
+            // Steps bound their own waits by the deadline; the grace lets them report what they saw.
+            r = await raceDeadline(step.check({ ...ctx, deadline }), deadline + DEADLINE_GRACE_MS, now);
         } catch (e) {
             if (ctx.signal.aborted) continue;
             if (!isTransportError(e)) throw e;
@@ -126,8 +132,10 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
             i++;
             continue;
         }
-        last = r;
+        if (!(r.inconclusive && lastStep === i)) last = r;
+        lastStep = i;
         if (r.final) return result({ failedStep: step.name, diagnosis: r.diagnosis });
+        if (now() >= deadline) break;
         const elapsed = now() - start;
         const line = `${gate}: waiting for ${step.name}: ${r.waiting}`;
         // One line per poll would flood a 3-minute wait; a changed state always prints.

@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import type { PlatformConfig } from "../config";
 import { durationMs } from "../config/common";
 import { Values, valueAt } from "../merge";
 import { nthAddress, parseCidr } from "../net";
+import type { Phase } from "../phases";
 import { certManagerValues } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { corednsValues } from "../values/coredns";
@@ -150,4 +152,20 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             fluxPhases: config.flux.phases.map((p) => p.name),
         },
     };
+}
+
+/**
+ * A digest of what a phase deploys: its gate re-runs when this changes
+ * (a new chart version, new values, a new pool), not on every `up`.
+ */
+export function phaseDigest(config: PlatformConfig, phase: Phase): string {
+    const { cluster } = config;
+    const inputs: Record<Phase, unknown> = {
+        network: [cluster, config.cilium],
+        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
+        certificates: [config.certManager],
+        ingress: [config.ingressNginx, config.cilium.loadBalancerPools],
+        gitops: [config.flux],
+    };
+    return "sha256:" + createHash("sha256").update(JSON.stringify(inputs[phase])).digest("hex").slice(0, 16);
 }
