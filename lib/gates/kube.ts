@@ -1,4 +1,7 @@
 import * as k8s from "@kubernetes/client-node";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Writable } from "node:stream";
 
 /** The API clients a gate uses, all from one kubeconfig and context. */
@@ -24,8 +27,20 @@ export function connect(opts: { kubeconfig?: string; context?: string }): Kube {
     const kc = new k8s.KubeConfig();
     try {
         if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-        else kc.loadFromDefault();
+        else if (
+            process.env.KUBECONFIG ||
+            fs.existsSync(path.join(os.homedir(), ".kube", "config")) ||
+            process.env.KUBERNETES_SERVICE_HOST
+        ) {
+            kc.loadFromDefault();
+        } else {
+            // loadFromDefault would fall back to http://localhost:8080, which is never the Talos cluster.
+            throw new KubeconfigError(
+                "no kubeconfig: KUBECONFIG is unset and ~/.kube/config does not exist; run `talosctl kubeconfig` first",
+            );
+        }
     } catch (e) {
+        if (e instanceof KubeconfigError) throw e;
         throw new KubeconfigError(`cannot read the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ""}: ${(e as Error).message}`);
     }
     if (opts.context) {
