@@ -237,7 +237,7 @@ describe("gate checker against a fake API server", function () {
             fake.put(deployment(dns.namespace, dns.deployment, false, 2));
             const { result, out, ms } = await run(fake, "dns", { timeoutMs: 700, pollMs: 50 });
             expect(result.timedOut).to.equal(true);
-            expect(ms).to.be.within(700, 700 + 500);
+            expect(ms).to.be.within(650, 700 + 500);
             expect(out).to.match(
                 /dns: waiting for CoreDNS ready \(Deployment kube-system\/coredns\): Deployment kube-system\/coredns 0\/2 ready, 2 updated \(0\.\ds of 0\.7s\)/,
             );
