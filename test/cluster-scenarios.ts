@@ -1,9 +1,10 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { PlatformConfig } from "../lib/config";
-import { validateConfig } from "../lib/config";
+import { stackFileConfig } from "../lib/gates/stack";
 import type { GateOptions } from "../lib/gates/options";
 import { FLUX_PHASE_LABEL, gateOptions } from "../lib/gates/targets";
 import { FakeKube } from "./fake-kube";
-import { devSections, raw } from "./helpers";
 
 // Cluster states for the fake API, built from the dev stack's own gate
 // options so names cannot drift from what the gates look for.
@@ -18,8 +19,13 @@ export const GIT_DNS_ERROR =
     "failed to checkout and determine revision: unable to clone 'https://github.com/geoffdavis/talos-gitops': Get \"https://github.com/geoffdavis/talos-gitops/info/refs?service=git-upload-pack\": dial tcp: lookup github.com: i/o timeout";
 export const WEBHOOK_CRASH = 'error building admission chain: Get "https://10.96.0.1:443/api": dial tcp 10.96.0.1:443: i/o timeout';
 
+/** The project root, from test/ under ts-node or dist/test/ when the bench runs compiled. */
+const PROJECT = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].find((d) =>
+    fs.existsSync(path.join(d, "Pulumi.dev.yaml")),
+)!;
+
 export function devConfig(): PlatformConfig {
-    return validateConfig(raw(devSections())).config!;
+    return stackFileConfig(path.join(PROJECT, "Pulumi.dev.yaml"), "dev");
 }
 
 export function devOptions(): GateOptions {

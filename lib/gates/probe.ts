@@ -196,7 +196,7 @@ export class ProbeRunner {
 
     private async wait(name: string, deadline: number, signal: AbortSignal): Promise<ProbeRun> {
         const namespace = this.options.probeNamespace;
-        const interval = Math.min(this.options.pollMs, 500);
+        const interval = Math.min(this.options.pollMs, 250);
         let reason = "pending";
         let explained = false;
         while (!signal.aborted && Date.now() < deadline) {
