@@ -91,9 +91,11 @@ export function apiMessage(e: unknown): string {
     return e instanceof Error ? e.message : String(e);
 }
 
-/** True when the error never reached the API server (refused, reset, DNS, TLS). */
+/** True when the request never reached the API server (refused, reset, DNS, TLS); a bug in a step is not one. */
 export function isTransportError(e: unknown): boolean {
-    return !(e instanceof k8s.ApiException) && e instanceof Error && !(e instanceof KubeconfigError);
+    if (!(e instanceof Error) || e instanceof k8s.ApiException) return false;
+    const code = (e as { code?: unknown }).code;
+    return e.name === "FetchError" || (typeof code === "string" && /^(E[A-Z_]+|CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_\w+)$/.test(code));
 }
 
 /** Reads an object, or undefined when the API server says it does not exist. */
