@@ -86,6 +86,8 @@ export class FakeKube {
     podRunMs = 20;
     /** When set, probe pods never start: the container waits with this reason. */
     podStuck?: { reason: string; message: string };
+    /** When set, the kubelet "could not write" the termination message: results are only in the log. */
+    dropTerminationMessage = false;
     /** When set, probe pod creation is refused with this status code and message. */
     refusePods?: { code: number; message: string };
     exec: (pod: string, container: string, command: string[]) => ExecAnswer = () => ({ stdout: "", exitCode: 126 });
@@ -254,7 +256,7 @@ export class FakeKube {
                 ],
             };
         } else if (finished) {
-            const terminated = { exitCode: 0, reason: "Completed", message: run!.done!.message };
+            const terminated = { exitCode: 0, reason: "Completed", message: this.dropTerminationMessage ? "" : run!.done!.message };
             view.status = {
                 phase: "Succeeded",
                 containerStatuses: [{ name: "probe", ready: false, restartCount: 0, image: "", imageID: "", state: { terminated } }],

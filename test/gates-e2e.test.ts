@@ -75,6 +75,13 @@ describe("gate checker against a fake API server", function () {
             expect(result.passed[4].detail).to.contain("KubeProxyReplacement: True");
         });
 
+        it("reads the probe's results from its log when the termination message is empty", async () => {
+            fake.dropTerminationMessage = true;
+            const { result } = await run(fake, "dns");
+            expect(result.ok).to.equal(true);
+            expect(fake.requests.some((r) => r.method === "GET" && r.path.endsWith("/log"))).to.equal(true);
+        });
+
         it("checks certificates with a dry-run create that stores nothing", async () => {
             await run(fake, "certificates");
             expect(fake.dryRuns).to.have.length(1);

@@ -3,10 +3,10 @@ import { blockedAfter, Diagnosis } from "./diagnosis";
 import { execText, Kube, readOptional } from "./kube";
 import type { NetworkOptions } from "./options";
 import { PROBE_CA, ProbeCheck, ProbeOutcome, ProbeRun } from "./probe";
+import { probeStuck } from "./probe-steps";
 import type { Step, StepResult } from "./run";
 import { CILIUM_AGENT_CONTAINER, CILIUM_AGENT_SELECTOR, CILIUM_CONFIG, KUBE_PROXY } from "./targets";
 import { workloadStep } from "./workloads";
-import { probeStuck } from "./probe-steps";
 
 /** The kubernetes Service by address and by name; the name is pinned to the ClusterIP because DNS is the next phase. */
 export const KUBERNETES_SVC = "kubernetes.default.svc";
