@@ -86,6 +86,8 @@ export class FakeKube {
     podRunMs = 20;
     /** When set, probe pods never start: the container waits with this reason. */
     podStuck?: { reason: string; message: string };
+    /** Paths the fake user may not read (403), as RBAC would answer. */
+    forbid?: RegExp;
     /** When set, the kubelet "could not write" the termination message: results are only in the log. */
     dropTerminationMessage = false;
     /** When set, probe pod creation is refused with this status code and message. */
@@ -172,6 +174,8 @@ export class FakeKube {
         const url = new URL(req.url ?? "/", "http://x");
         const p = url.pathname;
         this.requests.push({ method: req.method ?? "", path: p });
+        if (this.forbid?.test(p))
+            return this.send(res, 403, status(403, "Forbidden", `${p} is forbidden: User "fake" cannot ${req.method?.toLowerCase()} it`));
         const podMatch = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?(\/log)?$/.exec(p);
         if (req.method === "POST" && podMatch && !podMatch[2]) return this.createPod(podMatch[1], JSON.parse(body), res);
         if (req.method === "DELETE" && podMatch?.[2]) return this.deletePod(p, podMatch[2], res);

@@ -278,6 +278,14 @@ describe("gate checker against a fake API server", function () {
             expect(result.diagnosis!.link).to.match(/^checker → API server http:\/\/127\.0\.0\.1:\d+ \(context fake\)$/);
         });
 
+        it("fails at once when RBAC forbids what the gate reads", async () => {
+            fake.forbid = /\/deployments\/coredns$/;
+            const { result, ms } = await run(fake, "dns", { timeoutMs: 5000 });
+            expect(ms).to.be.lessThan(2000);
+            expect(result.diagnosis!.evidence[0]).to.match(/^HTTP 403: .*forbidden/);
+            expect(result.diagnosis!.cause).to.contain("may not read");
+        });
+
         it("deletes its probe pod when interrupted, and exits 130", async function () {
             this.timeout(30_000);
             fake.podStuck = { reason: "ContainerCreating", message: "" };

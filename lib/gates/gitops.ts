@@ -143,13 +143,16 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
     return {
         name: `Flux phase ${phase}: Kustomizations Ready`,
         async check({ kube }): Promise<StepResult> {
-            const list = (await kube.custom.listNamespacedCustomObject({
-                group: "kustomize.toolkit.fluxcd.io",
-                version: "v1",
-                namespace: o.namespace,
-                plural: "kustomizations",
-                labelSelector,
-            })) as { items?: FluxObject[] };
+            // No Kustomization CRD (404) means none exist: the diagnosis says so.
+            const list = ((await readOptional(
+                kube.custom.listNamespacedCustomObject({
+                    group: "kustomize.toolkit.fluxcd.io",
+                    version: "v1",
+                    namespace: o.namespace,
+                    plural: "kustomizations",
+                    labelSelector,
+                }),
+            )) ?? {}) as { items?: FluxObject[] };
             const items = list.items ?? [];
             const unready = unreadyKustomizations(items);
             if (items.length && !unready.length) return { ok: true, detail: `${items.length} Ready` };

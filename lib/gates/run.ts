@@ -1,5 +1,5 @@
 import type { Diagnosis } from "./diagnosis";
-import { apiMessage, isTransportError, Kube } from "./kube";
+import { apiMessage, isTransportError, Kube, statusCode } from "./kube";
 import type { CommonOptions } from "./options";
 import { ProbeRunner } from "./probe";
 
@@ -94,6 +94,24 @@ function unreachable(kube: Kube, e: unknown, gate: string): StepResult {
     };
 }
 
+/** The API server answered with an error the step did not expect: RBAC is conclusive, the rest may pass. */
+function rejected(kube: Kube, e: unknown, gate: string, step: string): StepResult {
+    const code = statusCode(e)!;
+    const denied = code === 401 || code === 403;
+    return {
+        ok: false,
+        final: denied,
+        waiting: `HTTP ${code}: ${apiMessage(e)}`,
+        diagnosis: {
+            link: `checker → API server ${kube.server} (context ${kube.context}): ${step}`,
+            evidence: [`HTTP ${code}: ${apiMessage(e)}`],
+            cause: denied ? "the kubeconfig's user may not read what this gate checks" : "the API server rejected the checker's request",
+            fix: denied ? "use the same admin kubeconfig and context that deploy the platform" : undefined,
+            blocks: [`the ${gate} gate and everything after it`],
+        },
+    };
+}
+
 /**
  * Polls a gate's steps in order until all pass, one fails conclusively, or
  * the timeout passes. A passed step stays passed: phases come up, they do
@@ -122,8 +140,9 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
             r = await raceDeadline(step.check({ ...ctx, deadline }), deadline + DEADLINE_GRACE_MS, now);
         } catch (e) {
             if (ctx.signal.aborted) continue;
-            if (!isTransportError(e)) throw e;
-            r = unreachable(ctx.kube, e, gate);
+            if (isTransportError(e)) r = unreachable(ctx.kube, e, gate);
+            else if (statusCode(e) !== undefined) r = rejected(ctx.kube, e, gate, step.name);
+            else throw e;
         }
         if (r === TIMED_OUT) break;
         if (r.ok) {
