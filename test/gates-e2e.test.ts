@@ -82,6 +82,28 @@ describe("gate checker against a fake API server", function () {
             expect(fake.requests.some((r) => r.method === "GET" && r.path.endsWith("/log"))).to.equal(true);
         });
 
+        it("deletes finished probe pods an earlier, killed checker left behind, and only those", async () => {
+            const leftover = (name: string, phase: string, created: string) => ({
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: {
+                    name,
+                    namespace: "default",
+                    creationTimestamp: created,
+                    labels: { "app.kubernetes.io/managed-by": "talos-platform", "talos-platform/probe": "dns" },
+                },
+                spec: { containers: [] },
+                status: { phase },
+            });
+            fake.put(
+                leftover("talos-platform-probe-dns-old", "Failed", "2026-01-01T00:00:00Z"),
+                leftover("talos-platform-probe-dns-young", "Succeeded", new Date().toISOString()),
+            );
+            const { result } = await run(fake, "dns");
+            expect(result.ok).to.equal(true);
+            expect(fake.deletedPods).to.include("talos-platform-probe-dns-old").and.not.include("talos-platform-probe-dns-young");
+        });
+
         it("checks certificates with a dry-run create that stores nothing", async () => {
             await run(fake, "certificates");
             expect(fake.dryRuns).to.have.length(1);

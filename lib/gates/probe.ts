@@ -32,6 +32,7 @@ export const MANAGED_BY = { "app.kubernetes.io/managed-by": "talos-platform" };
 /** Where the network probe finds the cluster CA, from the kube-root-ca.crt ConfigMap every namespace has. */
 export const PROBE_CA = "/etc/talos-platform/ca/ca.crt";
 const RESULT_TAG = "talos-probe";
+const LEFTOVER_AGE_MS = 10 * 60_000;
 
 /**
  * The probe's shell script: runs each check, flattens its output to one
@@ -169,7 +170,32 @@ export class ProbeRunner {
         }
     }
 
+    private swept = false;
+
+    /**
+     * Deletes finished probe pods left by a checker that was killed outright
+     * (SIGKILL leaves no time to clean up; activeDeadlineSeconds has already
+     * stopped them). Only old ones: a younger pod may belong to a checker
+     * that is still reading it.
+     */
+    private async sweep(): Promise<void> {
+        if (this.swept) return;
+        this.swept = true;
+        const namespace = this.options.probeNamespace;
+        const labelSelector = Object.entries(MANAGED_BY)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(",");
+        const pods = await this.kube.core.listNamespacedPod({ namespace, labelSelector });
+        for (const pod of pods.items) {
+            const name = pod.metadata?.name;
+            const created = pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : Date.now();
+            const finished = pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed";
+            if (name && pod.metadata?.labels?.[PROBE_LABEL] && finished && Date.now() - created > LEFTOVER_AGE_MS) this.remove(name);
+        }
+    }
+
     private async attempt(gate: string, checks: ProbeCheck[], mountCa: boolean, deadline: number, signal: AbortSignal): Promise<ProbeRun> {
+        await this.sweep();
         const name = `talos-platform-probe-${gate}-${randomBytes(3).toString("hex")}`;
         const namespace = this.options.probeNamespace;
         const body = probePod({
