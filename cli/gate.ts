@@ -36,12 +36,9 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
             throw new UsageError(`unknown gate '${gate}'; use one of ${GATE_NAMES.join(", ")}`);
         const name = gate as GateName;
         // Parse once for --stack/--config, then again over the options they give.
-        const first = parseGateFlags(name, rest, optionsFor(name, configFrom({}, io.cwd).config), {
-            stack: { type: "string" },
-            config: { type: "string" },
-        });
-        const { config } = configFrom(first.extra, io.cwd);
-        const { options } = parseGateFlags(name, rest, optionsFor(name, config), { stack: { type: "string" }, config: { type: "string" } });
+        const stackFlags = { stack: { type: "string" }, config: { type: "string" } } as const;
+        const { config } = configFrom(parseGateFlags(name, rest, {} as never, stackFlags).extra, io.cwd);
+        const { options } = parseGateFlags(name, rest, optionsFor(name, config), stackFlags);
         const result = await checkGate(name, options, io);
         if (result.ok) io.out(renderResult(result));
         else io.err(renderResult(result));
