@@ -6,7 +6,9 @@ import { CoreDns } from "./components/coredns";
 import { Flux } from "./components/flux";
 import { Gate } from "./components/gate";
 import { IngressNginx } from "./components/ingress-nginx";
+import type { Phase } from "./lib/phases";
 import { loadConfig } from "./lib/config/stack";
+import { gateOptions, phaseDigest } from "./lib/gates/targets";
 
 // Wiring only: the recovery order network → dns → certificates → ingress →
 // gitops. Each phase depends on the previous phase's gate, never on
@@ -18,22 +20,24 @@ export = async () => {
 
     const provider = new k8s.Provider("kubernetes", { context: cluster.kubeContext });
     const opts = { provider };
+    const gates = gateOptions(config);
+    const gate = (phase: Phase) => ({ phase, options: gates[phase], triggers: [phaseDigest(config, phase)] });
 
     const cilium = new Cilium("cilium", { cluster, config: config.cilium }, opts);
-    const networkGate = new Gate("network-gate", { phase: "network", after: [cilium] });
+    const networkGate = new Gate("network-gate", { ...gate("network"), after: [cilium] });
 
     // CoreDNS lists Services through the kubernetes ClusterIP; without Cilium
     // programming it, CoreDNS never syncs (the report's DNS failure).
     const networkReady = [networkGate];
     const coredns = new CoreDns("coredns", { cluster, config: config.coredns }, { ...opts, dependsOn: networkReady });
     // With Talos running CoreDNS the component is empty, so the gate waits for the network itself.
-    const dnsGate = new Gate("dns-gate", { phase: "dns", after: [coredns] }, { dependsOn: networkReady });
+    const dnsGate = new Gate("dns-gate", { ...gate("dns"), after: [coredns] }, { dependsOn: networkReady });
 
     // The webhook reaches the API server by name, and ACME DNS-01 resolves
     // public names: both need working DNS.
     const dnsReady = [dnsGate];
     const certManager = new CertManager("cert-manager", { cluster, config: config.certManager }, { ...opts, dependsOn: dnsReady });
-    const certificatesGate = new Gate("certificates-gate", { phase: "certificates", after: [certManager] }, { dependsOn: dnsReady });
+    const certificatesGate = new Gate("certificates-gate", { ...gate("certificates"), after: [certManager] }, { dependsOn: dnsReady });
     // cert-manager's webhook admits ClusterIssuers: create them only once the gate has seen it answer.
     const issuers = new ClusterIssuers("cluster-issuers", { config: config.certManager }, { ...opts, dependsOn: [certificatesGate] });
 
@@ -45,13 +49,13 @@ export = async () => {
         { config: config.ingressNginx, pools: config.cilium.loadBalancerPools },
         { ...opts, dependsOn: certificatesReady },
     );
-    const ingressGate = new Gate("ingress-gate", { phase: "ingress", after: [ingress] }, { dependsOn: certificatesReady });
+    const ingressGate = new Gate("ingress-gate", { ...gate("ingress"), after: [ingress] }, { dependsOn: certificatesReady });
 
     // Flux clones over DNS and egress, and what it deploys expects
     // certificates and ingress to be in place.
     const ingressReady = [ingressGate];
     const flux = new Flux("flux", { cluster, config: config.flux }, { ...opts, dependsOn: ingressReady });
-    new Gate("gitops-gate", { phase: "gitops", after: [flux] }, { dependsOn: ingressReady });
+    new Gate("gitops-gate", { ...gate("gitops"), after: [flux] }, { dependsOn: ingressReady });
 
     return {
         ciliumStatus: cilium.releaseStatus,

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
+import { benchGates } from "./bench-gates";
 
 // Wall-clock medians of whole processes, interleaved so drift in machine
 // load hits every case alike. Ratios are only quoted within one run.
@@ -40,8 +41,8 @@ function median(xs: number[]): number {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function main(): void {
-    const { values } = parseArgs({ options: { runs: { type: "string", default: "7" } } });
+async function main(): Promise<void> {
+    const { values } = parseArgs({ options: { runs: { type: "string", default: "7" }, "gate-runs": { type: "string", default: "5" } } });
     const runs = Number(values.runs);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "talos-platform-bench-"));
     const stack = (n: number) => {
@@ -81,6 +82,12 @@ function main(): void {
     ];
     process.stdout.write(out.join("\n") + "\n");
     fs.rmSync(dir, { recursive: true, force: true });
+    process.stdout.write("\n" + (await benchGates(Number(values["gate-runs"]))).join("\n") + "\n");
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+    main().catch((e: unknown) => {
+        process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+    });
+}

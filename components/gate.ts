@@ -1,5 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { checkerCommand } from "../lib/gates/command";
+import { gateFlags, GateOptions } from "../lib/gates/options";
 import { Phase, typeToken } from "../lib/phases";
 
 export interface GateArgs {
@@ -8,9 +10,14 @@ export interface GateArgs {
     /** The phase's components. The check runs only after they are deployed. */
     after: pulumi.Resource[];
     /**
+     * What the checker looks at and for how long (`gateOptions(config)[phase]`
+     * from lib/gates/targets.ts). Plain settings only: no secrets reach the command line.
+     */
+    options: GateOptions[Phase];
+    /**
      * Inputs whose change re-runs the check. A gate re-checks when its
      * phase changes, not on every `pulumi up`.
-     * @default [] (runs once, when first created)
+     * @default [] (runs once, when first created, and when its options change)
      */
     triggers?: pulumi.Input<unknown>[];
 }
@@ -18,23 +25,21 @@ export interface GateArgs {
 /**
  * A readiness gate between two phases of the recovery order. The next phase
  * depends on this component, so `pulumi up` cannot start it before the
- * check below has passed.
+ * checker (cli/gate.ts) has seen the phase work, and stops with the
+ * checker's diagnosis when it does not.
  */
 export class Gate extends pulumi.ComponentResource {
     readonly phase: Phase;
+    readonly check: command.local.Command;
 
     constructor(name: string, args: GateArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken(args.phase, "Gate"), name, {}, opts);
         this.phase = args.phase;
-        const triggers = args.triggers ?? [];
-
-        // Placeholder check: it orders the phases today; the readiness checks
-        // that replace it come with the gate checker.
-        new command.local.Command(
+        this.check = new command.local.Command(
             `${name}-check`,
             {
-                create: `echo "talos-platform: ${args.phase} gate reached (readiness checks not yet wired)"`,
-                triggers,
+                create: checkerCommand([args.phase, ...gateFlags(args.phase, args.options as never)]),
+                triggers: args.triggers ?? [],
             },
             { parent: this, dependsOn: args.after },
         );

@@ -1,22 +1,61 @@
 import { z } from "zod";
-import { duration } from "./common";
+import { duration, durationMs, k8sName, must } from "./common";
 
-function gate(timeout: string) {
-    return z.strictObject({ timeout: duration.default(timeout) }).prefault({});
+/** The longest poll interval a gate may use: a healthy phase must pass within a poll of becoming healthy. */
+export const MAX_POLL_MS = 2000;
+
+const timeout = must(
+    duration,
+    (v) => durationMs(v) >= 1000,
+    "is shorter than one second",
+    "give the gate time to run a probe pod, e.g. 2m; a broken link is still reported as soon as it is certain",
+);
+
+function gate(defaultTimeout: string) {
+    return z.strictObject({ timeout: timeout.default(defaultTimeout) }).prefault({});
 }
 
 /** Readiness gates between phases. */
 export const gatesSchema = z
     .strictObject({
-        /** Image of the short-lived probe pods; pinned by tag. @default curlimages/curl:8.11.1 */
-        probeImage: z.string().min(1).default("curlimages/curl:8.11.1"),
-        /** How often a gate polls. @default 2s */
-        pollInterval: duration.default("2s"),
+        /** Image of the short-lived probe pods; pinned by tag. It needs sh, curl and nslookup. @default curlimages/curl:8.11.1 */
+        probeImage: must(
+            z.string().min(1),
+            (v) => /:[\w][\w.-]*$|@sha256:[0-9a-f]{64}$/.test(v) && !v.endsWith(":latest"),
+            "is not pinned to a tag or digest",
+            "name an exact tag or digest, e.g. curlimages/curl:8.11.1; an unpinned probe can change between two runs",
+        ).default("curlimages/curl:8.11.1"),
+        /** Namespace the probe pods run in; it must admit non-root pods (Pod Security baseline or restricted). @default default */
+        probeNamespace: k8sName.default("default"),
+        /** How often a gate polls. At most 2s, so a gate passes within 2s of its phase becoming healthy. @default 2s */
+        pollInterval: must(
+            duration,
+            (v) => durationMs(v) > 0 && durationMs(v) <= MAX_POLL_MS,
+            "is not between 1ms and 2s",
+            "use at most 2s, e.g. 1s or 2s; a longer interval delays every `up` by up to that much per gate",
+        ).default("2s"),
         /** A broken network shows within seconds; waiting longer only delays the diagnosis. @default 2m */
         network: gate("2m"),
-        dns: gate("3m"),
+        dns: z
+            .strictObject({
+                timeout: timeout.default("3m"),
+                /**
+                 * An external name the DNS probe resolves, proving CoreDNS forwards upstream.
+                 * @default the host of flux.source.url (github.com for the report's repository)
+                 */
+                externalName: must(
+                    z.string(),
+                    (v) => /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}\.?$/i.test(v),
+                    "is not a fully qualified host name",
+                    "name a public host, e.g. github.com",
+                ).optional(),
+            })
+            .prefault({}),
+        /** @default 3m */
         certificates: gate("3m"),
+        /** @default 3m */
         ingress: gate("3m"),
+        /** @default 3m */
         gitops: gate("3m"),
     })
     .prefault({});

@@ -1,0 +1,101 @@
+import { checkGate, CheckerIo } from "../lib/gates/checker";
+import type { GateOptions } from "../lib/gates/options";
+import { PHASES, Phase } from "../lib/phases";
+import { daemonSet, deployment, devOptions, healthy, incident } from "../test/cluster-scenarios";
+import { FakeKube } from "../test/fake-kube";
+
+// Gate timings against the tests' fake API server, with the dev stack's real
+// poll interval and timeouts. The fake's probe pods finish in 20 ms; on a
+// cluster a probe pod adds its own start-up (seconds on a cached image).
+
+const quiet = (): CheckerIo => ({ out: () => undefined, err: () => undefined, cwd: process.cwd(), signal: new AbortController().signal });
+
+/** Breaks the first thing each gate waits for; `healthy` repairs it. */
+function breakFirstLink(fake: FakeKube, phase: Phase, o: GateOptions): void {
+    if (phase === "network") fake.put(daemonSet(o.network.namespace, o.network.agent, { "k8s-app": "cilium" }, false));
+    if (phase === "dns") fake.put(deployment(o.dns.namespace, o.dns.deployment, false, 2));
+    if (phase === "certificates") fake.put(deployment(o.certificates.namespace, o.certificates.deployment, false));
+    if (phase === "ingress") fake.put(deployment(o.ingress.namespace, o.ingress.deployment, false, 2));
+    if (phase === "gitops") fake.put(deployment(o.gitops.namespace, o.gitops.deployments[0], false));
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Time from the fake cluster turning healthy to the gate passing, per gate; the flip lands at varying points of the poll. */
+async function healthyToPass(phase: Phase, runs: number): Promise<number[]> {
+    const samples: number[] = [];
+    for (let r = 0; r < runs; r++) {
+        const fake = await new FakeKube().start();
+        try {
+            healthy(fake);
+            const o = devOptions();
+            breakFirstLink(fake, phase, o);
+            const options = { ...o[phase], kubeconfig: fake.kubeconfig() };
+            let healthyAt = 0;
+            const delay = 500 + (r * options.pollMs) / runs;
+            const timer = setTimeout(() => {
+                healthy(fake);
+                healthyAt = Date.now();
+            }, delay);
+            const result = await checkGate(phase, options, quiet());
+            clearTimeout(timer);
+            if (!result.ok || !healthyAt) throw new Error(`bench: ${phase} gate did not pass after the cluster became healthy`);
+            samples.push(Date.now() - healthyAt);
+        } finally {
+            await fake.stop();
+        }
+    }
+    return samples;
+}
+
+async function incidentToFail(runs: number): Promise<{ samples: number[]; timeoutMs: number }> {
+    const samples: number[] = [];
+    const timeoutMs = devOptions().network.timeoutMs;
+    for (let r = 0; r < runs; r++) {
+        const fake = await new FakeKube().start();
+        try {
+            incident(fake);
+            const start = Date.now();
+            const result = await checkGate("network", { ...devOptions().network, kubeconfig: fake.kubeconfig() }, quiet());
+            if (result.ok) throw new Error("bench: the network gate passed in the incident");
+            samples.push(Date.now() - start);
+        } finally {
+            await fake.stop();
+        }
+    }
+    return { samples, timeoutMs };
+}
+
+/** Markdown lines for the bench report. */
+export async function benchGates(runs: number): Promise<string[]> {
+    const pollMs = devOptions().network.pollMs;
+    const goal = pollMs + 1000;
+    const rows: string[] = [];
+    let worst = 0;
+    for (const phase of PHASES) {
+        const xs = await healthyToPass(phase, runs);
+        worst = Math.max(worst, ...xs);
+        rows.push(
+            `| ${phase} gate: healthy → passed | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`,
+        );
+    }
+    const inc = await incidentToFail(runs);
+    rows.push(
+        `| network gate: Week 4 incident → failed | ${median(inc.samples).toFixed(0)} | ${Math.min(...inc.samples).toFixed(0)} | ${Math.max(...inc.samples).toFixed(0)} |`,
+    );
+    const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
+    return [
+        `gates against the fake API server: ${runs} runs per case, ms, poll interval ${pollMs} ms (dev stack)`,
+        "",
+        "| case | median | min | max |",
+        "|---|---|---|---|",
+        ...rows,
+        "",
+        `healthy → gate passed, worst case: ${worst.toFixed(0)} ms (goal ≤ poll + 1 s = ${goal} ms: ${verdict(worst <= goal)})`,
+        `incident → network gate failed, worst case: ${Math.max(...inc.samples).toFixed(0)} ms (goal ≤ timeout ${inc.timeoutMs} ms: ${verdict(Math.max(...inc.samples) <= inc.timeoutMs)})`,
+    ];
+}

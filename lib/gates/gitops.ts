@@ -1,0 +1,184 @@
+import { blockedAfter, Diagnosis } from "./diagnosis";
+import { readOptional } from "./kube";
+import type { GitopsOptions } from "./options";
+import type { Step, StepResult } from "./run";
+import { FLUX_PHASE_LABEL, gitHost } from "./targets";
+import { workloadStep } from "./workloads";
+
+interface Condition {
+    type?: string;
+    status?: string;
+    reason?: string;
+    message?: string;
+}
+
+export interface FluxObject {
+    metadata?: { name?: string; namespace?: string };
+    spec?: { url?: string };
+    status?: { conditions?: Condition[]; artifact?: { revision?: string } };
+}
+
+export function readyCondition(obj: FluxObject): Condition | undefined {
+    return obj.status?.conditions?.find((c) => c.type === "Ready");
+}
+
+export type SourceFailure = "dns" | "credentials" | "egress" | "ref" | "other";
+
+/** What source-controller's Ready message says broke, in the order the chain would break. */
+export function sourceFailure(message: string): SourceFailure {
+    if (
+        /lookup [^\s:]+(?: on [^\s]+)?: (?:i\/o timeout|no such host|server misbehaving)|Temporary failure in name resolution/.test(message)
+    )
+        return "dns";
+    if (
+        /authentication required|authorization failed|invalid credentials|could not read Username|permission denied \(publickey|\b401\b|\b403\b/i.test(
+            message,
+        )
+    )
+        return "credentials";
+    if (/dial tcp [^\s]+: (?:i\/o timeout|connect: connection refused|connect: no route to host)|TLS handshake timeout/.test(message))
+        return "egress";
+    if (/couldn't find remote ref|reference not found|unable to resolve ref/i.test(message)) return "ref";
+    return "other";
+}
+
+/** Why the GitRepository has no artifact, from its Ready condition. */
+export function diagnoseGitSource(repo: FluxObject, o: GitopsOptions): Diagnosis {
+    const host = repo.spec?.url ? gitHost(repo.spec.url) : undefined;
+    const id = `GitRepository ${o.namespace}/${o.gitRepository}`;
+    const ready = readyCondition(repo);
+    const message = ready?.message ?? "(no Ready condition yet)";
+    const evidence = [`${id}: Ready=${ready?.status ?? "Unknown"}${ready?.reason ? ` (${ready.reason})` : ""}: ${message}`];
+    const blocks = [...o.fluxPhases.map((p) => `Flux phase ${p}`), "every Kustomization"];
+    const url = repo.spec?.url ?? "the source URL";
+    switch (sourceFailure(message)) {
+        case "dns":
+            return {
+                link: `source-controller → DNS (${host ?? url})`,
+                evidence,
+                cause: `source-controller cannot resolve ${host ?? "the Git host"}: cluster DNS does not forward external names (the dns gate's external lookup), or the pod cannot reach CoreDNS`,
+                fix: "run `npm run doctor`: the dns link shows which part of resolution fails",
+                blocks,
+            };
+        case "credentials":
+            return {
+                link: `source-controller → ${url} (credentials)`,
+                evidence,
+                cause: "the Git host refused the credentials, or the repository is private and none are configured",
+                fix: "check the Git credentials secret the GitRepository references, and its key in the stack config",
+                blocks,
+            };
+        case "egress":
+            return {
+                link: `source-controller → ${host ?? url} (egress)`,
+                evidence,
+                cause: "the name resolves, but the cluster cannot connect out to the Git host: egress is blocked (firewall, NetworkPolicy, masquerading)",
+                fix: "allow egress from the flux-system namespace to the Git host on 443/22",
+                blocks,
+            };
+        case "ref":
+            return {
+                link: `${id} ref`,
+                evidence,
+                cause: "the repository has no such branch or tag",
+                fix: "fix talos-platform:flux.source.branch",
+                blocks,
+            };
+        default:
+            return { link: id, evidence, cause: "the source has not produced an artifact; its Ready message says why", blocks };
+    }
+}
+
+function sourceStep(o: GitopsOptions): Step {
+    const id = `GitRepository ${o.namespace}/${o.gitRepository}`;
+    return {
+        name: `${id} Ready with an artifact`,
+        async check({ kube }): Promise<StepResult> {
+            const repo = (await readOptional(
+                kube.custom.getNamespacedCustomObject({
+                    group: "source.toolkit.fluxcd.io",
+                    version: "v1",
+                    namespace: o.namespace,
+                    plural: "gitrepositories",
+                    name: o.gitRepository,
+                }),
+            )) as FluxObject | undefined;
+            if (!repo) {
+                return {
+                    ok: false,
+                    waiting: `${id} not found`,
+                    diagnosis: {
+                        link: id,
+                        evidence: [`${id}: not found`],
+                        cause: "the gitops phase has not created the GitRepository",
+                        blocks: blockedAfter("gitops"),
+                    },
+                };
+            }
+            const ready = readyCondition(repo);
+            const revision = repo.status?.artifact?.revision;
+            if (ready?.status === "True" && revision) return { ok: true, detail: `artifact ${revision}` };
+            return {
+                ok: false,
+                waiting: `${ready?.reason ?? "no Ready condition"}: ${ready?.message ?? ""}`.trim(),
+                diagnosis: diagnoseGitSource(repo, o),
+            };
+        },
+    };
+}
+
+/** One line per Kustomization that is not Ready. */
+export function unreadyKustomizations(items: FluxObject[]): string[] {
+    return items
+        .filter((k) => readyCondition(k)?.status !== "True")
+        .map((k) => {
+            const c = readyCondition(k);
+            return `Kustomization ${k.metadata?.namespace}/${k.metadata?.name}: Ready=${c?.status ?? "Unknown"}${c?.reason ? ` (${c.reason})` : ""}${c?.message ? `: ${c.message}` : ""}`;
+        });
+}
+
+function fluxPhaseStep(o: GitopsOptions, index: number): Step {
+    const phase = o.fluxPhases[index];
+    const labelSelector = `${FLUX_PHASE_LABEL}=${phase}`;
+    return {
+        name: `Flux phase ${phase}: Kustomizations Ready`,
+        async check({ kube }): Promise<StepResult> {
+            // No Kustomization CRD (404) means none exist: the diagnosis says so.
+            const list = ((await readOptional(
+                kube.custom.listNamespacedCustomObject({
+                    group: "kustomize.toolkit.fluxcd.io",
+                    version: "v1",
+                    namespace: o.namespace,
+                    plural: "kustomizations",
+                    labelSelector,
+                }),
+            )) ?? {}) as { items?: FluxObject[] };
+            const items = list.items ?? [];
+            const unready = unreadyKustomizations(items);
+            if (items.length && !unready.length) return { ok: true, detail: `${items.length} Ready` };
+            const later = o.fluxPhases.slice(index + 1).map((p) => `Flux phase ${p}`);
+            return {
+                ok: false,
+                waiting: items.length ? `${unready.length} of ${items.length} not Ready` : `no Kustomization labelled ${labelSelector}`,
+                diagnosis: {
+                    link: `Flux phase ${phase}`,
+                    evidence: items.length ? unready : [`no Kustomization in ${o.namespace} has the label ${labelSelector}`],
+                    cause: items.length
+                        ? "these Kustomizations have not applied cleanly and become healthy; their messages say why"
+                        : "the phase's Kustomizations were not created",
+                    blocks: later,
+                },
+            };
+        },
+    };
+}
+
+export function gitopsSteps(o: GitopsOptions): Step[] {
+    return [
+        ...o.deployments.map((d) =>
+            workloadStep({ kind: "Deployment", namespace: o.namespace, name: d, phase: "gitops", role: `Flux ${d}` }),
+        ),
+        sourceStep(o),
+        ...o.fluxPhases.map((_, i) => fluxPhaseStep(o, i)),
+    ];
+}

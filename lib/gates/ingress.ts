@@ -1,0 +1,185 @@
+import type * as k8s from "@kubernetes/client-node";
+import { contains, parseCidr, parseRange, Range } from "../net";
+import { blockedAfter, Diagnosis } from "./diagnosis";
+import { readOptional } from "./kube";
+import { curlFailure } from "./network";
+import type { IngressOptions } from "./options";
+import type { ProbeCheck } from "./probe";
+import { probeStuck } from "./probe-steps";
+import type { Step, StepResult } from "./run";
+import { workloadStep } from "./workloads";
+
+/** The condition Cilium LB IPAM sets on every Service it handles. */
+export const LB_IPAM_CONDITION = "cilium.io/IPAMRequestSatisfied";
+
+export interface LbPool {
+    name: string;
+    ranges: Range[];
+    disabled: boolean;
+}
+
+/** A CiliumLoadBalancerIPPool's blocks as ranges; malformed blocks are skipped. */
+export function poolRanges(pool: {
+    metadata?: { name?: string };
+    spec?: { blocks?: { cidr?: string; start?: string; stop?: string }[]; disabled?: boolean };
+}): LbPool {
+    const ranges: Range[] = [];
+    for (const b of pool.spec?.blocks ?? []) {
+        const r = b.cidr ? parseCidr(b.cidr) : b.start ? parseRange(b.start, b.stop ?? b.start) : undefined;
+        if (r) ranges.push(r);
+    }
+    return { name: pool.metadata?.name ?? "?", ranges, disabled: pool.spec?.disabled === true };
+}
+
+/** The LoadBalancer address and the pool it came from, or why there is none. */
+export function lbAddress(
+    svc: k8s.V1Service,
+    pools: LbPool[],
+    o: IngressOptions,
+): { ip: string; pool: string } | { diagnosis: Diagnosis; waiting: string } {
+    const id = `Service ${o.namespace}/${o.service}`;
+    const blocks = blockedAfter("ingress", ["every Ingress"]);
+    const cond = svc.status?.conditions?.find((c) => c.type === LB_IPAM_CONDITION);
+    const ingress = svc.status?.loadBalancer?.ingress ?? [];
+    const ip = ingress.map((i) => i.ip).find((x): x is string => typeof x === "string");
+    const condLine = cond
+        ? `${id}: ${LB_IPAM_CONDITION}=${cond.status} (${cond.reason}): ${cond.message}`
+        : `${id}: no ${LB_IPAM_CONDITION} condition`;
+    if (svc.spec?.type !== "LoadBalancer") {
+        return {
+            waiting: `${id} is of type ${svc.spec?.type}`,
+            diagnosis: {
+                link: `${id} type`,
+                evidence: [`${id}: type ${svc.spec?.type}`],
+                cause: "the controller Service is not of type LoadBalancer, so no pool can give it an address",
+                fix: "leave talos-platform:ingressNginx.values controller.service.type at LoadBalancer",
+                blocks,
+            },
+        };
+    }
+    if (!ip) {
+        const noPool = !pools.length;
+        return {
+            waiting: `${id} has no address yet${cond ? ` (${cond.reason})` : ""}`,
+            diagnosis: {
+                link: `Cilium LB IPAM → ${id}`,
+                evidence: [
+                    condLine,
+                    `${id}: status.loadBalancer.ingress is empty`,
+                    `CiliumLoadBalancerIPPools: ${pools.map((p) => p.name).join(", ") || "none"}`,
+                ],
+                cause: noPool
+                    ? "no CiliumLoadBalancerIPPool exists, so LB IPAM stays dormant and hands out nothing"
+                    : cond?.reason === "no_pool"
+                      ? "no enabled pool's serviceSelector matches the controller Service's labels"
+                      : cond?.reason === "out_of_ips"
+                        ? "every pool that matches the Service is out of addresses"
+                        : "Cilium has not assigned an address (is the Cilium operator running?)",
+                fix: noPool
+                    ? "add a pool under talos-platform:cilium.loadBalancerPools"
+                    : "label the Service to match a pool (talos-platform:ingressNginx.values controller.service.labels), or widen a pool's serviceSelector or blocks",
+                blocks,
+            },
+        };
+    }
+    const pool = pools.find((p) => !p.disabled && p.ranges.some((r) => contains(r, ip)));
+    if (!pool) {
+        return {
+            waiting: `${ip} is in no Cilium pool`,
+            diagnosis: {
+                link: `Cilium LB IPAM → ${id}`,
+                evidence: [`${id}: address ${ip}`, `CiliumLoadBalancerIPPools: ${pools.map((p) => p.name).join(", ") || "none"}`],
+                cause: `${ip} does not come from any enabled CiliumLoadBalancerIPPool: another load-balancer implementation assigned it, or the pool was changed since`,
+                fix: "let Cilium LB IPAM own LoadBalancer addresses; remove other LB controllers",
+                blocks,
+            },
+        };
+    }
+    return { ip, pool: pool.name };
+}
+
+export function ingressChecks(ip: string, port: number): ProbeCheck[] {
+    const host = ip.includes(":") ? `[${ip}]` : ip;
+    return [
+        { id: "http", argv: ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", "5", "--max-time", "10", `http://${host}:${port}/`] },
+    ];
+}
+
+function addressStep(o: IngressOptions, found: { ip?: string }): Step {
+    const id = `Service ${o.namespace}/${o.service}`;
+    return {
+        name: `controller Service has an address from a Cilium pool (${id})`,
+        async check({ kube }): Promise<StepResult> {
+            const svc = await readOptional(kube.core.readNamespacedService({ name: o.service, namespace: o.namespace }));
+            if (!svc) {
+                return {
+                    ok: false,
+                    waiting: `${id} not found`,
+                    diagnosis: {
+                        link: id,
+                        evidence: [`${id}: not found`],
+                        cause: "the ingress-nginx release has not created its controller Service",
+                        blocks: blockedAfter("ingress"),
+                    },
+                };
+            }
+            // No CRD (404) means no pools: the diagnosis says so.
+            const list = ((await readOptional(
+                kube.custom.listClusterCustomObject({ group: "cilium.io", version: "v2", plural: "ciliumloadbalancerippools" }),
+            )) ?? {}) as {
+                items?: unknown[];
+            };
+            const pools = (list.items ?? []).map((p) => poolRanges(p as Parameters<typeof poolRanges>[0]));
+            const r = lbAddress(svc, pools, o);
+            if ("diagnosis" in r) return { ok: false, waiting: r.waiting, diagnosis: r.diagnosis };
+            found.ip = r.ip;
+            return { ok: true, detail: `${r.ip} from pool ${r.pool}` };
+        },
+    };
+}
+
+function answersStep(o: IngressOptions, found: { ip?: string }): Step {
+    return {
+        name: "the controller answers on its LoadBalancer address from inside the cluster",
+        async check({ probes, deadline, signal }): Promise<StepResult> {
+            const ip = found.ip!;
+            const run = await probes.run("ingress", ingressChecks(ip, o.port), false, deadline, signal);
+            if (run.kind !== "done") return probeStuck(run, "ingress", o);
+            const r = run.results[0];
+            if (r && r.rc === 0) return { ok: true, detail: `HTTP answer from ${ip}:${o.port} in pod ${run.pod}` };
+            const rc = r?.rc ?? -1;
+            return {
+                ok: false,
+                waiting: `probe: ${r?.output || curlFailure(rc)}`,
+                diagnosis: {
+                    link: `pods → ingress-nginx on ${ip}:${o.port}`,
+                    evidence: [`probe pod → http://${ip}:${o.port}/: ${r?.output || "no result"} [curl exit ${rc}: ${curlFailure(rc)}]`],
+                    cause:
+                        rc === 7
+                            ? "the address is routed, but nothing accepts connections: the controller pods are not behind the Service, or the port is wrong"
+                            : "pods cannot reach the LoadBalancer address: Cilium's kube-proxy replacement serves LoadBalancer IPs inside the cluster, BGP only announces them outside",
+                    fix:
+                        rc === 7
+                            ? `check Deployment ${o.namespace}/${o.deployment} and the Service's endpoints`
+                            : "check Cilium's kube-proxy replacement and the BGP advertisement",
+                    blocks: blockedAfter("ingress", ["every Ingress"]),
+                },
+            };
+        },
+    };
+}
+
+export function ingressSteps(o: IngressOptions): Step[] {
+    const found: { ip?: string } = {};
+    return [
+        workloadStep({
+            kind: "Deployment",
+            namespace: o.namespace,
+            name: o.deployment,
+            phase: "ingress",
+            role: "ingress-nginx controller",
+        }),
+        addressStep(o, found),
+        answersStep(o, found),
+    ];
+}

@@ -1,0 +1,241 @@
+import { crdsStep } from "./crds";
+import { blockedAfter, Diagnosis } from "./diagnosis";
+import { execText, Kube, readOptional } from "./kube";
+import type { NetworkOptions } from "./options";
+import { PROBE_CA, ProbeCheck, ProbeOutcome, ProbeRun } from "./probe";
+import { probeStuck } from "./probe-steps";
+import type { Step, StepResult } from "./run";
+import { CILIUM_AGENT_CONTAINER, CILIUM_AGENT_SELECTOR, CILIUM_CONFIG, KUBE_PROXY } from "./targets";
+import { workloadStep } from "./workloads";
+
+/** The kubernetes Service by address and by name; the name is pinned to the ClusterIP because DNS is the next phase. */
+export const KUBERNETES_SVC = "kubernetes.default.svc";
+
+const CURL_CODES: Record<number, string> = {
+    6: "could not resolve the host",
+    7: "connection refused or no route",
+    28: "timed out",
+    35: "TLS handshake failed",
+    52: "empty reply",
+    56: "connection reset",
+    60: "certificate not signed by the cluster CA",
+};
+
+/** curl's exit code in words. */
+export function curlFailure(rc: number): string {
+    return CURL_CODES[rc] ?? `curl exit ${rc}`;
+}
+
+function hostPort(ip: string, port: number): string {
+    return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+function curl(url: string, extra: string[] = []): string[] {
+    return ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", "5", "--max-time", "10", "--cacert", PROBE_CA, ...extra, url];
+}
+
+/** The probe's two connections: TCP+TLS to the ClusterIP, and to kubernetes.default.svc verified by name. */
+export function servicePathChecks(serviceIp: string): ProbeCheck[] {
+    const addr = hostPort(serviceIp, 443);
+    return [
+        { id: "clusterip", argv: curl(`https://${addr}/version`) },
+        {
+            id: "name",
+            argv: curl(`https://${KUBERNETES_SVC}:443/version`, [
+                "--resolve",
+                `${KUBERNETES_SVC}:443:${serviceIp.includes(":") ? `[${serviceIp}]` : serviceIp}`,
+            ]),
+        },
+    ];
+}
+
+/** What the cluster shows about who programs Service ClusterIPs. */
+export interface ServiceRouting {
+    namespace: string;
+    /** The kube-proxy DaemonSet in kube-system. */
+    kubeProxy: "present" | "absent";
+    /** cilium-config's kube-proxy-replacement, verbatim; undefined when the key or ConfigMap is missing. */
+    kprConfig?: string;
+    ciliumConfigFound: boolean;
+}
+
+export function routingEvidence(live: ServiceRouting): string[] {
+    return [
+        `DaemonSet kube-system/${KUBE_PROXY}: ${live.kubeProxy === "present" ? "present" : "not found"}`,
+        live.ciliumConfigFound
+            ? `ConfigMap ${live.namespace}/${CILIUM_CONFIG}: kube-proxy-replacement: ${live.kprConfig === undefined ? "(not set)" : JSON.stringify(live.kprConfig)}`
+            : `ConfigMap ${live.namespace}/${CILIUM_CONFIG}: not found`,
+    ];
+}
+
+function kprOn(value: string | undefined): boolean {
+    return value === "true" || value === "strict";
+}
+
+const NETWORK_FIX_KPR =
+    "deploy Cilium with kubeProxyReplacement: true (talos-platform:cluster.kubeProxyDisabled: true does this; drop any kubeProxyReplacement override from talos-platform:cilium.values), or let Talos run kube-proxy again (cluster.proxy.disabled: false) and set talos-platform:cluster.kubeProxyDisabled: false";
+
+/**
+ * Why pods cannot reach the kubernetes Service, from the probe's errors and
+ * the live settings. Conclusive (final) when nothing programs ClusterIPs at
+ * all: no amount of waiting fixes that.
+ */
+export function diagnoseServicePath(
+    results: ProbeOutcome[],
+    live: ServiceRouting,
+    serviceIp: string,
+): { diagnosis: Diagnosis; final: boolean } {
+    const failed = results.filter((r) => r.rc !== 0);
+    const target = hostPort(serviceIp, 443);
+    const evidence = [
+        ...failed.map(
+            (r) =>
+                `probe ${r.id === "clusterip" ? `pod → https://${target}` : `pod → https://${KUBERNETES_SVC} (pinned to ${serviceIp})`}: ${r.output || curlFailure(r.rc)} [curl exit ${r.rc}: ${curlFailure(r.rc)}]`,
+        ),
+        ...routingEvidence(live),
+    ];
+    const link = `pods → kubernetes Service ${target}`;
+    const blocks = blockedAfter("network", ["every pod that talks to the API server through the kubernetes Service"]);
+    const kpr = kprOn(live.kprConfig);
+    const tls = failed.find((r) => r.rc === 60 || r.rc === 35);
+
+    if (live.kubeProxy === "absent" && !kpr) {
+        return {
+            final: true,
+            diagnosis: {
+                link,
+                evidence,
+                cause: `nothing programs Service ClusterIPs: kube-proxy is not running (Talos cluster.proxy.disabled) and Cilium runs without kube-proxy replacement (kube-proxy-replacement: ${JSON.stringify(live.kprConfig ?? "unset")}), so traffic to ${serviceIp} goes nowhere. This is the Week 4 incident`,
+                fix: NETWORK_FIX_KPR,
+                blocks,
+            },
+        };
+    }
+    if (tls && failed.length) {
+        return {
+            final: false,
+            diagnosis: {
+                link,
+                evidence,
+                cause: `something answers on ${target}, but not with a certificate the cluster CA signed for ${KUBERNETES_SVC} and ${serviceIp}; the Service subnet in talos-platform:cluster.serviceSubnets may not be the cluster's`,
+                fix: "set talos-platform:cluster.serviceSubnets to Talos' cluster.network.serviceSubnets",
+                blocks,
+            },
+        };
+    }
+    if (live.kubeProxy === "present" && kpr) {
+        return {
+            final: false,
+            diagnosis: {
+                link,
+                evidence,
+                cause: "kube-proxy and Cilium's kube-proxy replacement both program Services; their rules conflict",
+                fix: "run exactly one: disable kube-proxy in Talos (cluster.proxy.disabled: true) with talos-platform:cluster.kubeProxyDisabled: true, or turn kube-proxy replacement off",
+                blocks,
+            },
+        };
+    }
+    const who = kpr ? "Cilium's kube-proxy replacement" : "kube-proxy";
+    return {
+        final: false,
+        diagnosis: {
+            link,
+            evidence,
+            cause: `${who} should route ${serviceIp} to the API server, but pods get no connection: check the Cilium agents' logs, and that they reach the API server directly (k8sServiceHost/k8sServicePort, KubePrism on Talos)`,
+            blocks,
+        },
+    };
+}
+
+/** The KubeProxyReplacement line of `cilium-dbg status`: "True", "False", "Disabled", or undefined. */
+export function parseKprStatus(text: string): string | undefined {
+    const m = /^KubeProxyReplacement:\s+(\S+)/m.exec(text);
+    return m?.[1];
+}
+
+export async function serviceRouting(kube: Kube, namespace: string): Promise<ServiceRouting> {
+    const [proxy, config] = await Promise.all([
+        readOptional(kube.apps.readNamespacedDaemonSet({ name: KUBE_PROXY, namespace: "kube-system" })),
+        readOptional(kube.core.readNamespacedConfigMap({ name: CILIUM_CONFIG, namespace })),
+    ]);
+    return {
+        namespace,
+        kubeProxy: proxy ? "present" : "absent",
+        kprConfig: config?.data?.["kube-proxy-replacement"],
+        ciliumConfigFound: config !== undefined,
+    };
+}
+
+function servicePathStep(o: NetworkOptions): Step {
+    const target = hostPort(o.serviceIp, 443);
+    return {
+        name: `pods reach the kubernetes Service (${target}, ${KUBERNETES_SVC})`,
+        async check({ kube, probes, deadline, signal }): Promise<StepResult> {
+            const run: ProbeRun = await probes.run("network", servicePathChecks(o.serviceIp), true, deadline, signal);
+            if (run.kind !== "done") return probeStuck(run, "network", o);
+            const failed = run.results.filter((r) => r.rc !== 0);
+            if (run.results.length === 2 && !failed.length)
+                return { ok: true, detail: `TCP+TLS to ${target} and ${KUBERNETES_SVC} from pod ${run.pod}` };
+            const { diagnosis, final } = diagnoseServicePath(run.results, await serviceRouting(kube, o.namespace), o.serviceIp);
+            const first = failed[0] ?? { rc: -1, output: "no result" };
+            return { ok: false, final, waiting: `probe: ${first.output || curlFailure(first.rc)}`, diagnosis };
+        },
+    };
+}
+
+function kprStep(o: NetworkOptions): Step {
+    return {
+        name: "Cilium agent reports kube-proxy replacement active",
+        async check({ kube, deadline }): Promise<StepResult> {
+            const pods = await kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: CILIUM_AGENT_SELECTOR });
+            const agent = pods.items.find((p) => p.status?.phase === "Running");
+            const live = await serviceRouting(kube, o.namespace);
+            let reported: string | undefined;
+            let source: string;
+            try {
+                if (!agent?.metadata?.name) throw new Error("no running agent pod");
+                const text = await execText(
+                    kube,
+                    o.namespace,
+                    agent.metadata.name,
+                    CILIUM_AGENT_CONTAINER,
+                    ["cilium-dbg", "status"],
+                    Math.max(1000, Math.min(15_000, deadline - Date.now())),
+                );
+                reported = parseKprStatus(text);
+                source = `cilium-dbg status in ${o.namespace}/${agent.metadata.name}: KubeProxyReplacement: ${reported ?? "(line missing)"}`;
+            } catch (e) {
+                // Without exec rights the configured value is the best evidence left.
+                reported = kprOn(live.kprConfig) ? "True" : "False";
+                source = `cilium-dbg status unavailable (${(e as Error).message}); ${routingEvidence(live)[1]}`;
+            }
+            if (reported === "True") return { ok: true, detail: source };
+            return {
+                ok: false,
+                final: reported !== undefined,
+                waiting: source,
+                diagnosis: {
+                    link: "Cilium kube-proxy replacement",
+                    evidence: [source, ...routingEvidence(live)],
+                    cause:
+                        live.kubeProxy === "present"
+                            ? "talos-platform:cluster.kubeProxyDisabled says Talos runs without kube-proxy, but kube-proxy is running and Cilium does not replace it: the config does not describe this cluster"
+                            : "Talos runs without kube-proxy, and Cilium does not replace it: Service ClusterIPs work nowhere",
+                    fix: NETWORK_FIX_KPR,
+                    blocks: blockedAfter("network"),
+                },
+            };
+        },
+    };
+}
+
+/** The network gate: Cilium up, its CRDs in place, and pods reaching the API server through the kubernetes Service. */
+export function networkSteps(o: NetworkOptions): Step[] {
+    return [
+        crdsStep(o.crds, "network", "the Cilium operator"),
+        workloadStep({ kind: "DaemonSet", namespace: o.namespace, name: o.agent, phase: "network", role: "Cilium agent" }),
+        workloadStep({ kind: "Deployment", namespace: o.namespace, name: o.operator, phase: "network", role: "Cilium operator" }),
+        servicePathStep(o),
+        ...(o.kubeProxyReplacement ? [kprStep(o)] : []),
+    ];
+}

@@ -1,0 +1,45 @@
+import { PlatformConfig, RawConfig, resolveSection, SectionName, SECTIONS, validateConfig } from "../config";
+import { readStackFile } from "../plan/stackfile";
+import { CONFIG_NAMESPACE, describeProblem } from "../problems";
+import { UsageError } from "./options";
+
+/**
+ * The validated config of a Pulumi.<stack>.yaml file, for the checker run by
+ * hand. Pulumi's own runs pass explicit flags instead (see components/gate.ts).
+ */
+export function stackFileConfig(file: string, stack: string): PlatformConfig {
+    let input;
+    try {
+        input = readStackFile(file, stack);
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+    const raw: RawConfig = { sections: {}, otherKeys: {} };
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [full, value] of Object.entries(input.config)) {
+        if (!full.startsWith(prefix)) continue;
+        const key = full.slice(prefix.length);
+        const secret = (input.secretKeys ?? []).includes(full);
+        if (key in SECTIONS && !secret) raw.sections[key] = value;
+        else raw.otherKeys[key] = { secret };
+    }
+    const { config, problems } = validateConfig(raw);
+    if (!config) {
+        const errors = problems.filter((p) => p.severity === "error").map((p) => `  ${describeProblem(p)}`);
+        throw new UsageError(`${file} has config errors; fix them first (npm run plan shows them all):\n${errors.join("\n")}`);
+    }
+    return config;
+}
+
+/**
+ * The config the checker assumes without a stack file: every section's
+ * defaults, and no kube-proxy replacement expected. Cross-checks do not
+ * apply: nothing is deployed from it.
+ */
+export function defaultConfig(): PlatformConfig {
+    const cluster = { name: "cluster", apiEndpoint: "https://127.0.0.1:6443", nodeSubnets: ["192.0.2.0/24"], kubeProxyDisabled: false };
+    const sections = Object.keys(SECTIONS) as SectionName[];
+    return Object.fromEntries(
+        sections.map((name) => [name, resolveSection(name, name === "cluster" ? cluster : undefined)]),
+    ) as PlatformConfig;
+}

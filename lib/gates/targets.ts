@@ -1,0 +1,172 @@
+import { createHash } from "node:crypto";
+import type { PlatformConfig } from "../config";
+import { durationMs } from "../config/common";
+import { Values, valueAt } from "../merge";
+import { nthAddress, parseCidr } from "../net";
+import type { Phase } from "../phases";
+import { certManagerValues } from "../values/cert-manager";
+import { ciliumValues } from "../values/cilium";
+import { corednsValues } from "../values/coredns";
+import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
+import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
+import { ingressNginxValues } from "../values/ingress-nginx";
+import type { GateOptions } from "./options";
+
+// What each gate looks at in the cluster, derived from the same config and
+// values builders that deploy it, so a renamed release or a fullnameOverride
+// in `values` moves the gate along with the workload.
+
+/** Helm release names, as the components install them. A test ties these to the plan. */
+export const RELEASES = {
+    cilium: "cilium",
+    coredns: "coredns",
+    certManager: "cert-manager",
+    ingressNginx: "ingress-nginx",
+} as const;
+
+/** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */
+export const FLUX_PHASE_LABEL = PHASE_LABEL;
+
+/** Names fixed by the Cilium chart (it has no fullnameOverride for them). */
+export const CILIUM_AGENT = "cilium";
+export const CILIUM_OPERATOR = "cilium-operator";
+export const CILIUM_AGENT_CONTAINER = "cilium-agent";
+export const CILIUM_AGENT_SELECTOR = "k8s-app=cilium";
+export const CILIUM_CONFIG = "cilium-config";
+/** The DaemonSet Talos runs unless cluster.proxy.disabled. */
+export const KUBE_PROXY = "kube-proxy";
+
+/** CRDs the Cilium operator registers at start-up; the agent cannot work without them. */
+export const CILIUM_CORE_CRDS = [
+    "ciliumendpoints.cilium.io",
+    "ciliumidentities.cilium.io",
+    "ciliumnetworkpolicies.cilium.io",
+    "ciliumnodes.cilium.io",
+];
+
+function truncName(s: string): string {
+    return s.slice(0, 63).replace(/-+$/, "");
+}
+
+/** Helm's conventional `<chart>.fullname` helper, which these charts use for their objects. */
+export function helmFullname(release: string, chart: string, values: Values): string {
+    const override = values.fullnameOverride;
+    if (typeof override === "string" && override !== "") return truncName(override);
+    const name = typeof values.nameOverride === "string" && values.nameOverride !== "" ? values.nameOverride : chart;
+    return truncName(release.includes(name) ? release : `${release}-${name}`);
+}
+
+/** The host of a Git URL: https://host/..., ssh://git@host/..., or git@host:org/repo. */
+export function gitHost(url: string): string | undefined {
+    const scp = /^[\w.-]+@([^:/]+):/.exec(url);
+    if (scp && !url.includes("://")) return scp[1];
+    try {
+        const host = new URL(url).hostname;
+        return host === "" ? undefined : host;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The kubernetes Service's ClusterIP: the first address of the first Service subnet. */
+export function kubernetesServiceIp(config: PlatformConfig): string {
+    const cidr = parseCidr(config.cluster.serviceSubnets[0]);
+    return (cidr && nthAddress(cidr, 1)) ?? "10.96.0.1";
+}
+
+function isTrue(v: unknown): boolean {
+    return v === true || v === "true";
+}
+
+function numberAt(values: Values, path: string, fallback: number): number {
+    const v = valueAt(values, path);
+    return typeof v === "number" ? v : fallback;
+}
+
+/** Every gate's options, from the validated stack config. Pure: index.ts and the doctor share it. */
+export function gateOptions(config: PlatformConfig): GateOptions {
+    const { cluster, gates } = config;
+    const common = (timeout: string) => ({
+        timeoutMs: durationMs(timeout),
+        pollMs: durationMs(gates.pollInterval),
+        probeImage: gates.probeImage,
+        probeNamespace: gates.probeNamespace,
+        context: cluster.kubeContext,
+    });
+
+    const cilium = ciliumValues(cluster, config.cilium);
+    // The operator's own CRDs, plus those of every kind the Cilium component emits (what its CrdWait waits for).
+    const ciliumCrds = [...new Set([...CILIUM_CORE_CRDS, ...requiredCrds(ciliumObjects(cluster, config.cilium))])].sort();
+
+    // Talos' own CoreDNS is also a Deployment named coredns in kube-system.
+    const dnsNamespace = cluster.coreDnsDisabled ? config.coredns.namespace : "kube-system";
+    const dnsDeployment = cluster.coreDnsDisabled
+        ? helmFullname(RELEASES.coredns, "coredns", corednsValues(cluster, config.coredns))
+        : "coredns";
+
+    const certManager = certManagerValues(config.certManager, cluster);
+    const certManagerName = helmFullname(RELEASES.certManager, "cert-manager", certManager);
+
+    const ingress = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
+    const controllerName =
+        typeof valueAt(ingress, "controller.name") === "string" ? String(valueAt(ingress, "controller.name")) : "controller";
+    const ingressController = truncName(`${helmFullname(RELEASES.ingressNginx, "ingress-nginx", ingress)}-${controllerName}`);
+
+    const instance = fluxInstance(cluster, config.flux);
+    const components = Array.isArray(instance.spec.components) ? instance.spec.components.map(String) : [];
+
+    return {
+        crds: { ...common(gates.network.timeout), crds: ciliumCrds },
+        network: {
+            ...common(gates.network.timeout),
+            namespace: config.cilium.namespace,
+            agent: CILIUM_AGENT,
+            operator: CILIUM_OPERATOR,
+            crds: ciliumCrds,
+            serviceIp: kubernetesServiceIp(config),
+            kubeProxyReplacement: isTrue(valueAt(cilium, "kubeProxyReplacement")),
+        },
+        dns: {
+            ...common(gates.dns.timeout),
+            namespace: dnsNamespace,
+            deployment: dnsDeployment,
+            dnsDomain: cluster.dnsDomain,
+            externalName: gates.dns.externalName ?? gitHost(config.flux.source.url) ?? "github.com",
+        },
+        certificates: {
+            ...common(gates.certificates.timeout),
+            namespace: config.certManager.namespace,
+            deployment: `${certManagerName}-webhook`,
+        },
+        ingress: {
+            ...common(gates.ingress.timeout),
+            namespace: config.ingressNginx.namespace,
+            service: ingressController,
+            deployment: ingressController,
+            port: numberAt(ingress, "controller.service.ports.http", 80),
+        },
+        gitops: {
+            ...common(gates.gitops.timeout),
+            namespace: config.flux.namespace,
+            deployments: components,
+            gitRepository: gitRepository(config.flux).metadata.name,
+            fluxPhases: config.flux.phases.map((p) => p.name),
+        },
+    };
+}
+
+/**
+ * A digest of what a phase deploys: its gate re-runs when this changes
+ * (a new chart version, new values, a new pool), not on every `up`.
+ */
+export function phaseDigest(config: PlatformConfig, phase: Phase): string {
+    const { cluster } = config;
+    const inputs: Record<Phase, unknown> = {
+        network: [cluster, config.cilium],
+        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
+        certificates: [config.certManager],
+        ingress: [config.ingressNginx, config.cilium.loadBalancerPools],
+        gitops: [config.flux],
+    };
+    return "sha256:" + createHash("sha256").update(JSON.stringify(inputs[phase])).digest("hex").slice(0, 16);
+}

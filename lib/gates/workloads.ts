@@ -1,0 +1,133 @@
+import type * as k8s from "@kubernetes/client-node";
+import { blockedAfter } from "./diagnosis";
+import { Kube, readOptional } from "./kube";
+import type { Phase } from "../phases";
+import type { Step, StepResult } from "./run";
+
+// Readiness of the Deployments and DaemonSets a phase runs, with the
+// evidence from their pods when they are not ready.
+
+export interface Readiness {
+    ready: boolean;
+    summary: string;
+}
+
+export function deploymentReadiness(d: k8s.V1Deployment): Readiness {
+    const want = d.spec?.replicas ?? 1;
+    const s = d.status ?? {};
+    const ready = s.readyReplicas ?? 0;
+    const updated = s.updatedReplicas ?? 0;
+    const current = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+    const summary = `${ready}/${want} ready, ${updated} updated`;
+    return { ready: want > 0 && current && ready >= want && updated >= want, summary: want === 0 ? "scaled to 0 replicas" : summary };
+}
+
+export function daemonSetReadiness(ds: k8s.V1DaemonSet): Readiness {
+    const s = ds.status ?? { currentNumberScheduled: 0, desiredNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0 };
+    const want = s.desiredNumberScheduled;
+    const updated = s.updatedNumberScheduled ?? 0;
+    const current = (s.observedGeneration ?? 0) >= (ds.metadata?.generation ?? 0);
+    const summary = want === 0 ? "scheduled on no node" : `${s.numberReady}/${want} ready, ${updated} updated`;
+    return { ready: want > 0 && current && s.numberReady >= want && updated >= want, summary };
+}
+
+/** One line per unhealthy container: its waiting reason and its last crash message, verbatim. */
+export function podTroubles(pods: k8s.V1Pod[]): string[] {
+    const out: string[] = [];
+    for (const pod of pods) {
+        for (const c of pod.status?.containerStatuses ?? []) {
+            if (c.ready) continue;
+            const waiting = c.state?.waiting;
+            const last = c.lastState?.terminated;
+            const parts = [
+                `pod ${pod.metadata?.name}/${c.name}: ${waiting?.reason ?? (c.state?.running ? "running, not ready" : "not ready")}`,
+            ];
+            if (c.restartCount) parts.push(`(${c.restartCount} restarts)`);
+            const message = last?.message?.trim() || waiting?.message?.trim();
+            if (message) parts.push(`: ${message.split("\n").slice(-3).join(" ")}`);
+            out.push(parts.join(" ").replace(/ :/, ":"));
+        }
+        if (!pod.status?.containerStatuses?.length && pod.status?.phase === "Pending") {
+            const unscheduled = pod.status.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False");
+            out.push(`pod ${pod.metadata?.name}: Pending${unscheduled ? `: ${unscheduled.message ?? unscheduled.reason}` : ""}`);
+        }
+    }
+    return out.slice(0, 6);
+}
+
+/** What crash messages say about the link below: pods that cannot reach the kubernetes Service. */
+export function crashCause(troubles: string[]): string | undefined {
+    const t = troubles.join("\n");
+    if (/dial tcp [\d.:[\]a-f]+:443: (i\/o timeout|connect: connection refused)/.test(t) && /10\.96\.0\.1|\b443\b/.test(t)) {
+        return "the pods cannot reach the API server through the kubernetes Service: the network link is broken (run `npm run doctor` for the chain)";
+    }
+    if (/lookup [^\s]+.*(i\/o timeout|no such host|server misbehaving)/.test(t)) {
+        return "the pods cannot resolve names: the DNS link is broken (run `npm run doctor` for the chain)";
+    }
+    return undefined;
+}
+
+function selectorString(sel: k8s.V1LabelSelector | undefined): string | undefined {
+    const labels = sel?.matchLabels;
+    if (!labels || !Object.keys(labels).length) return undefined;
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+}
+
+async function troublesOf(kube: Kube, namespace: string, selector: k8s.V1LabelSelector | undefined): Promise<string[]> {
+    const labelSelector = selectorString(selector);
+    if (!labelSelector) return [];
+    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector });
+    return podTroubles(pods.items);
+}
+
+export interface WorkloadRef {
+    kind: "Deployment" | "DaemonSet";
+    namespace: string;
+    name: string;
+    phase: Phase;
+    /** What this workload is, in the blocked list and the link. */
+    role: string;
+}
+
+/** A step that waits for a Deployment or DaemonSet to be fully rolled out and ready. */
+export function workloadStep(ref: WorkloadRef): Step {
+    const id = `${ref.kind} ${ref.namespace}/${ref.name}`;
+    return {
+        name: `${ref.role} ready (${id})`,
+        async check({ kube }): Promise<StepResult> {
+            const obj =
+                ref.kind === "Deployment"
+                    ? await readOptional(kube.apps.readNamespacedDeployment({ name: ref.name, namespace: ref.namespace }))
+                    : await readOptional(kube.apps.readNamespacedDaemonSet({ name: ref.name, namespace: ref.namespace }));
+            const blocks = blockedAfter(ref.phase);
+            if (!obj) {
+                return {
+                    ok: false,
+                    waiting: `${id} not found`,
+                    diagnosis: {
+                        link: `${ref.role} (${id})`,
+                        evidence: [`${id}: not found`],
+                        cause: `the ${ref.phase} phase has not created ${id}, or it is installed under another name or namespace`,
+                        fix: `check the ${ref.phase} release (helm -n ${ref.namespace} list) and the section's namespace and values`,
+                        blocks,
+                    },
+                };
+            }
+            const r = ref.kind === "Deployment" ? deploymentReadiness(obj as k8s.V1Deployment) : daemonSetReadiness(obj as k8s.V1DaemonSet);
+            if (r.ready) return { ok: true, detail: r.summary };
+            const troubles = await troublesOf(kube, ref.namespace, obj.spec?.selector);
+            return {
+                ok: false,
+                waiting: `${id} ${r.summary}`,
+                diagnosis: {
+                    link: `${ref.role} (${id})`,
+                    evidence: [`${id}: ${r.summary}`, ...troubles],
+                    cause: crashCause(troubles) ?? `${id} is not ready; the pod lines above say why`,
+                    blocks,
+                },
+            };
+        },
+    };
+}

@@ -1,0 +1,232 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { PlatformConfig } from "../lib/config";
+import { stackFileConfig } from "../lib/gates/stack";
+import type { GateOptions } from "../lib/gates/options";
+import { FLUX_PHASE_LABEL, gateOptions } from "../lib/gates/targets";
+import { FakeKube } from "./fake-kube";
+
+// Cluster states for the fake API, built from the dev stack's own gate
+// options so names cannot drift from what the gates look for.
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = any;
+
+export const LB_IP = "172.29.52.200";
+export const TIMEOUT_LINE = "curl: (28) Connection timed out after 5002 milliseconds";
+export const NSLOOKUP_TIMEOUT = ";; connection timed out; no servers could be reached";
+export const GIT_DNS_ERROR =
+    "failed to checkout and determine revision: unable to clone 'https://github.com/geoffdavis/talos-gitops': Get \"https://github.com/geoffdavis/talos-gitops/info/refs?service=git-upload-pack\": dial tcp: lookup github.com: i/o timeout";
+export const WEBHOOK_CRASH = 'error building admission chain: Get "https://10.96.0.1:443/api": dial tcp 10.96.0.1:443: i/o timeout';
+
+/** The project root, from test/ under ts-node or dist/test/ when the bench runs compiled. */
+const PROJECT = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].find((d) =>
+    fs.existsSync(path.join(d, "Pulumi.dev.yaml")),
+)!;
+
+export function devConfig(): PlatformConfig {
+    return stackFileConfig(path.join(PROJECT, "Pulumi.dev.yaml"), "dev");
+}
+
+export function devOptions(): GateOptions {
+    return gateOptions(devConfig());
+}
+
+const meta = (name: string, namespace?: string, labels?: Record<string, string>) => ({
+    name,
+    ...(namespace ? { namespace } : {}),
+    ...(labels ? { labels } : {}),
+    generation: 1,
+});
+
+export function deployment(namespace: string, name: string, ready = true, replicas = 1): Obj {
+    return {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: meta(name, namespace),
+        spec: { replicas, selector: { matchLabels: { app: name } } },
+        status: {
+            observedGeneration: 1,
+            replicas,
+            readyReplicas: ready ? replicas : 0,
+            updatedReplicas: replicas,
+            availableReplicas: ready ? replicas : 0,
+        },
+    };
+}
+
+export function daemonSet(namespace: string, name: string, labels: Record<string, string>, ready = true): Obj {
+    return {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: meta(name, namespace),
+        spec: { selector: { matchLabels: labels } },
+        status: {
+            observedGeneration: 1,
+            desiredNumberScheduled: 3,
+            currentNumberScheduled: 3,
+            numberMisscheduled: 0,
+            numberReady: ready ? 3 : 1,
+            updatedNumberScheduled: 3,
+        },
+    };
+}
+
+export function crashingPod(namespace: string, name: string, app: string, message: string, restarts: number): Obj {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: meta(name, namespace, { app }),
+        spec: { containers: [{ name: app, image: "x" }] },
+        status: {
+            phase: "Running",
+            containerStatuses: [
+                {
+                    name: app,
+                    ready: false,
+                    restartCount: restarts,
+                    image: "x",
+                    imageID: "x",
+                    state: { waiting: { reason: "CrashLoopBackOff", message: `back-off 5m0s restarting failed container=${app}` } },
+                    lastState: { terminated: { exitCode: 1, reason: "Error", message } },
+                },
+            ],
+        },
+    };
+}
+
+function crd(name: string): Obj {
+    return {
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name },
+        spec: {},
+        status: {
+            conditions: [
+                { type: "NamesAccepted", status: "True" },
+                { type: "Established", status: "True" },
+            ],
+        },
+    };
+}
+
+function fluxReady(obj: Obj): Obj {
+    return {
+        ...obj,
+        status: {
+            conditions: [{ type: "Ready", status: "True", reason: "Succeeded", message: "ok" }],
+            artifact: { revision: "main@sha1:4e9c1f0" },
+        },
+    };
+}
+
+/** Every link works: the dev stack's cluster after a good `pulumi up`. */
+export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): void {
+    const o = gateOptions(config);
+    const n = o.network;
+    fake.put(...n.crds.map(crd));
+    fake.put(daemonSet(n.namespace, n.agent, { "k8s-app": "cilium" }), deployment(n.namespace, n.operator, true, 2));
+    fake.put({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: meta("cilium-config", n.namespace),
+        data: { "kube-proxy-replacement": "true" },
+    });
+    fake.put({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: meta("cilium-x7k2p", n.namespace, { "k8s-app": "cilium" }),
+        spec: { containers: [] },
+        status: { phase: "Running" },
+    });
+    fake.exec = (_pod, container, command) =>
+        container === "cilium-agent" && command.join(" ") === "cilium-dbg status"
+            ? {
+                  stdout: "KVStore:                 Disabled\nKubernetes:              Ok\nKubeProxyReplacement:    True   [eth0   172.29.51.11 (Direct Routing)]\n",
+                  exitCode: 0,
+              }
+            : { stdout: "", exitCode: 127 };
+    fake.put(deployment(o.dns.namespace, o.dns.deployment, true, 2));
+    fake.put(deployment(o.certificates.namespace, o.certificates.deployment));
+    fake.put(deployment(o.ingress.namespace, o.ingress.deployment, true, 2));
+    fake.put({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: meta(o.ingress.service, o.ingress.namespace),
+        spec: { type: "LoadBalancer" },
+        status: {
+            loadBalancer: { ingress: [{ ip: LB_IP }] },
+            conditions: [
+                {
+                    type: "cilium.io/IPAMRequestSatisfied",
+                    status: "True",
+                    reason: "satisfied",
+                    message: "",
+                    lastTransitionTime: "2026-11-26T10:00:00Z",
+                },
+            ],
+        },
+    });
+    for (const pool of config.cilium.loadBalancerPools) {
+        fake.put({
+            apiVersion: "cilium.io/v2",
+            kind: "CiliumLoadBalancerIPPool",
+            metadata: { name: pool.name },
+            spec: { blocks: pool.blocks },
+        });
+    }
+    const g = o.gitops;
+    fake.put(...g.deployments.map((d) => deployment(g.namespace, d)));
+    fake.put(
+        fluxReady({
+            apiVersion: "source.toolkit.fluxcd.io/v1",
+            kind: "GitRepository",
+            metadata: meta(g.gitRepository, g.namespace),
+            spec: { url: config.flux.source.url },
+        }),
+    );
+    for (const phase of config.flux.phases) {
+        for (const k of phase.kustomizations) {
+            fake.put(
+                fluxReady({
+                    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                    kind: "Kustomization",
+                    metadata: meta(k.name, g.namespace, { [FLUX_PHASE_LABEL]: phase.name }),
+                    spec: {},
+                }),
+            );
+        }
+    }
+    fake.net = {
+        "curl https://10.96.0.1:443/version": { rc: 0, out: "" },
+        "curl https://kubernetes.default.svc:443/version": { rc: 0, out: "" },
+        "nslookup kubernetes.default.svc.cluster.local.": {
+            rc: 0,
+            out: "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1",
+        },
+        "nslookup github.com.": {
+            rc: 0,
+            out: "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nNon-authoritative answer:\nName:\tgithub.com\nAddress: 140.82.121.4",
+        },
+        [`curl http://${LB_IP}:80/`]: { rc: 0, out: "" },
+    };
+}
+
+/** The Week 4 incident: Talos without kube-proxy, Cilium without kube-proxy replacement. */
+export function incident(fake: FakeKube): void {
+    healthy(fake);
+    const o = devOptions();
+    fake.put({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: meta("cilium-config", o.network.namespace),
+        data: { "kube-proxy-replacement": "false" },
+    });
+    fake.exec = () => ({ stdout: "KubeProxyReplacement:    False\n", exitCode: 0 });
+    fake.net["curl https://10.96.0.1:443/version"] = { rc: 28, out: TIMEOUT_LINE };
+    fake.net["curl https://kubernetes.default.svc:443/version"] = { rc: 28, out: TIMEOUT_LINE };
+    fake.net["nslookup kubernetes.default.svc.cluster.local."] = { rc: 1, out: NSLOOKUP_TIMEOUT };
+    fake.net["nslookup github.com."] = { rc: 1, out: NSLOOKUP_TIMEOUT };
+    fake.put(deployment(o.certificates.namespace, o.certificates.deployment, false));
+    fake.put(crashingPod(o.certificates.namespace, "cert-manager-webhook-5d8f7-abcde", o.certificates.deployment, WEBHOOK_CRASH, 101));
+}

@@ -1,0 +1,410 @@
+import { expect } from "chai";
+import { validateConfig } from "../lib/config";
+import { apiCheckCertificate, diagnoseCertificateApi } from "../lib/gates/certificates";
+import { crdState } from "../lib/gates/crds";
+import { blockedAfter, formatDiagnosis } from "../lib/gates/diagnosis";
+import { diagnoseDns, dnsFailure } from "../lib/gates/dns";
+import { diagnoseGitSource, sourceFailure, unreadyKustomizations } from "../lib/gates/gitops";
+import { lbAddress, poolRanges } from "../lib/gates/ingress";
+import { diagnoseServicePath, parseKprStatus, ServiceRouting } from "../lib/gates/network";
+import { FLAGS, GATE_NAMES, gateFlags, parseGateFlags, UsageError } from "../lib/gates/options";
+import { parseProbeOutput, probePod, probeScript } from "../lib/gates/probe";
+import { gateOptions, gitHost, helmFullname } from "../lib/gates/targets";
+import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from "../lib/gates/workloads";
+import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
+import { devSections, raw } from "./helpers";
+import { crdErrors } from "./schemas";
+
+describe("gate options", () => {
+    it("derives every gate's targets from the dev stack", () => {
+        const o = devOptions();
+        expect(o.network).to.include({
+            serviceIp: "10.96.0.1",
+            kubeProxyReplacement: true,
+            namespace: "kube-system",
+            agent: "cilium",
+            operator: "cilium-operator",
+        });
+        expect(o.network.crds).to.include("ciliumloadbalancerippools.cilium.io");
+        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: "curlimages/curl:8.11.1", probeNamespace: "default" });
+        expect(o.dns).to.include({
+            namespace: "kube-system",
+            deployment: "coredns",
+            dnsDomain: "cluster.local",
+            externalName: "github.com",
+            timeoutMs: 180_000,
+        });
+        expect(o.certificates).to.include({ namespace: "cert-manager", deployment: "cert-manager-webhook" });
+        expect(o.ingress).to.include({
+            namespace: "ingress-nginx",
+            service: "ingress-nginx-controller",
+            deployment: "ingress-nginx-controller",
+            port: 80,
+        });
+        expect(o.gitops.deployments).to.deep.equal([
+            "source-controller",
+            "kustomize-controller",
+            "helm-controller",
+            "notification-controller",
+        ]);
+        expect(o.gitops.fluxPhases).to.deep.equal(["core", "storage-and-monitoring", "networking", "applications"]);
+    });
+
+    it("follows the values and the cluster: fullnameOverride, an IPv6-first Service subnet, kube-proxy kept, a custom external name", () => {
+        const s = devSections();
+        // Served on a NodePort, so the config stays valid without the pools removed below.
+        s.ingressNginx = { values: { fullnameOverride: "edge", controller: { service: { ports: { http: 8080 }, type: "NodePort" } } } };
+        s.cluster.serviceSubnets = ["fd47:25e1:2f96:51:1000::/108", "10.96.0.0/12"];
+        s.cluster.podSubnets = ["fd47:25e1:2f96:51:2000::/64", "10.244.0.0/16"];
+        s.cluster.kubeProxyDisabled = false;
+        s.cilium.loadBalancerPools = [];
+        delete s.cilium.bgp;
+        s.gates = { dns: { externalName: "example.org" } };
+        const o = gateOptions(validateConfig(raw(s)).config!);
+        expect(o.ingress).to.include({ service: "edge-controller", port: 8080 });
+        expect(o.network.serviceIp).to.equal("fd47:25e1:2f96:51:1000::1");
+        expect(o.network.kubeProxyReplacement).to.equal(false);
+        expect(o.network.crds).to.not.include("ciliumloadbalancerippools.cilium.io");
+        expect(o.dns.externalName).to.equal("example.org");
+    });
+
+    it("computes Helm's fullname and a Git host the way the charts and Flux do", () => {
+        expect(helmFullname("cert-manager", "cert-manager", {})).to.equal("cert-manager");
+        expect(helmFullname("edge", "ingress-nginx", {})).to.equal("edge-ingress-nginx");
+        expect(helmFullname("x", "coredns", { fullnameOverride: "dns" })).to.equal("dns");
+        expect(helmFullname("x", "coredns", { nameOverride: "x" })).to.equal("x");
+        expect(gitHost("https://github.com/geoffdavis/talos-gitops")).to.equal("github.com");
+        expect(gitHost("ssh://git@gitlab.example.org:2222/a/b")).to.equal("gitlab.example.org");
+        expect(gitHost("git@github.com:org/repo.git")).to.equal("github.com");
+        expect(gitHost("not a url")).to.equal(undefined);
+    });
+
+    it("round-trips every gate's options through its command-line flags", () => {
+        const o = devOptions();
+        for (const gate of GATE_NAMES) {
+            const { options } = parseGateFlags(gate, gateFlags(gate, o[gate]), {} as never);
+            const expected = Object.fromEntries(Object.entries(o[gate]).filter(([k, v]) => v !== undefined && k in FLAGS[gate]));
+            expect(options, gate).to.deep.equal(expected);
+        }
+    });
+
+    it("keeps the crds command compatible with CrdWait's contract", () => {
+        expect(gateFlags("crds", { ...devOptions().crds, crds: ["a.b"], context: "home" })).to.deep.equal([
+            "--timeout",
+            "2m",
+            "--poll",
+            "2s",
+            "--context",
+            "home",
+            "--crd",
+            "a.b",
+        ]);
+    });
+
+    it("rejects bad flags with a usage error", () => {
+        const base = devOptions().network;
+        expect(() => parseGateFlags("network", ["--timeout", "soon"], base)).to.throw(UsageError, "--timeout soon");
+        expect(() => parseGateFlags("network", ["--kube-proxy-replacement", "yes"], base)).to.throw(UsageError, "true or false");
+        expect(() => parseGateFlags("network", ["--frobnicate"], base)).to.throw(UsageError);
+        expect(parseGateFlags("network", ["--kube-proxy-replacement", "false", "--poll", "20ms"], base).options).to.include({
+            kubeProxyReplacement: false,
+            pollMs: 20,
+        });
+    });
+
+    it("refuses a poll interval over 2s, an unpinned probe image and a bogus external name", () => {
+        const s = devSections();
+        s.gates = { pollInterval: "5s", probeImage: "curlimages/curl:latest", dns: { externalName: "not_a host" } };
+        const paths = validateConfig(raw(s))
+            .problems.filter((p) => p.severity === "error")
+            .map((p) => p.path);
+        expect(paths).to.have.members([
+            "talos-platform:gates.pollInterval",
+            "talos-platform:gates.probeImage",
+            "talos-platform:gates.dns.externalName",
+        ]);
+    });
+});
+
+describe("probe pods", () => {
+    const pod = probePod({
+        name: "p",
+        namespace: "default",
+        image: "curlimages/curl:8.11.1",
+        gate: "network",
+        checks: [{ id: "a", argv: ["curl", "https://10.96.0.1:443/"] }],
+        mountCa: true,
+        activeDeadlineSeconds: 150,
+    });
+
+    it("run restricted: non-root, read-only root, no capabilities, no token, bounded resources, pinned image", () => {
+        const c = pod.spec!.containers[0];
+        expect(pod.spec!.automountServiceAccountToken).to.equal(false);
+        expect(pod.spec!.securityContext).to.deep.include({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+        expect(c.securityContext).to.deep.equal({
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+        });
+        expect(c.resources!.limits).to.deep.equal({ cpu: "100m", memory: "32Mi" });
+        expect(c.image).to.equal("curlimages/curl:8.11.1");
+        expect(pod.spec!.restartPolicy).to.equal("Never");
+        expect(pod.spec!.activeDeadlineSeconds).to.equal(150);
+        // The CA comes from the kube-root-ca.crt ConfigMap, not a service-account token.
+        expect(pod.spec!.volumes).to.deep.equal([{ name: "kube-root-ca", configMap: { name: "kube-root-ca.crt" } }]);
+    });
+
+    it("quote every argument into the script and parse only tagged result lines", () => {
+        const script = probeScript([{ id: "x", argv: ["nslookup", "it's.example."] }]);
+        expect(script).to.contain(`run x nslookup 'it'\\''s.example.'`);
+        expect(parseProbeOutput("noise\ntalos-probe\tclusterip\t28\tcurl: (28) timed out\ntalos-probe\tbad\tx\ty\n")).to.deep.equal([
+            { id: "clusterip", rc: 28, output: "curl: (28) timed out" },
+        ]);
+    });
+});
+
+const routing = (over: Partial<ServiceRouting>): ServiceRouting => ({
+    namespace: "kube-system",
+    kubeProxy: "absent",
+    kprConfig: "false",
+    ciliumConfigFound: true,
+    ...over,
+});
+const timedOut = [
+    { id: "clusterip", rc: 28, output: TIMEOUT_LINE },
+    { id: "name", rc: 28, output: TIMEOUT_LINE },
+];
+
+describe("network diagnosis", () => {
+    it("names the Week 4 incident from the probe error and the live settings, conclusively", () => {
+        const { diagnosis, final } = diagnoseServicePath(timedOut, routing({}), "10.96.0.1");
+        expect(final).to.equal(true);
+        expect(diagnosis.link).to.equal("pods → kubernetes Service 10.96.0.1:443");
+        expect(diagnosis.evidence).to.include.members([
+            "DaemonSet kube-system/kube-proxy: not found",
+            'ConfigMap kube-system/cilium-config: kube-proxy-replacement: "false"',
+        ]);
+        expect(diagnosis.evidence[0]).to.contain(TIMEOUT_LINE).and.contain("https://10.96.0.1:443");
+        expect(diagnosis.cause).to.contain("nothing programs Service ClusterIPs").and.contain("Week 4");
+        expect(diagnosis.fix).to.contain("kubeProxyReplacement: true");
+        expect(diagnosis.blocks.join(" "))
+            .to.contain("CoreDNS")
+            .and.contain("cert-manager")
+            .and.contain("ingress-nginx")
+            .and.contain("Flux");
+    });
+
+    it("treats a missing cilium-config like kube-proxy replacement off", () => {
+        const { diagnosis, final } = diagnoseServicePath(
+            timedOut,
+            routing({ ciliumConfigFound: false, kprConfig: undefined }),
+            "10.96.0.1",
+        );
+        expect(final).to.equal(true);
+        expect(diagnosis.evidence).to.include("ConfigMap kube-system/cilium-config: not found");
+    });
+
+    it("keeps waiting, with other causes, when something does program Services", () => {
+        const both = diagnoseServicePath(timedOut, routing({ kubeProxy: "present", kprConfig: "true" }), "10.96.0.1");
+        expect(both.final).to.equal(false);
+        expect(both.diagnosis.cause).to.contain("both program Services");
+        const kpr = diagnoseServicePath(timedOut, routing({ kprConfig: "true" }), "10.96.0.1");
+        expect(kpr.final).to.equal(false);
+        expect(kpr.diagnosis.cause).to.contain("Cilium's kube-proxy replacement should route");
+        const tls = diagnoseServicePath(
+            [{ id: "clusterip", rc: 60, output: "curl: (60) SSL certificate problem" }],
+            routing({ kprConfig: "true" }),
+            "10.96.0.1",
+        );
+        expect(tls.diagnosis.cause).to.contain("certificate");
+    });
+
+    it("brackets an IPv6 ClusterIP", () => {
+        expect(diagnoseServicePath(timedOut, routing({}), "fd00::1").diagnosis.link).to.equal("pods → kubernetes Service [fd00::1]:443");
+    });
+
+    it("reads KubeProxyReplacement from cilium-dbg status", () => {
+        expect(parseKprStatus("KVStore: Ok\nKubeProxyReplacement:    True   [eth0 (Direct Routing)]\n")).to.equal("True");
+        expect(parseKprStatus("KubeProxyReplacement:   False\n")).to.equal("False");
+        expect(parseKprStatus("Cilium: Ok\n")).to.equal(undefined);
+    });
+});
+
+describe("dns diagnosis", () => {
+    const o = devOptions().dns;
+    const ok = (id: string) => ({ id, rc: 0, output: "Name: x Address: 1.2.3.4" });
+
+    it("classifies nslookup's own words", () => {
+        expect(dnsFailure(NSLOOKUP_TIMEOUT)).to.equal("timeout");
+        expect(dnsFailure("** server can't find x.cluster.local: NXDOMAIN")).to.equal("nxdomain");
+        expect(dnsFailure("** server can't find x: SERVFAIL")).to.equal("nxdomain");
+        expect(dnsFailure(";; SERVFAIL")).to.equal("servfail");
+    });
+
+    it("blames the path to CoreDNS when cluster names time out, and the domain when they do not exist", () => {
+        const t = diagnoseDns([{ id: "cluster", rc: 1, output: NSLOOKUP_TIMEOUT }, ok("external")], o)!;
+        expect(t.link).to.equal("pods → cluster DNS (Deployment kube-system/coredns)");
+        expect(t.evidence[0]).to.contain(NSLOOKUP_TIMEOUT);
+        const nx = diagnoseDns(
+            [{ id: "cluster", rc: 1, output: "** server can't find kubernetes.default.svc.cluster.local: NXDOMAIN" }, ok("external")],
+            o,
+        )!;
+        expect(nx.link).to.equal("CoreDNS → zone cluster.local");
+        expect(nx.fix).to.contain("talos-platform:cluster.dnsDomain");
+    });
+
+    it("blames the upstream resolvers when only external names fail, and says what that blocks", () => {
+        const d = diagnoseDns([ok("cluster"), { id: "external", rc: 1, output: NSLOOKUP_TIMEOUT }], o)!;
+        expect(d.link).to.equal("CoreDNS → upstream resolvers (github.com)");
+        expect(d.blocks[0]).to.contain("Flux source at github.com");
+        expect(diagnoseDns([ok("cluster"), ok("external")], o)).to.equal(undefined);
+    });
+});
+
+describe("certificates diagnosis", () => {
+    const o = devOptions().certificates;
+    const msg = (tail: string) =>
+        `Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": ${tail}`;
+
+    it("tells apart the failures cmctl check api tells apart", () => {
+        expect(diagnoseCertificateApi(404, "the server could not find the requested resource", o).cause).to.contain(
+            "CRDs are not installed",
+        );
+        expect(diagnoseCertificateApi(500, msg('service "cert-manager-webhook" not found'), o).cause).to.contain("Service does not exist");
+        expect(diagnoseCertificateApi(500, msg("dial tcp 10.96.38.90:443: connect: connection refused"), o).cause).to.contain(
+            "no ready pod",
+        );
+        expect(
+            diagnoseCertificateApi(500, msg("tls: failed to verify certificate: x509: certificate signed by unknown authority"), o).link,
+        ).to.equal("cainjector → webhook CA bundle");
+        expect(diagnoseCertificateApi(500, msg("context deadline exceeded"), o).cause).to.contain("host network");
+    });
+
+    it("dry-runs a Certificate that conforms to cert-manager v1.21.1's strict schema", () => {
+        expect(crdErrors(apiCheckCertificate("cert-manager"))).to.deep.equal([]);
+    });
+});
+
+describe("gitops diagnosis", () => {
+    const o = devOptions().gitops;
+
+    it("reads the report's clone error as a DNS failure, naming the host", () => {
+        expect(sourceFailure(GIT_DNS_ERROR)).to.equal("dns");
+        const d = diagnoseGitSource(
+            {
+                spec: { url: "https://github.com/geoffdavis/talos-gitops" },
+                status: { conditions: [{ type: "Ready", status: "False", reason: "GitOperationFailed", message: GIT_DNS_ERROR }] },
+            },
+            o,
+        );
+        expect(d.link).to.equal("source-controller → DNS (github.com)");
+        expect(d.evidence[0]).to.contain("lookup github.com: i/o timeout");
+        expect(d.blocks).to.include("Flux phase core");
+    });
+
+    it("tells credentials, egress and a missing branch apart", () => {
+        expect(sourceFailure("authentication required: Repository not found.")).to.equal("credentials");
+        expect(sourceFailure('Get "https://github.com/x/info/refs": dial tcp 140.82.121.4:443: i/o timeout')).to.equal("egress");
+        expect(sourceFailure("couldn't find remote ref refs/heads/mian")).to.equal("ref");
+        expect(sourceFailure("something else")).to.equal("other");
+    });
+
+    it("lists each Kustomization that is not Ready with its message", () => {
+        const lines = unreadyKustomizations([
+            { metadata: { name: "a", namespace: "flux-system" }, status: { conditions: [{ type: "Ready", status: "True" }] } },
+            {
+                metadata: { name: "b", namespace: "flux-system" },
+                status: {
+                    conditions: [{ type: "Ready", status: "False", reason: "ArtifactFailed", message: "Source artifact not found" }],
+                },
+            },
+        ]);
+        expect(lines).to.deep.equal(["Kustomization flux-system/b: Ready=False (ArtifactFailed): Source artifact not found"]);
+    });
+});
+
+describe("ingress diagnosis", () => {
+    const o = devOptions().ingress;
+    const pools = devConfig().cilium.loadBalancerPools.map((p) => poolRanges({ metadata: { name: p.name }, spec: { blocks: p.blocks } }));
+    const svc = (status: object) => ({ spec: { type: "LoadBalancer" }, status }) as never;
+
+    it("accepts an address from a pool and names the pool", () => {
+        expect(lbAddress(svc({ loadBalancer: { ingress: [{ ip: "172.29.52.205" }] } }), pools, o)).to.deep.equal({
+            ip: "172.29.52.205",
+            pool: "bgp-ingress",
+        });
+    });
+
+    it("explains a pending address from Cilium's condition, and an address from no pool", () => {
+        const noPool = lbAddress(
+            svc({
+                conditions: [
+                    {
+                        type: "cilium.io/IPAMRequestSatisfied",
+                        status: "False",
+                        reason: "no_pool",
+                        message: "There are no enabled CiliumLoadBalancerIPPools that match this service",
+                    },
+                ],
+            }),
+            pools,
+            o,
+        );
+        expect("diagnosis" in noPool && noPool.diagnosis.cause).to.contain("serviceSelector");
+        expect("diagnosis" in noPool && noPool.diagnosis.evidence[0]).to.contain("no_pool");
+        const none = lbAddress(svc({}), [], o);
+        expect("diagnosis" in none && none.diagnosis.cause).to.contain("no CiliumLoadBalancerIPPool exists");
+        const foreign = lbAddress(svc({ loadBalancer: { ingress: [{ ip: "192.0.2.7" }] } }), pools, o);
+        expect("diagnosis" in foreign && foreign.diagnosis.cause).to.contain("does not come from any enabled");
+    });
+});
+
+describe("workload readiness", () => {
+    it("requires every replica ready and updated at the current generation", () => {
+        const d = {
+            metadata: { generation: 2 },
+            spec: { replicas: 2, selector: {}, template: {} },
+            status: { observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2 },
+        };
+        expect(deploymentReadiness(d as never).ready).to.equal(true);
+        expect(deploymentReadiness({ ...d, status: { ...d.status, observedGeneration: 1 } } as never).ready).to.equal(false);
+        expect(deploymentReadiness({ ...d, status: { ...d.status, readyReplicas: 1 } } as never)).to.deep.equal({
+            ready: false,
+            summary: "1/2 ready, 2 updated",
+        });
+        expect(daemonSetReadiness({ status: { desiredNumberScheduled: 0, numberReady: 0 } } as never).ready).to.equal(false);
+    });
+
+    it("quotes a crash-looping pod's last error and recognises the broken network behind it", () => {
+        const lines = podTroubles([crashingPod("cert-manager", "wh-1", "webhook", WEBHOOK_CRASH, 101)]);
+        expect(lines).to.deep.equal([`pod wh-1/webhook: CrashLoopBackOff (101 restarts): ${WEBHOOK_CRASH}`]);
+        expect(crashCause(lines)).to.contain("network link is broken");
+        expect(crashCause(["pod x: CrashLoopBackOff: dial tcp: lookup github.com: i/o timeout"])).to.contain("DNS link");
+        expect(crashCause(["pod x: CrashLoopBackOff: out of memory"])).to.equal(undefined);
+    });
+
+    it("reads a CRD's Established and NamesAccepted conditions", () => {
+        expect(crdState(undefined)).to.deep.equal({ established: false, detail: "not found" });
+        expect(crdState({ status: { conditions: [{ type: "Established", status: "True" }] } } as never).established).to.equal(true);
+        expect(
+            crdState({ status: { conditions: [{ type: "NamesAccepted", status: "False", message: "conflict" }] } } as never).detail,
+        ).to.equal("NamesAccepted=False: conflict");
+    });
+});
+
+describe("diagnosis text", () => {
+    it("prints link, evidence, cause, fix and what is blocked", () => {
+        const text = formatDiagnosis({ link: "L", evidence: ["E1", "E2"], cause: "C", fix: "F", blocks: blockedAfter("ingress") });
+        expect(text.split("\n")).to.deep.equal([
+            "  broken link: L",
+            "  evidence:",
+            "    E1",
+            "    E2",
+            "  likely cause: C",
+            "  fix: F",
+            "  blocks: Flux (GitRepository, Kustomizations) (gitops)",
+        ]);
+        expect(blockedAfter("gitops")).to.deep.equal([]);
+    });
+});
