@@ -23,7 +23,10 @@ export = async () => {
     const gates = gateOptions(config);
     const gate = (phase: Phase) => ({ phase, options: gates[phase], triggers: [phaseDigest(config, phase)] });
 
-    const cilium = new Cilium("cilium", { cluster, config: config.cilium }, opts);
+    // Operators register their CRDs once running; those waits share the phase gate's budget.
+    const crdWait = (phase: Phase) => ({ timeout: config.gates[phase].timeout, pollInterval: config.gates.pollInterval });
+
+    const cilium = new Cilium("cilium", { cluster, config: config.cilium, crdWait: crdWait("network") }, opts);
     const networkGate = new Gate("network-gate", { ...gate("network"), after: [cilium] });
 
     // CoreDNS lists Services through the kubernetes ClusterIP; without Cilium
@@ -54,7 +57,7 @@ export = async () => {
     // Flux clones over DNS and egress, and what it deploys expects
     // certificates and ingress to be in place.
     const ingressReady = [ingressGate];
-    const flux = new Flux("flux", { cluster, config: config.flux }, { ...opts, dependsOn: ingressReady });
+    const flux = new Flux("flux", { cluster, config: config.flux, crdWait: crdWait("gitops") }, { ...opts, dependsOn: ingressReady });
     new Gate("gitops-gate", { ...gate("gitops"), after: [flux] }, { dependsOn: ingressReady });
 
     return {

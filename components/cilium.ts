@@ -7,7 +7,7 @@ import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { bgpSecretsNamespace, ciliumValues } from "../lib/values/cilium";
 import { bgpAuthSecretName, blockText, ciliumObjects, CiliumObject, peerName, requiredCrds } from "../lib/values/cilium-objects";
-import { CrdWait } from "./crd-wait";
+import { CrdWait, CrdWaitTiming } from "./crd-wait";
 
 export interface CiliumArgs {
     /** The Talos facts Cilium's values derive from. */
@@ -17,8 +17,8 @@ export interface CiliumArgs {
      * @default chart cilium 1.19.4 from https://helm.cilium.io into kube-system, no pools, no BGP, no L2 announcements
      */
     config?: PlatformConfigInput["cilium"];
-    /** How long to wait for Cilium's operator to register its CRDs. @default 2m */
-    crdTimeout?: string;
+    /** How long to wait for Cilium's operator to register its CRDs. @default 2m, polled every 2s */
+    crdWait?: CrdWaitTiming;
 }
 
 export interface PoolSummary {
@@ -67,7 +67,7 @@ export class Cilium extends pulumi.ComponentResource {
             // chart: an installed release does not mean they exist yet.
             const crdWait = new CrdWait(
                 `${name}-crds`,
-                { phase: "network", crds, after: [this.release], context: args.cluster.kubeContext, timeout: args.crdTimeout },
+                { phase: "network", crds, after: [this.release], context: args.cluster.kubeContext, ...args.crdWait },
                 { parent: this },
             );
             const crdsReady = [crdWait];

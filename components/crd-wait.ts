@@ -3,7 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkerCommand, checkerFlags } from "../lib/gates/command";
 import { Phase, typeToken } from "../lib/phases";
 
-export interface CrdWaitArgs {
+/** How long a CRD wait may take and how often it polls; the stack's gates settings. */
+export interface CrdWaitTiming {
+    /** @default 2m */
+    timeout?: string;
+    /** @default 2s */
+    pollInterval?: string;
+}
+
+export interface CrdWaitArgs extends CrdWaitTiming {
     /** The phase whose objects need these CRDs. */
     phase: Phase;
     /** CRD names (plural.group), e.g. ciliumloadbalancerippools.cilium.io. */
@@ -12,10 +20,6 @@ export interface CrdWaitArgs {
     after: pulumi.Resource[];
     /** kubeconfig context. @default the current context */
     context?: string;
-    /** @default 2m */
-    timeout?: string;
-    /** @default 2s */
-    pollInterval?: string;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
     K8sObject,
     OPERATOR_CRDS,
 } from "../lib/values/flux";
-import { CrdWait } from "./crd-wait";
+import { CrdWait, CrdWaitTiming } from "./crd-wait";
 import { FluxPhase } from "./flux-phase";
 
 export interface FluxArgs {
@@ -27,6 +27,8 @@ export interface FluxArgs {
      * @default flux-operator 0.58.1, Flux 2.9.4, the report's repository on main, no Kustomizations
      */
     config?: PlatformConfigInput["flux"];
+    /** How long to wait for the operator's and the distribution's CRDs. @default 2m each, polled every 2s */
+    crdWait?: CrdWaitTiming;
 }
 
 /** The Secret's data: only ever Pulumi secrets and public host keys. */
@@ -60,14 +62,14 @@ export class Flux extends pulumi.ComponentResource {
         const operatorInstalled = [this.release];
         const operatorCrds = new CrdWait(
             `${name}-operator-crds`,
-            { phase: "gitops", crds: OPERATOR_CRDS, after: operatorInstalled, context },
+            { phase: "gitops", crds: OPERATOR_CRDS, after: operatorInstalled, context, ...args.crdWait },
             { parent: this },
         );
         const instance = cr("instance", fluxInstance(args.cluster, config), [operatorCrds]);
         // The GitRepository and Kustomization CRDs come from the distribution the instance installs.
         const distributionCrds = new CrdWait(
             `${name}-crds`,
-            { phase: "gitops", crds: DISTRIBUTION_CRDS, after: [instance], context },
+            { phase: "gitops", crds: DISTRIBUTION_CRDS, after: [instance], context, ...args.crdWait },
             { parent: this },
         );
 

@@ -143,3 +143,16 @@ describe("offline plan with a broken config", () => {
         expect(plan.resources.length).to.be.greaterThan(20);
     });
 });
+
+describe("CRD waits follow the gates settings", () => {
+    it("gives Cilium's and Flux's CRD waits their phase gate's timeout and the poll interval", async () => {
+        const plan = await planDev((s) => {
+            s.gates.network = { timeout: "90s" };
+            s.gates.gitops = { timeout: "150s" };
+            s.gates.pollInterval = "1s";
+        });
+        const create = (name: string) => String(byName(plan, name).inputs.create);
+        expect(create("cilium-crds-check")).to.contain("--timeout 90s --poll 1s");
+        for (const wait of ["flux-operator-crds-check", "flux-crds-check"]) expect(create(wait)).to.contain("--timeout 150s --poll 1s");
+    });
+});
