@@ -29,7 +29,9 @@ describe("cert-manager values and objects against upstream schemas", () => {
         expect(valuesErrors("cert-manager", "v1.21.1", v)).to.deep.equal([]);
         expect(v.crds).to.deep.equal({ enabled: true, keep: true });
         expect(v.cainjector.enabled).to.equal(true);
-        expect(v.webhook.extraArgs).to.deep.equal(["--dynamic-serving-dns-names=cert-manager-webhook.cert-manager.svc.cluster.local"]);
+        expect(v.webhook.extraArgs).to.deep.equal([
+            `--dynamic-serving-dns-names=cert-manager-webhook.cert-manager.svc.${config.cluster.dnsDomain}`,
+        ]);
         expect(v.ingressShim).to.deep.equal({
             defaultIssuerName: "letsencrypt-prod",
             defaultIssuerKind: "ClusterIssuer",

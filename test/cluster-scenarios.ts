@@ -200,9 +200,9 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
     fake.net = {
         "curl https://10.96.0.1:443/version": { rc: 0, out: "" },
         "curl https://kubernetes.default.svc:443/version": { rc: 0, out: "" },
-        "nslookup kubernetes.default.svc.cluster.local.": {
+        [clusterLookup()]: {
             rc: 0,
-            out: "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1",
+            out: `Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tkubernetes.default.svc.${devOptions().dns.dnsDomain}\nAddress: 10.96.0.1`,
         },
         "nslookup github.com.": {
             rc: 0,
@@ -210,6 +210,11 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
         },
         [`curl http://${LB_IP}:80/`]: { rc: 0, out: "" },
     };
+}
+
+/** The probe's lookup of the kubernetes Service by its fully qualified name, as the fake network keys it. */
+export function clusterLookup(): string {
+    return `nslookup kubernetes.default.svc.${devOptions().dns.dnsDomain}.`;
 }
 
 /** The Week 4 incident: Talos without kube-proxy, Cilium without kube-proxy replacement. */
@@ -225,7 +230,7 @@ export function incident(fake: FakeKube): void {
     fake.exec = () => ({ stdout: "KubeProxyReplacement:    False\n", exitCode: 0 });
     fake.net["curl https://10.96.0.1:443/version"] = { rc: 28, out: TIMEOUT_LINE };
     fake.net["curl https://kubernetes.default.svc:443/version"] = { rc: 28, out: TIMEOUT_LINE };
-    fake.net["nslookup kubernetes.default.svc.cluster.local."] = { rc: 1, out: NSLOOKUP_TIMEOUT };
+    fake.net[clusterLookup()] = { rc: 1, out: NSLOOKUP_TIMEOUT };
     fake.net["nslookup github.com."] = { rc: 1, out: NSLOOKUP_TIMEOUT };
     fake.put(deployment(o.certificates.namespace, o.certificates.deployment, false));
     fake.put(crashingPod(o.certificates.namespace, "cert-manager-webhook-5d8f7-abcde", o.certificates.deployment, WEBHOOK_CRASH, 101));

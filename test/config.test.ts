@@ -101,3 +101,14 @@ describe("stack config", () => {
         expect(errors(s).map((p) => p.path)).to.deep.equal(["talos-platform:cluster.apiEndpoint"]);
     });
 });
+
+describe("cross-checks and malformed sections", () => {
+    it("skips a cross-check that reads a section which failed to parse, instead of crashing", () => {
+        const s = devSections();
+        s.ingressNginx.replicas = "two";
+        const result = validateConfig(raw(s));
+        expect(result.problems.filter((p) => p.severity === "error").map((p) => p.path)).to.deep.equal([
+            "talos-platform:ingressNginx.replicas",
+        ]);
+    });
+});

@@ -209,7 +209,12 @@ describe("rule: a custom cluster domain reaches every component", () => {
     });
 
     it("leaves cluster.local alone on a cluster.local cluster", () => {
-        expect(errors((s) => (s.certManager.values = { no_proxy: ".svc.cluster.local" }))).to.deep.equal([]);
+        expect(
+            errors((s) => {
+                s.cluster.dnsDomain = "cluster.local";
+                s.certManager.values = { no_proxy: ".svc.cluster.local" };
+            }),
+        ).to.deep.equal([]);
     });
 
     it("stops the plan before any resource when a rule fails", async () => {

@@ -9,6 +9,7 @@ import { checkGate, CheckerIo } from "../lib/gates/checker";
 import type { GateName, GateOptions } from "../lib/gates/options";
 import {
     deployment,
+    clusterLookup,
     crashingPod,
     devOptions,
     GIT_DNS_ERROR,
@@ -179,7 +180,7 @@ describe("gate checker against a fake API server", function () {
         beforeEach(() => healthy(fake));
 
         it("DNS failing: retries the probe until the timeout and quotes nslookup", async () => {
-            fake.net["nslookup kubernetes.default.svc.cluster.local."] = { rc: 1, out: NSLOOKUP_TIMEOUT };
+            fake.net[clusterLookup()] = { rc: 1, out: NSLOOKUP_TIMEOUT };
             const { result, out } = await run(fake, "dns", { timeoutMs: 800, pollMs: 50 });
             expect(result.ok).to.equal(false);
             expect(result.timedOut).to.equal(true);

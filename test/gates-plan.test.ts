@@ -39,7 +39,7 @@ describe("gates in the offline plan", () => {
             .and.contain("--kube-proxy-replacement true")
             .and.contain("--timeout 2m --poll 2s");
         expect(gateCommand(plan, "dns").create)
-            .to.contain("--dns-domain cluster.local")
+            .to.contain("--dns-domain k8s.home.geoffdavis.com")
             .and.contain("--resolve github.com")
             .and.contain("--timeout 3m");
     });

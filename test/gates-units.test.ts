@@ -30,7 +30,7 @@ describe("gate options", () => {
         expect(o.dns).to.include({
             namespace: "kube-system",
             deployment: "coredns",
-            dnsDomain: "cluster.local",
+            dnsDomain: "k8s.home.geoffdavis.com",
             externalName: "github.com",
             timeoutMs: 180_000,
         });
@@ -247,10 +247,13 @@ describe("dns diagnosis", () => {
         expect(t.link).to.equal("pods → cluster DNS (Deployment kube-system/coredns)");
         expect(t.evidence[0]).to.contain(NSLOOKUP_TIMEOUT);
         const nx = diagnoseDns(
-            [{ id: "cluster", rc: 1, output: "** server can't find kubernetes.default.svc.cluster.local: NXDOMAIN" }, ok("external")],
+            [
+                { id: "cluster", rc: 1, output: "** server can't find kubernetes.default.svc.k8s.home.geoffdavis.com: NXDOMAIN" },
+                ok("external"),
+            ],
             o,
         )!;
-        expect(nx.link).to.equal("CoreDNS → zone cluster.local");
+        expect(nx.link).to.equal("CoreDNS → zone k8s.home.geoffdavis.com");
         expect(nx.fix).to.contain("talos-platform:cluster.dnsDomain");
     });
 

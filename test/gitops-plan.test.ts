@@ -131,7 +131,7 @@ describe("gitops plan: the dev stack", () => {
         const spec = inp(byName(plan, "flux-instance")).spec;
         expect(spec.distribution).to.deep.equal({ version: "2.9.4", registry: "ghcr.io/fluxcd" });
         expect(spec.components).to.include.members(["source-controller", "kustomize-controller"]);
-        expect(spec.cluster).to.deep.equal({ type: "kubernetes", domain: "cluster.local", networkPolicy: true });
+        expect(spec.cluster).to.deep.equal({ type: "kubernetes", domain: "k8s.home.geoffdavis.com", networkPolicy: true });
         expect(inp(byName(plan, "flux-source")).spec).to.deep.equal({
             url: "https://github.com/geoffdavis/talos-gitops",
             ref: { branch: "main" },

@@ -83,3 +83,11 @@ export function descendants(plan: Plan, name: string): PlanResource[] {
     const root = byName(plan, name).urn;
     return plan.resources.filter((r) => lineage(plan, r).some((a) => a.urn === root && a !== r));
 }
+
+/** The IPv6 pod subnet the report's Talos config declares (talos/patches/cluster.yaml in its repository). */
+export const REPORT_IPV6_POD_SUBNET = "fd47:25e1:2f96:51:2000::/64";
+
+/** Puts the report's own IPv6 pod subnet back into the dev stack. */
+export function reportPodSubnets(s: Record<string, Json>): void {
+    s.cluster.podSubnets = ["10.244.0.0/16", REPORT_IPV6_POD_SUBNET];
+}

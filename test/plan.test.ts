@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Plan } from "../lib/plan/model";
 import { PHASES } from "../lib/phases";
-import { byName, lineage, ofType, planDev } from "./helpers";
+import { byName, lineage, ofType, planDev, reportPodSubnets } from "./helpers";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -117,10 +117,17 @@ describe("offline plan of the dev stack", () => {
         expect(byName(plan, "kubernetes").phase).to.equal(null);
     });
 
-    it("is ok, with the dev stack's subnet warnings as advisory findings", () => {
+    it("is ok, with only the advisory finding that ingress-nginx is retired", () => {
         expect(plan.ok).to.equal(true);
-        expect(plan.findings.map((f) => f.rule)).to.include.members(["cidr-host-bits", "service-subnet-inside-pod-subnet"]);
+        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["ingress-nginx-retired"]);
         expect(plan.findings.every((f) => f.severity === "advisory")).to.equal(true);
+    });
+
+    it("reports config warnings as advisory findings at the config key", async () => {
+        const withReportSubnet = await planDev(reportPodSubnets);
+        expect(withReportSubnet.ok).to.equal(true);
+        const hostBits = withReportSubnet.findings.find((f) => f.rule === "cidr-host-bits");
+        expect(hostBits).to.include({ severity: "advisory", resource: "talos-platform:cluster.podSubnets[1]" });
     });
 });
 

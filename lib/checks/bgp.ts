@@ -323,9 +323,9 @@ function announcements(config: PlatformConfig): Problem[] {
 }
 
 export const bgpChecks: Check[] = [
-    { name: "cilium-unique-names", needs: ["cluster", "cilium"], run: uniqueNames },
-    { name: "bgp-peer-addresses", needs: ["cluster", "cilium"], run: peerAddresses },
-    { name: "cilium-pool-references", needs: ["cluster", "cilium"], run: poolReferences },
-    { name: "bgp-references", needs: ["cluster", "cilium"], run: references },
-    { name: "lb-pool-announced", needs: ["cluster", "cilium"], run: announcements },
+    { name: "cilium-unique-names", run: uniqueNames },
+    { name: "bgp-peer-addresses", run: peerAddresses },
+    { name: "cilium-pool-references", run: poolReferences },
+    { name: "bgp-references", run: references },
+    { name: "lb-pool-announced", run: announcements },
 ];

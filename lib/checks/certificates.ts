@@ -62,6 +62,6 @@ function caSignedBy(config: PlatformConfig): Problem[] {
 }
 
 export const certificateChecks: Check[] = [
-    { name: "issuer-names-unique", needs: ["certManager"], run: uniqueNames },
-    { name: "ca-issuer-signed-by", needs: ["certManager"], run: caSignedBy },
+    { name: "issuer-names-unique", run: uniqueNames },
+    { name: "ca-issuer-signed-by", run: caSignedBy },
 ];

@@ -267,10 +267,10 @@ function clusterPool(config: PlatformConfig): Problem[] {
 }
 
 export const ciliumChecks: Check[] = [
-    { name: "cilium-kube-proxy-replacement", needs: ["cluster", "cilium"], run: kubeProxy },
-    { name: "cilium-service-host", needs: ["cluster", "cilium"], run: serviceHost },
-    { name: "cilium-host-dns-forwarding", needs: ["cluster", "cilium"], run: hostDnsForwarding },
-    { name: "cilium-features", needs: ["cluster", "cilium"], run: features },
-    { name: "cilium-datapath", needs: ["cluster", "cilium"], run: datapath },
-    { name: "cilium-cluster-pool", needs: ["cluster", "cilium"], run: clusterPool },
+    { name: "cilium-kube-proxy-replacement", run: kubeProxy },
+    { name: "cilium-service-host", run: serviceHost },
+    { name: "cilium-host-dns-forwarding", run: hostDnsForwarding },
+    { name: "cilium-features", run: features },
+    { name: "cilium-datapath", run: datapath },
+    { name: "cilium-cluster-pool", run: clusterPool },
 ];

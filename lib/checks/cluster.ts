@@ -61,4 +61,4 @@ function subnetShape(cluster: ClusterConfig): Problem[] {
     return problems;
 }
 
-export const clusterChecks: Check[] = [{ name: "cluster-subnet-shape", needs: ["cluster"], run: (c) => subnetShape(c.cluster) }];
+export const clusterChecks: Check[] = [{ name: "cluster-subnet-shape", run: (c) => subnetShape(c.cluster) }];

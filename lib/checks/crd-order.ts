@@ -117,6 +117,4 @@ function crdOrder(config: PlatformConfig): Problem[] {
     );
 }
 
-export const crdOrderChecks: Check[] = [
-    { name: "crd-from-later-phase", needs: ["cluster", "cilium", "coredns", "certManager", "ingressNginx"], run: crdOrder },
-];
+export const crdOrderChecks: Check[] = [{ name: "crd-from-later-phase", run: crdOrder }];

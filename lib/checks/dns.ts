@@ -138,7 +138,7 @@ function unusedWhileTalosRunsCoreDns(config: PlatformConfig): Problem[] {
 }
 
 export const dnsChecks: Check[] = [
-    { name: "coredns-cluster-ip", needs: ["cluster", "coredns"], run: clusterIPs },
-    { name: "coredns-replicas", needs: ["cluster", "coredns"], run: replicas },
-    { name: "coredns-settings-unused", needs: ["cluster", "coredns"], run: unusedWhileTalosRunsCoreDns },
+    { name: "coredns-cluster-ip", run: clusterIPs },
+    { name: "coredns-replicas", run: replicas },
+    { name: "coredns-settings-unused", run: unusedWhileTalosRunsCoreDns },
 ];

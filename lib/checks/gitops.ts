@@ -361,10 +361,10 @@ function ignoredHealthChecks(flux: FluxConfig): Problem[] {
 const flux = (run: (f: FluxConfig) => Problem[]) => (c: PlatformConfig) => run(c.flux);
 
 export const gitopsChecks: Check[] = [
-    { name: "flux-unique-names", needs: ["flux"], run: flux(duplicates) },
-    { name: "flux-dependencies", needs: ["flux"], run: flux(dependencies) },
-    { name: "flux-single-owner", needs: ["flux"], run: flux(singleOwner) },
-    { name: "flux-git-source", needs: ["flux"], run: flux(source) },
-    { name: "flux-components", needs: ["flux"], run: flux(components) },
-    { name: "flux-health-checks-ignored", needs: ["flux"], run: flux(ignoredHealthChecks) },
+    { name: "flux-unique-names", run: flux(duplicates) },
+    { name: "flux-dependencies", run: flux(dependencies) },
+    { name: "flux-single-owner", run: flux(singleOwner) },
+    { name: "flux-git-source", run: flux(source) },
+    { name: "flux-components", run: flux(components) },
+    { name: "flux-health-checks-ignored", run: flux(ignoredHealthChecks) },
 ];

@@ -99,6 +99,6 @@ function replicas(config: PlatformConfig): Problem[] {
 }
 
 export const ingressChecks: Check[] = [
-    { name: "ingress-lb-pool", needs: ["ingressNginx", "cilium"], run: poolChecks },
-    { name: "ingress-replicas", needs: ["ingressNginx", "cilium"], run: replicas },
+    { name: "ingress-lb-pool", run: poolChecks },
+    { name: "ingress-replicas", run: replicas },
 ];

@@ -98,6 +98,4 @@ function poolSelection(config: PlatformConfig): Problem[] {
     return problems;
 }
 
-export const lbPoolChecks: Check[] = [
-    { name: "lb-pool-selection", needs: ["cluster", "cilium", "coredns", "ingressNginx"], run: poolSelection },
-];
+export const lbPoolChecks: Check[] = [{ name: "lb-pool-selection", run: poolSelection }];

@@ -154,8 +154,8 @@ function l2PoolsOnNodeNetwork(config: PlatformConfig): Problem[] {
 }
 
 export const networkChecks: Check[] = [
-    { name: "cidr-host-bits", needs: ["cluster"], run: hostBits },
-    { name: "subnet-overlap", needs: ["cluster", "cilium"], run: (c) => subnetOverlaps(c) },
-    { name: "lb-pool-families", needs: ["cluster", "cilium"], run: poolFamilies },
-    { name: "l2-pool-on-node-network", needs: ["cluster", "cilium"], run: l2PoolsOnNodeNetwork },
+    { name: "cidr-host-bits", run: hostBits },
+    { name: "subnet-overlap", run: (c) => subnetOverlaps(c) },
+    { name: "lb-pool-families", run: poolFamilies },
+    { name: "l2-pool-on-node-network", run: l2PoolsOnNodeNetwork },
 ];

@@ -1,13 +1,14 @@
-import type { CheckContext, PlatformConfig, SectionName } from "../config";
+import type { CheckContext, PlatformConfig } from "../config";
 import type { Problem } from "../problems";
 
 /**
- * A cross-check over parsed config. `needs` names the sections it reads; it
- * runs only when all of them parsed, so one malformed section does not hide
- * the problems in the others.
+ * A cross-check over parsed config. A check that reads a section which
+ * failed to parse is skipped (see runCheck), so one malformed section does
+ * not hide the problems in the others, and no check has to list what it reads.
  */
 export interface Check {
     name: string;
-    needs: readonly SectionName[];
     run(config: PlatformConfig, ctx: CheckContext): Problem[];
+    /** Runs even when sections are missing, and reads them defensively. @default false */
+    partial?: boolean;
 }

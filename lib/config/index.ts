@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CHECKS } from "../checks";
+import type { Check } from "../checks/types";
 import { ConfigError, CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
 import { certManagerSchema } from "./cert-manager";
 import { ciliumSchema } from "./cilium";
@@ -88,13 +89,32 @@ export function validateConfig(raw: RawConfig): Validation {
             ),
         );
     }
-    for (const check of CHECKS) {
-        if (check.needs.every((n) => parsed[n] !== undefined)) {
-            problems.push(...check.run(parsed as PlatformConfig, ctx));
-        }
-    }
+    for (const check of CHECKS) problems.push(...runCheck(check, parsed, ctx));
     const hasErrors = problems.some((p) => p.severity === "error");
     return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems };
+}
+
+class MissingSection extends Error {}
+
+/**
+ * Runs a check on the parsed sections. Reading a section that failed to
+ * parse skips the check: its structural errors are already reported.
+ */
+function runCheck(check: Check, parsed: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {
+    if (check.partial) return check.run(parsed as PlatformConfig, ctx);
+    const guarded = new Proxy(parsed, {
+        get(target, key) {
+            const value = Reflect.get(target, key);
+            if (typeof key === "string" && key in SECTIONS && value === undefined) throw new MissingSection(key);
+            return value;
+        },
+    });
+    try {
+        return check.run(guarded as PlatformConfig, ctx);
+    } catch (e) {
+        if (e instanceof MissingSection) return [];
+        throw e;
+    }
 }
 
 /**
