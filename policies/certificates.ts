@@ -1,12 +1,11 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { CERT_MANAGER_API, WAIT_FOR_READY } from "../lib/values/cert-manager";
+import { CERT_MANAGER_API } from "../lib/values/cert-manager";
+import { waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
 
 interface ObjectProps {
     metadata?: { name?: string; annotations?: Record<string, string> };
 }
-
-const [WAIT_KEY, WAIT_VALUE] = Object.entries(WAIT_FOR_READY)[0];
 
 /**
  * Without the wait, `pulumi up` moves on as soon as the object exists, and
@@ -17,12 +16,8 @@ export const clusterIssuerWaitsForReady: ResourceValidationPolicy = {
     description: "Every ClusterIssuer carries pulumi.com/waitFor: condition=Ready.",
     enforcementLevel: "mandatory",
     validateResource: validateCustomResourceOfType<ObjectProps>(CERT_MANAGER_API, "ClusterIssuer", (issuer, _args, report) => {
-        const got = issuer.metadata?.annotations?.[WAIT_KEY];
-        if (got !== WAIT_VALUE) {
-            report(
-                `ClusterIssuer ${issuer.metadata?.name ?? "(unnamed)"} has ${WAIT_KEY} ${JSON.stringify(got)}: set it to "${WAIT_VALUE}" so that nothing after it starts before cert-manager reports it Ready.`,
-            );
-        }
+        const problem = waitForReadyProblem({ kind: "ClusterIssuer", ...issuer });
+        if (problem) report(problem);
     }),
 };
 

@@ -1,7 +1,7 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { ownerOf, twoOwnersMessage, URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops";
 import { isPinnedVersion, PINNED_VERSION_FIX } from "../lib/config/common";
-import { WAIT_FOR_READY } from "../lib/values/flux";
+import { WAIT_FOR_READY, waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
 
 interface FluxObject {
@@ -27,13 +27,8 @@ export const fluxWaitsForReady: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: [FLUX_INSTANCE, GIT_REPOSITORY, KUSTOMIZATION].map(([apiVersion, kind]) =>
         validateCustomResourceOfType<FluxObject>(apiVersion, kind, (obj, _args, report) => {
-            const got = obj.metadata?.annotations?.[waitKey];
-            if (got !== waitValue) {
-                report(
-                    `${kind} '${obj.metadata?.name ?? "?"}' has ${waitKey} ${JSON.stringify(got ?? null)}, so Pulumi would report it ` +
-                        `created before Flux has it Ready and start the next phase early: set the annotation to '${waitValue}'.`,
-                );
-            }
+            const problem = waitForReadyProblem({ kind, ...obj });
+            if (problem) report(problem);
         }),
     ),
 };

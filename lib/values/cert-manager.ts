@@ -1,20 +1,14 @@
 import { ACME_SERVERS, CertManagerConfig, IssuerConfig } from "../config/cert-manager";
 import type { ClusterConfig } from "../config/cluster";
 import { mergeValues, Values, valueAt } from "../merge";
+import { K8sObject, WAIT_FOR_READY } from "./objects";
 
 /** A custom resource as the component registers it. */
-export interface CustomObject {
-    apiVersion: string;
-    kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-    spec: Values;
-}
+export type CustomObject = K8sObject;
 
 export const CERT_MANAGER_API = "cert-manager.io/v1";
 /** The chart's webhook Service name for release "cert-manager". */
 export const WEBHOOK_SERVICE = "cert-manager-webhook";
-/** Makes `pulumi up` wait until cert-manager reports the object Ready, instead of moving on at creation. */
-export const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" };
 /** The key of the Cloudflare token inside its Kubernetes Secret. */
 export const CLOUDFLARE_TOKEN_KEY = "api-token";
 

@@ -2,15 +2,11 @@ import type { ClusterConfig } from "../config/cluster";
 import { durationMs } from "../config/common";
 import type { FluxConfig, FluxPhaseConfig, GitSourceConfig, KustomizationConfig } from "../config/flux";
 import { mergeValues, Values } from "../merge";
+import { K8sObject, WAIT_FOR_READY } from "./objects";
 
 // Pure builders for the Flux objects; the Flux components only register them.
 
-export interface K8sObject {
-    apiVersion: string;
-    kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-    spec: Values;
-}
+export type { K8sObject } from "./objects";
 
 /** The CRD the flux-operator chart installs. */
 export const OPERATOR_CRDS = ["fluxinstances.fluxcd.controlplane.io"];
@@ -20,12 +16,6 @@ export const DISTRIBUTION_CRDS = ["gitrepositories.source.toolkit.fluxcd.io", "k
 
 /** The label that records a Kustomization's Flux phase on the object itself. */
 export const PHASE_LABEL = "talos-platform/flux-phase";
-
-/**
- * Pulumi (provider ≥ 4.18) waits for this condition before it reports the
- * object created, so whatever depends on it starts only once Flux says Ready.
- */
-export const WAIT_FOR_READY = { "pulumi.com/waitFor": "condition=Ready" };
 
 /** flux-operator chart values; `flux.values` merged last. The operator needs nothing computed. */
 export function fluxOperatorValues(flux: FluxConfig): Values {
