@@ -112,6 +112,14 @@ describe("subnet cross-checks", () => {
         expect(fixed[0].message).to.contain("at most 2 nodes");
     });
 
+    it("reports what kube-controller-manager refuses even when the cilium section does not parse", () => {
+        const p = problems((s) => {
+            s.cluster.podSubnets = ["10.244.0.0/25", "fd47:25e1:2f96:100::/56"];
+            s.cilium.version = "latest";
+        });
+        expect(p.map((x) => x.path)).to.have.members([K("cilium.version"), K("cluster.podSubnets[0]")]);
+    });
+
     it("refuses an IPv6 pod subnet with more than 2^16 node blocks, which kube-controller-manager refuses", () => {
         const p = subnetProblems((s) => (s.cluster.podSubnets = ["10.244.0.0/16", "fd47:2500::/40"]));
         expect(p.map((x) => [x.severity, x.path])).to.deep.equal([["error", K("cluster.podSubnets[1]")]]);

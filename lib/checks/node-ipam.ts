@@ -54,42 +54,58 @@ function plural(n: bigint, one: string, many: string): string {
     return `${n} ${n === 1n ? one : many}`;
 }
 
-function podSubnetProblems(
-    cluster: ClusterConfig,
-    pod: NamedCidr,
-    services: NamedCidr[],
-    kubernetesIpam: boolean,
-    dualStack: boolean,
-): Problem[] {
+/** A pod subnet with what the messages about it need. */
+interface PodSubnet {
+    pod: NamedCidr;
+    mask: number;
+    maskKey: string;
+    /** "is read as <network/prefix> and " when host bits are set: Kubernetes masks them away. */
+    read: string;
+    name: string;
+    extraArg: string;
+}
+
+function podSubnets(cluster: ClusterConfig): PodSubnet[] {
+    return clusterCidrs(cluster, ["podSubnets"]).map((pod) => {
+        const family = pod.cidr.family;
+        const net = `${pod.cidr.network}/${pod.cidr.prefix}`;
+        return {
+            pod,
+            mask: cluster[MASK[family]],
+            maskKey: configPath(["cluster", MASK[family]]),
+            read: net === pod.cidr.text.trim() ? "" : `is read as ${net} and `,
+            name: family === "ipv4" ? "IPv4" : "IPv6",
+            extraArg: `Talos cluster.controllerManager.extraArgs node-cidr-mask-size-${family}`,
+        };
+    });
+}
+
+/** What makes kube-controller-manager exit at start-up, whatever Cilium's IPAM mode. */
+function maskProblem({ pod, mask, maskKey, read, extraArg }: PodSubnet): Problem | undefined {
     const { family, prefix } = pod.cidr;
-    const maskKey = configPath(["cluster", MASK[family]]);
-    const mask = cluster[MASK[family]];
-    const net = `${pod.cidr.network}/${prefix}`;
-    // Kubernetes masks host bits away; say so where it matters.
-    const read = net === pod.cidr.text.trim() ? "" : `is read as ${net} and `;
-    const name = family === "ipv4" ? "IPv4" : "IPv6";
-    const extraArg = `Talos cluster.controllerManager.extraArgs node-cidr-mask-size-${family}`;
     if (prefix > mask) {
-        return [
-            error(
-                pod.path,
-                `${read}is smaller than one /${mask} node block (${maskKey}): kube-controller-manager refuses a cluster CIDR whose prefix is longer than its node mask ("mask size of cluster CIDR must be less than or equal to --node-cidr-mask-size") and exits`,
-                `use a pod subnet of /${mask} or shorter, or set ${maskKey} to ${prefix} or more, in Talos too (${extraArg})`,
-                pod.cidr.text,
-            ),
-        ];
+        return error(
+            pod.path,
+            `${read}is smaller than one /${mask} node block (${maskKey}): kube-controller-manager refuses a cluster CIDR whose prefix is longer than its node mask ("mask size of cluster CIDR must be less than or equal to --node-cidr-mask-size") and exits`,
+            `use a pod subnet of /${mask} or shorter, or set ${maskKey} to ${prefix} or more, in Talos too (${extraArg})`,
+            pod.cidr.text,
+        );
     }
     if (family === "ipv6" && mask - prefix > MAX_IPV6_NODE_BITS) {
-        return [
-            error(
-                pod.path,
-                `${read}holds 2^${mask - prefix} /${mask} node blocks (${maskKey}); kube-controller-manager allows at most 2^${MAX_IPV6_NODE_BITS} for IPv6 ("the node CIDR size is too big") and exits`,
-                `use an IPv6 pod subnet of /${mask - MAX_IPV6_NODE_BITS} or longer, or set ${maskKey} to at most ${prefix + MAX_IPV6_NODE_BITS}, in Talos too (${extraArg})`,
-                pod.cidr.text,
-            ),
-        ];
+        return error(
+            pod.path,
+            `${read}holds 2^${mask - prefix} /${mask} node blocks (${maskKey}); kube-controller-manager allows at most 2^${MAX_IPV6_NODE_BITS} for IPv6 ("the node CIDR size is too big") and exits`,
+            `use an IPv6 pod subnet of /${mask - MAX_IPV6_NODE_BITS} or longer, or set ${maskKey} to at most ${prefix + MAX_IPV6_NODE_BITS}, in Talos too (${extraArg})`,
+            pod.cidr.text,
+        );
     }
-    if (!kubernetesIpam) return [];
+    return undefined;
+}
+
+/** Under ipam.mode kubernetes, what the Service subnets leave of a pod subnet's node blocks. */
+function blockProblems(subnet: PodSubnet, services: NamedCidr[], dualStack: boolean): Problem[] {
+    const { pod, mask, maskKey, read, name, extraArg } = subnet;
+    const prefix = pod.cidr.prefix;
     const inside = services.filter((s) => contained(s.cidr, pod.cidr));
     const { total, taken } = nodeBlocks(
         pod.cidr,
@@ -143,13 +159,25 @@ function podSubnetProblems(
     ];
 }
 
-function nodeIpam(config: PlatformConfig): Problem[] {
-    const cluster = config.cluster;
-    const kubernetesIpam = ipamMode(config) === "kubernetes";
-    const services = clusterCidrs(cluster, ["serviceSubnets"]);
-    const pods = clusterCidrs(cluster, ["podSubnets"]);
-    const dualStack = new Set(pods.map((p) => p.cidr.family)).size === 2;
-    return pods.flatMap((pod) => podSubnetProblems(cluster, pod, services, kubernetesIpam, dualStack));
+function nodeMasks(config: PlatformConfig): Problem[] {
+    return podSubnets(config.cluster)
+        .map(maskProblem)
+        .filter((p): p is Problem => p !== undefined);
 }
 
-export const nodeIpamChecks: Check[] = [{ name: "node-ipam", run: nodeIpam }];
+function nodeBlockChecks(config: PlatformConfig): Problem[] {
+    const cluster = config.cluster;
+    // Cilium's cluster-pool IPAM ignores the nodes' pod CIDRs.
+    if (ipamMode(config) !== "kubernetes") return [];
+    const services = clusterCidrs(cluster, ["serviceSubnets"]);
+    const subnets = podSubnets(cluster);
+    const dualStack = new Set(subnets.map((s) => s.pod.cidr.family)).size === 2;
+    return subnets.filter((s) => !maskProblem(s)).flatMap((s) => blockProblems(s, services, dualStack));
+}
+
+// Two checks: the first reads only the cluster section, so it runs even when
+// the cilium section fails to parse.
+export const nodeIpamChecks: Check[] = [
+    { name: "node-cidr-masks", run: nodeMasks },
+    { name: "node-cidr-blocks", run: nodeBlockChecks },
+];
