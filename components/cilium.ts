@@ -67,7 +67,15 @@ export class Cilium extends pulumi.ComponentResource {
             // chart: an installed release does not mean they exist yet.
             const crdWait = new CrdWait(
                 `${name}-crds`,
-                { phase: "network", crds, after: [this.release], context: args.cluster.kubeContext, ...args.crdWait },
+                {
+                    phase: "network",
+                    crds,
+                    after: [this.release],
+                    // An upgrade may bring new CRD versions: check them again.
+                    version: `${config.chart}@${config.version}`,
+                    context: args.cluster.kubeContext,
+                    ...args.crdWait,
+                },
                 { parent: this },
             );
             const crdsReady = [crdWait];
@@ -76,6 +84,8 @@ export class Cilium extends pulumi.ComponentResource {
 
             if (objects.bgp) {
                 const secretsNamespace = bgpSecretsNamespace(values);
+                // The Secrets' namespace may be one the release creates.
+                const releaseInstalled = [this.release];
                 const secrets = new Map<string, k8s.core.v1.Secret>();
                 for (const pc of config.bgp!.peerConfigs) {
                     if (!pc.authSecret) continue;
@@ -90,8 +100,7 @@ export class Cilium extends pulumi.ComponentResource {
                                 // Cilium reads the MD5 password from the key "password".
                                 stringData: { password: secretConfig(pc.authSecret) },
                             },
-                            // The namespace may be one the release creates.
-                            { parent: this, dependsOn: [this.release] },
+                            { parent: this, dependsOn: releaseInstalled },
                         ),
                     );
                 }
@@ -99,7 +108,8 @@ export class Cilium extends pulumi.ComponentResource {
                 for (const pc of objects.bgp.peerConfigs) {
                     // Without its Secret, Cilium would peer with an empty password.
                     const secret = secrets.get(pc.metadata.name);
-                    cr(`bgp-peer-config-${pc.metadata.name}`, pc, secret ? [...crdsReady, secret] : crdsReady);
+                    const peerConfigReady = secret ? [...crdsReady, secret] : crdsReady;
+                    cr(`bgp-peer-config-${pc.metadata.name}`, pc, peerConfigReady);
                 }
                 for (const adv of objects.bgp.advertisements) cr(`bgp-advertisement-${adv.metadata.name}`, adv, crdsReady);
             }

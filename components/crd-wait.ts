@@ -18,6 +18,12 @@ export interface CrdWaitArgs extends CrdWaitTiming {
     crds: string[];
     /** What installs the CRDs: a release, or an operator that registers them at start-up. */
     after: pulumi.Resource[];
+    /**
+     * The version of what installs them, e.g. the chart version: a new one
+     * may bring new CRD versions, so it re-runs the wait.
+     * @default none: only a changed CRD list re-runs it
+     */
+    version?: string;
     /** kubeconfig context. @default the current context */
     context?: string;
 }
@@ -38,8 +44,8 @@ export class CrdWait extends pulumi.ComponentResource {
             `${name}-check`,
             {
                 create: checkerCommand(["crds", ...this.crds.flatMap((c) => ["--crd", c]), ...flags]),
-                // A changed CRD list re-runs the wait; an unchanged one does not.
-                triggers: this.crds,
+                // A changed CRD list or version re-runs the wait; an unchanged one does not.
+                triggers: args.version === undefined ? this.crds : [...this.crds, args.version],
             },
             { parent: this, dependsOn: args.after },
         );

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { ASN_FIX, ASN_MESSAGE, blockProblem, isAsn } from "../lib/config/cilium";
 import { bgpReferenceIssues, bgpReferenceMessage } from "../lib/checks/bgp";
-import { dsrRoutingProblem, legacyKprFix, legacyKprMessage, nativeRoutingCidrProblem, readKpr } from "../lib/checks/cilium";
+import { dsrRoutingProblem, legacyKprFix, legacyKprMessage, nativeRoutingCidrProblems, readKpr } from "../lib/checks/cilium";
 import type { Values } from "../lib/merge";
 import type { BgpAdvertisementSpec, BgpClusterConfigSpec, BgpPeerConfigSpec, CiliumObject, PoolSpec } from "../lib/values/cilium-objects";
 import { validateCustomResourceOfType } from "./kit";
@@ -114,10 +114,11 @@ export const kubeProxyReplacementBoolean: ResourceValidationPolicy = {
 
 export const datapathRouting: ResourceValidationPolicy = {
     name: "cilium-datapath-routing",
-    description: "DSR load balancing runs on native routing or Geneve dispatch, and native routing names its routed range.",
+    description:
+        "DSR load balancing runs on native routing or Geneve dispatch, and native routing names its routed range for each masqueraded family.",
     enforcementLevel: "mandatory",
     validateResource: ciliumRelease((values, report) => {
-        for (const p of [dsrRoutingProblem(values), nativeRoutingCidrProblem(values)]) {
+        for (const p of [dsrRoutingProblem(values), ...nativeRoutingCidrProblems(values)]) {
             if (p) report(`${p.key} ${p.message}: ${p.fix}.`);
         }
     }),

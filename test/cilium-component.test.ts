@@ -4,6 +4,7 @@ import { Cilium } from "../components/cilium";
 import { resolveSection } from "../lib/config";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { byName, devSections, ingressWithoutLoadBalancer, Json, ofType, planDev } from "./helpers";
+import { unknownChartKeys } from "./chart-keys";
 import { crdErrors, valuesErrors } from "./schemas";
 
 const CRD_WAIT = "talos-platform:network:CrdWait";
@@ -62,6 +63,14 @@ describe("Cilium component in the dev plan", () => {
         expect(release.dependsOn).to.deep.equal([]);
     });
 
+    it("re-runs the CRD wait when the chart version changes, not otherwise", async () => {
+        const triggers = (p: Plan) => byName(p, "cilium-crds-check").inputs.triggers as string[];
+        expect(triggers(plan)).to.include("cilium@1.19.4");
+        const upgraded = await planDev((s) => (s.cilium.version = "1.19.5"));
+        expect(triggers(upgraded)).to.include("cilium@1.19.5").and.not.include("cilium@1.19.4");
+        expect(triggers(await planDev())).to.deep.equal(triggers(plan));
+    });
+
     it("waits for exactly the CRDs of the emitted kinds, through the gate checker's crds command", () => {
         const check = plan.resources.find((r) => r.parent === ofType(plan, CRD_WAIT)[0].urn)!;
         const create = String(check.inputs.create);
@@ -82,10 +91,14 @@ describe("Cilium component in the dev plan", () => {
         expect(values.bgpControlPlane).to.deep.equal({ enabled: true, secretsNamespace: { name: "kube-system" } });
     });
 
-    it("registers objects and values that conform to the upstream schemas", () => {
+    it("registers objects and values that conform to the upstream schemas and the chart's keys", () => {
         const objects = ciliumChildren(plan).filter((r) => r.type.startsWith("kubernetes:cilium.io/"));
         for (const o of objects) expect(crdErrors(o.inputs as { apiVersion: string; kind: string }), o.name).to.deep.equal([]);
-        expect(valuesErrors("cilium", "1.19.4", byName(plan, "cilium-release").inputs.values)).to.deep.equal([]);
+        const values = byName(plan, "cilium-release").inputs.values;
+        expect(valuesErrors("cilium", "1.19.4", values)).to.deep.equal([]);
+        expect(unknownChartKeys("cilium", "1.19.4", values)).to.deep.equal([]);
+        // Cilium's cluster.name (32 characters at most) is not derived from the Talos cluster name.
+        expect(values).to.not.have.any.keys("cluster", "externalIPs");
     });
 
     it("has the network gate wait for the whole component", () => {

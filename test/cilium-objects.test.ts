@@ -42,15 +42,13 @@ describe("Cilium objects of the dev stack", () => {
         });
     });
 
-    it("a peer config sending IPv4 and IPv6 unicast, each selecting the advertise=bgp advertisements, with graceful restart", () => {
+    it("a peer config sending its IPv4 session's own family, selecting the advertise=bgp advertisements, with graceful restart", () => {
         const [pc] = objects.bgp!.peerConfigs;
         expect(objects.bgp!.peerConfigs).to.have.length(1);
         expect(pc.metadata.name).to.equal("default");
+        // IPv6 over the IPv4 session would carry an IPv4-mapped next hop (cilium/cilium#37831).
         expect(pc.spec).to.deep.equal({
-            families: [
-                { afi: "ipv4", safi: "unicast", advertisements: { matchLabels: { advertise: "bgp" } } },
-                { afi: "ipv6", safi: "unicast", advertisements: { matchLabels: { advertise: "bgp" } } },
-            ],
+            families: [{ afi: "ipv4", safi: "unicast", advertisements: { matchLabels: { advertise: "bgp" } } }],
             gracefulRestart: { enabled: true, restartTimeSeconds: 120 },
         });
         expect(pc.spec).to.not.have.property("authSecretRef");
@@ -103,6 +101,25 @@ describe("Cilium objects from other configs", () => {
             { advertisementType: "PodCIDR" },
             { advertisementType: "Service", service: { addresses: ["LoadBalancerIP"] }, selector: POOL_SELECTOR("bgp-ingress") },
         ]);
+    });
+
+    it("defaults each peer config's families to the address families of the peers using it", () => {
+        const afis = (o: ReturnType<typeof objectsOf>) =>
+            Object.fromEntries(o.bgp!.peerConfigs.map((pc) => [pc.metadata.name, pc.spec.families!.map((f) => f.afi)]));
+        const v6 = { name: "gateway-v6", address: "fd47:25e1:2f96:50::1", asn: 64513 };
+        expect(afis(objectsOf((s) => s.cilium.bgp.peers.push(v6)))).to.deep.equal({ default: ["ipv4", "ipv6"] });
+        expect(
+            afis(
+                objectsOf((s) => {
+                    s.cilium.bgp.peers.push({ ...v6, peerConfig: "ipv6" });
+                    s.cilium.bgp.peerConfigs.push({ name: "ipv6" }, { name: "unused" });
+                }),
+            ),
+        ).to.deep.equal({ default: ["ipv4"], ipv6: ["ipv6"], unused: ["ipv4", "ipv6"] });
+        // Explicit families stay as written.
+        expect(afis(objectsOf((s) => (s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv6" }, { afi: "ipv4" }])))).to.deep.equal({
+            default: ["ipv6", "ipv4"],
+        });
     });
 
     it("names the auth Secret in the peer config that takes a password, and carries timers and multihop", () => {

@@ -4,6 +4,7 @@ import type { CiliumConfig } from "../lib/config/cilium";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { valueAt } from "../lib/merge";
 import { bgpSecretsNamespace, ciliumValues } from "../lib/values/cilium";
+import { unknownChartKeys } from "./chart-keys";
 import { Json } from "./helpers";
 import { valuesErrors } from "./schemas";
 
@@ -51,8 +52,8 @@ describe("Cilium values for Talos", () => {
             "SETUID",
         ]);
         expect(valueAt(v, "securityContext.capabilities.cleanCiliumState")).to.deep.equal(["NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE"]);
-        // Nothing configured, nothing enabled.
-        expect(v).to.not.have.any.keys("bgpControlPlane", "l2announcements", "bpf");
+        // Nothing configured, nothing enabled; Cilium's cluster.name stays its default.
+        expect(v).to.not.have.any.keys("bgpControlPlane", "l2announcements", "bpf", "cluster");
     });
 
     it("dual-stack enables IPv6 next to IPv4", () => {
@@ -92,12 +93,16 @@ describe("Cilium values for Talos", () => {
         expect(bgpSecretsNamespace(ciliumValues(cluster(), cilium()))).to.equal("kube-system");
     });
 
-    it("enables L2 announcements when configured, and external IPs only when announced", () => {
-        const v = ciliumValues(cluster(), cilium({ l2Announcements: [{ name: "lan" }] }));
+    it("enables L2 announcements when configured, and no externalIPs key, which Cilium 1.19 does not have", () => {
+        const v = ciliumValues(cluster(), cilium({ l2Announcements: [{ name: "lan", externalIPs: true }] }));
         expect(v.l2announcements).to.deep.equal({ enabled: true });
         expect(v).to.not.have.property("externalIPs");
-        const ext = ciliumValues(cluster(), cilium({ l2Announcements: [{ name: "lan", externalIPs: true }] }));
-        expect(ext.externalIPs).to.deep.equal({ enabled: true });
+    });
+
+    it("leaves Cilium's cluster.name alone, even for a cluster name longer than Cilium's 32 characters", () => {
+        const long = "a".repeat(40);
+        expect(ciliumValues(cluster({ name: long }), cilium())).to.not.have.property("cluster");
+        expect(valueAt(ciliumValues(cluster(), cilium({ values: { cluster: { name: "home" } } })), "cluster.name")).to.equal("home");
     });
 
     it("turns on legacy host routing when Talos forwards kube-dns to the host and eBPF masquerading is on", () => {
@@ -129,25 +134,45 @@ describe("Cilium values for Talos", () => {
     });
 });
 
+/** Every feature the values builder has: BGP, L2, cluster-pool IPAM, eBPF masquerading, native routing with DSR. */
+const EVERY_FEATURE: [ClusterConfig, CiliumConfig] = [
+    cluster({ ...DUAL, kubePrism: { enabled: false } }),
+    cilium({
+        bgp: BGP,
+        l2Announcements: [{ name: "lan", externalIPs: true }],
+        values: {
+            ipam: { mode: "cluster-pool" },
+            bpf: { masquerade: true },
+            routingMode: "native",
+            autoDirectNodeRoutes: true,
+            ipv4NativeRoutingCIDR: "10.244.0.0/16",
+            ipv6NativeRoutingCIDR: "fd47:25e1:2f96:51::/64",
+            loadBalancer: { mode: "dsr" },
+        },
+    }),
+];
+
+const CASES: Array<[string, ClusterConfig, CiliumConfig]> = [
+    ["single-stack, KubePrism", cluster(), cilium()],
+    ["dual-stack, no KubePrism", cluster({ ...DUAL, kubePrism: { enabled: false } }), cilium()],
+    ["BGP and L2", cluster(DUAL), cilium({ bgp: BGP, l2Announcements: [{ name: "lan", externalIPs: true }] })],
+    [
+        "cluster-pool, masquerading, native routing",
+        cluster(DUAL),
+        cilium({
+            values: {
+                ipam: { mode: "cluster-pool" },
+                bpf: { masquerade: true },
+                routingMode: "native",
+                ipv4NativeRoutingCIDR: "10.244.0.0/16",
+            },
+        }),
+    ],
+    ["every feature", ...EVERY_FEATURE],
+];
+
 describe("Cilium values against Cilium 1.19.4's values.schema.json", () => {
-    const cases: Array<[string, ClusterConfig, CiliumConfig]> = [
-        ["single-stack, KubePrism", cluster(), cilium()],
-        ["dual-stack, no KubePrism", cluster({ ...DUAL, kubePrism: { enabled: false } }), cilium()],
-        ["BGP and L2", cluster(DUAL), cilium({ bgp: BGP, l2Announcements: [{ name: "lan", externalIPs: true }] })],
-        [
-            "cluster-pool, masquerading, native routing",
-            cluster(DUAL),
-            cilium({
-                values: {
-                    ipam: { mode: "cluster-pool" },
-                    bpf: { masquerade: true },
-                    routingMode: "native",
-                    ipv4NativeRoutingCIDR: "10.244.0.0/16",
-                },
-            }),
-        ],
-    ];
-    for (const [label, c, ci] of cases) {
+    for (const [label, c, ci] of CASES) {
         it(`validates: ${label}`, () => {
             expect(valuesErrors("cilium", "1.19.4", ciliumValues(c, ci))).to.deep.equal([]);
         });
@@ -156,5 +181,25 @@ describe("Cilium values against Cilium 1.19.4's values.schema.json", () => {
     it("would catch a value of the wrong type", () => {
         const v = ciliumValues(cluster(), cilium({ values: { ipv6: { enabled: "yes" } } }));
         expect(valuesErrors("cilium", "1.19.4", v).join("\n")).to.contain("/ipv6/enabled must be boolean");
+    });
+});
+
+// Cilium's values.schema.json allows unknown keys, so a misspelled one passes
+// it; the chart's own values.yaml lists every key it reads.
+describe("Cilium values against the keys of Cilium 1.19.4's values.yaml", () => {
+    for (const [label, c, ci] of CASES) {
+        it(`uses only keys the chart knows: ${label}`, () => {
+            expect(unknownChartKeys("cilium", "1.19.4", ciliumValues(c, ci))).to.deep.equal([]);
+        });
+    }
+
+    it("catches a misspelled key that the values schema lets through", () => {
+        const v = ciliumValues(cluster(), cilium({ values: { bpf: { masqurade: true } } }));
+        expect(valuesErrors("cilium", "1.19.4", v)).to.deep.equal([]);
+        expect(unknownChartKeys("cilium", "1.19.4", v)).to.deep.equal(["bpf.masqurade"]);
+    });
+
+    it("catches the externalIPs.enabled key of older charts", () => {
+        expect(unknownChartKeys("cilium", "1.19.4", { externalIPs: { enabled: true } })).to.deep.equal(["externalIPs"]);
     });
 });

@@ -55,7 +55,7 @@ describe("gate options", () => {
         // Served on a NodePort, so the config stays valid without the pools removed below.
         s.ingressNginx = { values: { fullnameOverride: "edge", controller: { service: { ports: { http: 8080 }, type: "NodePort" } } } };
         s.cluster.serviceSubnets = ["fd47:25e1:2f96:51:1000::/108", "10.96.0.0/12"];
-        s.cluster.podSubnets = ["fd47:25e1:2f96:51:2000::/64", "10.244.0.0/16"];
+        s.cluster.podSubnets = ["fd47:25e1:2f96:100::/56", "10.244.0.0/16"];
         s.cluster.kubeProxyDisabled = false;
         s.cilium.loadBalancerPools = [];
         delete s.cilium.bgp;

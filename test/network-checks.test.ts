@@ -2,13 +2,25 @@ import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import type { RawConfig } from "../lib/config";
 import { describeProblem, Problem } from "../lib/problems";
-import { devSections, Json, raw, reportPodSubnets } from "./helpers";
+import { devSections, Json, raw, reportPodSubnets, singleStack } from "./helpers";
+
+const key = (p: Problem) => JSON.stringify([p.severity, p.path, p.rule, p.message, p.fix]);
+
+/** The dev stack's own finding: its IPv6 pool, which no IPv6 session announces. */
+const DEV_FINDINGS = validateConfig(raw(devSections())).problems;
 
 /** Problems the edit adds to the dev stack. */
 function problems(edit: (s: Record<string, Json>) => void, otherKeys: RawConfig["otherKeys"] = {}): Problem[] {
     const s = devSections();
     edit(s);
-    return validateConfig(raw(s, otherKeys)).problems;
+    const known = new Set(DEV_FINDINGS.map(key));
+    return validateConfig(raw(s, otherKeys)).problems.filter((p) => !known.has(key(p)));
+}
+
+/** Peers with the gateway over IPv6 as well, from an IPv6 node network of the tests' own. */
+function ipv6Peer(s: Record<string, Json>): void {
+    s.cluster.nodeSubnets = [...s.cluster.nodeSubnets, "fd47:25e1:2f96:50::/64"];
+    s.cilium.bgp.peers.push({ name: "gateway-v6", address: "fd47:25e1:2f96:50::1", asn: 64513 });
 }
 
 function errorsAt(ps: Problem[], path: string): Problem[] {
@@ -29,8 +41,15 @@ function only(ps: Problem[], path: string, severity: "error" | "warning" = "erro
 const K = (path: string) => `talos-platform:${path}`;
 
 describe("network checks: the dev stack", () => {
-    it("passes with no problem beyond its two advisory subnet findings", () => {
-        expect(problems(() => undefined)).to.deep.equal([]);
+    it("has one advisory finding: its IPv6 pool, which its IPv4-only peer does not announce", () => {
+        expect(DEV_FINDINGS.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[3]")],
+        ]);
+        expect(DEV_FINDINGS[0].fix).to.contain("IPv6 address");
+    });
+
+    it("has no finding once the router is also a peer over IPv6", () => {
+        expect(validateConfig(raw(((s) => (ipv6Peer(s), s))(devSections()))).problems).to.deep.equal([]);
     });
 });
 
@@ -73,7 +92,8 @@ describe("network checks: kube-proxy replacement", () => {
             problems((s) => (s.cilium.values = { kubeProxyReplacement: "strict" })),
             K("cilium.values.kubeProxyReplacement"),
         );
-        expect(strict.message).to.contain('"strict"').and.contain("1.15");
+        expect(strict.message).to.contain('"strict"').and.contain("Cilium 1.18 and later take only true or false");
+        expect(strict.message).to.contain("kubeProxyReplacement must be explicitly set to a valid value (true or false)");
         expect(strict.fix).to.match(/^use true/);
         const partial = only(
             problems((s) => {
@@ -107,10 +127,21 @@ describe("network checks: kube-proxy replacement", () => {
     });
 
     it("rejects an in-cluster name or an empty k8sServiceHost while replacing kube-proxy", () => {
-        only(
-            problems((s) => (s.cilium.values = { k8sServiceHost: "kubernetes.default.svc" })),
-            K("cilium.values.k8sServiceHost"),
-        );
+        for (const host of [
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "KUBERNETES.default.",
+            "kubernetes.default.svc.k8s.home.geoffdavis.com",
+        ]) {
+            expect(
+                only(
+                    problems((s) => (s.cilium.values = { k8sServiceHost: host })),
+                    K("cilium.values.k8sServiceHost"),
+                ).message,
+                host,
+            ).to.contain("in-cluster name");
+        }
         only(
             problems((s) => (s.cilium.values = { k8sServiceHost: null })),
             K("cilium.values.k8sServiceHost"),
@@ -155,6 +186,7 @@ describe("network checks: datapath", () => {
             );
             expect(p.message).to.contain("vxlan").and.contain("dead loop");
             expect(p.fix).to.contain("routingMode: native").and.contain("dsrDispatch: geneve");
+            expect(p.fix).to.contain("ipv4NativeRoutingCIDR").and.contain("ipv6NativeRoutingCIDR");
         }
     });
 
@@ -165,17 +197,42 @@ describe("network checks: datapath", () => {
         );
     });
 
-    it("rejects native routing without ipv4NativeRoutingCIDR", () => {
+    it("rejects native routing without ipv4NativeRoutingCIDR on an IPv4-only cluster", () => {
         only(
-            problems((s) => (s.cilium.values = { loadBalancer: { mode: "dsr" }, routingMode: "native" })),
+            problems((s) => {
+                singleStack(s);
+                s.cilium.values = { loadBalancer: { mode: "dsr" }, routingMode: "native" };
+            }),
             K("cilium.values.ipv4NativeRoutingCIDR"),
         );
     });
 
-    it("accepts DSR on native routing with its CIDR, and on Geneve with Geneve dispatch", () => {
+    it("rejects native routing on a dual-stack cluster without ipv6NativeRoutingCIDR, IPv6 being masqueraded by default", () => {
+        const p = only(
+            problems((s) => (s.cilium.values = { routingMode: "native", ipv4NativeRoutingCIDR: "10.244.0.0/16" })),
+            K("cilium.values.ipv6NativeRoutingCIDR"),
+        );
+        expect(p.message).to.contain("IPv6 masquerading").and.contain("does not start");
+        const both = problems((s) => (s.cilium.values = { routingMode: "native" })).map((x) => x.path);
+        expect(both).to.deep.equal([K("cilium.values.ipv4NativeRoutingCIDR"), K("cilium.values.ipv6NativeRoutingCIDR")]);
+    });
+
+    it("accepts native routing without an IPv6 CIDR when IPv6 is not masqueraded or ip-masq-agent decides", () => {
+        const native = { routingMode: "native", ipv4NativeRoutingCIDR: "10.244.0.0/16" };
+        expect(problems((s) => (s.cilium.values = { ...native, enableIPv6Masquerade: false }))).to.deep.equal([]);
+        expect(problems((s) => (s.cilium.values = { routingMode: "native", ipMasqAgent: { enabled: true } }))).to.deep.equal([]);
+    });
+
+    it("accepts DSR on native routing with its CIDRs, and on Geneve with Geneve dispatch", () => {
         expect(
             problems(
-                (s) => (s.cilium.values = { loadBalancer: { mode: "dsr" }, routingMode: "native", ipv4NativeRoutingCIDR: "10.244.0.0/16" }),
+                (s) =>
+                    (s.cilium.values = {
+                        loadBalancer: { mode: "dsr" },
+                        routingMode: "native",
+                        ipv4NativeRoutingCIDR: "10.244.0.0/16",
+                        ipv6NativeRoutingCIDR: "fd47:25e1:2f96:100::/56",
+                    }),
             ),
         ).to.deep.equal([]);
         expect(
@@ -202,6 +259,44 @@ describe("network checks: datapath", () => {
         });
         expect(p.filter((x) => x.path.includes("clusterPool"))).to.deep.equal([]);
         expect(p.filter((x) => x.severity === "error").map((x) => x.path)).to.deep.equal([K("cluster.podSubnets[1]")]);
+    });
+});
+
+describe("network checks: the chart", () => {
+    it("refuses a Cilium older than 1.18.0, naming the key, the version and why", () => {
+        for (const version of ["1.17.9", "1.18.0-rc.1", "1.9.18"]) {
+            const p = only(
+                problems((s) => (s.cilium.version = version)),
+                K("cilium.version"),
+            );
+            expect(p.value, version).to.equal(version);
+            expect(p.message).to.contain("1.18.0").and.contain("cilium.io/v2");
+            expect(p.fix).to.contain("1.18.0 or later");
+        }
+    });
+
+    it("accepts Cilium 1.18.0 and later", () => {
+        for (const version of ["1.18.0", "1.18.7", "1.19.4", "1.20.0", "2.0.0-pre.1"]) {
+            expect(
+                problems((s) => (s.cilium.version = version)),
+                version,
+            ).to.deep.equal([]);
+        }
+    });
+
+    it("checks a cluster.name set through the values against Cilium's 32-character limit", () => {
+        for (const name of ["a".repeat(33), "Home_Ops", "-home"]) {
+            const p = only(
+                problems((s) => (s.cilium.values = { cluster: { name } })),
+                K("cilium.values.cluster.name"),
+            );
+            expect(p.message, name).to.contain("32");
+        }
+        expect(problems((s) => (s.cilium.values = { cluster: { name: "a".repeat(32) } }))).to.deep.equal([]);
+    });
+
+    it("accepts a Talos cluster name longer than Cilium's limit: Cilium's cluster.name is not set from it", () => {
+        expect(problems((s) => (s.cluster.name = "a".repeat(63)))).to.deep.equal([]);
     });
 });
 
@@ -338,7 +433,10 @@ describe("network checks: BGP", () => {
     });
 
     it("rejects a family whose selector matches no advertisement: sessions up, no routes", () => {
-        const p = problems((s) => (s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }]));
+        const p = problems((s) => {
+            ipv6Peer(s);
+            s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }];
+        });
         expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(Array(4).fill("lb-pool-not-announced"));
         const errs = p.filter((x) => x.severity === "error");
         expect(errs.map((x) => x.path)).to.deep.equal([K("cilium.bgp.peerConfigs[0].families"), K("cilium.bgp.peerConfigs[0].families")]);
@@ -350,6 +448,7 @@ describe("network checks: BGP", () => {
     it("accepts families and advertisements that agree on other labels", () => {
         expect(
             problems((s) => {
+                ipv6Peer(s);
                 s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }];
                 s.cilium.bgp.peerConfigs[0].families = [
                     { afi: "ipv4", advertisements: { matchLabels: { announce: "yes" } } },
@@ -364,8 +463,13 @@ describe("network checks: BGP", () => {
             (s) => (s.cilium.bgp.advertisements = [{ name: "lb", pools: ["bgp-default", "bgp-ingress", "bgp-default-ipv6"] }]),
         );
         expect(only(subset, K("cilium.loadBalancerPools[2]"), "warning").rule).to.equal("lb-pool-not-announced");
-        const v4only = problems((s) => (s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv4" }]));
-        expect(only(v4only, K("cilium.loadBalancerPools[3]"), "warning").message).to.contain("(ipv6)");
+        const v4only = problems((s) => {
+            ipv6Peer(s);
+            s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv4" }];
+        });
+        const gap = only(v4only, K("cilium.loadBalancerPools[3]"), "warning");
+        expect(gap.message).to.contain("(ipv6)");
+        expect(gap.fix).to.contain("ipv6 family in the peer config");
     });
 
     it("warns about every pool when nothing announces at all", () => {
@@ -384,6 +488,53 @@ describe("network checks: BGP", () => {
     it("warns about an advertisement that advertises nothing", () => {
         const p = problems((s) => (s.cilium.bgp.advertisements = [{ name: "loadbalancer-ips" }, { name: "empty", pools: [] }]));
         expect(only(p, K("cilium.bgp.advertisements[1]"), "warning").rule).to.equal("bgp-advertisement-empty");
+    });
+
+    it("warns about a family that no session of its peer config carries, naming the peers and the family", () => {
+        const p = only(
+            problems((s) => (s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv4" }, { afi: "ipv6" }])),
+            K("cilium.bgp.peerConfigs[0].families[1].afi"),
+            "warning",
+        );
+        expect(p.rule).to.equal("bgp-family-without-session");
+        expect(p.message).to.contain("IPv6 routes").and.contain("gateway 172.29.51.1").and.contain("IPv4-mapped");
+        expect(p.fix).to.contain("peer config of its own");
+    });
+
+    it("gives an IPv6 peer its own family by default, so the IPv6 pool is announced over IPv6", () => {
+        expect(problems(ipv6Peer)).to.deep.equal([]);
+        expect(
+            problems((s) => {
+                ipv6Peer(s);
+                s.cilium.bgp.peers[1].peerConfig = "ipv6";
+                s.cilium.bgp.peerConfigs.push({ name: "ipv6" });
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("rejects a peer named like another peer's derived name, peer-<address>", () => {
+        const p = only(
+            problems((s) => {
+                s.cilium.bgp.peers = [
+                    { address: "172.29.51.1", asn: 64513 },
+                    { name: "peer-172-29-51-1", address: "172.29.51.2", asn: 64513 },
+                ];
+            }),
+            K("cilium.bgp.peers[1].name"),
+        );
+        expect(p.message).to.contain(K("cilium.bgp.peers[0]")).and.contain("derived from its address 172.29.51.1");
+        expect(p.value).to.equal("peer-172-29-51-1");
+    });
+
+    it("reports two unnamed peers at one address once, as the same router", () => {
+        const p = problems(
+            (s) =>
+                (s.cilium.bgp.peers = [
+                    { address: "172.29.51.1", asn: 64513 },
+                    { address: "172.29.51.1", asn: 64513 },
+                ]),
+        );
+        expect(only(p, K("cilium.bgp.peers[1].address")).message).to.contain("same router");
     });
 
     it("rejects a keepalive longer than the hold time, as the CRD would at apply time", () => {

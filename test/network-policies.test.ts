@@ -92,7 +92,18 @@ describe("policy cilium-bgp-references", () => {
     });
 
     it("fails families that select no deployed advertisement, at the peer config", async () => {
-        const v = await violations("cilium-bgp-references", [resource(bgp.clusterConfig), ...bgp.peerConfigs.map(resource)]);
+        const pc = {
+            ...bgp.peerConfigs[0],
+            spec: {
+                families: [
+                    { afi: "ipv4", safi: "unicast" },
+                    { afi: "ipv6", safi: "unicast" },
+                ],
+            },
+        };
+        const withLabels = (f: Json) => ({ ...f, advertisements: { matchLabels: { advertise: "bgp" } } });
+        pc.spec.families = pc.spec.families.map(withLabels);
+        const v = await violations("cilium-bgp-references", [resource(bgp.clusterConfig), resource(pc)]);
         expect(v.map((f) => f.message.match(/family (\S+)/)?.[1])).to.deep.equal(["ipv4/unicast", "ipv6/unicast"]);
         expect(v[0].resource).to.contain("CiliumBGPPeerConfig");
     });
@@ -139,6 +150,16 @@ describe("policy cilium-datapath-routing", () => {
         expect(vxlan).to.have.length(1);
         expect(vxlan[0].message).to.contain("loadBalancer.mode is dsr").and.contain("dead loop");
         const native = await violations("cilium-datapath-routing", [release({ routingMode: "native" })]);
-        expect(native[0].message).to.contain("ipv4NativeRoutingCIDR");
+        expect(native.map((f) => f.message.split(" ")[0])).to.deep.equal(["ipv4NativeRoutingCIDR"]);
+    });
+
+    it("fails native routing with IPv6 on and masqueraded (the chart's default) without ipv6NativeRoutingCIDR", async () => {
+        const v6 = { routingMode: "native", ipv4NativeRoutingCIDR: "10.244.0.0/16", ipv6: { enabled: true } };
+        const v = await violations("cilium-datapath-routing", [release(v6)]);
+        expect(v.map((f) => f.message.split(" ")[0])).to.deep.equal(["ipv6NativeRoutingCIDR"]);
+        expect(v[0].message).to.contain("IPv6 masquerading");
+        const unmasqueraded = { ...v6, enableIPv6Masquerade: false };
+        expect(await violations("cilium-datapath-routing", [release(unmasqueraded)])).to.deep.equal([]);
+        expect(await violations("cilium-datapath-routing", [release({ ...v6, ipv6NativeRoutingCIDR: "fd00::/56" })])).to.deep.equal([]);
     });
 });

@@ -1,24 +1,142 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
-import { devSections, Json, raw, reportPodSubnets } from "./helpers";
+import { nodeBlocks } from "../lib/checks/node-ipam";
+import { parseCidr } from "../lib/net";
+import { describeProblem, Problem } from "../lib/problems";
+import { devSections, Json, planDev, raw, REPORT_IPV6_POD_SUBNET, reportPodSubnets, singleStack } from "./helpers";
 
-function problems(edit: (s: Record<string, Json>) => void) {
+const K = (path: string) => `talos-platform:${path}`;
+
+function problems(edit: (s: Record<string, Json>) => void): Problem[] {
     const s = devSections();
     edit(s);
     return validateConfig(raw(s)).problems;
 }
 
+/** The subnet and node-IPAM findings, without the dev stack's BGP finding about its IPv6 pool. */
+function subnetProblems(edit: (s: Record<string, Json>) => void): Problem[] {
+    return problems(edit).filter((p) => p.path.startsWith(K("cluster.")));
+}
+
+const cidr = (text: string) => parseCidr(text)!;
+
+describe("node blocks", () => {
+    it("counts the node blocks of a pod subnet and those its Service subnet takes", () => {
+        expect(nodeBlocks(cidr("fd47:25e1:2f96:51::/64"), 64, [cidr("fd47:25e1:2f96:51:1000::/108")])).to.deep.equal({
+            total: 1n,
+            taken: 1n,
+        });
+        expect(nodeBlocks(cidr("10.244.0.0/20"), 24, [cidr("10.244.0.0/22")])).to.deep.equal({ total: 16n, taken: 4n });
+        expect(nodeBlocks(cidr("10.0.0.0/8"), 24, [cidr("10.96.0.0/12")])).to.deep.equal({ total: 65536n, taken: 4096n });
+        expect(nodeBlocks(cidr("fd47:25e1:2f96:100::/56"), 64, [cidr("fd47:25e1:2f96:51:1000::/108")])).to.deep.equal({
+            total: 256n,
+            taken: 0n,
+        });
+        // A Service range smaller than a block still costs the whole block.
+        expect(nodeBlocks(cidr("10.244.0.0/16"), 24, [cidr("10.244.7.128/25")])).to.deep.equal({ total: 256n, taken: 1n });
+    });
+});
+
 describe("subnet cross-checks", () => {
-    it("has no subnet findings on the dev stack", () => {
-        expect(problems(() => undefined)).to.deep.equal([]);
+    it("has no subnet or node-IPAM findings on the dev stack", () => {
+        expect(subnetProblems(() => undefined)).to.deep.equal([]);
     });
 
-    it("says the report's IPv6 pod subnet has host bits and contains the Service subnet", () => {
-        const p = problems(reportPodSubnets);
-        expect(p.map((x) => x.rule)).to.include.members(["cidr-host-bits", "service-subnet-inside-pod-subnet"]);
+    it("refuses the report's IPv6 pod subnet: the Service subnet takes its only /64 node block, so no node gets pod CIDRs", () => {
+        const p = subnetProblems(reportPodSubnets);
+        expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(["cidr-host-bits"]);
+        const errors = p.filter((x) => x.severity === "error");
+        expect(errors, errors.map(describeProblem).join("\n")).to.have.length(1);
+        const [err] = errors;
+        expect(err.path).to.equal(K("cluster.podSubnets[1]"));
+        expect(err.value).to.equal(REPORT_IPV6_POD_SUBNET);
+        // The pod subnet as Kubernetes reads it, the Service subnet, the mask, and what follows.
+        expect(err.message).to.contain("fd47:25e1:2f96:51::/64").and.contain("no /64 node block");
+        expect(err.message).to.contain(K("cluster.serviceSubnets[1]")).and.contain("fd47:25e1:2f96:51:1000::/108");
+        expect(err.message).to.contain("no node gets any").and.contain("ipam.mode kubernetes");
+        expect(err.fix)
+            .to.contain("a /56 of their own")
+            .and.contain(K("cluster.nodeCidrMaskSizeIPv6"))
+            .and.contain("node-cidr-mask-size-ipv6");
+    });
+
+    it("registers nothing for the report's IPv6 pod subnet, and the dev stack's /56 deploys", async () => {
+        const refused = await planDev(reportPodSubnets);
+        expect(refused.ok).to.equal(false);
+        expect(refused.resources).to.deep.equal([]);
+        expect(refused.errors.map((e) => e.path)).to.deep.equal([K("cluster.podSubnets[1]")]);
+        const dev = await planDev();
+        expect(dev.ok).to.equal(true);
+        expect(dev.errors).to.deep.equal([]);
+    });
+
+    it("accepts the report's subnets once node blocks are small enough, saying what the Service range costs", () => {
+        const p = subnetProblems((s) => {
+            reportPodSubnets(s);
+            s.cluster.nodeCidrMaskSizeIPv6 = 80;
+        });
+        expect(p.filter((x) => x.severity === "error")).to.deep.equal([]);
         const inside = p.find((x) => x.rule === "service-subnet-inside-pod-subnet")!;
-        expect(inside.path).to.equal("talos-platform:cluster.podSubnets[1]");
-        expect(inside.message).to.contain("fd47:25e1:2f96:51::/64").and.contain("serviceSubnets[1]");
+        expect(inside.path).to.equal(K("cluster.podSubnets[1]"));
+        expect(inside.message).to.contain(K("cluster.serviceSubnets[1]")).and.contain("1 node block").and.contain("65535 of 65536 remain");
+    });
+
+    it("warns when only a few node blocks remain, saying how many nodes can get pod CIDRs", () => {
+        const p = subnetProblems((s) => {
+            singleStack(s);
+            s.cluster.podSubnets = ["10.244.0.0/20"];
+            s.cluster.serviceSubnets = ["10.244.0.0/22"];
+        });
+        const few = p.find((x) => x.rule === "few-node-cidrs")!;
+        expect(few.severity).to.equal("warning");
+        expect(few.path).to.equal(K("cluster.podSubnets[0]"));
+        expect(few.message).to.contain("12 /24 node blocks").and.contain("at most 12 nodes").and.contain("takes 4 of its 16");
+        expect(p.filter((x) => x.severity === "error")).to.deep.equal([]);
+    });
+
+    it("refuses a pod subnet smaller than one node block, which kube-controller-manager refuses", () => {
+        const p = subnetProblems((s) => {
+            singleStack(s);
+            s.cluster.podSubnets = ["10.244.0.0/25"];
+        });
+        expect(p.map((x) => [x.severity, x.path])).to.deep.equal([["error", K("cluster.podSubnets[0]")]]);
+        expect(p[0].message).to.contain("/24 node block").and.contain(K("cluster.nodeCidrMaskSizeIPv4"));
+        expect(p[0].fix).to.contain("node-cidr-mask-size-ipv4");
+        // With matching node blocks it works, for two nodes.
+        const fixed = subnetProblems((s) => {
+            singleStack(s);
+            s.cluster.podSubnets = ["10.244.0.0/25"];
+            s.cluster.nodeCidrMaskSizeIPv4 = 26;
+        });
+        expect(fixed.map((x) => x.rule)).to.deep.equal(["few-node-cidrs"]);
+        expect(fixed[0].message).to.contain("at most 2 nodes");
+    });
+
+    it("reports what kube-controller-manager refuses even when the cilium section does not parse", () => {
+        const p = problems((s) => {
+            s.cluster.podSubnets = ["10.244.0.0/25", "fd47:25e1:2f96:100::/56"];
+            s.cilium.version = "latest";
+        });
+        expect(p.map((x) => x.path)).to.have.members([K("cilium.version"), K("cluster.podSubnets[0]")]);
+    });
+
+    it("refuses an IPv6 pod subnet with more than 2^16 node blocks, which kube-controller-manager refuses", () => {
+        const p = subnetProblems((s) => (s.cluster.podSubnets = ["10.244.0.0/16", "fd47:2500::/40"]));
+        expect(p.map((x) => [x.severity, x.path])).to.deep.equal([["error", K("cluster.podSubnets[1]")]]);
+        expect(p[0].message).to.contain("2^24").and.contain("2^16");
+        expect(p[0].fix).to.contain("/48 or longer").and.contain("at most 56");
+        expect(subnetProblems((s) => (s.cluster.podSubnets = ["10.244.0.0/16", "fd47:2500::/48"]))).to.deep.equal([]);
+    });
+
+    it("refuses node masks that are not prefix lengths", () => {
+        const p = problems((s) => {
+            s.cluster.nodeCidrMaskSizeIPv4 = 33;
+            s.cluster.nodeCidrMaskSizeIPv6 = "64";
+        });
+        expect(p.filter((x) => x.severity === "error").map((x) => x.path)).to.deep.equal([
+            K("cluster.nodeCidrMaskSizeIPv4"),
+            K("cluster.nodeCidrMaskSizeIPv6"),
+        ]);
     });
 
     it("rejects a Service subnet inside the pod subnet once Cilium runs its own cluster-pool IPAM", () => {
@@ -26,15 +144,16 @@ describe("subnet cross-checks", () => {
             reportPodSubnets(s);
             s.cilium.values = { ipam: { mode: "cluster-pool" } };
         });
-        const err = p.find((x) => x.severity === "error" && x.path === "talos-platform:cluster.podSubnets[1]");
-        expect(err?.message).to.contain("overlaps talos-platform:cluster.serviceSubnets[1]");
+        const err = p.filter((x) => x.severity === "error");
+        expect(err.map((x) => x.path)).to.deep.equal([K("cluster.podSubnets[1]")]);
+        expect(err[0].message).to.contain("overlaps talos-platform:cluster.serviceSubnets[1]");
     });
 
     it("rejects pod and node subnets that overlap, naming both keys", () => {
         const p = problems((s) => (s.cluster.nodeSubnets = ["10.244.1.0/24"]));
         const err = p.find((x) => x.severity === "error")!;
-        expect(err.path).to.equal("talos-platform:cluster.podSubnets[0]");
-        expect(err.message).to.contain("talos-platform:cluster.nodeSubnets[0]");
+        expect(err.path).to.equal(K("cluster.podSubnets[0]"));
+        expect(err.message).to.contain(K("cluster.nodeSubnets[0]"));
         expect(err.fix).to.contain("podSubnets[0]").and.contain("nodeSubnets[0]");
     });
 
@@ -44,12 +163,6 @@ describe("subnet cross-checks", () => {
     });
 
     it("accepts disjoint single-stack subnets without findings", () => {
-        const p = problems((s) => {
-            s.cluster.podSubnets = ["10.244.0.0/16"];
-            s.cluster.serviceSubnets = ["10.96.0.0/12"];
-            // An IPv6 pool in an IPv4-only cluster is an error of its own (see network-checks.test.ts).
-            s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.filter((p: Json) => p.name !== "bgp-default-ipv6");
-        });
-        expect(p).to.deep.equal([]);
+        expect(problems(singleStack)).to.deep.equal([]);
     });
 });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Plan } from "../lib/plan/model";
 import { PHASES } from "../lib/phases";
-import { byName, lineage, ofType, planDev, reportPodSubnets } from "./helpers";
+import { byName, lineage, ofType, planDev } from "./helpers";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -117,16 +117,16 @@ describe("offline plan of the dev stack", () => {
         expect(byName(plan, "kubernetes").phase).to.equal(null);
     });
 
-    it("is ok, with only the advisory finding that ingress-nginx is retired", () => {
+    it("is ok, with only the advisory findings that its IPv6 pool is not announced and ingress-nginx is retired", () => {
         expect(plan.ok).to.equal(true);
-        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["ingress-nginx-retired"]);
+        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["lb-pool-not-announced", "ingress-nginx-retired"]);
         expect(plan.findings.every((f) => f.severity === "advisory")).to.equal(true);
     });
 
     it("reports config warnings as advisory findings at the config key", async () => {
-        const withReportSubnet = await planDev(reportPodSubnets);
-        expect(withReportSubnet.ok).to.equal(true);
-        const hostBits = withReportSubnet.findings.find((f) => f.rule === "cidr-host-bits");
+        const withHostBits = await planDev((s) => (s.cluster.podSubnets = ["10.244.0.0/16", "fd47:25e1:2f96:100:1::/56"]));
+        expect(withHostBits.ok).to.equal(true);
+        const hostBits = withHostBits.findings.find((f) => f.rule === "cidr-host-bits");
         expect(hostBits).to.include({ severity: "advisory", resource: "talos-platform:cluster.podSubnets[1]" });
     });
 });

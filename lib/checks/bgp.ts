@@ -10,9 +10,12 @@ import {
     ciliumObjects,
     CiliumObject,
     L2PolicySpec,
+    peerName,
     PoolSpec,
+    sessionFamilies,
 } from "../values/cilium-objects";
-import { clusterCidrs, clusterFamilies } from "./cluster";
+import { clusterFamilies } from "../config/cluster";
+import { clusterCidrs } from "./cluster";
 import type { Check } from "./types";
 
 // Checks over the BGP and L2 objects. The predicates read the objects
@@ -149,7 +152,7 @@ export function unannouncedPools(input: AnnouncementInput): Array<{ pool: number
 }
 
 export function unannouncedPoolMessage(name: string, families: Family[]): string {
-    return `LoadBalancer pool '${name}' (${families.join(", ")}) is announced by no BGP advertisement and no L2 policy: Services would get its addresses, and nothing outside the cluster could reach them`;
+    return `LoadBalancer pool '${name}' (${families.join(", ")}) is announced by no BGP session and no L2 policy: Services would get its addresses, and nothing outside the cluster could reach them`;
 }
 
 // --- Config checks
@@ -171,12 +174,10 @@ function uniqueNames(config: PlatformConfig): Problem[] {
     const lists: Array<[string[], Array<string | undefined>]> = [
         [["cilium", "loadBalancerPools"], c.loadBalancerPools.map((p) => p.name)],
         [["cilium", "l2Announcements"], c.l2Announcements.map((p) => p.name)],
-        // Unnamed peers are named after their address, which peerAddresses checks.
-        [["cilium", "bgp", "peers"], (c.bgp?.peers ?? []).map((p) => p.name)],
         [["cilium", "bgp", "peerConfigs"], (c.bgp?.peerConfigs ?? []).map((p) => p.name)],
         [["cilium", "bgp", "advertisements"], (c.bgp?.advertisements ?? []).map((p) => p.name)],
     ];
-    return lists.flatMap(([path, names]) =>
+    const problems = lists.flatMap(([path, names]) =>
         duplicates(names, (n) => n).map(([a, b]) =>
             error(
                 configPath([...path, b, "name"]),
@@ -186,6 +187,24 @@ function uniqueNames(config: PlatformConfig): Problem[] {
             ),
         ),
     );
+    // Peers are unique by the name Cilium sees, peer-<address> when none is
+    // given; two unnamed peers share one only when they share an address,
+    // which peerAddresses reports.
+    const peers = c.bgp?.peers ?? [];
+    for (const [a, b] of duplicates(peers, peerName)) {
+        if (peers[a].name === undefined && peers[b].name === undefined) continue;
+        const derived = (i: number) => (peers[i].name === undefined ? `, derived from its address ${peers[i].address}` : "");
+        const path = (i: number) => configPath(["cilium", "bgp", "peers", i]);
+        problems.push(
+            error(
+                `${path(b)}.name`,
+                `repeats the name of ${path(a)} (${peerName(peers[a])}${derived(a)}); Cilium would see one peer where two are configured`,
+                `give ${path(b)} a name of its own`,
+                peerName(peers[b]),
+            ),
+        );
+    }
+    return problems;
 }
 
 function peerAddresses(config: PlatformConfig): Problem[] {
@@ -295,6 +314,48 @@ function references(config: PlatformConfig): Problem[] {
     return problems;
 }
 
+const FAMILY_NAME: Record<string, string> = { ipv4: "IPv4", ipv6: "IPv6" };
+const familyNames = (families: string[]) => families.map((f) => FAMILY_NAME[f] ?? f).join(" and ");
+
+/**
+ * A family differing from every session's address family sends its routes
+ * with a next hop of the other family: an IPv4-mapped IPv6 address over an
+ * IPv4 session (cilium/cilium#37831), an IPv6 one for IPv4 routes over an
+ * IPv6 session. Many routers reject both; a session per family works
+ * (cilium/cilium#31911).
+ */
+function familySessions(config: PlatformConfig): Problem[] {
+    const bgp = config.cilium.bgp;
+    if (!bgp) return [];
+    return bgp.peerConfigs.flatMap((pc, i) => {
+        const sessions = sessionFamilies(bgp, pc.name);
+        if (!sessions.length || !pc.families) return [];
+        const users = bgp.peers.filter((p) => p.peerConfig === pc.name).map((p) => `${peerName(p)} ${p.address}`);
+        return pc.families.flatMap((f, j) =>
+            sessions.includes(f.afi)
+                ? []
+                : [
+                      warning(
+                          "bgp-family-without-session",
+                          configPath(["cilium", "bgp", "peerConfigs", i, "families", j, "afi"]),
+                          `sends ${familyNames([f.afi])} routes, but every peer using '${pc.name}' (${users.join(", ")}) is reached over ${familyNames(sessions)}: the routes would carry a next hop of the session's family (an IPv4-mapped IPv6 address over IPv4), which many routers reject`,
+                          `peer with the router's ${familyNames([f.afi])} address through a peer config of its own that sends ${f.afi}, and drop ${f.afi} here`,
+                          f.afi,
+                      ),
+                  ],
+        );
+    });
+}
+
+function announcementFix(config: PlatformConfig, families: Family[]): string {
+    const peers = config.cilium.bgp?.peers ?? [];
+    const sessionless = families.filter((f) => !peers.some((p) => addressFamily(p.address) === f));
+    if (peers.length && sessionless.length) {
+        return `add a BGP peer with the router's ${familyNames(sessionless)} address: each session here carries its own address family only (see bgp-family-without-session)`;
+    }
+    return `name the pool in cilium.bgp.advertisements[].pools (with a ${families.join(" and ")} family in the peer config) or in cilium.l2Announcements[].pools`;
+}
+
 function announcements(config: PlatformConfig): Problem[] {
     const objects = ciliumObjects(config.cluster, config.cilium);
     const gaps = unannouncedPools({
@@ -316,7 +377,7 @@ function announcements(config: PlatformConfig): Problem[] {
                 "lb-pool-not-announced",
                 configPath(["cilium", "loadBalancerPools", g.pool]),
                 unannouncedPoolMessage(g.name, g.families),
-                `name the pool in cilium.bgp.advertisements[].pools (with a ${g.families.join(" and ")} family in the peer config) or in cilium.l2Announcements[].pools`,
+                announcementFix(config, g.families),
                 objects.pools[g.pool].spec.blocks?.map(blockText),
             ),
         );
@@ -328,4 +389,5 @@ export const bgpChecks: Check[] = [
     { name: "cilium-pool-references", run: poolReferences },
     { name: "bgp-references", run: references },
     { name: "lb-pool-announced", run: announcements },
+    { name: "bgp-family-sessions", run: familySessions },
 ];

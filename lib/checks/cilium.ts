@@ -28,7 +28,7 @@ export function readKpr(values: Values): KprSetting {
 }
 
 export function legacyKprMessage(text: string): string {
-    return `is the legacy string "${text}"; Cilium has taken only true or false since 1.15 and no longer understands it`;
+    return `is the legacy string "${text}"; Cilium 1.18 and later take only true or false, and the chart fails with "kubeProxyReplacement must be explicitly set to a valid value (true or false)"`;
 }
 
 /** Which boolean replaces a legacy value; kube-proxy's presence decides the ambiguous ones. */
@@ -75,6 +75,12 @@ function kubeProxy(config: PlatformConfig): Problem[] {
     return [];
 }
 
+/** kubernetes, kubernetes.default, <name>.<namespace>.svc and the same under the cluster domain: names only cluster DNS resolves. */
+export function isInClusterName(host: string, dnsDomain: string): boolean {
+    const name = host.toLowerCase().replace(/\.$/, "");
+    return name === "kubernetes" || name === "kubernetes.default" || name.endsWith(".svc") || name.endsWith(`.svc.${dnsDomain}`);
+}
+
 /** With kube-proxy replacement, Cilium must reach the API server without the ClusterIP it has yet to program. */
 function serviceHost(config: PlatformConfig): Problem[] {
     const values = ciliumValues(config.cluster, config.cilium);
@@ -95,8 +101,7 @@ function serviceHost(config: PlatformConfig): Problem[] {
             ),
         ];
     }
-    const domain = config.cluster.dnsDomain;
-    if (/\.svc$/.test(host) || host.endsWith(`.svc.${domain}`) || host === "kubernetes") {
+    if (isInClusterName(host, config.cluster.dnsDomain)) {
         return [
             error(
                 path,
@@ -205,27 +210,58 @@ export function dsrRoutingProblem(values: Values): ValuesProblem | undefined {
     return {
         key: "loadBalancer.mode",
         message: `is ${mode} with ${routing} routing over ${tunnel}: DSR needs native routing, or Geneve with dsrDispatch geneve (DSR on VXLAN took the report's cluster down in a "dead loop")`,
-        fix: "set routingMode: native with ipv4NativeRoutingCIDR, or tunnelProtocol: geneve with loadBalancer.dsrDispatch: geneve, or go back to loadBalancer.mode: snat",
+        fix: "set routingMode: native with ipv4NativeRoutingCIDR (and ipv6NativeRoutingCIDR when IPv6 is on), or tunnelProtocol: geneve with loadBalancer.dsrDispatch: geneve, or go back to loadBalancer.mode: snat",
     };
 }
 
-/** Native routing with masquerading needs to know which range is routed as is; the agent refuses to start otherwise. */
-export function nativeRoutingCidrProblem(values: Values): ValuesProblem | undefined {
-    if (valueAt(values, "routingMode") !== "native") return undefined;
-    if (valueAt(values, "ipv4.enabled") === false || valueAt(values, "enableIPv4Masquerade") === false) return undefined;
-    if (valueAt(values, "ipv4NativeRoutingCIDR")) return undefined;
-    return {
-        key: "ipv4NativeRoutingCIDR",
-        message: "is not set while routingMode is native with IPv4 masquerading: Cilium's agent does not start without it",
-        fix: "set it to the range routed without masquerading, usually the pod subnet",
-    };
+/**
+ * Native routing with masquerading needs to know, per family, which range is
+ * routed as is; the agent refuses to start otherwise. ip-masq-agent brings
+ * its own list, and ENI and Alibaba Cloud IPAM derive the IPv4 one.
+ */
+export function nativeRoutingCidrProblems(values: Values): ValuesProblem[] {
+    if (valueAt(values, "routingMode") !== "native" || valueAt(values, "ipMasqAgent.enabled") === true) return [];
+    const ipam = String(valueAt(values, "ipam.mode") ?? "");
+    const families = [
+        // The chart's defaults: IPv4 on and masqueraded, IPv6 off but masqueraded when on.
+        { name: "IPv4", key: "ipv4NativeRoutingCIDR", on: valueAt(values, "ipv4.enabled") !== false, masq: "enableIPv4Masquerade" },
+        { name: "IPv6", key: "ipv6NativeRoutingCIDR", on: valueAt(values, "ipv6.enabled") === true, masq: "enableIPv6Masquerade" },
+    ];
+    return families
+        .filter((f) => f.on && valueAt(values, f.masq) !== false && !valueAt(values, f.key))
+        .filter((f) => f.name === "IPv6" || (ipam !== "eni" && ipam !== "alibabacloud"))
+        .map((f) => ({
+            key: f.key,
+            message: `is not set while routingMode is native with ${f.name} masquerading (${f.masq}, on by default): Cilium's agent does not start without it`,
+            fix: `set it to the ${f.name} range routed without masquerading, usually the ${f.name} pod subnet`,
+        }));
 }
 
 function datapath(config: PlatformConfig): Problem[] {
     const values = ciliumValues(config.cluster, config.cilium);
-    return [dsrRoutingProblem(values), nativeRoutingCidrProblem(values)]
+    return [dsrRoutingProblem(values), ...nativeRoutingCidrProblems(values)]
         .filter((p): p is ValuesProblem => p !== undefined)
         .map((p) => error(configPath(["cilium", "values", ...p.key.split(".")]), p.message, p.fix, valueAt(values, p.key)));
+}
+
+/** What Cilium's chart accepts as cluster.name (it fails the install otherwise, since 1.16). */
+const CILIUM_CLUSTER_NAME = /^([a-z0-9][-a-z0-9]*)?[a-z0-9]$/;
+
+/** Cilium's cluster.name is left at its default; one set through the escape hatch must still be one Cilium takes. */
+function clusterName(config: PlatformConfig): Problem[] {
+    const values = ciliumValues(config.cluster, config.cilium);
+    const name = valueAt(values, "cluster.name");
+    if (name === undefined) return [];
+    if (typeof name === "string" && name.length <= 32 && CILIUM_CLUSTER_NAME.test(name)) return [];
+    const key = configPath(["cilium", "values", "cluster", "name"]);
+    return [
+        error(
+            key,
+            "is not a name Cilium takes: at most 32 lower-case letters, digits and '-', starting and ending with a letter or digit; Cilium refuses anything else (its chart fails the install)",
+            `remove ${key} unless you run Cluster Mesh (Cilium then uses "default"), or shorten it`,
+            name,
+        ),
+    ];
 }
 
 function canonical(list: unknown): string[] | undefined {
@@ -273,4 +309,5 @@ export const ciliumChecks: Check[] = [
     { name: "cilium-features", run: features },
     { name: "cilium-datapath", run: datapath },
     { name: "cilium-cluster-pool", run: clusterPool },
+    { name: "cilium-cluster-name", run: clusterName },
 ];

@@ -1,6 +1,6 @@
 import { configPath, error, Problem } from "../problems";
 import { Cidr, parseCidr } from "../net";
-import type { ClusterConfig } from "../config/cluster";
+import { ClusterConfig, clusterFamilies } from "../config/cluster";
 import type { Check } from "./types";
 
 export type SubnetKind = "podSubnets" | "serviceSubnets" | "nodeSubnets";
@@ -20,11 +20,6 @@ export function clusterCidrs(cluster: ClusterConfig, kinds: SubnetKind[] = ["pod
         });
     }
     return out;
-}
-
-/** Families the cluster runs: Kubernetes only routes what its Service subnets cover. */
-export function clusterFamilies(cluster: ClusterConfig): Set<"ipv4" | "ipv6"> {
-    return new Set(clusterCidrs(cluster, ["serviceSubnets"]).map((c) => c.cidr.family));
 }
 
 export function isDualStack(cluster: ClusterConfig): boolean {

@@ -9,6 +9,7 @@ import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
+import { nodeIpamChecks } from "./node-ipam";
 import { secretChecks } from "./secrets";
 import type { Check } from "./types";
 
@@ -16,6 +17,7 @@ import type { Check } from "./types";
 export const CHECKS: Check[] = [
     ...clusterChecks,
     ...networkChecks,
+    ...nodeIpamChecks,
     ...ciliumChecks,
     ...bgpChecks,
     ...dnsChecks,

@@ -4,7 +4,8 @@ import { valueAt } from "../merge";
 import { ciliumValues } from "../values/cilium";
 import { l2PolicyObjects, poolObject } from "../values/cilium-objects";
 import type { PlatformConfig } from "../config";
-import { clusterCidrs, clusterFamilies, SubnetKind } from "./cluster";
+import { clusterFamilies } from "../config/cluster";
+import { clusterCidrs, SubnetKind } from "./cluster";
 import { l2Announces } from "./bgp";
 import type { Check } from "./types";
 
@@ -46,7 +47,7 @@ export function poolRanges(config: PlatformConfig): NamedRange[] {
     );
 }
 
-function contained(inner: Range, outer: Range): boolean {
+export function contained(inner: Range, outer: Range): boolean {
     return inner.family === outer.family && inner.start >= outer.start && inner.end <= outer.end;
 }
 
@@ -59,10 +60,11 @@ function l2Pools(config: PlatformConfig): Set<string> {
 /**
  * Pod, Service, node and LoadBalancer pool ranges must not share addresses.
  * Two overlaps are tolerated. A Service subnet inside the pod subnet under
- * ipam.mode kubernetes: kube-controller-manager's node IPAM marks the
- * Service range as taken (Cilium's own cluster-pool IPAM does no such
- * thing). And a pool inside a node subnet when L2 announcements answer ARP
- * for it: that is where such a pool has to be.
+ * ipam.mode kubernetes: kube-controller-manager's node IPAM marks the node
+ * blocks it overlaps as taken (Cilium's own cluster-pool IPAM does no such
+ * thing), and the node-IPAM check says what that costs. And a pool inside a
+ * node subnet when L2 announcements answer ARP for it: that is where such a
+ * pool has to be.
  */
 export function subnetOverlaps(config: PlatformConfig, ranges: NamedRange[] = [...subnetRanges(config), ...poolRanges(config)]): Problem[] {
     const problems: Problem[] = [];
@@ -73,18 +75,8 @@ export function subnetOverlaps(config: PlatformConfig, ranges: NamedRange[] = [.
             const [a, b] = [ranges[i], ranges[j]];
             if (!overlaps(a.range, b.range)) continue;
             const [svc, pod] = a.kind === "serviceSubnets" ? [a, b] : [b, a];
-            if (svc.kind === "serviceSubnets" && pod.kind === "podSubnets" && contained(svc.range, pod.range) && mode === "kubernetes") {
-                problems.push(
-                    warning(
-                        "service-subnet-inside-pod-subnet",
-                        pod.path,
-                        `${pod.cidr!.network}/${pod.cidr!.prefix} contains ${svc.path} (${svc.text}); this works only because kube-controller-manager's node IPAM (ipam.mode kubernetes) never hands out the Service range`,
-                        "give pods a range of their own; switching Cilium to cluster-pool IPAM would otherwise give pods Service addresses",
-                        pod.text,
-                    ),
-                );
+            if (svc.kind === "serviceSubnets" && pod.kind === "podSubnets" && contained(svc.range, pod.range) && mode === "kubernetes")
                 continue;
-            }
             const [pool, node] = a.kind === "loadBalancerPools" ? [a, b] : [b, a];
             if (
                 pool.kind === "loadBalancerPools" &&

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { addressFamily, isAddress, parseCidr, parseRange } from "../net";
 import { configPath } from "../problems";
-import { chartFields, k8sName, must } from "./common";
+import { chartFields, k8sName, must, pinnedVersion } from "./common";
 import { secretKeyName, SecretRef } from "./secrets";
 import { labelSelectorSchema } from "./selectors";
 
@@ -45,6 +45,31 @@ export function blockProblem(block: {
     if (!parseRange(start, stop)) return { field: "stop", message: `comes before start (${start})`, fix: "swap start and stop" };
     return undefined;
 }
+
+// --- Chart version
+
+/**
+ * The oldest Cilium that serves, as cilium.io/v2, every object this program
+ * emits: CiliumLoadBalancerIPPool and the BGP control plane's cluster config,
+ * peer configs and advertisements were promoted to v2 in 1.18.
+ */
+export const MIN_CILIUM_VERSION = "1.18.0";
+
+/** Whether a pinned version is at least `min`; a pre-release sorts before its release. Unparsable versions pass (pinnedVersion reports them). */
+export function versionAtLeast(version: string, min: string): boolean {
+    const parse = (v: string) => /^v?(\d+)\.(\d+)\.(\d+)(-.+)?$/.exec(v);
+    const [a, b] = [parse(version), parse(min)];
+    if (!a || !b) return true;
+    for (let i = 1; i <= 3; i++) if (Number(a[i]) !== Number(b[i])) return Number(a[i]) > Number(b[i]);
+    return a[4] === undefined || b[4] !== undefined;
+}
+
+const ciliumVersion = must(
+    pinnedVersion,
+    (v) => versionAtLeast(v, MIN_CILIUM_VERSION),
+    `is older than Cilium ${MIN_CILIUM_VERSION}: the LoadBalancer pools and the BGP control plane objects this program emits are cilium.io/v2, which Cilium serves only from 1.18 on`,
+    `use Cilium ${MIN_CILIUM_VERSION} or later, e.g. 1.19.4, the version its values are checked against`,
+);
 
 // --- LoadBalancer IP pools
 
@@ -198,6 +223,8 @@ export type L2AnnouncementConfig = z.output<typeof l2AnnouncementSchema>;
 
 export const ciliumSchema = z.strictObject({
     ...chartFields({ chart: "cilium", repository: "https://helm.cilium.io", version: "1.19.4", namespace: "kube-system" }),
+    /** An exact Cilium version, 1.18.0 or later. @default 1.19.4 */
+    version: ciliumVersion.default("1.19.4"),
     /** LoadBalancer IP pools (LB IPAM). @default [] (LoadBalancer Services get no address) */
     loadBalancerPools: z.array(lbPoolSchema).default([]),
     /** BGP control plane v2: peering and what is announced. @default no BGP */

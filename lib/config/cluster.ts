@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Family, parseCidr } from "../net";
 import { cidr, k8sName, must } from "./common";
 
 function isApiEndpoint(v: string): boolean {
@@ -18,7 +19,7 @@ const DNS_DOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
  * Talos actually runs, or the incident repeats.
  */
 export const clusterSchema = z.strictObject({
-    /** Cluster name (Talos cluster.clusterName); labels and Cilium's cluster.name. */
+    /** Cluster name (Talos cluster.clusterName). */
     name: k8sName,
     /** Talos cluster.network.dnsDomain. @default cluster.local */
     dnsDomain: must(
@@ -41,6 +42,20 @@ export const clusterSchema = z.strictObject({
     /** The networks the nodes' own addresses live in (BGP peers, LB pools are checked against them). */
     nodeSubnets: z.array(cidr).min(1),
     /**
+     * kube-controller-manager's node-cidr-mask-size-ipv4: each node's IPv4 pod
+     * range is a block of this prefix length cut from the IPv4 pod subnet. Talos
+     * sets no such flag; change it in Talos with
+     * cluster.controllerManager.extraArgs node-cidr-mask-size-ipv4, and here.
+     * @default 24 (Kubernetes' default)
+     */
+    nodeCidrMaskSizeIPv4: z.number().int().min(1).max(32).default(24),
+    /**
+     * kube-controller-manager's node-cidr-mask-size-ipv6, likewise for the IPv6
+     * pod subnet (Talos cluster.controllerManager.extraArgs node-cidr-mask-size-ipv6).
+     * @default 64 (Kubernetes' default)
+     */
+    nodeCidrMaskSizeIPv6: z.number().int().min(1).max(128).default(64),
+    /**
      * Talos cluster.proxy.disabled. Required on purpose: a wrong guess here is
      * the Week 4 incident.
      */
@@ -62,3 +77,8 @@ export const clusterSchema = z.strictObject({
 
 export type ClusterConfig = z.output<typeof clusterSchema>;
 export type ClusterConfigInput = z.input<typeof clusterSchema>;
+
+/** Families the cluster runs: Kubernetes only routes what its Service subnets cover. */
+export function clusterFamilies(cluster: Pick<ClusterConfig, "serviceSubnets">): Set<Family> {
+    return new Set(cluster.serviceSubnets.map((s) => parseCidr(s)?.family).filter((f): f is Family => f !== undefined));
+}

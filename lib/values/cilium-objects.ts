@@ -1,8 +1,8 @@
-import type { BgpPeerConfig, BgpPeerConfigConfig, CiliumConfig, LbPoolConfig } from "../config/cilium";
+import type { BgpConfig, BgpPeerConfig, BgpPeerConfigConfig, CiliumConfig, LbPoolConfig } from "../config/cilium";
 import { ADVERTISE_LABELS } from "../config/cilium";
-import type { ClusterConfig } from "../config/cluster";
+import { ClusterConfig, clusterFamilies } from "../config/cluster";
 import type { LabelSelector } from "../config/selectors";
-import { serviceFamilies } from "./cilium";
+import { addressFamily, Family } from "../net";
 
 // Pure builders for the Cilium custom resources: LB IPAM pools, BGP control
 // plane v2 and L2 announcements. The Cilium component only registers them.
@@ -120,10 +120,23 @@ export function bgpAuthSecretName(peerConfig: BgpPeerConfigConfig): string {
     return `bgp-auth-${peerConfig.name}`;
 }
 
-/** The unicast families of a peer config, defaulting to the cluster's. */
-export function peerConfigFamilies(cluster: ClusterConfig, pc: BgpPeerConfigConfig): BgpFamilySpec[] {
-    const families =
-        pc.families ?? [...serviceFamilies(cluster)].map((afi) => ({ afi, advertisements: { matchLabels: ADVERTISE_LABELS } }));
+/** The address families of the sessions that use a peer config, in order; empty when no peer uses it. */
+export function sessionFamilies(bgp: Pick<BgpConfig, "peers">, peerConfig: string): Family[] {
+    const families = bgp.peers.filter((p) => p.peerConfig === peerConfig).map((p) => addressFamily(p.address));
+    return [...new Set(families.filter((f): f is Family => f !== undefined))].sort();
+}
+
+/**
+ * The unicast families of a peer config. By default each session carries
+ * its own address family only: routes of the other family would go out with
+ * a next hop of the session's family (an IPv4-mapped IPv6 address over an
+ * IPv4 session), which many routers reject (cilium/cilium#37831). A peer
+ * config no peer uses defaults to the cluster's families.
+ */
+export function peerConfigFamilies(cluster: ClusterConfig, bgp: Pick<BgpConfig, "peers">, pc: BgpPeerConfigConfig): BgpFamilySpec[] {
+    const sessions = sessionFamilies(bgp, pc.name);
+    const defaults = sessions.length ? sessions : [...clusterFamilies(cluster)].sort();
+    const families = pc.families ?? defaults.map((afi) => ({ afi, advertisements: { matchLabels: ADVERTISE_LABELS } }));
     return families.map((f) => ({ afi: f.afi, safi: "unicast", advertisements: f.advertisements }));
 }
 
@@ -156,7 +169,7 @@ export function bgpObjects(cluster: ClusterConfig, cilium: CiliumConfig): BgpObj
     if (bgp.nodeSelector) clusterSpec.nodeSelector = bgp.nodeSelector;
 
     const peerConfigs = bgp.peerConfigs.map((pc): CiliumObject<BgpPeerConfigSpec> => {
-        const spec: BgpPeerConfigSpec = { families: peerConfigFamilies(cluster, pc) };
+        const spec: BgpPeerConfigSpec = { families: peerConfigFamilies(cluster, bgp, pc) };
         if (pc.timers) spec.timers = pc.timers;
         if (pc.gracefulRestart) spec.gracefulRestart = pc.gracefulRestart;
         if (pc.ebgpMultihop !== undefined) spec.ebgpMultihop = pc.ebgpMultihop;

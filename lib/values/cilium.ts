@@ -1,4 +1,4 @@
-import type { ClusterConfig } from "../config/cluster";
+import { ClusterConfig, clusterFamilies } from "../config/cluster";
 import type { CiliumConfig } from "../config/cilium";
 import { mergeValues, valueAt, Values } from "../merge";
 import { Family, parseCidr } from "../net";
@@ -20,11 +20,6 @@ export function podCidrs(cluster: ClusterConfig): Partial<Record<Family, string>
     return out;
 }
 
-/** Families the cluster runs: Kubernetes routes only what its Service subnets cover. */
-export function serviceFamilies(cluster: ClusterConfig): Set<Family> {
-    return new Set(cluster.serviceSubnets.map((s) => parseCidr(s)?.family).filter((f): f is Family => f !== undefined));
-}
-
 /**
  * Cilium chart values for a Talos cluster, following the Talos and Cilium
  * install guides, with the user's `cilium.values` merged last. A few
@@ -33,7 +28,7 @@ export function serviceFamilies(cluster: ClusterConfig): Set<Family> {
  */
 export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Values {
     const api = apiServerEndpoint(cluster);
-    const families = serviceFamilies(cluster);
+    const families = clusterFamilies(cluster);
     const user = cilium.values;
     const computed: Values = {
         ipam: { mode: "kubernetes" },
@@ -61,7 +56,8 @@ export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Valu
                 cleanCiliumState: ["NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE"],
             },
         },
-        cluster: { name: cluster.name },
+        // cluster.name stays Cilium's "default": only Cluster Mesh needs one, and
+        // Cilium takes at most 32 characters where a Talos cluster name takes 63.
         ipv4: { enabled: families.has("ipv4") },
         ipv6: { enabled: families.has("ipv6") },
     };
@@ -83,10 +79,9 @@ export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Valu
         // component puts their Secrets where the merged values say.
         computed.bgpControlPlane = { enabled: true, secretsNamespace: { name: cilium.namespace } };
     }
-    if (cilium.l2Announcements.length) {
-        computed.l2announcements = { enabled: true };
-        if (cilium.l2Announcements.some((l) => l.externalIPs)) computed.externalIPs = { enabled: true };
-    }
+    // External IPs need no switch of their own: kube-proxy replacement, which
+    // L2 announcements require, serves them.
+    if (cilium.l2Announcements.length) computed.l2announcements = { enabled: true };
     return mergeValues(computed, user);
 }
 
