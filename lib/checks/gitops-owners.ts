@@ -24,8 +24,16 @@ export interface OwnedComponent {
 /** The settings that decide who owns what: Talos runs CoreDNS unless cluster.coreDnsDisabled. */
 export type Ownership = Pick<ClusterConfig, "coreDnsDisabled">;
 
+const OWNED = new Map<boolean, readonly OwnedComponent[]>();
+
 /** What this program or Talos deploys, so Flux must not, for this cluster. */
-export function ownedComponents(o: Ownership): OwnedComponent[] {
+export function ownedComponents(o: Ownership): readonly OwnedComponent[] {
+    let owned = OWNED.get(o.coreDnsDisabled);
+    if (!owned) OWNED.set(o.coreDnsDisabled, (owned = listOwned(o)));
+    return owned;
+}
+
+function listOwned(o: Ownership): OwnedComponent[] {
     const own = (component: string, section: string, phase: Phase, covers: string, aliases: string[]): OwnedComponent => ({
         component,
         phase,
@@ -99,10 +107,15 @@ const words = (s: string) =>
 const PHRASE_WORDS = 3;
 
 type Phrases = Map<string, OwnedComponent | "neutral">;
+const PHRASES = new WeakMap<readonly OwnedComponent[], Phrases>();
 
-function phrases(owned: OwnedComponent[]): Phrases {
-    const map: Phrases = new Map(NEUTRAL.map((n) => [words(n).join(""), "neutral" as const]));
+/** Each alias and neutral word, without separators, and what it stands for; built once per list. */
+function phrases(owned: readonly OwnedComponent[]): Phrases {
+    let map = PHRASES.get(owned);
+    if (map) return map;
+    map = new Map(NEUTRAL.map((n) => [words(n).join(""), "neutral" as const]));
     for (const c of owned) for (const a of c.aliases) map.set(words(a).join(""), c);
+    PHRASES.set(owned, map);
     return map;
 }
 
@@ -130,7 +143,7 @@ function classify(segment: string, table: Phrases): OwnedComponent | "neutral" |
 }
 
 /** The owned component a Kustomization name stands for, if any. */
-export function ownerOfName(name: string, owned: OwnedComponent[]): OwnedComponent | undefined {
+export function ownerOfName(name: string, owned: readonly OwnedComponent[]): OwnedComponent | undefined {
     const c = classify(name, phrases(owned));
     return c === "neutral" ? undefined : c;
 }
@@ -142,7 +155,7 @@ const segments = (path: string) => path.split("/").filter((s) => s && s !== ".")
  * not a neutral container names it, and everything below it belongs to it
  * (./infrastructure/cilium-bgp/overlays/prod is Cilium's).
  */
-export function ownerOfPath(path: string, owned: OwnedComponent[]): OwnedComponent | undefined {
+export function ownerOfPath(path: string, owned: readonly OwnedComponent[]): OwnedComponent | undefined {
     const table = phrases(owned);
     for (const seg of segments(path)) {
         const c = classify(seg, table);
@@ -158,7 +171,7 @@ export interface TwoOwners {
 }
 
 /** A Kustomization whose name or path stands for an owned component; one predicate for the check and the policy. */
-export function twoOwners(name: string | undefined, path: string | undefined, owned: OwnedComponent[]): TwoOwners | undefined {
+export function twoOwners(name: string | undefined, path: string | undefined, owned: readonly OwnedComponent[]): TwoOwners | undefined {
     const byName = name ? ownerOfName(name, owned) : undefined;
     if (name && byName) return { field: "name", value: name, owner: byName };
     const byPath = path ? ownerOfPath(path, owned) : undefined;
@@ -190,7 +203,7 @@ export function twoOwnersFix(owner: OwnedComponent, override: string): string {
 }
 
 /** Why a path may apply owned components without naming one: the root, a cluster directory, or a neutral container. */
-export function broadPath(path: string, owned: OwnedComponent[]): "root" | "cluster" | "container" | undefined {
+export function broadPath(path: string, owned: readonly OwnedComponent[]): "root" | "cluster" | "container" | undefined {
     const segs = segments(path);
     if (!segs.length) return "root";
     if (segs[0] === "clusters") return "cluster";
@@ -198,7 +211,7 @@ export function broadPath(path: string, owned: OwnedComponent[]): "root" | "clus
     return segs.every((s) => classify(s, table) === "neutral") ? "container" : undefined;
 }
 
-function ownedList(owned: OwnedComponent[]): string {
+function ownedList(owned: readonly OwnedComponent[]): string {
     return owned.map((c) => `${c.covers} (${c.owner === "Talos" ? "run by Talos" : `${c.phase} phase`})`).join("; ");
 }
 

@@ -37,7 +37,9 @@ export const secretKeyName = concealValue(
             ctx.addIssue({
                 code: "custom",
                 message: "looks like a secret value, not the name of the config key that holds it",
-                params: { fix: `move the secret into a key of its own and write that key's name here: ${KEY_NAME_FIX}` },
+                params: {
+                    fix: "set the secret as a key of its own (pulumi config set --secret talos-platform:<name>) and write that name here, e.g. cloudflareApiToken",
+                },
                 input: v,
             });
         }
