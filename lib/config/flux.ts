@@ -48,10 +48,10 @@ export const kustomizationSchema = z.strictObject({
     /** Objects whose health makes it Ready; only read when wait is false. @default [] */
     healthChecks: z.array(healthCheck).default([]),
     /**
-     * Says that this Kustomization applies nothing this program deploys, when
-     * its name or path suggests otherwise (the two-owners check would refuse
-     * it, or warn about a directory above such a component). Check the
-     * repository before setting it. @default false
+     * Says that this Kustomization applies nothing this program or Talos
+     * deploys, when its name or path suggests otherwise (the two-owners check
+     * would refuse it, or warn about a directory above such a component).
+     * Check the repository before setting it. @default false (the check runs)
      */
     notOwnedByPlatform: z.boolean().default(false),
 });
