@@ -1,9 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { OWNED_COMPONENTS } from "../lib/checks/gitops";
+import { ownedComponents } from "../lib/checks/gitops-owners";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import type { GitSourceConfig } from "../lib/config/flux";
 import { secretConfig } from "../lib/config/secrets";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
@@ -11,6 +10,7 @@ import {
     DISTRIBUTION_CRDS,
     fluxInstance,
     fluxOperatorValues,
+    gitCredentialsData,
     gitCredentialsSecretName,
     gitRepository,
     K8sObject,
@@ -31,13 +31,6 @@ export interface FluxArgs {
     crdWait?: CrdWaitTiming;
 }
 
-/** The Secret's data: only ever Pulumi secrets and public host keys. */
-function credentialData(source: GitSourceConfig): Record<string, pulumi.Input<string>> | undefined {
-    if (source.httpsToken) return { username: source.httpsToken.username, password: secretConfig(source.httpsToken.tokenSecret) };
-    if (source.sshKey) return { identity: secretConfig(source.sshKey.privateKeySecret), known_hosts: source.sshKey.knownHosts };
-    return undefined;
-}
-
 /**
  * The GitOps phase: Flux through the Flux Operator, its Git source, and the
  * Kustomizations in ordered Flux phases. What this program deploys itself
@@ -48,7 +41,13 @@ export class Flux extends pulumi.ComponentResource {
     readonly phases: FluxPhase[];
 
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
-        const excludedFromFlux = OWNED_COMPONENTS.map(({ component, phase, covers }) => ({ component, phase, covers }));
+        // For the plan: what Flux leaves alone on this cluster, and who deploys it instead.
+        const excludedFromFlux = ownedComponents(args.cluster).map(({ component, phase, covers, owner }) => ({
+            component,
+            phase,
+            covers,
+            owner,
+        }));
         super(typeToken("gitops", "Flux"), name, { excludedFromFlux }, opts);
         const config = resolveSection("flux", args.config);
         const context = args.cluster.kubeContext;
@@ -73,7 +72,7 @@ export class Flux extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const data = credentialData(config.source);
+        const data = gitCredentialsData(config.source, secretConfig);
         const credentials = data
             ? new k8s.core.v1.Secret(
                   `${name}-git-credentials`,

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { isPinnedVersion, PINNED_VERSION_FIX } from "../lib/config/common";
+import { isPinnedVersion, pinnedVersionFix } from "../lib/config/common";
 
 /** Every Helm release names its repository and an exact chart version. */
 export const helmReleasePinned: ResourceValidationPolicy = {
@@ -9,7 +9,9 @@ export const helmReleasePinned: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     validateResource: validateResourceOfType(k8s.helm.v3.Release, (release, _args, report) => {
         if (!isPinnedVersion(release.version)) {
-            report(`chart '${release.chart}' has version ${JSON.stringify(release.version)}, which is not pinned: ${PINNED_VERSION_FIX}.`);
+            report(
+                `chart '${release.chart}' has version ${JSON.stringify(release.version)}, which is not pinned: ${pinnedVersionFix(`the ${release.chart} chart`)}.`,
+            );
         }
         const oci = typeof release.chart === "string" && release.chart.startsWith("oci://");
         if (!oci && !release.repositoryOpts?.repo) {

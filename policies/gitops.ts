@@ -1,6 +1,10 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
-import { ownerOf, twoOwnersMessage, URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops";
-import { isPinnedVersion, PINNED_VERSION_FIX } from "../lib/config/common";
+import { URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops";
+import { ownedComponents, Ownership, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
+import type { PlatformConfig } from "../lib/config";
+import { isPinnedVersion, pinnedVersionFix } from "../lib/config/common";
+import { FLUX_VERSION } from "../lib/config/flux";
+import { NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
 import { WAIT_FOR_READY, waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
 
@@ -33,16 +37,37 @@ export const fluxWaitsForReady: ResourceValidationPolicy = {
     ),
 };
 
-/** The operator defaults the domain to cluster.local, which breaks Flux on a cluster with a custom dnsDomain. */
+/** The policy config of flux-instance-cluster-domain: the cluster's cluster.dnsDomain. */
+export interface ClusterDomainConfig {
+    dnsDomain?: string;
+}
+
+/**
+ * The operator defaults the domain to cluster.local, which breaks Flux on a
+ * cluster with a custom dnsDomain. Given the cluster's domain as policy
+ * config (the offline plan passes the stack's), the policy compares against
+ * it; without, it can only require that some domain is set.
+ */
 export const fluxInstanceClusterDomain: ResourceValidationPolicy = {
     name: "flux-instance-cluster-domain",
-    description: "The FluxInstance names the cluster's DNS domain instead of relying on the cluster.local default.",
+    description:
+        "The FluxInstance names the cluster's DNS domain: the policy config's dnsDomain when given, otherwise any domain rather than the operator's cluster.local default.",
     enforcementLevel: "mandatory",
-    validateResource: validateCustomResourceOfType<FluxObject>(...FLUX_INSTANCE, (obj, _args, report) => {
-        if (!obj.spec?.cluster?.domain) {
+    configSchema: {
+        properties: { dnsDomain: { type: "string", description: "The cluster's DNS domain (Talos cluster.network.dnsDomain)." } },
+    },
+    validateResource: validateCustomResourceOfType<FluxObject>(...FLUX_INSTANCE, (obj, args, report) => {
+        const domain = obj.spec?.cluster?.domain;
+        const { dnsDomain } = args.getConfig<ClusterDomainConfig>();
+        if (!domain) {
             report(
                 "the FluxInstance sets no spec.cluster.domain, so the operator assumes cluster.local; on a cluster with another " +
-                    "domain the Flux controllers cannot reach each other: set it to the cluster's dnsDomain.",
+                    `domain the Flux controllers cannot reach each other: set it to the cluster's dnsDomain${dnsDomain ? ` (${dnsDomain})` : ""}.`,
+            );
+        } else if (dnsDomain && domain !== dnsDomain) {
+            report(
+                `the FluxInstance's spec.cluster.domain is '${domain}', but the cluster's dnsDomain is '${dnsDomain}': ` +
+                    "the Flux controllers would look each other up in the wrong domain; set it to the cluster's dnsDomain.",
             );
         }
     }),
@@ -56,25 +81,30 @@ export const fluxDistributionPinned: ResourceValidationPolicy = {
         const version = obj.spec?.distribution?.version;
         if (!isPinnedVersion(version)) {
             report(
-                `the FluxInstance's distribution version ${JSON.stringify(version ?? null)} is not pinned, so the operator would upgrade Flux on its own: ${PINNED_VERSION_FIX}.`,
+                `the FluxInstance's distribution version ${JSON.stringify(version ?? null)} is not pinned, so the operator would upgrade Flux on its own: ${pinnedVersionFix("Flux", FLUX_VERSION)}.`,
             );
         }
     }),
 };
 
-/** Same predicate and message as the config check flux-single-owner. */
+/**
+ * Same predicate and message as the config check flux-single-owner. Who
+ * runs CoreDNS comes from the policy config's coreDnsDisabled (the offline
+ * plan passes the stack's cluster.coreDnsDisabled); without, Talos' default:
+ * Talos runs it.
+ */
 export const fluxSingleOwner: ResourceValidationPolicy = {
     name: "flux-single-owner",
-    description: "No Kustomization stands for a component this program deploys itself.",
+    description: "No Kustomization stands for a component this program or Talos deploys, unless it is marked as not owned by the platform.",
     enforcementLevel: "mandatory",
-    validateResource: validateCustomResourceOfType<FluxObject>(...KUSTOMIZATION, (obj, _args, report) => {
-        for (const [field, value] of [
-            ["name", obj.metadata?.name],
-            ["path", obj.spec?.path],
-        ] as const) {
-            const owner = value ? ownerOf(value) : undefined;
-            if (value && owner) return report(twoOwnersMessage(field, value, owner) + ".");
-        }
+    configSchema: {
+        properties: { coreDnsDisabled: { type: "boolean", description: "Talos cluster.coreDNS.disabled: this program deploys CoreDNS." } },
+    },
+    validateResource: validateCustomResourceOfType<FluxObject>(...KUSTOMIZATION, (obj, args, report) => {
+        if (obj.metadata?.annotations?.[NOT_OWNED_BY_PLATFORM] === "true") return;
+        const { coreDnsDisabled = false } = args.getConfig<Partial<Ownership>>();
+        const hit = twoOwners(obj.metadata?.name, obj.spec?.path, ownedComponents({ coreDnsDisabled }));
+        if (hit) report(twoOwnersMessage(hit) + ".");
     }),
 };
 
@@ -91,6 +121,14 @@ export const fluxGitUrlWithoutCredentials: ResourceValidationPolicy = {
         }
     }),
 };
+
+/** The config of the gitops policies for a stack, as `pulumi preview --policy-pack-config` takes it. */
+export function gitopsPolicyConfig(config: PlatformConfig): Record<string, Record<string, unknown>> {
+    return {
+        [fluxInstanceClusterDomain.name]: { dnsDomain: config.cluster.dnsDomain } satisfies ClusterDomainConfig,
+        [fluxSingleOwner.name]: { coreDnsDisabled: config.cluster.coreDnsDisabled } satisfies Ownership,
+    };
+}
 
 export const gitopsPolicies: ResourceValidationPolicy[] = [
     fluxWaitsForReady,

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ownerOf } from "../lib/checks/gitops";
+import { ownedComponents, ownerOfName, ownerOfPath } from "../lib/checks/gitops-owners";
 import { resolveSection, validateConfig } from "../lib/config";
 import { describeProblem, Problem } from "../lib/problems";
 import { devSections, Json, raw } from "./helpers";
@@ -85,6 +85,15 @@ describe("gitops config: names and paths", () => {
         expect(p[0].message).to.contain(`${KS}[1].kustomizations[0].path`);
     });
 
+    it("asks for a Kustomization, or the phase's removal, when a phase has none", () => {
+        const p = errors((s) => (s.flux.phases[2].kustomizations = []));
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[2].kustomizations`]);
+        expect(p[0].fix).to.equal("add a Kustomization, or remove the phase 'networking'");
+        // Also when another field of the phase is wrong.
+        const both = errors((s) => Object.assign(s.flux.phases[2], { kustomizations: [], extra: 1 }));
+        expect(both.map((x) => x.path)).to.have.members([`${KS}[2].extra`, `${KS}[2].kustomizations`]);
+    });
+
     it("rejects a path outside the repository", () => {
         const p = errors((s) => (s.flux.phases[0].kustomizations[0].path = "./infrastructure/../../etc"));
         expect(p.map((x) => x.path)).to.deep.equal([`${KS}[0].kustomizations[0].path`]);
@@ -94,6 +103,12 @@ describe("gitops config: names and paths", () => {
 describe("gitops config: dependencies", () => {
     it("accepts extras in the same or an earlier phase", () => {
         expect(errors((s) => phases(s, [1, 1, ["b"]], [2, 0, ["a", "c"]]))).to.deep.equal([]);
+    });
+
+    it("suggests no name for an unknown dependency that resembles none", () => {
+        const p = errors((s) => (s.flux.phases[0].kustomizations[1].dependsOn = ["nope"]));
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[0].kustomizations[1].dependsOn[0]`]);
+        expect(p[0].fix).to.not.contain("did you mean");
     });
 
     it("rejects a dependency on an unknown Kustomization, suggesting the closest name", () => {
@@ -137,32 +152,158 @@ describe("gitops config: dependencies", () => {
 });
 
 describe("gitops config: two owners", () => {
-    it("knows the report's Kustomizations for what this program deploys, by name or path", () => {
-        expect(ownerOf("infrastructure-cert-manager")?.component).to.equal("cert-manager");
-        expect(ownerOf("infrastructure-cert-manager-issuers")?.component).to.equal("cert-manager");
-        expect(ownerOf("./infrastructure/certmanager")?.component).to.equal("cert-manager");
-        expect(ownerOf("infrastructure-ingress-nginx")?.component).to.equal("ingress-nginx");
-        expect(ownerOf("./infrastructure/cilium-bgp")?.component).to.equal("cilium");
-        expect(ownerOf("coredns")?.component).to.equal("coredns");
-        expect(ownerOf("flux-system")?.component).to.equal("flux");
+    const owned = ownedComponents({ coreDnsDisabled: true });
+    const byName = (n: string) => ownerOfName(n, owned)?.component;
+    const byPath = (p: string) => ownerOfPath(p, owned)?.component;
+
+    it("knows a name for an owned component by its whole words, aliases included", () => {
+        for (const [name, component] of [
+            ["infrastructure-cert-manager", "cert-manager"],
+            ["infrastructure-cert-manager-issuers", "cert-manager"],
+            ["cert-manager", "cert-manager"],
+            ["cluster-issuers", "cert-manager"],
+            ["infrastructure-ingress-nginx", "ingress-nginx"],
+            ["nginx-ingress", "ingress-nginx"],
+            ["infrastructure-cilium-bgp", "cilium"],
+            ["infrastructure-bgp", "cilium"],
+            ["cilium-operator", "cilium"],
+            ["kube-dns", "coredns"],
+            ["coredns", "coredns"],
+            ["flux-system", "flux"],
+        ])
+            expect(byName(name), name).to.equal(component);
     });
 
-    it("leaves other names alone", () => {
-        for (const other of ["infrastructure-external-dns", "./apps/monitoring", "infrastructure-sources", "ingress-routes", "flux-alerts"])
-            expect(ownerOf(other), other).to.equal(undefined);
+    it("leaves a name alone when a word of its own qualifies the owned one", () => {
+        for (const other of [
+            "cert-manager-trust-manager",
+            "infrastructure-external-dns",
+            "infrastructure-sources",
+            "ingress-routes",
+            "flux-alerts",
+            "infrastructure-flux-webhook",
+            "infrastructure-hubble",
+        ])
+            expect(byName(other), other).to.equal(undefined);
+    });
+
+    it("knows a path by its first directory that is not a generic container, and everything below it", () => {
+        expect(byPath("./infrastructure/issuers")).to.equal("cert-manager");
+        expect(byPath("./infrastructure/certmanager")).to.equal("cert-manager");
+        expect(byPath("./infrastructure/cilium-bgp")).to.equal("cilium");
+        expect(byPath("./infrastructure/cilium-bgp/overlays/prod")).to.equal("cilium");
+        expect(byPath("./kubernetes/apps/kube-system/cilium/app")).to.equal("cilium");
+        expect(byPath("./infrastructure/controllers/ingress-nginx")).to.equal("ingress-nginx");
+        for (const other of ["./apps/grafana-dashboards/cilium", "./apps/monitoring", "./infrastructure/external-dns", "./infrastructure"])
+            expect(byPath(other), other).to.equal(undefined);
     });
 
     it("rejects a Kustomization named after cert-manager, and one whose path is Cilium's BGP", () => {
         const p = errors((s) => {
-            s.flux.phases[1].kustomizations.push({ name: "infrastructure-cert-manager", path: "./infrastructure/issuers" });
-            s.flux.phases[2].kustomizations.push({ name: "bgp", path: "./infrastructure/cilium-bgp" });
+            s.flux.phases[1].kustomizations.push({ name: "infrastructure-cert-manager", path: "./infrastructure/certs" });
+            s.flux.phases[2].kustomizations.push({ name: "routing", path: "./infrastructure/cilium-bgp" });
         });
         expect(p.map((x) => x.path)).to.deep.equal([`${KS}[1].kustomizations[2].name`, `${KS}[2].kustomizations[2].path`]);
         expect(describeProblem(p[0]))
             .to.contain("cert-manager")
             .and.contain("certificates phase")
-            .and.contain("talos-platform:certManager");
+            .and.contain("talos-platform:certManager")
+            .and.contain(`${KS}[1].kustomizations[2].notOwnedByPlatform`);
         expect(p[1].message).to.contain("cilium").and.contain("network phase");
+    });
+
+    it("rejects the aliases: issuers, cluster-issuers, bgp, nginx-ingress, kube-dns", () => {
+        const p = errors((s) => {
+            s.flux.phases[3].kustomizations.push(
+                { name: "issuers", path: "./infrastructure/issuers" },
+                { name: "cluster-issuers", path: "./x/one" },
+                { name: "infrastructure-bgp", path: "./x/two" },
+                { name: "nginx-ingress", path: "./x/three" },
+                { name: "kube-dns", path: "./x/four" },
+            );
+        });
+        expect(p.map((x) => x.path)).to.deep.equal([2, 3, 4, 5, 6].map((j) => `${KS}[3].kustomizations[${j}].name`));
+    });
+
+    it("accepts cert-manager-trust-manager and ./apps/grafana-dashboards/cilium", () => {
+        const p = check((s) =>
+            s.flux.phases[3].kustomizations.push(
+                { name: "cert-manager-trust-manager", path: "./infrastructure/trust-manager" },
+                { name: "grafana-dashboards-cilium", path: "./apps/grafana-dashboards/cilium" },
+            ),
+        );
+        expect(p.filter((x) => x.path.startsWith(KS))).to.deep.equal([]);
+    });
+
+    it("says Talos runs CoreDNS when cluster.coreDnsDisabled is false, instead of pointing at talos-platform:coredns", () => {
+        const p = errors((s) => {
+            s.cluster.coreDnsDisabled = false;
+            s.flux.phases[0].kustomizations.push({ name: "coredns", path: "./infrastructure/coredns" });
+        });
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[0].kustomizations[3].name`]);
+        expect(p[0].message).to.contain("which Talos runs").and.contain("talos-platform:cluster.coreDnsDisabled is false");
+        expect(p[0].fix).to.contain("Talos cluster.coreDNS").and.not.contain("talos-platform:coredns");
+        const ours = errors((s) => s.flux.phases[0].kustomizations.push({ name: "coredns", path: "./infrastructure/coredns" }));
+        expect(ours[0].message).to.contain("which this program deploys in its dns phase");
+        expect(ours[0].fix).to.contain("talos-platform:coredns");
+    });
+
+    it("lets notOwnedByPlatform pass a name or path that only looks owned", () => {
+        // e.g. step-ca's issuers, which cert-manager has nothing to do with
+        const ks = { name: "step-issuers", path: "./infrastructure/issuers", notOwnedByPlatform: true };
+        expect(check((s) => s.flux.phases[3].kustomizations.push({ ...ks, notOwnedByPlatform: false })).map((x) => x.path)).to.include(
+            `${KS}[3].kustomizations[2].path`,
+        );
+        expect(check((s) => s.flux.phases[3].kustomizations.push(ks)).filter((x) => x.path.startsWith(KS))).to.deep.equal([]);
+    });
+
+    it("warns that the root, a generic container or a cluster directory may also apply owned components", () => {
+        for (const [path, says] of [
+            [".", "repository root"],
+            ["./infrastructure", "conventionally holds components"],
+            ["./clusters/home-ops", "cluster directory"],
+        ]) {
+            const p = check((s) => {
+                s.flux.phases = [{ name: "all", kustomizations: [{ name: "everything", path }] }];
+            });
+            expect(
+                p.filter((x) => x.severity === "error"),
+                path,
+            ).to.deep.equal([]);
+            const w = p.filter((x) => x.rule === "flux-path-may-apply-platform");
+            expect(
+                w.map((x) => x.path),
+                path,
+            ).to.deep.equal([`${KS}[0].kustomizations[0].path`]);
+            expect(w[0].message, path).to.contain(says).and.contain("cert-manager and its ClusterIssuers").and.contain("CoreDNS");
+            expect(w[0].fix).to.contain(`${KS}[0].kustomizations[0].notOwnedByPlatform`);
+        }
+        const quiet = check((s) => {
+            s.flux.phases = [{ name: "all", kustomizations: [{ name: "everything", path: ".", notOwnedByPlatform: true }] }];
+        });
+        expect(quiet.filter((x) => x.path.startsWith(KS))).to.deep.equal([]);
+    });
+});
+
+describe("gitops config: nested paths", () => {
+    it("rejects a path that contains another configured path, naming both", () => {
+        const p = errors((s) => s.flux.phases[3].kustomizations.push({ name: "infra", path: "./infrastructure" }));
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[3].kustomizations[2].path`]);
+        expect(p[0].message).to.contain(`${KS}[0].kustomizations[0].path (./infrastructure/sources)`).and.contain("and 4 more");
+        expect(p[0].value).to.equal("./infrastructure");
+    });
+
+    it("rejects the repository root next to any other path", () => {
+        const p = errors((s) => {
+            phases(s);
+            s.flux.phases.push({ name: "four", kustomizations: [{ name: "root", path: "./", notOwnedByPlatform: true }] });
+        });
+        expect(p.map((x) => x.path)).to.deep.equal([`${KS}[3].kustomizations[0].path`]);
+        expect(p[0].message).to.contain(`${KS}[0].kustomizations[0].path (./a)`);
+    });
+
+    it("accepts siblings that only share a prefix of their names", () => {
+        expect(errors((s) => Object.assign(s.flux.phases[3].kustomizations[0], { path: "./apps/monitoring-extra" }))).to.deep.equal([]);
     });
 });
 
@@ -184,10 +325,12 @@ describe("gitops config: the Git source", () => {
         expect(p[0].fix).to.contain("ssh://git@github.com/geoffdavis/talos-gitops.git");
     });
 
-    it("rejects credentials inside the URL", () => {
+    it("rejects credentials inside the URL, and keeps them out of every problem", () => {
         const p = errors((s) => (s.flux.source.url = "https://git:ghp_abc@github.com/geoffdavis/talos-gitops"));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.url"]);
         expect(p[0].fix).to.contain("httpsToken");
+        expect(p[0].value).to.equal("https://***@github.com/geoffdavis/talos-gitops");
+        expect(JSON.stringify(p)).to.not.contain("ghp_abc");
     });
 
     it("requires the token's secret key to be set, as a secret", () => {
@@ -235,6 +378,35 @@ describe("gitops config: the Git source", () => {
         const port = errors(ssh("ssh://git@git.home:2222/o/r", "git.home ssh-ed25519 AAAA"), secret);
         expect(port[0].message).to.contain("[git.home]:2222");
         expect(port[0].fix).to.contain("ssh-keyscan -p 2222 git.home");
+    });
+});
+
+describe("gitops config: versions and keys", () => {
+    it("refuses a Flux distribution range, with an example and wording for Flux", () => {
+        const p = errors((s) => (s.flux.distribution = { version: "2.x" }));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.distribution.version"]);
+        expect(p[0].value).to.equal("2.x");
+        expect(describeProblem(p[0]))
+            .to.contain("is not a pinned version of Flux")
+            .and.contain("such as 2.9.4")
+            .and.contain("let Flux change")
+            .and.not.contain("chart");
+    });
+
+    it("refuses an operator chart range, naming the flux-operator chart and its own version", () => {
+        const p = errors((s) => (s.flux.version = "latest"));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.version"]);
+        expect(p[0].message).to.contain("the flux-operator chart");
+        expect(p[0].fix).to.contain("such as 0.58.1").and.not.contain("1.19.4");
+    });
+
+    it("suggests a known key only for a likely misspelling", () => {
+        const typo = errors((s) => (s.flux.distribution = { verison: "2.9.4" }));
+        expect(typo[0].fix).to.contain("did you mean 'version'?");
+        const unrelated = errors((s) => (s.flux.distribution = { nope: true }));
+        expect(unrelated.map((x) => x.path)).to.deep.equal(["talos-platform:flux.distribution.nope"]);
+        expect(unrelated[0].fix).to.contain("version, registry");
+        expect(unrelated[0].fix).to.not.contain("did you mean");
     });
 });
 

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import type { Plan, PlanResource } from "../lib/plan/model";
+import { renderText } from "../lib/plan/render";
 import { byName, descendants, Json, lineage, ofType, planDev } from "./helpers";
 import { crdErrors } from "./schemas";
 
@@ -62,7 +63,7 @@ describe("gitops plan: the dev stack", () => {
     });
 
     it("says which components stay out of Flux because this program deploys them", () => {
-        const excluded = inp(byName(plan, "flux")).excludedFromFlux as Array<{ component: string; phase: string }>;
+        const excluded = inp(byName(plan, "flux")).excludedFromFlux as Array<{ component: string; phase: string; owner: string }>;
         expect(excluded.map((e) => `${e.component}@${e.phase}`)).to.deep.equal([
             "cilium@network",
             "coredns@dns",
@@ -70,6 +71,9 @@ describe("gitops plan: the dev stack", () => {
             "ingress-nginx@ingress",
             "flux@gitops",
         ]);
+        // The dev stack sets cluster.coreDnsDisabled, so this program deploys CoreDNS too.
+        expect(excluded.map((e) => e.owner)).to.deep.equal(Array(5).fill("talos-platform"));
+        expect(renderText(plan)).to.not.contain("run by Talos");
     });
 
     it("generates Flux dependsOn from the phases: the previous phase's Kustomizations, then the extras", () => {
@@ -151,6 +155,18 @@ describe("gitops plan: the dev stack", () => {
 });
 
 describe("gitops plan: variations", () => {
+    it("says Talos, not this program, runs CoreDNS when cluster.coreDnsDisabled is false", async () => {
+        const plan = await planDev((s) => (s.cluster.coreDnsDisabled = false));
+        expect(plan.errors).to.deep.equal([]);
+        const excluded = inp(byName(plan, "flux")).excludedFromFlux as Array<{ component: string; owner: string }>;
+        expect(excluded.filter((e) => e.owner === "Talos").map((e) => e.component)).to.deep.equal(["coredns"]);
+        const line = renderText(plan)
+            .split("\n")
+            .find((l) => l.includes("not in Flux"))!;
+        expect(line).to.contain("run by Talos: CoreDNS (dns)");
+        expect(line.split("run by Talos")[0]).to.not.contain("CoreDNS");
+    });
+
     it("gives Flux a custom cluster domain, as the report's cluster needed", async () => {
         const plan = await planDev((s) => (s.cluster.dnsDomain = "home-ops.local"));
         expect(inp(byName(plan, "flux-instance")).spec.cluster.domain).to.equal("home-ops.local");
@@ -204,7 +220,8 @@ describe("gitops plan: variations", () => {
         });
         const r = ks(plan, "infrastructure-longhorn");
         expect(inp(r).spec).to.include({ timeout: "15m", retryInterval: "2m", wait: false, prune: false });
-        expect(inp(r).metadata.annotations["pulumi.com/timeoutSeconds"]).to.equal(String(15 * 60 + 2 * 60));
+        // Two attempts of 15m and the 2m between them.
+        expect(inp(r).metadata.annotations["pulumi.com/timeoutSeconds"]).to.equal(String(2 * 15 * 60 + 2 * 60));
         expect(specDeps(r)).to.deep.equal(["infrastructure-sources", "infrastructure-external-secrets", "infrastructure-onepassword"]);
         expect(crdErrors(r.inputs as { apiVersion: string; kind: string })).to.deep.equal([]);
     });

@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
-import { fluxInstance, gitRepository, kustomization } from "../lib/values/flux";
-import { devSections, Json, raw } from "./helpers";
+import { stackPolicyConfig } from "../lib/plan/policies";
+import * as fluxValues from "../lib/values/flux";
+import { fluxInstance, gitRepository, kustomization, NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
+import { devSections, Json, planDev, raw } from "./helpers";
 import { violations } from "./policies.test";
 
 const FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
@@ -45,8 +47,22 @@ describe("policy flux-waits-for-ready", () => {
 });
 
 describe("policy flux-instance-cluster-domain", () => {
-    it("passes the emitted FluxInstance", async () => {
+    const stack = stackPolicyConfig(config);
+
+    it("passes the emitted FluxInstance, with and without the stack's domain as config", async () => {
+        expect(stack["flux-instance-cluster-domain"]).to.deep.equal({ dnsDomain: "k8s.home.geoffdavis.com" });
+        expect(await violations("flux-instance-cluster-domain", FLUX_INSTANCE, instance(), stack)).to.deep.equal([]);
         expect(await violations("flux-instance-cluster-domain", FLUX_INSTANCE, instance())).to.deep.equal([]);
+    });
+
+    it("fails a FluxInstance left at cluster.local on the report's custom domain, naming both", async () => {
+        const obj = instance();
+        obj.spec.cluster.domain = "cluster.local";
+        const v = await violations("flux-instance-cluster-domain", FLUX_INSTANCE, obj, stack);
+        expect(v).to.have.length(1);
+        expect(v[0].message).to.contain("'cluster.local'").and.contain("'k8s.home.geoffdavis.com'");
+        // Without config the policy cannot know the domain, and says so in its description.
+        expect(await violations("flux-instance-cluster-domain", FLUX_INSTANCE, obj)).to.deep.equal([]);
     });
 
     it("fails a FluxInstance whose domain is empty", async () => {
@@ -60,7 +76,7 @@ describe("policy flux-instance-cluster-domain", () => {
     it("fails a FluxInstance with no cluster section", async () => {
         const obj = instance();
         delete obj.spec.cluster;
-        expect(await violations("flux-instance-cluster-domain", FLUX_INSTANCE, obj)).to.have.length(1);
+        expect(await violations("flux-instance-cluster-domain", FLUX_INSTANCE, obj, stack)).to.have.length(1);
     });
 });
 
@@ -74,7 +90,11 @@ describe("policy flux-distribution-pinned", () => {
         obj.spec.distribution.version = "2.x";
         const v = await violations("flux-distribution-pinned", FLUX_INSTANCE, obj);
         expect(v).to.have.length(1);
-        expect(v[0].message).to.contain('"2.x"').and.contain("exact version");
+        expect(v[0].message).to.contain('"2.x"');
+        const s = devSections();
+        s.flux.distribution.version = "2.x";
+        const problem = validateConfig(raw(s)).problems.find((p) => p.path === "talos-platform:flux.distribution.version")!;
+        expect(v[0].message).to.contain(problem.fix);
     });
 
     it("fails a FluxInstance without a distribution", async () => {
@@ -102,11 +122,50 @@ describe("policy flux-single-owner", () => {
         expect(v[0].message).to.equal(problem.message + ".");
     });
 
+    it("says who runs CoreDNS from its config, as the config check does", async () => {
+        const obj = ks();
+        obj.metadata.name = "kube-dns";
+        const talos = await violations("flux-single-owner", KUSTOMIZATION, obj);
+        expect(talos[0].message).to.contain("which Talos runs");
+        const ours = await violations("flux-single-owner", KUSTOMIZATION, obj, stackPolicyConfig(config));
+        expect(ours[0].message).to.contain("which this program deploys in its dns phase");
+    });
+
+    it("gets the stack's config in the offline plan", async () => {
+        // A Kustomization emitted under a name its config does not have, which only the policy can then catch.
+        const original = fluxValues.kustomization;
+        const values = fluxValues as { kustomization: typeof original };
+        values.kustomization = (flux, phase, previous, k) => {
+            const obj = original(flux, phase, previous, k);
+            if (k.name === "apps-dashboard") obj.metadata.name = "kube-dns";
+            return obj;
+        };
+        try {
+            const plan = await planDev();
+            expect(plan.errors).to.deep.equal([]);
+            const found = plan.findings.filter((f) => f.rule === "flux-single-owner");
+            expect(found.map((f) => f.severity)).to.deep.equal(["mandatory"]);
+            // The dev stack sets cluster.coreDnsDisabled: without it, the policy would blame Talos.
+            expect(found[0].message).to.contain("which this program deploys in its dns phase");
+        } finally {
+            values.kustomization = original;
+        }
+    });
+
     it("fails on the path alone, and passes a Kustomization with neither name nor path", async () => {
         const obj = ks();
         obj.spec.path = "./infrastructure/coredns";
         expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.have.length(1);
         expect(await violations("flux-single-owner", KUSTOMIZATION, { spec: {} })).to.deep.equal([]);
+    });
+
+    it("passes a Kustomization marked as not owned by the platform", async () => {
+        const obj = ks();
+        obj.spec.path = "./infrastructure/issuers";
+        obj.metadata.annotations[NOT_OWNED_BY_PLATFORM] = "true";
+        expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.deep.equal([]);
+        obj.metadata.annotations[NOT_OWNED_BY_PLATFORM] = "false";
+        expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.have.length(1);
     });
 });
 

@@ -1,6 +1,14 @@
 import { expect } from "chai";
 import { fluxPhaseSchema, fluxSchema } from "../lib/config/flux";
-import { gitRef, kustomizationDependencies, phaseOrder, readyTimeoutSeconds } from "../lib/values/flux";
+import {
+    gitCredentialsData,
+    gitRef,
+    kustomization,
+    kustomizationDependencies,
+    NOT_OWNED_BY_PLATFORM,
+    phaseOrder,
+    readyTimeoutSeconds,
+} from "../lib/values/flux";
 import { fluxInstance } from "../lib/values/flux";
 import { validateConfig } from "../lib/config";
 import { devSections, raw } from "./helpers";
@@ -27,11 +35,50 @@ describe("Flux builders", () => {
         expect(kustomizationDependencies(["a", "b"], k)).to.deep.equal(["a", "b", "z"]);
     });
 
-    it("waits one Flux attempt and one retry for Ready", () => {
+    it("waits for a failed Flux attempt, the retry interval, and the retry itself", () => {
         const k = (extra: Record<string, unknown>) =>
             fluxPhaseSchema.parse({ name: "p", kustomizations: [ks("x", extra)] }).kustomizations[0];
-        expect(readyTimeoutSeconds(k({}))).to.equal(1200);
-        expect(readyTimeoutSeconds(k({ interval: "1h", timeout: "5m", retryInterval: "1m" }))).to.equal(360);
+        // Flux's defaults: timeout = interval - 30s (9m30s), retryInterval = interval (10m).
+        expect(readyTimeoutSeconds(k({}))).to.equal(2 * 570 + 600);
+        expect(readyTimeoutSeconds(k({ interval: "1h", timeout: "5m", retryInterval: "1m" }))).to.equal(2 * 300 + 60);
+        // Flux never times an attempt out in under 30s.
+        expect(readyTimeoutSeconds(k({ interval: "1m", timeout: "10s" }))).to.equal(2 * 30 + 60);
+        expect(readyTimeoutSeconds(k({ interval: "45s" }))).to.equal(2 * 30 + 45);
+    });
+
+    it("puts HTTPS credentials under username and password, as source-controller reads them", () => {
+        const source = fluxSchema.parse({ source: { httpsToken: { tokenSecret: "fluxGitToken" } } }).source;
+        expect(gitCredentialsData(source, (key) => `<secret ${key}>`)).to.deep.equal({
+            username: "git",
+            password: "<secret fluxGitToken>",
+        });
+    });
+
+    it("puts SSH credentials under identity and known_hosts", () => {
+        const source = fluxSchema.parse({
+            source: {
+                url: "ssh://git@github.com/o/r",
+                sshKey: { privateKeySecret: "fluxDeployKey", knownHosts: "github.com ssh-ed25519 AAAA" },
+            },
+        }).source;
+        expect(gitCredentialsData(source, (key) => `<secret ${key}>`)).to.deep.equal({
+            identity: "<secret fluxDeployKey>",
+            known_hosts: "github.com ssh-ed25519 AAAA",
+        });
+    });
+
+    it("needs no Secret data for a public repository", () => {
+        expect(gitCredentialsData(fluxSchema.parse({}).source, (key) => key)).to.equal(undefined);
+    });
+
+    it("marks a Kustomization that is not owned by the platform, and only that one", () => {
+        const flux = fluxSchema.parse({
+            phases: [{ name: "p", kustomizations: [ks("a"), ks("b", { notOwnedByPlatform: true })] }],
+        });
+        const [a, b] = flux.phases[0].kustomizations.map((k) => kustomization(flux, 0, [], k));
+        expect(a.metadata.annotations).to.not.have.property(NOT_OWNED_BY_PLATFORM);
+        expect(b.metadata.annotations).to.include({ [NOT_OWNED_BY_PLATFORM]: "true" });
+        expect(crdErrors(b)).to.deep.equal([]);
     });
 
     it("follows semver over tag over branch, and main by default", () => {

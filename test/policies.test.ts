@@ -1,13 +1,14 @@
 import { expect } from "chai";
-import { evaluatePolicies } from "../lib/plan/policies";
+import { evaluatePolicies, PolicyConfig } from "../lib/plan/policies";
 import type { Finding } from "../lib/plan/model";
 
-/** Runs the whole policy pack over one resource, keeping the findings of one rule. */
-export async function violations(rule: string, type: string, props: Record<string, unknown>): Promise<Finding[]> {
+/** Runs the whole policy pack over one resource, keeping the findings of one rule; `config` as --policy-pack-config gives it. */
+export async function violations(rule: string, type: string, props: Record<string, unknown>, config?: PolicyConfig): Promise<Finding[]> {
     const urn = `urn:pulumi:test::talos-platform::${type}::subject`;
-    const findings = await evaluatePolicies([
-        { urn, type, name: "subject", parent: null, dependsOn: [], phase: null, inputs: props, props },
-    ]);
+    const findings = await evaluatePolicies(
+        [{ urn, type, name: "subject", parent: null, dependsOn: [], phase: null, inputs: props, props }],
+        config,
+    );
     return findings.filter((f) => f.rule === rule);
 }
 

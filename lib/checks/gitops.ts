@@ -1,76 +1,10 @@
-import { closest } from "fastest-levenshtein";
 import type { PlatformConfig } from "../config";
-import type { FluxConfig } from "../config/flux";
+import { FluxConfig, redactUrl } from "../config/flux";
+import { suggestion } from "../config/issues";
 import type { SecretRef } from "../config/secrets";
-import type { Phase } from "../phases";
 import { configPath, error, Problem, warning } from "../problems";
+import { nestedPaths, normalizedPath, singleOwner } from "./gitops-owners";
 import type { Check } from "./types";
-
-/** What this program deploys itself, and so what Flux must leave alone. */
-export interface OwnedComponent {
-    component: string;
-    phase: Phase;
-    /** What it covers, for messages and the plan. */
-    covers: string;
-    /** The config section that configures it. */
-    section: string;
-    /** Names that mean this component, with their separators removed (cert-manager → certmanager). */
-    aliases: string[];
-}
-
-export const OWNED_COMPONENTS: OwnedComponent[] = [
-    { component: "cilium", phase: "network", covers: "Cilium, its LoadBalancer IP pools and BGP", section: "cilium", aliases: ["cilium"] },
-    { component: "coredns", phase: "dns", covers: "CoreDNS", section: "coredns", aliases: ["coredns"] },
-    {
-        component: "cert-manager",
-        phase: "certificates",
-        covers: "cert-manager and its ClusterIssuers",
-        section: "certManager",
-        aliases: ["certmanager"],
-    },
-    { component: "ingress-nginx", phase: "ingress", covers: "ingress-nginx", section: "ingressNginx", aliases: ["ingressnginx"] },
-    {
-        component: "flux",
-        phase: "gitops",
-        covers: "the Flux controllers: flux-operator and its FluxInstance",
-        section: "flux",
-        aliases: ["fluxsystem", "fluxoperator", "fluxinstance"],
-    },
-];
-
-const ALIAS_WORDS = 3;
-
-/**
- * The owned component a Kustomization name or path stands for, if any: some
- * run of its words (split at / . _ -) spells one of the aliases, so
- * infrastructure-cert-manager-issuers and ./infrastructure/cilium-bgp match.
- */
-export function ownerOf(nameOrPath: string): OwnedComponent | undefined {
-    const words = nameOrPath
-        .toLowerCase()
-        .split(/[/._-]+/)
-        .filter(Boolean);
-    for (let i = 0; i < words.length; i++) {
-        let joined = "";
-        for (let j = i; j < Math.min(words.length, i + ALIAS_WORDS); j++) {
-            joined += words[j];
-            const owner = OWNED_COMPONENTS.find((c) => c.aliases.includes(joined));
-            if (owner) return owner;
-        }
-    }
-    return undefined;
-}
-
-/** One message for the config check and the policy. */
-export function twoOwnersMessage(field: "name" | "path", value: string, owner: OwnedComponent): string {
-    return (
-        `Kustomization ${field} '${value}' duplicates ${owner.component}, which this program deploys in its ${owner.phase} phase ` +
-        `(${owner.covers}); with Flux applying it too, two owners would fight over the same objects`
-    );
-}
-
-export const TWO_OWNERS_FIX =
-    "leave it out of talos-platform:flux.phases (and out of the repository's Flux paths); configure it in its own section instead";
 
 /**
  * A URL that carries a password, or over HTTP(S) a user name (where a token
@@ -142,7 +76,7 @@ function duplicates(flux: FluxConfig): Problem[] {
                     ),
                 );
             else names.set(k.name, ksPath(i, j, "name"));
-            const path = k.path.replace(/\/+$/, "") || ".";
+            const path = normalizedPath(k.path);
             const firstPath = paths.get(path);
             if (firstPath)
                 problems.push(
@@ -178,7 +112,8 @@ function dependencies(flux: FluxConfig): Problem[] {
                 const path = ksPath(i, j, "dependsOn", n);
                 const target = at.get(d);
                 if (!target) {
-                    const hint = known.length ? `did you mean '${closest(d, known)}'? ` : "";
+                    const likely = suggestion(d, known);
+                    const hint = likely ? `did you mean '${likely}'? ` : "";
                     problems.push(
                         error(
                             path,
@@ -239,23 +174,6 @@ function cycles(edges: Map<string, Array<{ to: string; path: string }>>): Proble
     return problems;
 }
 
-function singleOwner(flux: FluxConfig): Problem[] {
-    const problems: Problem[] = [];
-    flux.phases.forEach((p, i) =>
-        p.kustomizations.forEach((k, j) => {
-            for (const field of ["name", "path"] as const) {
-                const owner = ownerOf(k[field]);
-                if (owner) {
-                    const fix = `${TWO_OWNERS_FIX} (${configPath([owner.section])})`;
-                    problems.push(error(ksPath(i, j, field), twoOwnersMessage(field, k[field], owner), fix, k[field]));
-                    break;
-                }
-            }
-        }),
-    );
-    return problems;
-}
-
 /** The host entry known_hosts uses for a URL: host, or [host]:port off port 22. */
 function knownHostsEntry(url: URL): string {
     const host = url.hostname.replace(/^\[|\]$/g, "");
@@ -266,6 +184,8 @@ function source(flux: FluxConfig): Problem[] {
     const problems: Problem[] = [];
     const s = flux.source;
     const key = (...k: string[]) => configPath(["flux", "source", ...k]);
+    // Problems show the URL without the credentials it may carry.
+    const url = redactUrl(s.url);
     const refs = (["branch", "tag", "semver"] as const).filter((r) => s[r] !== undefined);
     if (refs.length > 1) {
         problems.push(
@@ -278,7 +198,7 @@ function source(flux: FluxConfig): Problem[] {
         );
     }
     if (urlHasCredentials(s.url)) {
-        problems.push(error(key("url"), URL_CREDENTIALS_MESSAGE, `remove them from the URL and use ${key("httpsToken")}`, s.url));
+        problems.push(error(key("url"), URL_CREDENTIALS_MESSAGE, `remove them from the URL and use ${key("httpsToken")}`, url));
     }
     const scheme = s.url.split("://")[0];
     if (s.httpsToken && s.sshKey) {
@@ -289,12 +209,12 @@ function source(flux: FluxConfig): Problem[] {
                 key("httpsToken"),
                 `needs an https:// URL, but ${key("url")} is ${scheme}://; a token over ${scheme} would be sent in the clear or not at all`,
                 `use the repository's https:// URL, or ${key("sshKey")} for ssh://`,
-                s.url,
+                url,
             ),
         );
     } else if (s.sshKey && scheme !== "ssh") {
         problems.push(
-            error(key("sshKey"), `needs an ssh:// URL, but ${key("url")} is ${scheme}://`, `use ssh://git@<host>/<owner>/<repo>`, s.url),
+            error(key("sshKey"), `needs an ssh:// URL, but ${key("url")} is ${scheme}://`, `use ssh://git@<host>/<owner>/<repo>`, url),
         );
     } else if (scheme === "ssh" && !s.sshKey) {
         problems.push(
@@ -302,7 +222,7 @@ function source(flux: FluxConfig): Problem[] {
                 key("url"),
                 `is an ssh:// URL, but ${key("sshKey")} is not set; Flux cannot clone over SSH without a key`,
                 `set ${key("sshKey")}, or use the https:// URL`,
-                s.url,
+                url,
             ),
         );
     }
@@ -362,8 +282,9 @@ const flux = (run: (f: FluxConfig) => Problem[]) => (c: PlatformConfig) => run(c
 
 export const gitopsChecks: Check[] = [
     { name: "flux-unique-names", run: flux(duplicates) },
+    { name: "flux-nested-paths", run: flux(nestedPaths) },
     { name: "flux-dependencies", run: flux(dependencies) },
-    { name: "flux-single-owner", run: flux(singleOwner) },
+    { name: "flux-single-owner", run: singleOwner },
     { name: "flux-git-source", run: flux(source) },
     { name: "flux-components", run: flux(components) },
     { name: "flux-health-checks-ignored", run: flux(ignoredHealthChecks) },

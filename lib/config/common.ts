@@ -17,11 +17,16 @@ export function isPinnedVersion(v: unknown): boolean {
     return typeof v === "string" && PINNED.test(v);
 }
 
-export const PINNED_VERSION_FIX =
-    "use an exact version such as 1.19.4; ranges, wildcards and tags like 'latest' let the chart change between two deployments";
+/** The fix for an unpinned version of `what` (e.g. "the cilium chart", "Flux"), with an example when one is known. */
+export function pinnedVersionFix(what: string, example?: string): string {
+    const version = example ? `an exact version such as ${example}` : "an exact version (MAJOR.MINOR.PATCH)";
+    return `use ${version}; ranges, wildcards and tags like 'latest' let ${what} change between two deployments`;
+}
 
-/** An exact chart version: a range or "latest" lets the platform drift between two `up`s. */
-export const pinnedVersion = must(z.string(), isPinnedVersion, "is not a pinned version", PINNED_VERSION_FIX);
+/** An exact version of `what`: a range or "latest" lets the platform drift between two `up`s. */
+export function pinnedVersion(what: string, example: string) {
+    return must(z.string(), isPinnedVersion, `is not a pinned version of ${what}`, pinnedVersionFix(what, example));
+}
 
 const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 
@@ -77,7 +82,7 @@ export function chartFields(d: ChartDefaults) {
     return {
         chart: z.string().min(1).default(d.chart),
         repository: z.string().min(1).default(d.repository),
-        version: pinnedVersion.default(d.version),
+        version: pinnedVersion(`the ${d.chart} chart`, d.version).default(d.version),
         namespace: k8sName.default(d.namespace),
         values: helmValues.default({}),
     };

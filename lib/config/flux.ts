@@ -1,6 +1,10 @@
 import { z } from "zod";
 import { chartFields, duration, k8sName, must, pinnedVersion } from "./common";
+import { showValueAs } from "./issues";
 import { secretKeyName } from "./secrets";
+
+/** The Flux distribution this program installs unless told otherwise. */
+export const FLUX_VERSION = "2.9.4";
 
 const healthCheck = z.strictObject({
     /** @default the API server's preferred version of the kind */
@@ -33,7 +37,7 @@ export const kustomizationSchema = z.strictObject({
     dependsOn: z.array(k8sName).default([]),
     /** How often Flux reconciles it. @default 10m */
     interval: duration.default("10m"),
-    /** Flux's timeout for apply and health checks. @default Flux's default (the interval) */
+    /** Flux's timeout for one attempt: build, apply and health checks. @default Flux's: the interval minus 30s, at least 30s */
     timeout: duration.optional(),
     /** Retry interval after a failure. @default Flux's default (the interval) */
     retryInterval: duration.optional(),
@@ -43,13 +47,38 @@ export const kustomizationSchema = z.strictObject({
     wait: z.boolean().default(true),
     /** Objects whose health makes it Ready; only read when wait is false. @default [] */
     healthChecks: z.array(healthCheck).default([]),
+    /**
+     * Says that this Kustomization applies nothing this program or Talos
+     * deploys, when its name or path suggests otherwise (the two-owners check
+     * would refuse it, or warn about a directory above such a component).
+     * Check the repository before setting it. @default false (the check runs)
+     */
+    notOwnedByPlatform: z.boolean().default(false),
 });
 export type KustomizationConfig = z.output<typeof kustomizationSchema>;
 
-export const fluxPhaseSchema = z.strictObject({
-    name: k8sName,
-    kustomizations: z.array(kustomizationSchema).min(1),
-});
+export const fluxPhaseSchema = z
+    .strictObject({
+        name: k8sName,
+        kustomizations: z.array(kustomizationSchema),
+    })
+    // Also when other fields of the phase are wrong, so one round reports everything.
+    .check(
+        z.superRefine(
+            (p, ctx) => {
+                if (!Array.isArray(p.kustomizations) || p.kustomizations.length) return;
+                const phase = typeof p.name === "string" ? ` '${p.name}'` : "";
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["kustomizations"],
+                    message: "is empty",
+                    params: { fix: `add a Kustomization, or remove the phase${phase}` },
+                    input: p.kustomizations,
+                });
+            },
+            { when: () => true },
+        ),
+    );
 export type FluxPhaseConfig = z.output<typeof fluxPhaseSchema>;
 
 const GIT_URL = /^(https?|ssh):\/\/[^/]/;
@@ -63,12 +92,29 @@ export function gitUrlFix(v: string): string {
     return "write an https://, http:// or ssh:// URL, e.g. https://github.com/geoffdavis/talos-gitops";
 }
 
+// The user information of a URL (scheme://user:password@), or of an scp-like address.
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)?([^/?#]*)@/i;
+
+/**
+ * The URL as it may be shown: user information that may hold a credential
+ * becomes ***. An ssh:// or scp-like user alone (git@) is only the SSH user.
+ */
+export function redactUrl(url: string): string {
+    const m = USERINFO.exec(url);
+    if (!m) return url;
+    const sshUser = (m[1] === undefined || m[1].toLowerCase() === "ssh://") && !m[2].includes(":");
+    return sshUser ? url : url.replace(USERINFO, `${m[1] ?? ""}***@`);
+}
+
 /** Flux's own URL check, so a bad URL fails here and not in source-controller. */
-export const gitUrl = z.string().superRefine((v, ctx) => {
-    if (!GIT_URL.test(v)) {
-        ctx.addIssue({ code: "custom", message: "is not a URL Flux can clone", params: { fix: gitUrlFix(v) }, input: v });
-    }
-});
+export const gitUrl = showValueAs(
+    z.string().superRefine((v, ctx) => {
+        if (!GIT_URL.test(v)) {
+            ctx.addIssue({ code: "custom", message: "is not a URL Flux can clone", params: { fix: gitUrlFix(v) }, input: v });
+        }
+    }),
+    (v) => (typeof v === "string" ? redactUrl(v) : v),
+);
 
 export const FLUX_COMPONENTS = [
     "source-controller",
@@ -92,7 +138,7 @@ export const fluxSchema = z.strictObject({
     distribution: z
         .strictObject({
             /** An exact Flux version; the operator would otherwise upgrade Flux on its own. @default 2.9.4 */
-            version: pinnedVersion.default("2.9.4"),
+            version: pinnedVersion("Flux", FLUX_VERSION).default(FLUX_VERSION),
             /** @default ghcr.io/fluxcd */
             registry: z.string().min(1).default("ghcr.io/fluxcd"),
         })

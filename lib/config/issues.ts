@@ -1,4 +1,4 @@
-import { closest } from "fastest-levenshtein";
+import { closest, distance } from "fastest-levenshtein";
 import { z } from "zod";
 import { configPath, error, Problem } from "../problems";
 
@@ -28,15 +28,55 @@ function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefine
     return s;
 }
 
-function knownKeys(schema: z.core.$ZodType, path: readonly Segment[]): string[] {
+type SchemaDef = { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+
+/** The schema at `path` below `schema`, through objects and arrays. */
+function schemaAt(schema: z.core.$ZodType, path: readonly Segment[]): z.core.$ZodType | undefined {
     let s = unwrap(schema);
     for (const seg of path) {
-        if (!s) return [];
-        const def = s._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+        if (!s) return undefined;
+        const def = s._zod.def as unknown as SchemaDef;
         s = unwrap(typeof seg === "number" ? def.element : def.shape?.[seg]);
     }
-    const def = s?._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> } | undefined;
+    return s;
+}
+
+function knownKeys(schema: z.core.$ZodType, path: readonly Segment[]): string[] {
+    const def = schemaAt(schema, path)?._zod.def as unknown as SchemaDef | undefined;
     return def?.shape ? Object.keys(def.shape) : [];
+}
+
+/** How a field's value appears in a problem; `undefined` hides it. */
+export type ShowValue = (value: unknown) => unknown;
+
+const SHOWN = new WeakMap<z.core.$ZodType, ShowValue>();
+
+/**
+ * Problems about `schema`'s field show its value through `show`, so a field
+ * that may hold a credential (a URL with a token, a secret pasted where its
+ * name belongs) never echoes it into the plan, its JSON or a PR comment.
+ */
+export function showValueAs<T extends z.core.$ZodType>(schema: T, show: ShowValue): T {
+    SHOWN.set(schema, show);
+    return schema;
+}
+
+/** Never shows the field's value. */
+export function concealValue<T extends z.core.$ZodType>(schema: T): T {
+    return showValueAs(schema, () => undefined);
+}
+
+const CONCEALED_NOTE = " (the value is not shown: it may be a secret)";
+
+/**
+ * The known name `word` most likely misspells, if any: only within an edit
+ * distance of a third of its length (at least 1), so an unrelated name gets
+ * no suggestion.
+ */
+export function suggestion(word: string, known: readonly string[]): string | undefined {
+    if (!known.length) return undefined;
+    const best = closest(word, [...known]);
+    return distance(word, best) <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function typeName(v: unknown): string {
@@ -56,16 +96,28 @@ const ARTICLE: Record<string, string> = {
 };
 
 export function unknownKeyProblem(path: Segment[], key: string, known: string[], value: unknown): Problem {
-    const suggestion = known.length ? closest(key, known) : undefined;
-    const fix =
-        suggestion && suggestion.length > 0
-            ? `did you mean '${suggestion}'? Known keys here: ${known.join(", ")}`
-            : `remove it; this map takes no other keys`;
+    const suggested = suggestion(key, known);
+    const fix = suggested
+        ? `did you mean '${suggested}'? Known keys here: ${known.join(", ")}`
+        : known.length
+          ? `remove it, or use one of the keys known here: ${known.join(", ")}`
+          : `remove it; this map takes no other keys`;
     return error(configPath([...path, key]), "is not a known key", fix, value);
 }
 
 export function issueToProblems(section: string, schema: z.core.$ZodType, raw: unknown, issue: z.core.$ZodIssue): Problem[] {
     const rel = issue.path as Segment[];
+    const at = schemaAt(schema, rel);
+    const show = at && SHOWN.get(at);
+    const problems = problemsOf(section, schema, raw, issue, rel);
+    if (!show) return problems;
+    return problems.map((p) => {
+        const value = p.value === undefined ? undefined : show(p.value);
+        return value === undefined && p.value !== undefined ? { ...p, value, message: p.message + CONCEALED_NOTE } : { ...p, value };
+    });
+}
+
+function problemsOf(section: string, schema: z.core.$ZodType, raw: unknown, issue: z.core.$ZodIssue, rel: Segment[]): Problem[] {
     const path = [section, ...rel];
     const value = valueAt(raw, rel);
     const key = configPath(path);

@@ -1,8 +1,18 @@
 import type { PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { gitopsPolicyConfig } from "../../policies/gitops";
 import { DEFAULT_ENFORCEMENT } from "../../policies/kit";
 import { POLICIES } from "../../policies/rules";
+import type { PlatformConfig } from "../config";
 import type { Finding, PlanResource } from "./model";
+
+/** Per-policy config by policy name, as in the file `pulumi preview --policy-pack-config` reads. */
+export type PolicyConfig = Record<string, Record<string, unknown>>;
+
+/** The policy config that describes a stack, so policies compare against its facts (e.g. its cluster domain). */
+export function stackPolicyConfig(config: PlatformConfig): PolicyConfig {
+    return { ...gitopsPolicyConfig(config) };
+}
 
 export interface PolicyInput extends PlanResource {
     /** Inputs with secrets unwrapped, as CrossGuard passes them. */
@@ -29,9 +39,10 @@ function isTypeOf(type: string, cls: unknown): boolean {
 
 /**
  * Evaluates the policy pack over the recorded resources, the way the
- * CrossGuard analyzer would during `pulumi preview --policy-pack policies`.
+ * CrossGuard analyzer would during `pulumi preview --policy-pack policies`
+ * (with `--policy-pack-config` when `config` is given).
  */
-export async function evaluatePolicies(resources: PolicyInput[]): Promise<Finding[]> {
+export async function evaluatePolicies(resources: PolicyInput[], config: PolicyConfig = {}): Promise<Finding[]> {
     const findings: Finding[] = [];
     const byUrn = new Map<string, PolicyResource>();
     const policyResources = resources.map((r): PolicyResource => {
@@ -58,7 +69,7 @@ export async function evaluatePolicies(resources: PolicyInput[]): Promise<Findin
         const severity = policy.enforcementLevel ?? DEFAULT_ENFORCEMENT;
         if (severity === "disabled") continue;
         const level = severity === "advisory" ? "advisory" : "mandatory";
-        const getConfig = <T extends object>() => ({}) as T;
+        const getConfig = <T extends object>() => ({ ...config[policy.name] }) as T;
         const notApplicable = (reason?: string): never => {
             throw new NotApplicable(reason);
         };

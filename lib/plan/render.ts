@@ -58,6 +58,8 @@ interface Excluded {
     component: string;
     phase: string;
     covers: string;
+    /** Who deploys it instead: this program (when absent) or Talos. */
+    owner?: string;
 }
 
 export function excludedFromFlux(plan: Plan): Excluded[] {
@@ -67,7 +69,14 @@ export function excludedFromFlux(plan: Plan): Excluded[] {
 function excludedLine(plan: Plan): string | undefined {
     const excluded = excludedFromFlux(plan);
     if (!excluded.length) return undefined;
-    return `not in Flux, deployed by this program: ${excluded.map((e) => `${e.covers} (${e.phase})`).join("; ")}`;
+    const byTalos = excluded.filter((e) => e.owner === "Talos");
+    const ours = excluded.filter((e) => e.owner !== "Talos");
+    const list = (es: Excluded[]) => es.map((e) => `${e.covers} (${e.phase})`).join("; ");
+    const parts = [
+        ...(ours.length ? [`deployed by this program: ${list(ours)}`] : []),
+        ...(byTalos.length ? [`run by Talos: ${list(byTalos)}`] : []),
+    ];
+    return `not in Flux, ${parts.join(" — ")}`;
 }
 
 /** "5.2 storage" for each sub-phase component, by URN. */

@@ -5,7 +5,7 @@ import { readStackConfig } from "../config/stack";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import { Finding, Plan, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
-import { evaluatePolicies } from "./policies";
+import { evaluatePolicies, stackPolicyConfig } from "./policies";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -193,6 +193,7 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
     plan.findings.push(
         ...(await evaluatePolicies(
             plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
+            validation.config ? stackPolicyConfig(validation.config) : {},
         )),
     );
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");

@@ -47,6 +47,18 @@ export function gitRef(source: GitSourceConfig): Record<string, string> {
     return { branch: source.branch ?? "main" };
 }
 
+/**
+ * The data of the Secret the GitRepository reads, under the keys
+ * source-controller looks for: username and password for HTTPS, identity and
+ * known_hosts for SSH. `secret` reads a secret key (the component passes
+ * secretConfig), so only Pulumi secrets and public host keys go in.
+ */
+export function gitCredentialsData<S>(source: GitSourceConfig, secret: (key: string) => S): Record<string, S | string> | undefined {
+    if (source.httpsToken) return { username: source.httpsToken.username, password: secret(source.httpsToken.tokenSecret) };
+    if (source.sshKey) return { identity: secret(source.sshKey.privateKeySecret), known_hosts: source.sshKey.knownHosts };
+    return undefined;
+}
+
 /** The Secret the GitRepository reads its credentials from, when it needs any. */
 export function gitCredentialsSecretName(source: GitSourceConfig): string | undefined {
     return source.httpsToken || source.sshKey ? `${source.name}-git-auth` : undefined;
@@ -75,16 +87,25 @@ export function kustomizationDependencies(previous: string[], k: KustomizationCo
     return [...new Set([...previous, ...k.dependsOn])];
 }
 
+/** Flux's timeout for one attempt (kustomize-controller's GetTimeout): the interval minus 30s unless set, at least 30s. */
+export function attemptTimeoutMs(k: KustomizationConfig): number {
+    const ms = k.timeout ? durationMs(k.timeout) : durationMs(k.interval) - 30_000;
+    return Math.max(ms, 30_000);
+}
+
 /**
- * How long Pulumi waits for Ready: one Flux attempt (its timeout) and one
- * retry. Pulumi's own default (10 minutes) would give up on a Kustomization
- * Flux is still allowed to be working on.
+ * How long Pulumi waits for Ready: a failed attempt (its timeout), the wait
+ * before Flux retries (retryInterval, by default the interval), and the
+ * retry itself. Pulumi's own default (10 minutes) would give up on a
+ * Kustomization Flux is still allowed to be working on.
  */
 export function readyTimeoutSeconds(k: KustomizationConfig): number {
-    const attempt = durationMs(k.timeout ?? k.interval);
     const retry = durationMs(k.retryInterval ?? k.interval);
-    return Math.ceil((attempt + retry) / 1000);
+    return Math.ceil((2 * attemptTimeoutMs(k) + retry) / 1000);
 }
+
+/** Marks a Kustomization whose config says notOwnedByPlatform, so the policy flux-single-owner lets it pass too. */
+export const NOT_OWNED_BY_PLATFORM = "talos-platform/not-owned-by-platform";
 
 /** A Kustomization of phase `phaseIndex`; `previous` is previousPhaseNames(), computed once per phase. */
 export function kustomization(flux: FluxConfig, phaseIndex: number, previous: string[], k: KustomizationConfig): K8sObject {
@@ -107,7 +128,11 @@ export function kustomization(flux: FluxConfig, phaseIndex: number, previous: st
             name: k.name,
             namespace: flux.namespace,
             labels: { [PHASE_LABEL]: flux.phases[phaseIndex].name },
-            annotations: { ...WAIT_FOR_READY, "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds(k)) },
+            annotations: {
+                ...WAIT_FOR_READY,
+                "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds(k)),
+                ...(k.notOwnedByPlatform ? { [NOT_OWNED_BY_PLATFORM]: "true" } : {}),
+            },
         },
         spec,
     };
