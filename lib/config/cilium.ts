@@ -65,7 +65,7 @@ export function versionAtLeast(version: string, min: string): boolean {
 }
 
 const ciliumVersion = must(
-    pinnedVersion,
+    pinnedVersion("the cilium chart", "1.19.4"),
     (v) => versionAtLeast(v, MIN_CILIUM_VERSION),
     `is older than Cilium ${MIN_CILIUM_VERSION}: the LoadBalancer pools and the BGP control plane objects this program emits are cilium.io/v2, which Cilium serves only from 1.18 on`,
     `use Cilium ${MIN_CILIUM_VERSION} or later, e.g. 1.19.4, the version its values are checked against`,
