@@ -194,9 +194,13 @@ describe("the Cloudflare API token", () => {
             "talos-platform:certManager.issuers[3].acme.cloudflare.apiTokenSecret",
         ]);
         expect(missing[0].fix).to.contain("pulumi config set --secret talos-platform:cloudflareApiToken");
+        // One mistake, one problem: it names every issuer that uses the key.
         const plain = check(undefined, { cloudflareApiToken: { secret: false } }).problems.filter((p) => p.severity === "error");
-        expect(plain.map((p) => p.path)).to.deep.equal(["talos-platform:cloudflareApiToken", "talos-platform:cloudflareApiToken"]);
-        expect(plain[0].message).to.contain("plain text");
+        expect(plain.map((p) => p.path)).to.deep.equal(["talos-platform:cloudflareApiToken"]);
+        expect(plain[0].message)
+            .to.contain("plain text")
+            .and.contain("talos-platform:certManager.issuers[2].acme.cloudflare.apiTokenSecret")
+            .and.contain("talos-platform:certManager.issuers[3].acme.cloudflare.apiTokenSecret");
     });
 
     it("stops a plan that would run without it, registering nothing", async () => {

@@ -39,13 +39,13 @@ function knownKeys(schema: z.core.$ZodType, path: readonly Segment[]): string[] 
     return def?.shape ? Object.keys(def.shape) : [];
 }
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
     if (Array.isArray(v)) return "a list";
     if (v === null) return "null";
     return typeof v === "object" ? "a map" : `a ${typeof v}`;
 }
 
-const ARTICLE: Record<string, string> = {
+export const ARTICLE: Record<string, string> = {
     string: "a string",
     number: "a number",
     int: "a whole number",
