@@ -189,7 +189,7 @@ describe("rule: issuer references in chart certificates and annotations", () => 
         ).to.deep.equal([key + "cert-manager.io/issuer"]);
         expect(
             errors(annotate({ "cert-manager.io/issuer": "home-ops-ca", "cert-manager.io/issuer-kind": "AWSPCAIssuer" }))[0].message,
-        ).to.contain("namespaced AWSPCAIssuer");
+        ).to.contain('an issuer of kind "AWSPCAIssuer"');
         expect(
             errors(
                 annotate({
