@@ -133,6 +133,12 @@ describe("CoreDNS config checks", () => {
         expect(valuesOf(single).service).to.deep.include({ clusterIP: "10.96.0.53", ipFamilyPolicy: "SingleStack" });
     });
 
+    it("refuses an empty list of ClusterIPs from the escape hatch, which would leave the address to chance", () => {
+        const p = errors((s) => (s.coredns.values = { service: { clusterIPs: [] } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.service.clusterIPs", []]]);
+        expect(p[0].fix).to.contain("10.96.0.10, fd47:25e1:2f96:51:1000::a");
+    });
+
     it("refuses a clusterIP that differs from the first ClusterIP, naming both keys", () => {
         const p = errors((s) => (s.coredns.values = { service: { clusterIP: "10.96.0.11" } }));
         expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.service.clusterIP", "10.96.0.11"]]);

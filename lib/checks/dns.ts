@@ -69,6 +69,17 @@ function clusterIPs(config: PlatformConfig): Problem[] {
             }
         });
     }
+    // Only the escape hatch can list none: the typed key takes at least one, the default one per subnet.
+    if (ips.length === 0 && readValue(coredns.values, "service.clusterIPs", KIND.strings) !== undefined) {
+        problems.push(
+            error(
+                key,
+                "lists no address, so the API server would pick kube-dns' ClusterIP at random, where kubelet does not send pods",
+                `list one address per service subnet, e.g. ${defaultDnsIPs(cluster).join(", ")}, or remove the key`,
+                ips,
+            ),
+        );
+    }
     if (ips.length > subnets.length) {
         problems.push(
             error(
