@@ -4,7 +4,7 @@ import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
-import { certManagerValues } from "../lib/values/cert-manager";
+import { CERT_MANAGER_RELEASE, certManagerValues } from "../lib/values/cert-manager";
 
 export interface CertManagerArgs {
     /** Talos facts: the cluster domain goes into the webhook's serving certificate. */
@@ -30,7 +30,7 @@ export class CertManager extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
-            releaseArgs("cert-manager", config, certManagerValues(config, args.cluster)),
+            releaseArgs(CERT_MANAGER_RELEASE, config, certManagerValues(config, args.cluster)),
             { parent: this },
         );
         this.registerOutputs({ releaseStatus: this.release.status.status });

@@ -2,6 +2,23 @@ import * as k8s from "@pulumi/kubernetes";
 import type { ChartConfig } from "./config/common";
 import type { Values } from "./merge";
 
+/** Helm's trunc 63 | trimSuffix "-" on a generated name. */
+export function truncName(s: string, max = 63): string {
+    return s.slice(0, max).replace(/-+$/, "");
+}
+
+/**
+ * Helm's conventional `<chart>.fullname` helper, which these charts use for
+ * their objects: fullnameOverride, else the release name when it contains
+ * the chart name (or nameOverride), else release-chart.
+ */
+export function helmFullname(release: string, chart: string, values: Values): string {
+    const override = values.fullnameOverride;
+    if (typeof override === "string" && override !== "") return truncName(override);
+    const name = typeof values.nameOverride === "string" && values.nameOverride !== "" ? values.nameOverride : chart;
+    return truncName(release.includes(name) ? release : `${release}-${name}`);
+}
+
 /** The chart reference as Helm takes it: repository URL plus chart, or a full OCI reference. */
 export function chartRef(chart: ChartConfig): { chart: string; repositoryOpts?: { repo: string } } {
     if (chart.repository.startsWith("oci://")) {

@@ -41,6 +41,55 @@ describe("cert-manager values and objects against upstream schemas", () => {
         expect(valuesErrors("cert-manager", "v1.21.1", { ...v, crd: { enabled: true } })).to.not.deep.equal([]);
     });
 
+    it("runs controller, webhook and cainjector twice, on different nodes, with a budget that lets a drain evict one", () => {
+        const v = certManagerValues(config.certManager, config.cluster) as Json;
+        const spread = (name: string, component: string) => ({
+            podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                        weight: 100,
+                        podAffinityTerm: {
+                            labelSelector: {
+                                matchLabels: {
+                                    "app.kubernetes.io/name": name,
+                                    "app.kubernetes.io/instance": "cert-manager",
+                                    "app.kubernetes.io/component": component,
+                                },
+                            },
+                            topologyKey: "kubernetes.io/hostname",
+                        },
+                    },
+                ],
+            },
+        });
+        for (const [at, name, component] of [
+            [v, "cert-manager", "controller"],
+            [v.webhook, "webhook", "webhook"],
+            [v.cainjector, "cainjector", "cainjector"],
+        ]) {
+            expect(at.replicaCount, component).to.equal(2);
+            expect(at.podDisruptionBudget, component).to.deep.equal({ enabled: true, minAvailable: 1 });
+            expect(at.affinity, component).to.deep.equal(spread(name, component));
+        }
+    });
+
+    it("chart values stay valid against v1.21.1's schema with the escape hatches the tests use, and a misspelled one does not", () => {
+        for (const values of [
+            { clusterResourceNamespace: "pki" },
+            { fullnameOverride: "cm", namespace: "pki" },
+            { nameOverride: "certs" },
+            { ingressShim: { defaultIssuerKind: "Issuer" } },
+            { webhook: { replicaCount: 3, extraArgs: ["--v=2"] }, podDisruptionBudget: { enabled: false } },
+            { replicaCount: 1, podDisruptionBudget: { enabled: false }, cainjector: { enabled: false } },
+            { prometheus: { servicemonitor: { enabled: false } }, https_proxy: "http://proxy:3128", no_proxy: "10.96.0.0/12" },
+        ]) {
+            const merged = certManagerValues({ ...config.certManager, values }, config.cluster);
+            expect(valuesErrors("cert-manager", "v1.21.1", merged), JSON.stringify(values)).to.deep.equal([]);
+        }
+        const typo = certManagerValues({ ...config.certManager, values: { webhook: { replicaCont: 3 } } }, config.cluster);
+        expect(valuesErrors("cert-manager", "v1.21.1", typo).join("\n")).to.contain("replicaCont");
+    });
+
     it("every ClusterIssuer, the CA certificate and the default certificate conform to the strict CRD schemas", () => {
         const objects = [
             ...config.certManager.issuers.map(clusterIssuer),
@@ -112,6 +161,18 @@ describe("ClusterIssuers in the plan", () => {
             expect(r.phase, r.name).to.equal("certificates");
             expect(r.parent).to.equal(urn("cluster-issuers"));
         }
+    });
+
+    it("registers ClusterIssuers and Certificates that conform to the strict CRD schemas, and release values that fit the chart's", async () => {
+        const objects = [...ofType(plan, ISSUER), ...ofType(plan, CERTIFICATE)];
+        expect(objects).to.have.length(6);
+        for (const o of objects) expect(crdErrors(o.inputs as { apiVersion: string; kind: string }), o.name).to.deep.equal([]);
+        expect(valuesErrors("cert-manager", "v1.21.1", byName(plan, "cert-manager-release").inputs.values)).to.deep.equal([]);
+        const hatch = await planDev((s) => (s.certManager.values = { clusterResourceNamespace: "pki", webhook: { replicaCount: 3 } }));
+        expect(hatch.errors).to.deep.equal([]);
+        expect(valuesErrors("cert-manager", "v1.21.1", byName(hatch, "cert-manager-release").inputs.values)).to.deep.equal([]);
+        for (const o of [...ofType(hatch, ISSUER), ...ofType(hatch, CERTIFICATE)])
+            expect(crdErrors(o.inputs as { apiVersion: string; kind: string }), o.name).to.deep.equal([]);
     });
 
     it("makes every issuer wait for Ready", () => {
@@ -194,15 +255,40 @@ describe("the Cloudflare API token", () => {
             "talos-platform:certManager.issuers[3].acme.cloudflare.apiTokenSecret",
         ]);
         expect(missing[0].fix).to.contain("pulumi config set --secret talos-platform:cloudflareApiToken");
+        // One mistake, one problem: it names every issuer that uses the key.
         const plain = check(undefined, { cloudflareApiToken: { secret: false } }).problems.filter((p) => p.severity === "error");
-        expect(plain.map((p) => p.path)).to.deep.equal(["talos-platform:cloudflareApiToken", "talos-platform:cloudflareApiToken"]);
-        expect(plain[0].message).to.contain("plain text");
+        expect(plain.map((p) => p.path)).to.deep.equal(["talos-platform:cloudflareApiToken"]);
+        expect(plain[0].message)
+            .to.contain("plain text")
+            .and.contain("talos-platform:certManager.issuers[2].acme.cloudflare.apiTokenSecret")
+            .and.contain("talos-platform:certManager.issuers[3].acme.cloudflare.apiTokenSecret");
     });
 
     it("stops a plan that would run without it, registering nothing", async () => {
         const plan = await runPlan({ stack: "dev", config: devSections() });
         expect(plan.resources).to.deep.equal([]);
         expect(plan.errors.map((e) => e.path)).to.include("talos-platform:certManager.issuers[2].acme.cloudflare.apiTokenSecret");
+    });
+});
+
+describe("cert-manager availability checks", () => {
+    it("refuses a single webhook replica: its failurePolicy is Fail", () => {
+        const p = errors((s) => (s.certManager.values = { webhook: { replicaCount: 1 } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:certManager.values.webhook.replicaCount", 1]]);
+        expect(p[0].message).to.contain("failurePolicy is Fail");
+        expect(errors((s) => (s.certManager.values = { webhook: { replicaCount: 3 } }))).to.deep.equal([]);
+    });
+
+    it("refuses a budget that no eviction can satisfy, naming both keys, and accepts one that is off", () => {
+        const p = errors((s) => (s.certManager.values = { replicaCount: 1 }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:certManager.values.podDisruptionBudget.minAvailable", 1]]);
+        expect(p[0].message).to.contain("talos-platform:certManager.values.replicaCount at 1").and.contain("drain");
+        expect(errors((s) => (s.certManager.values = { replicaCount: 1, podDisruptionBudget: { enabled: false } }))).to.deep.equal([]);
+        const injector = errors((s) => (s.certManager.values = { cainjector: { podDisruptionBudget: { minAvailable: "100%" } } }));
+        expect(injector.map((x) => x.path)).to.deep.equal([
+            "talos-platform:certManager.values.cainjector.podDisruptionBudget.minAvailable",
+        ]);
+        expect(errors((s) => (s.certManager.values = { cainjector: { enabled: false, replicaCount: 1 } }))).to.deep.equal([]);
     });
 });
 

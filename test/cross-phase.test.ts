@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import { corednsValues } from "../lib/values/coredns";
-import { certManagerValues } from "../lib/values/cert-manager";
+import { gateOptions } from "../lib/gates/targets";
+import { certManagerValues, certManagerWebhook } from "../lib/values/cert-manager";
 import { fluxInstance } from "../lib/values/flux";
 import { devSections, Json, planDev, raw } from "./helpers";
 
@@ -36,6 +37,51 @@ describe("rule: no object whose CRD comes later", () => {
             "talos-platform:certManager.values.prometheus.servicemonitor.enabled",
             "talos-platform:ingressNginx.values.controller.metrics.prometheusRule.enabled",
         ]);
+    });
+
+    it("rejects cert-manager's PodMonitor switch", () => {
+        const p = errors((s) => (s.certManager.values = { prometheus: { podmonitor: { enabled: true } } }));
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:certManager.values.prometheus.podmonitor.enabled"]);
+        expect(p[0].message).to.contain("PodMonitor").and.contain("monitoring.coreos.com");
+    });
+
+    it("rejects the flux-operator's ServiceMonitor, whose CRD the monitoring Kustomization brings after the operator", () => {
+        const p = errors((s) => (s.flux.values = { serviceMonitor: { create: true } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:flux.values.serviceMonitor.create", true]]);
+        expect(p[0].message).to.contain("flux-operator").and.contain("ServiceMonitor").and.contain("gitops-phase");
+        expect(errors((s) => (s.flux.values = { serviceMonitor: { create: false } }))).to.deep.equal([]);
+    });
+
+    it("rejects Cilium's cert-manager certificates for Hubble, which the network phase would create before cert-manager exists", () => {
+        const hubble = (auto: Json) => (s: Record<string, Json>) => (s.cilium.values = { hubble: { tls: { auto } } });
+        const p = errors(
+            hubble({
+                method: "certmanager",
+                certManagerIssuerRef: { group: "cert-manager.io", kind: "ClusterIssuer", name: "home-ops-ca" },
+            }),
+        );
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:cilium.values.hubble.tls.auto.method", "certmanager"]]);
+        expect(p[0].message).to.contain("Certificate (cert-manager.io)").and.contain("certificates phase").and.contain("network-phase");
+        expect(p[0].fix).to.contain("hubble.tls.auto.method to helm");
+        // Without Hubble's TLS the chart renders no Certificate.
+        expect(errors((s) => (s.cilium.values = { hubble: { tls: { enabled: false, auto: { method: "certmanager" } } } }))).to.deep.equal(
+            [],
+        );
+        expect(errors(hubble({ method: "cronJob" }))).to.deep.equal([]);
+    });
+
+    it("rejects the clustermesh-apiserver's cert-manager certificates, but only when the apiserver is deployed", () => {
+        const mesh = (useAPIServer: boolean) => (s: Record<string, Json>) =>
+            (s.cilium.values = {
+                clustermesh: {
+                    useAPIServer,
+                    apiserver: {
+                        tls: { auto: { method: "certmanager", certManagerIssuerRef: { kind: "ClusterIssuer", name: "home-ops-ca" } } },
+                    },
+                },
+            });
+        expect(errors(mesh(true)).map((x) => x.path)).to.deep.equal(["talos-platform:cilium.values.clustermesh.apiserver.tls.auto.method"]);
+        expect(errors(mesh(false))).to.deep.equal([]);
     });
 
     it("allows an object whose CRD an earlier phase installs: ingress-nginx's webhook certificate from cert-manager", () => {
@@ -102,6 +148,76 @@ describe("rule: every issuer reference names a configured issuer", () => {
     });
 });
 
+describe("rule: issuer references in chart certificates and annotations", () => {
+    const hubble = (certManagerIssuerRef?: Json) => (s: Record<string, Json>) =>
+        (s.cilium.values = {
+            hubble: { tls: { auto: { method: "certmanager", ...(certManagerIssuerRef ? { certManagerIssuerRef } : {}) } } },
+        });
+    const refErrors = (edit: (s: Record<string, Json>) => void) =>
+        errors(edit).filter((p) => p.path !== "talos-platform:cilium.values.hubble.tls.auto.method");
+
+    it("checks Cilium's certManagerIssuerRef like every other reference", () => {
+        const unknown = refErrors(hubble({ group: "cert-manager.io", kind: "ClusterIssuer", name: "ca" }));
+        expect(unknown.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:cilium.values.hubble.tls.auto.certManagerIssuerRef.name", "ca"],
+        ]);
+        expect(unknown[0].fix).to.contain("closest: home-ops-ca");
+        const namespaced = refErrors(hubble({ name: "home-ops-ca" }));
+        expect(namespaced.map((x) => x.message)).to.deep.equal([
+            'the Certificate of hubble.tls.auto.method names a namespaced Issuer "home-ops-ca"; this program creates only ClusterIssuers, so nothing it manages answers it',
+        ]);
+        const empty = refErrors(hubble());
+        expect(empty.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.values.hubble.tls.auto.certManagerIssuerRef"]);
+        expect(refErrors(hubble({ group: "cert-manager.io", kind: "ClusterIssuer", name: "home-ops-ca" }))).to.deep.equal([]);
+    });
+
+    it("reads annotations as cert-manager does: issuer with issuer-kind ClusterIssuer names a ClusterIssuer", () => {
+        const annotate = (annotations: Json) => (s: Record<string, Json>) =>
+            (s.ingressNginx.values = { controller: { service: { annotations } } });
+        const key = "talos-platform:ingressNginx.values.controller.service.annotations.";
+        expect(errors(annotate({ "cert-manager.io/issuer": "home-ops-ca", "cert-manager.io/issuer-kind": "ClusterIssuer" }))).to.deep.equal(
+            [],
+        );
+        expect(
+            errors(
+                annotate({
+                    "cert-manager.io/issuer": "ca",
+                    "cert-manager.io/issuer-kind": "ClusterIssuer",
+                    "cert-manager.io/issuer-group": "cert-manager.io",
+                }),
+            ).map((x) => x.path),
+        ).to.deep.equal([key + "cert-manager.io/issuer"]);
+        expect(
+            errors(annotate({ "cert-manager.io/issuer": "home-ops-ca", "cert-manager.io/issuer-kind": "AWSPCAIssuer" }))[0].message,
+        ).to.contain('an issuer of kind "AWSPCAIssuer"');
+        expect(
+            errors(
+                annotate({
+                    "cert-manager.io/issuer": "home-ops-ca",
+                    "cert-manager.io/issuer-group": "awspca.cert-manager.io",
+                    "cert-manager.io/issuer-kind": "ClusterIssuer",
+                }),
+            )[0].message,
+        ).to.contain('group "awspca.cert-manager.io"');
+    });
+
+    it("refuses the annotation pairs cert-manager refuses, naming both keys", () => {
+        const annotate = (annotations: Json) => (s: Record<string, Json>) =>
+            (s.ingressNginx.values = { controller: { podAnnotations: annotations } });
+        const key = "talos-platform:ingressNginx.values.controller.podAnnotations.";
+        for (const other of ["cert-manager.io/issuer", "cert-manager.io/issuer-kind", "cert-manager.io/issuer-group"]) {
+            const p = errors(annotate({ "cert-manager.io/cluster-issuer": "home-ops-ca", [other]: "x" }));
+            expect(
+                p.map((x) => x.path),
+                other,
+            ).to.have.length(1);
+            expect(p[0].path + p[0].message)
+                .to.contain(key + other)
+                .and.contain(key + "cert-manager.io/cluster-issuer");
+        }
+    });
+});
+
 describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool", () => {
     it("rejects the report's setup: the pool named in an annotation selects nothing", () => {
         const e = at((s) => {
@@ -141,6 +257,64 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
             "talos-platform:coredns.values.customLabels",
         ]);
         expect(p[0].message).to.contain("LoadBalancer Service");
+    });
+
+    it("checks Cilium's own LoadBalancer Services: the shared ingress and a LoadBalancer clustermesh-apiserver", () => {
+        const ingress = errors((s) => (s.cilium.values = { ingressController: { enabled: true, loadbalancerMode: "shared" } }));
+        expect(ingress.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.values.ingressController.service.labels"]);
+        expect(ingress[0].message).to.contain("kube-system/cilium-ingress").and.contain("no Cilium pool");
+        expect(ingress[0].fix).to.contain("bgp-default, bgp-ingress, bgp-reserved").and.not.contain("bgp-default-ipv6");
+        const labelled = { enabled: true, service: { labels: { "io.cilium/lb-ipam-pool": "bgp-default" } } };
+        expect(errors((s) => (s.cilium.values = { ingressController: labelled }))).to.deep.equal([]);
+        // Behind host networking the shared Service is a ClusterIP.
+        expect(errors((s) => (s.cilium.values = { ingressController: { enabled: true, hostNetwork: { enabled: true } } }))).to.deep.equal(
+            [],
+        );
+
+        const mesh = (service: Json) => (s: Record<string, Json>) =>
+            (s.cilium.values = { clustermesh: { useAPIServer: true, apiserver: { service } } });
+        expect(errors(mesh({ type: "LoadBalancer" })).map((x) => x.path)).to.deep.equal([
+            "talos-platform:cilium.values.clustermesh.apiserver.service.labels",
+        ]);
+        expect(errors(mesh({ type: "NodePort" }))).to.deep.equal([]);
+        expect(errors(mesh({ type: "LoadBalancer", labels: { "io.cilium/lb-ipam-pool": "bgp-reserved" } }))).to.deep.equal([]);
+    });
+
+    it("suggests only pools of the Service's address family, or says none has one", () => {
+        const unlabelled = (s: Record<string, Json>) => {
+            delete s.ingressNginx.loadBalancer.pool;
+            delete s.ingressNginx.loadBalancer.ip;
+        };
+        const p = at(unlabelled, "talos-platform:ingressNginx.loadBalancer.pool");
+        expect(p?.fix).to.equal("name one of bgp-default, bgp-ingress, bgp-reserved");
+        const v6only = at(
+            (s) => (unlabelled(s), (s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.slice(3))),
+            "talos-platform:ingressNginx.loadBalancer.pool",
+        );
+        expect(v6only?.fix).to.contain("add a pool with an IPv4 block");
+    });
+
+    it("says which selector expression the named pool's labels cannot satisfy, instead of suggesting that very pool", () => {
+        const e = at((s) => {
+            s.cilium.loadBalancerPools[1].serviceSelector = { matchExpressions: [{ key: "edge", operator: "Exists" }] };
+        }, "talos-platform:ingressNginx.loadBalancer.pool");
+        expect(e?.fix)
+            .to.contain("bgp-ingress's serviceSelector (edge Exists)")
+            .and.contain("ingressNginx.values.controller.service.labels");
+        expect(e?.fix).to.contain("or name another pool (bgp-default, bgp-reserved)");
+        expect(
+            errors((s) => {
+                s.cilium.loadBalancerPools[1].serviceSelector = { matchExpressions: [{ key: "edge", operator: "Exists" }] };
+                s.ingressNginx.values = { controller: { service: { labels: { edge: "yes" } } } };
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("leaves a Service whose labels are of the wrong kind to the type check", () => {
+        const p = errors((s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": 7 } } } }));
+        expect(p.map((x) => [x.path, x.message])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.service.labels.io.cilium/lb-ipam-pool", "must be a string, not a number"],
+        ]);
     });
 
     it("checks an address requested through values against the pool that selects the Service", () => {
@@ -190,6 +364,25 @@ describe("rule: a custom cluster domain reaches every component", () => {
             "talos-platform:certManager.values.webhook.extraArgs",
             "talos-platform:certManager.values.no_proxy",
         ]);
+    });
+
+    it("reports a CoreDNS servers value of the wrong kind with its own value, and no zone error on top", () => {
+        const p = errors((s) => (custom(s), (s.coredns.values = { servers: "oops" })));
+        expect(p.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.servers", "must be a list of maps, not a string", "oops"],
+        ]);
+    });
+
+    it("puts the webhook's name as the chart makes it into the serving certificate and the gate", () => {
+        const c = check((s) => (custom(s), (s.certManager.values = { fullnameOverride: "cm", namespace: "pki" }))).config!;
+        expect((certManagerValues(c.certManager, c.cluster) as Json).webhook.extraArgs).to.deep.equal([
+            "--dynamic-serving-dns-names=cm-webhook.pki.svc.home.arpa",
+        ]);
+        expect(gateOptions(c).certificates).to.include({ deployment: "cm-webhook", namespace: "pki" });
+        const long = check((s) => (s.certManager.values = { fullnameOverride: "x".repeat(60) })).config!;
+        expect(certManagerWebhook(long.certManager).name).to.equal(`${"x".repeat(55)}-webhook`);
+        const renamed = check((s) => (s.certManager.values = { nameOverride: "certs" })).config!;
+        expect(certManagerWebhook(renamed.certManager).name).to.equal("cert-manager-certs-webhook");
     });
 
     it("rejects Hubble Relay left on cluster.local", () => {

@@ -113,9 +113,82 @@ describe("CoreDNS config checks", () => {
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:coredns.clusterIPs"]);
     });
 
-    it("checks ClusterIPs set through the values escape hatch, under that key", () => {
+    it("checks ClusterIPs set through the values escape hatch, under that key and nowhere else", () => {
         const p = errors((s) => (s.coredns.values = { service: { clusterIPs: ["10.96.0.1"] } }));
-        expect(p.map((x) => x.path)).to.include("talos-platform:coredns.values.service.clusterIPs[0]");
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.service.clusterIPs[0]", "10.96.0.1"]]);
+        expect(p[0].message).to.contain("kubernetes Service");
+    });
+
+    it("takes ClusterIPs from the escape hatch without a spurious error, deriving clusterIP and the family policy from them", () => {
+        const edit = (s: Record<string, Json>) =>
+            (s.coredns.values = { service: { clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"] } });
+        expect(errors(edit)).to.deep.equal([]);
+        expect(valuesOf(edit).service).to.deep.include({
+            clusterIP: "10.96.0.53",
+            clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"],
+            ipFamilyPolicy: "RequireDualStack",
+        });
+        const single = (s: Record<string, Json>) => (singleStack(s), (s.coredns.values = { service: { clusterIPs: ["10.96.0.53"] } }));
+        expect(errors(single)).to.deep.equal([]);
+        expect(valuesOf(single).service).to.deep.include({ clusterIP: "10.96.0.53", ipFamilyPolicy: "SingleStack" });
+    });
+
+    it("refuses an empty list of ClusterIPs from the escape hatch, which would leave the address to chance", () => {
+        const p = errors((s) => (s.coredns.values = { service: { clusterIPs: [] } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.service.clusterIPs", []]]);
+        expect(p[0].fix).to.contain("10.96.0.10, fd47:25e1:2f96:51:1000::a");
+    });
+
+    it("refuses a clusterIP that differs from the first ClusterIP, naming both keys", () => {
+        const p = errors((s) => (s.coredns.values = { service: { clusterIP: "10.96.0.11" } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.service.clusterIP", "10.96.0.11"]]);
+        expect(p[0].message).to.contain("talos-platform:cluster.serviceSubnets[0]").and.contain("10.96.0.10");
+    });
+
+    it("refuses the addresses the Service IP allocator never hands out, and accepts the ones it does", () => {
+        const paths = (ips: string[]) =>
+            errors((s) => (s.coredns.clusterIPs = ips)).map((x) => `${x.path.replace("talos-platform:coredns.", "")} ${x.message}`);
+        expect(paths(["10.96.0.0", "fd47:25e1:2f96:51:1000::a"])).to.deep.equal([
+            "clusterIPs[0] is the subnet's network address, which the API server never hands out",
+        ]);
+        expect(paths(["10.111.255.255", "fd47:25e1:2f96:51:1000::a"])).to.deep.equal([
+            "clusterIPs[0] is the subnet's broadcast address, which the API server never hands out",
+        ]);
+        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::"])).to.deep.equal([
+            "clusterIPs[1] is the subnet's first address (its subnet-router anycast address), which the API server never hands out",
+        ]);
+        // IPv6 has no broadcast address, and the kubernetes Service takes the first usable address of the first subnet only.
+        expect(paths(["10.111.255.254", "fd47:25e1:2f96:51:1000::f:ffff"])).to.deep.equal([]);
+        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::1"])).to.deep.equal([]);
+    });
+
+    it("reports a ClusterIP that is not an address as such, not as outside the subnet", () => {
+        const p = errors((s) => (s.coredns.values = { service: { clusterIPs: ["foo"] } }));
+        expect(p.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.service.clusterIPs[0]", "is not an IP address", "foo"],
+        ]);
+    });
+
+    it("reports escape-hatch values of the wrong kind as such, naming key, value and fix, without a stack trace", () => {
+        const list = errors((s) => (s.coredns.values = { service: { clusterIPs: "10.96.0.10" } }));
+        expect(list.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.service.clusterIPs", "must be a list of strings, not a string", "10.96.0.10"],
+        ]);
+        expect(list[0].fix).to.contain("a list of strings");
+        const element = errors((s) => (s.coredns.values = { service: { clusterIPs: ["foo", 3] } }));
+        expect(element.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.service.clusterIPs[1]", "must be a string, not a number", 3],
+        ]);
+        const map = errors((s) => (s.coredns.values = { service: "kube-dns" }));
+        expect(map.map((x) => [x.path, x.message])).to.deep.equal([
+            ["talos-platform:coredns.values.service", "must be a map, not a string"],
+        ]);
+        const labels = errors((s) => (s.coredns.values = { customLabels: { tier: 1 }, customAnnotations: "x" }));
+        expect(labels.map((x) => x.path)).to.have.members([
+            "talos-platform:coredns.values.customLabels.tier",
+            "talos-platform:coredns.values.customAnnotations",
+        ]);
+        expect(labels).to.have.length(2);
     });
 
     it("rejects a service subnet too small for the default address", () => {
@@ -139,6 +212,26 @@ describe("CoreDNS config checks", () => {
         expect(errors((s) => (s.coredns.values = { replicaCount: 1 })).map((p) => p.path)).to.deep.equal([
             "talos-platform:coredns.values.replicaCount",
         ]);
+    });
+
+    it("reports a replica count of the wrong kind as a type error, not as too few", () => {
+        const p = errors((s) => (s.coredns.values = { replicaCount: "3" }));
+        expect(p.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.replicaCount", "must be a whole number, not a string", "3"],
+        ]);
+    });
+
+    it("counts the chart's autoscalers: an HPA's minimum, and the proportional autoscaler's", () => {
+        const hpa = errors((s) => (s.coredns.values = { hpa: { enabled: true } }));
+        expect(hpa.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.hpa.minReplicas", 1]]);
+        expect(hpa[0].message).to.contain("chart's default");
+        expect(errors((s) => (s.coredns.values = { hpa: { enabled: true, minReplicas: 2, maxReplicas: 4 } }))).to.deep.equal([]);
+        // preventSinglePointFailure (on by default) keeps two replicas whatever autoscaler.min says.
+        expect(errors((s) => (s.coredns.values = { autoscaler: { enabled: true } }))).to.deep.equal([]);
+        const cpa = errors((s) => (s.coredns.values = { autoscaler: { enabled: true, preventSinglePointFailure: false, min: 1 } }));
+        expect(cpa.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:coredns.values.autoscaler.min", 1]]);
+        // With an autoscaler on, the replica count is not what runs.
+        expect(errors((s) => (s.coredns.values = { replicaCount: 1, hpa: { enabled: true, minReplicas: 3 } }))).to.deep.equal([]);
     });
 
     it("says that coredns settings do nothing while Talos runs CoreDNS", () => {

@@ -121,6 +121,20 @@ describe("ingress config checks", () => {
         expect(errors(hpa(2))).to.deep.equal([]);
     });
 
+    it("uses the same replica rule for KEDA, skips a DaemonSet, and reports a count of the wrong kind as such", () => {
+        const keda = errors((s) => (s.ingressNginx.values = { controller: { keda: { enabled: true } } }));
+        expect(keda.map((p) => [p.path, p.value])).to.deep.equal([["talos-platform:ingressNginx.values.controller.keda.minReplicas", 1]]);
+        expect(errors((s) => (s.ingressNginx.values = { controller: { kind: "DaemonSet", replicaCount: 1 } }))).to.deep.equal([]);
+        const typed = errors((s) => (s.ingressNginx.values = { controller: { replicaCount: "3", autoscaling: { minReplicas: 2 } } }));
+        expect(typed.map((p) => [p.path, p.message])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.replicaCount", "must be a whole number, not a string"],
+        ]);
+        const min = errors((s) => (s.ingressNginx.values = { controller: { autoscaling: { enabled: true, minReplicas: "2" } } }));
+        expect(min.map((p) => [p.path, p.message])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.autoscaling.minReplicas", "must be a whole number, not a string"],
+        ]);
+    });
+
     it("rejects an unknown externalTrafficPolicy", () => {
         const p = errors((s) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "local"));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.externalTrafficPolicy"]);

@@ -108,4 +108,31 @@ describe("policy no-crd-from-later-phase", () => {
     it("passes a release without values", async () => {
         expect(await findings("no-crd-from-later-phase", RELEASE, release(), INGRESS)).to.deep.equal([]);
     });
+
+    it("fails a flux-operator release that creates its ServiceMonitor, and passes one that does not", async () => {
+        const GITOPS = "talos-platform:gitops:Flux";
+        const operator = (create: boolean) => ({
+            chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
+            version: "0.58.1",
+            values: { serviceMonitor: { create } },
+        });
+        const f = await findings("no-crd-from-later-phase", RELEASE, operator(true), GITOPS);
+        expect(f.map((x) => x.message)).to.have.length(1);
+        expect(f[0].message).to.contain("serviceMonitor.create").and.contain("gitops-phase");
+        expect(await findings("no-crd-from-later-phase", RELEASE, operator(false), GITOPS)).to.deep.equal([]);
+    });
+
+    it("fails a Cilium release whose Hubble certificates come from cert-manager, which the network phase precedes", async () => {
+        const NETWORK = "talos-platform:network:Cilium";
+        const cilium = (method: string) => ({
+            chart: "cilium",
+            version: "1.19.4",
+            repositoryOpts: { repo: "https://helm.cilium.io" },
+            values: { hubble: { tls: { auto: { method } } } },
+        });
+        const f = await findings("no-crd-from-later-phase", RELEASE, cilium("certmanager"), NETWORK);
+        expect(f).to.have.length(1);
+        expect(f[0].message).to.contain("hubble.tls.auto.method: certmanager").and.contain("cert-manager.io");
+        expect(await findings("no-crd-from-later-phase", RELEASE, cilium("helm"), NETWORK)).to.deep.equal([]);
+    });
 });

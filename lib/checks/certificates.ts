@@ -1,6 +1,9 @@
 import { closest } from "fastest-levenshtein";
 import type { PlatformConfig } from "../config";
 import { configPath, error, Problem } from "../problems";
+import { certManagerValues } from "../values/cert-manager";
+import { KIND, readValue, switchOn } from "../values/read";
+import { minReplicaProblems, ReplicaRule } from "./replicas";
 import type { Check } from "./types";
 
 /** "; known: a, b" or a hint that there are none, for messages about issuer names. */
@@ -61,7 +64,54 @@ function caSignedBy(config: PlatformConfig): Problem[] {
     return problems;
 }
 
+/** The webhook's replicas: its failurePolicy is Fail, so it is as critical as DNS. */
+export const WEBHOOK_REPLICAS: ReplicaRule = {
+    section: "certManager",
+    what: "the cert-manager webhook",
+    replicasKey: "webhook.replicaCount",
+    chartReplicas: 1,
+    autoscalers: [],
+    risk: "its failurePolicy is Fail, so during one node drain every write of a cert-manager object would fail",
+    fix: "keep webhook.replicaCount at 2 or more (the program's default is 2)",
+};
+
+function webhookReplicas(config: PlatformConfig): Problem[] {
+    return minReplicaProblems(WEBHOOK_REPLICAS, certManagerValues(config.certManager, config.cluster));
+}
+
+/** A PodDisruptionBudget that allows no eviction makes every drain of the node wait forever. */
+function disruptionBudgets(config: PlatformConfig): Problem[] {
+    const v = certManagerValues(config.certManager, config.cluster);
+    const webhookShort = minReplicaProblems(WEBHOOK_REPLICAS, v).length > 0;
+    const components = [
+        { prefix: "", what: "controller", on: true },
+        // One replica short is already reported by WEBHOOK_REPLICAS.
+        { prefix: "webhook.", what: "webhook", on: !webhookShort },
+        { prefix: "cainjector.", what: "cainjector", on: switchOn(v, "cainjector.enabled", true) },
+    ];
+    return components.flatMap(({ prefix, what, on }) => {
+        if (!on || !switchOn(v, `${prefix}podDisruptionBudget.enabled`, false)) return [];
+        const replicas = readValue(v, `${prefix}replicaCount`, KIND.count) ?? 1;
+        const min = readValue(v, `${prefix}podDisruptionBudget.minAvailable`, KIND.countOrPercent);
+        // The template renders each bound with `with`, so a 0 is left out; "0%" is not.
+        const max = readValue(v, `${prefix}podDisruptionBudget.maxUnavailable`, KIND.countOrPercent);
+        const byMin = (typeof min === "number" && min >= replicas) || min === "100%";
+        if (!byMin && max !== "0%") return [];
+        const budgetKey = byMin ? "minAvailable" : "maxUnavailable";
+        return [
+            error(
+                configPath(["certManager", "values", ...`${prefix}podDisruptionBudget.${budgetKey}`.split(".")]),
+                `lets no cert-manager ${what} pod be evicted with ${configPath(["certManager", "values", ...`${prefix}replicaCount`.split(".")])} at ${replicas}, so every drain of its node would wait forever`,
+                `raise ${prefix}replicaCount above the budget's minimum, or set ${prefix}podDisruptionBudget.enabled to false`,
+                byMin ? min : max,
+            ),
+        ];
+    });
+}
+
 export const certificateChecks: Check[] = [
     { name: "issuer-names-unique", run: uniqueNames },
     { name: "ca-issuer-signed-by", run: caSignedBy },
+    { name: "cert-manager-webhook-replicas", run: webhookReplicas },
+    { name: "cert-manager-disruption-budgets", run: disruptionBudgets },
 ];

@@ -5,7 +5,9 @@ import { configPath, error, Problem } from "../problems";
 import { ciliumValues } from "../values/cilium";
 import { certManagerValues } from "../values/cert-manager";
 import { corednsValues } from "../values/coredns";
+import { fluxOperatorValues } from "../values/flux";
 import { ingressNginxValues } from "../values/ingress-nginx";
+import { KIND, readValue, switchOn, ValueKeys } from "../values/read";
 import type { Check } from "./types";
 
 // One predicate and one message for the config check and the policy on
@@ -18,14 +20,33 @@ export const CRD_PROVIDERS: Record<string, { by: string; at: Phase | "flux" }> =
     "monitoring.coreos.com": { by: "the monitoring Kustomization (Flux)", at: "flux" },
 };
 
-interface CrdFeature {
+export interface CrdFeature {
     /** Dotted values key that turns the object on. */
     path: string;
+    /** The value of `path` that turns it on; unset, anything Helm's `if` takes as true does. */
+    equals?: string;
+    /** What to set `path` to instead, when `equals` is given. */
+    off?: string;
+    /** Other switches the template needs on as well, with the chart's defaults. */
+    requires?: Array<[string, boolean]>;
     group: string;
     kind: string;
+    /** The values key of the issuerRef the emitted Certificate carries. */
+    issuerRef?: string;
+    /** An empty issuerRef makes the chart create an issuer of its own instead of naming none. */
+    ownIssuerWhenEmpty?: boolean;
 }
 
 const serviceMonitor = (path: string): CrdFeature => ({ path, group: "monitoring.coreos.com", kind: "ServiceMonitor" });
+const certificates = (path: string, requires: Array<[string, boolean]>, issuerRef: string): CrdFeature => ({
+    path,
+    equals: "certmanager",
+    off: "helm",
+    requires,
+    group: "cert-manager.io",
+    kind: "Certificate",
+    issuerRef,
+});
 
 /** Chart switches that render custom resources, by chart name. */
 export const CRD_FEATURES: Record<string, CrdFeature[]> = {
@@ -36,6 +57,24 @@ export const CRD_FEATURES: Record<string, CrdFeature[]> = {
         serviceMonitor("hubble.relay.prometheus.serviceMonitor.enabled"),
         serviceMonitor("envoy.prometheus.serviceMonitor.enabled"),
         serviceMonitor("clustermesh.apiserver.metrics.serviceMonitor.enabled"),
+        // templates/hubble/tls-certmanager and clustermesh-apiserver/tls-certmanager
+        certificates(
+            "hubble.tls.auto.method",
+            [
+                ["hubble.enabled", true],
+                ["hubble.tls.enabled", true],
+                ["hubble.tls.auto.enabled", true],
+            ],
+            "hubble.tls.auto.certManagerIssuerRef",
+        ),
+        certificates(
+            "clustermesh.apiserver.tls.auto.method",
+            [
+                ["clustermesh.useAPIServer", false],
+                ["clustermesh.apiserver.tls.auto.enabled", true],
+            ],
+            "clustermesh.apiserver.tls.auto.certManagerIssuerRef",
+        ),
     ],
     coredns: [serviceMonitor("prometheus.monitor.enabled")],
     "cert-manager": [
@@ -45,9 +84,34 @@ export const CRD_FEATURES: Record<string, CrdFeature[]> = {
     "ingress-nginx": [
         serviceMonitor("controller.metrics.serviceMonitor.enabled"),
         { path: "controller.metrics.prometheusRule.enabled", group: "monitoring.coreos.com", kind: "PrometheusRule" },
-        { path: "controller.admissionWebhooks.certManager.enabled", group: "cert-manager.io", kind: "Certificate" },
+        {
+            path: "controller.admissionWebhooks.certManager.enabled",
+            requires: [["controller.admissionWebhooks.enabled", true]],
+            group: "cert-manager.io",
+            kind: "Certificate",
+            issuerRef: "controller.admissionWebhooks.certManager.admissionCert.issuerRef",
+            ownIssuerWhenEmpty: true,
+        },
     ],
+    "flux-operator": [serviceMonitor("serviceMonitor.create")],
 };
+
+/** Does the chart render the feature's object with these values? One predicate for the check and the policy. */
+export function featureOn(values: Values, f: CrdFeature): boolean {
+    const on = f.equals !== undefined ? readValue(values, f.path, KIND.string) === f.equals : switchOn(values, f.path, false);
+    return on && (f.requires ?? []).every(([key, chartDefault]) => switchOn(values, key, chartDefault));
+}
+
+/** The values keys the features read, for the type check. */
+export function featureKeys(chart: string): ValueKeys {
+    return Object.fromEntries(
+        (CRD_FEATURES[chart] ?? []).flatMap((f) => [
+            [f.path, f.equals !== undefined ? KIND.string : KIND.switch],
+            ...(f.requires ?? []).map(([key]) => [key, KIND.switch]),
+            ...(f.issuerRef ? [[f.issuerRef, KIND.map]] : []),
+        ]),
+    );
+}
 
 /** The phase each chart is installed in, for a release whose component is unknown. */
 export const CHART_PHASE: Record<string, Phase> = {
@@ -55,6 +119,7 @@ export const CHART_PHASE: Record<string, Phase> = {
     coredns: "dns",
     "cert-manager": "certificates",
     "ingress-nginx": "ingress",
+    "flux-operator": "gitops",
 };
 
 function rank(at: Phase | "flux"): number {
@@ -69,8 +134,7 @@ export interface LateCrd extends CrdFeature {
 export function lateCrdFeatures(chart: string, phase: Phase, values: Values): LateCrd[] {
     const out: LateCrd[] = [];
     for (const f of CRD_FEATURES[chart] ?? []) {
-        const on = valueAt(values, f.path);
-        if (on !== true && on !== "true") continue;
+        if (!featureOn(values, f)) continue;
         const provider = CRD_PROVIDERS[f.group] ?? { by: "nothing in this program", at: "flux" };
         if (rank(provider.at) > rank(phase)) out.push({ ...f, provider });
     }
@@ -79,40 +143,57 @@ export function lateCrdFeatures(chart: string, phase: Phase, values: Values): La
 
 export function lateCrdMessage(chart: string, phase: Phase, f: LateCrd): string {
     const when = f.provider.at === "flux" ? "only after every phase" : `only in the ${f.provider.at} phase`;
-    return `${chart}'s ${f.path} makes it emit a ${f.kind} (${f.group}), whose CRD ${f.provider.by} installs ${when}; the ${phase}-phase release would fail on an unknown kind`;
+    const setting = f.equals !== undefined ? `${f.path}: ${f.equals}` : f.path;
+    return `${chart}'s ${setting} makes it emit a ${f.kind} (${f.group}), whose CRD ${f.provider.by} installs ${when}; the ${phase}-phase release would fail on an unknown kind`;
 }
 
 export function lateCrdFix(f: LateCrd): string {
-    return `leave ${f.path} false until ${f.provider.by} comes before this phase; ship the ${f.kind} from a later Kustomization instead`;
+    const off = f.equals !== undefined ? `set ${f.path} to ${f.off}` : `leave ${f.path} false`;
+    if (f.provider.at !== "flux") return `${off}: ${f.provider.by} is installed only in the ${f.provider.at} phase, after this one`;
+    return `${off} until ${f.provider.by} comes before this phase; ship the ${f.kind} from a later Kustomization instead`;
 }
 
-/** The charts this program installs, with their final values and where their escape hatch lives. */
-function releases(config: PlatformConfig): Array<{ section: string; chart: string; phase: Phase; values: Values }> {
-    const out = [
-        { section: "cilium", chart: "cilium", phase: "network" as Phase, values: ciliumValues(config.cluster, config.cilium) },
+export interface Release {
+    /** The config section whose `values` are merged into the release's. */
+    section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux";
+    chart: string;
+    phase: Phase;
+    values: Values;
+}
+
+/** The charts this program installs, in phase order, with their final values. */
+export function releases(config: PlatformConfig): Release[] {
+    const { cluster } = config;
+    return [
+        { section: "cilium" as const, chart: "cilium", phase: "network" as const, values: ciliumValues(cluster, config.cilium) },
+        ...(cluster.coreDnsDisabled
+            ? [{ section: "coredns" as const, chart: "coredns", phase: "dns" as const, values: corednsValues(cluster, config.coredns) }]
+            : []),
         {
-            section: "certManager",
+            section: "certManager" as const,
             chart: "cert-manager",
-            phase: "certificates" as Phase,
-            values: certManagerValues(config.certManager, config.cluster),
+            phase: "certificates" as const,
+            values: certManagerValues(config.certManager, cluster),
         },
         {
-            section: "ingressNginx",
+            section: "ingressNginx" as const,
             chart: "ingress-nginx",
-            phase: "ingress" as Phase,
+            phase: "ingress" as const,
             values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
         },
+        { section: "flux" as const, chart: "flux-operator", phase: "gitops" as const, values: fluxOperatorValues(config.flux) },
     ];
-    if (config.cluster.coreDnsDisabled) {
-        out.splice(1, 0, { section: "coredns", chart: "coredns", phase: "dns", values: corednsValues(config.cluster, config.coredns) });
-    }
-    return out;
 }
 
 function crdOrder(config: PlatformConfig): Problem[] {
     return releases(config).flatMap((r) =>
         lateCrdFeatures(r.chart, r.phase, r.values).map((f) =>
-            error(configPath([r.section, "values", ...f.path.split(".")]), lateCrdMessage(r.chart, r.phase, f), lateCrdFix(f), true),
+            error(
+                configPath([r.section, "values", ...f.path.split(".")]),
+                lateCrdMessage(r.chart, r.phase, f),
+                lateCrdFix(f),
+                valueAt(r.values, f.path),
+            ),
         ),
     );
 }

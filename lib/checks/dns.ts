@@ -1,10 +1,12 @@
 import type { PlatformConfig } from "../config";
 import { corednsSchema } from "../config/coredns";
 import { valueAt } from "../merge";
-import { contains, nthAddress } from "../net";
+import { addressValue, Cidr, contains, isAddress, nthAddress } from "../net";
 import { configPath, error, Problem, warning } from "../problems";
 import { corednsValues, defaultDnsIPs } from "../values/coredns";
+import { isIllTyped, KIND, readValue } from "../values/read";
 import { clusterCidrs } from "./cluster";
+import { minReplicaProblems, ReplicaRule } from "./replicas";
 import type { Check } from "./types";
 
 /** The config key a merged value came from: the escape hatch if it sets it, else the typed field. */
@@ -13,16 +15,38 @@ export function sourceKey(section: string, values: Record<string, unknown>, valu
 }
 
 /**
+ * Why the API server would refuse `ip` as a ClusterIP of `subnet`, or
+ * undefined. Its allocator hands out neither the subnet's first address
+ * (IPv4 network, IPv6 subnet-router anycast) nor, for IPv4, the last
+ * (broadcast); the kubernetes Service holds the first usable address of the
+ * primary subnet.
+ */
+export function reservedClusterIP(subnet: Cidr, ip: string, primary: boolean): string | undefined {
+    const a = addressValue(ip);
+    if (!a || a.family !== subnet.family) return undefined;
+    if (a.value === subnet.start) {
+        return subnet.family === "ipv4"
+            ? "the subnet's network address, which the API server never hands out"
+            : "the subnet's first address (its subnet-router anycast address), which the API server never hands out";
+    }
+    if (subnet.family === "ipv4" && a.value === subnet.end) return "the subnet's broadcast address, which the API server never hands out";
+    if (primary && a.value === subnet.start + 1n) return "the kubernetes Service's address (the first usable one of the subnet)";
+    return undefined;
+}
+
+/**
  * The kube-dns ClusterIPs must be addresses the API server will hand out
- * (inside the matching service subnet, not the kubernetes Service's) and
- * should be the ones kubelet sends pods to.
+ * (inside the matching service subnet, not reserved) and should be the
+ * ones kubelet sends pods to.
  */
 function clusterIPs(config: PlatformConfig): Problem[] {
     const { cluster, coredns } = config;
     if (!cluster.coreDnsDisabled) return [];
-    const problems: Problem[] = [];
     const merged = corednsValues(cluster, coredns);
-    const ips = (valueAt(merged, "service.clusterIPs") as string[] | undefined) ?? [];
+    // A list of the wrong kind is the type check's to report.
+    if (isIllTyped(merged, "service.clusterIPs", KIND.strings)) return [];
+    const ips = readValue(merged, "service.clusterIPs", KIND.strings) ?? [];
+    const problems: Problem[] = [];
     const subnets = clusterCidrs(cluster, ["serviceSubnets"]);
     const key = sourceKey(
         "coredns",
@@ -31,7 +55,7 @@ function clusterIPs(config: PlatformConfig): Problem[] {
         coredns.clusterIPs ? ["coredns", "clusterIPs"] : ["cluster", "serviceSubnets"],
     );
 
-    if (!coredns.clusterIPs) {
+    if (!coredns.clusterIPs && readValue(coredns.values, "service.clusterIPs", KIND.strings) === undefined) {
         subnets.forEach((s) => {
             if (nthAddress(s.cidr, 10) === undefined) {
                 problems.push(
@@ -44,6 +68,17 @@ function clusterIPs(config: PlatformConfig): Problem[] {
                 );
             }
         });
+    }
+    // Only the escape hatch can list none: the typed key takes at least one, the default one per subnet.
+    if (ips.length === 0 && readValue(coredns.values, "service.clusterIPs", KIND.strings) !== undefined) {
+        problems.push(
+            error(
+                key,
+                "lists no address, so the API server would pick kube-dns' ClusterIP at random, where kubelet does not send pods",
+                `list one address per service subnet, e.g. ${defaultDnsIPs(cluster).join(", ")}, or remove the key`,
+                ips,
+            ),
+        );
     }
     if (ips.length > subnets.length) {
         problems.push(
@@ -59,32 +94,31 @@ function clusterIPs(config: PlatformConfig): Problem[] {
         const subnet = subnets[i];
         if (!subnet) return;
         const at = `${key}[${i}]`;
-        if (!contains(subnet.cidr, ip)) {
+        const example = nthAddress(subnet.cidr, 10) ?? "its tenth address";
+        if (!isAddress(ip)) {
+            problems.push(error(at, "is not an IP address", `write a plain address inside ${subnet.cidr.text}, e.g. ${example}`, ip));
+        } else if (!contains(subnet.cidr, ip)) {
             problems.push(
                 error(
                     at,
                     `is outside ${subnet.path} (${subnet.cidr.text}); the API server only hands out ClusterIPs from the service subnet`,
-                    `pick an address inside ${subnet.cidr.text}, e.g. ${nthAddress(subnet.cidr, 10) ?? "its tenth address"}`,
+                    `pick an address inside ${subnet.cidr.text}, e.g. ${example}`,
                     ip,
                 ),
             );
-        } else if (ip === nthAddress(subnet.cidr, 1) || ip === nthAddress(subnet.cidr, 0)) {
-            const what =
-                ip === nthAddress(subnet.cidr, 1)
-                    ? "the kubernetes Service's address (the first of the subnet)"
-                    : "the subnet's network address";
-            problems.push(
-                error(at, `is ${what}`, `pick another address inside ${subnet.cidr.text}, e.g. ${nthAddress(subnet.cidr, 10)}`, ip),
-            );
+        } else {
+            const reserved = reservedClusterIP(subnet.cidr, ip, i === 0);
+            if (reserved)
+                problems.push(error(at, `is ${reserved}`, `pick another address inside ${subnet.cidr.text}, e.g. ${example}`, ip));
         }
     });
-    const primary = valueAt(merged, "service.clusterIP");
+    const primary = readValue(merged, "service.clusterIP", KIND.string);
     if (primary !== undefined && primary !== ips[0]) {
         problems.push(
             error(
-                sourceKey("coredns", coredns.values, "service.clusterIP", ["coredns", "clusterIPs", 0]),
-                `differs from the first of the Service's clusterIPs (${String(ips[0])}); Kubernetes requires them equal`,
-                "set only coredns.clusterIPs and let the program fill in both",
+                configPath(["coredns", "values", "service", "clusterIP"]),
+                `differs from ${key}[0] (${String(ips[0])}); Kubernetes requires clusterIP to equal the first of clusterIPs`,
+                "remove service.clusterIP from the values: the program sets it from the ClusterIPs",
                 primary,
             ),
         );
@@ -104,19 +138,29 @@ function clusterIPs(config: PlatformConfig): Problem[] {
     return problems;
 }
 
-/** Two replicas survive a node drain; the escape hatch must not undo that. */
+/** CoreDNS's replica count and autoscalers, after the escape hatch. */
+export const COREDNS_REPLICAS: ReplicaRule = {
+    section: "coredns",
+    what: "CoreDNS",
+    replicasKey: "replicaCount",
+    chartReplicas: 1,
+    autoscalers: [
+        // The cluster-proportional autoscaler keeps 2 on a multi-node cluster unless told otherwise.
+        {
+            enabledKey: "autoscaler.enabled",
+            minKey: "autoscaler.min",
+            chartMin: 0,
+            keepsTwoKey: ["autoscaler.preventSinglePointFailure", true],
+        },
+        { enabledKey: "hpa.enabled", minKey: "hpa.minReplicas", chartMin: 1 },
+    ],
+    risk: "one node drain would stop DNS",
+    fix: "keep at least 2: set coredns.replicas, and an autoscaler's minimum of at least 2",
+};
+
 function replicas(config: PlatformConfig): Problem[] {
     if (!config.cluster.coreDnsDisabled) return [];
-    const n = valueAt(corednsValues(config.cluster, config.coredns), "replicaCount");
-    if (typeof n === "number" && n >= 2) return [];
-    return [
-        error(
-            configPath(["coredns", "values", "replicaCount"]),
-            "leaves CoreDNS with fewer than 2 replicas; one node drain would stop DNS",
-            "remove it and use coredns.replicas (at least 2)",
-            n,
-        ),
-    ];
+    return minReplicaProblems(COREDNS_REPLICAS, corednsValues(config.cluster, config.coredns));
 }
 
 /** With Talos running CoreDNS, this section configures nothing: say so rather than ignore it. */

@@ -1,5 +1,6 @@
 import { bgpChecks } from "./bgp";
 import { certificateChecks } from "./certificates";
+import { chartValueChecks } from "./chart-values";
 import { ciliumChecks } from "./cilium";
 import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
@@ -23,6 +24,7 @@ export const CHECKS: Check[] = [
     ...dnsChecks,
     ...certificateChecks,
     ...ingressChecks,
+    ...chartValueChecks,
     ...crdOrderChecks,
     ...lbPoolChecks,
     ...crossPhaseChecks,

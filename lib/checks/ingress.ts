@@ -1,10 +1,11 @@
 import { closest } from "fastest-levenshtein";
 import type { PlatformConfig } from "../config";
 import type { LbPoolConfig } from "../config/cilium";
-import { valueAt } from "../merge";
 import { addressFamily, contains, parseCidr, parseRange, Range } from "../net";
 import { configPath, error, Problem } from "../problems";
 import { ingressNginxValues } from "../values/ingress-nginx";
+import { KIND, readValue } from "../values/read";
+import { minReplicaProblems, ReplicaRule } from "./replicas";
 import type { Check } from "./types";
 
 /** The address ranges a pool hands out, honouring allowFirstLastIPs for CIDR blocks. */
@@ -65,10 +66,10 @@ function poolChecks(config: PlatformConfig): Problem[] {
             ),
         );
     }
-    // The chart's own default is a single-stack IPv4 Service.
-    const families = valueAt(ingressNginxValues(config.ingressNginx, pools), "controller.service.ipFamilies") ?? ["IPv4"];
+    // The chart's own default is a single-stack IPv4 Service; a list of the wrong kind is the type check's.
+    const families = readValue(ingressNginxValues(config.ingressNginx, pools), "controller.service.ipFamilies", KIND.strings) ?? ["IPv4"];
     const wanted = addressFamily(ip) === "ipv6" ? "IPv6" : "IPv4";
-    if (Array.isArray(families) && !families.includes(wanted)) {
+    if (!families.includes(wanted)) {
         problems.push(
             error(
                 ipKey,
@@ -81,21 +82,25 @@ function poolChecks(config: PlatformConfig): Problem[] {
     return problems;
 }
 
+/** The controller's replica count and autoscalers (HPA or KEDA), after the escape hatch. */
+export const INGRESS_REPLICAS: ReplicaRule = {
+    section: "ingressNginx",
+    what: "ingress-nginx",
+    replicasKey: "controller.replicaCount",
+    chartReplicas: 1,
+    autoscalers: [
+        { enabledKey: "controller.autoscaling.enabled", minKey: "controller.autoscaling.minReplicas", chartMin: 1 },
+        { enabledKey: "controller.keda.enabled", minKey: "controller.keda.minReplicas", chartMin: 1 },
+    ],
+    risk: "one node drain would drop ingress",
+    fix: "keep at least 2: set ingressNginx.replicas, and an autoscaler's minimum of at least 2",
+};
+
 function replicas(config: PlatformConfig): Problem[] {
     const v = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
-    const n = valueAt(v, "controller.replicaCount");
-    const autoscaled = valueAt(v, "controller.autoscaling.enabled") === true;
-    const min = valueAt(v, "controller.autoscaling.minReplicas");
-    if (autoscaled ? typeof min === "number" && min >= 2 : typeof n === "number" && n >= 2) return [];
-    const key = autoscaled ? "controller.autoscaling.minReplicas" : "controller.replicaCount";
-    return [
-        error(
-            configPath(["ingressNginx", "values", ...key.split(".")]),
-            "leaves ingress-nginx with fewer than 2 replicas; one node drain would drop ingress",
-            "use at least 2 (ingressNginx.replicas)",
-            autoscaled ? min : n,
-        ),
-    ];
+    // A DaemonSet runs one controller per node; the count does not apply.
+    if ((readValue(v, "controller.kind", KIND.string) ?? "Deployment") !== "Deployment") return [];
+    return minReplicaProblems(INGRESS_REPLICAS, v);
 }
 
 export const ingressChecks: Check[] = [

@@ -3,6 +3,8 @@ import { selects } from "../config/selectors";
 import { Values, valueAt } from "../merge";
 import { contains } from "../net";
 import { configPath, error, Problem } from "../problems";
+import type { LbPoolConfig } from "../config/cilium";
+import { ciliumServices } from "../values/cilium-services";
 import { corednsServices } from "../values/coredns";
 import { ingressNginxServices, LB_IPS_ANNOTATION } from "../values/ingress-nginx";
 import type { EmittedService } from "../values/services";
@@ -19,6 +21,59 @@ function labelsKey(s: EmittedService, config: PlatformConfig): { key: string; va
     return { key: configPath([s.section, "values", ...s.labelsKey.split(".")]), value: userLabels, typed: false };
 }
 
+/** What Cilium matches a pool's serviceSelector against: the labels, plus the Service's namespace and name. */
+function selectorLabels(s: EmittedService): Record<string, string> {
+    return { ...s.labels, "io.kubernetes.service.namespace": s.namespace, "io.kubernetes.service.name": s.name };
+}
+
+/** Pools with a block of a family the Service has: only those can give it an address. */
+function poolsFor(s: EmittedService, pools: LbPoolConfig[]): LbPoolConfig[] {
+    return s.families ? pools.filter((p) => poolRanges(p).some((r) => s.families!.includes(r.family))) : pools;
+}
+
+/** When the Service's annotations carry a pool's selector labels: the report's mistake. */
+function annotationHint(s: EmittedService, pools: LbPoolConfig[]): string {
+    const selectorKeys = new Set(
+        pools.flatMap((p) => [
+            ...Object.keys(p.serviceSelector?.matchLabels ?? {}),
+            ...(p.serviceSelector?.matchExpressions ?? []).map((e) => e.key),
+        ]),
+    );
+    const misplaced = Object.keys(s.annotations).filter((k) => selectorKeys.has(k));
+    return misplaced.length ? `; its annotations carry ${misplaced.join(", ")}, but pools match labels and annotations select nothing` : "";
+}
+
+/** The fix for a Service no pool selects, naming only pools that could serve its address family. */
+function noPoolFix(s: EmittedService, config: PlatformConfig, poolKey: boolean): string {
+    const pools = config.cilium.loadBalancerPools;
+    if (!pools.length) return "add a pool under cilium.loadBalancerPools";
+    const candidates = poolsFor(s, pools);
+    const families = (s.families ?? []).map((f) => (f === "ipv4" ? "IPv4" : "IPv6")).join("/");
+    if (!candidates.length) return `add a pool with an ${families} block under cilium.loadBalancerPools; none of the pools has one`;
+    const names = candidates.map((p) => p.name).join(", ");
+    const named = poolKey ? pools.find((p) => p.name === config.ingressNginx.loadBalancer.pool) : undefined;
+    if (named) {
+        // The program labels the Service from matchLabels and In expressions only.
+        const others = candidates.filter((p) => p !== named).map((p) => p.name);
+        const labels = selectorLabels(s);
+        const failing = [
+            ...Object.entries(named.serviceSelector?.matchLabels ?? {})
+                .filter(([k, v]) => labels[k] !== v)
+                .map(([k, v]) => `${k}=${v}`),
+            ...(named.serviceSelector?.matchExpressions ?? [])
+                .filter((e) => !selects({ matchExpressions: [e] }, labels))
+                .map((e) => `${e.key} ${e.operator}${e.values?.length ? ` (${e.values.join(", ")})` : ""}`),
+        ];
+        return (
+            `pool ${named.name}'s serviceSelector (${failing.join("; ")}) does not hold for the Service's labels, and only matchLabels and ` +
+            `In expressions become labels: set the labels it needs under ingressNginx.values.controller.service.labels${others.length ? `, or name another pool (${others.join(", ")})` : ""}`
+        );
+    }
+    const meant = candidates.find((p) => Object.entries(p.serviceSelector?.matchLabels ?? {}).some(([k, v]) => s.annotations[k] === v));
+    if (poolKey) return meant ? `name ${meant.name}, the pool the annotation meant` : `name one of ${names}`;
+    return `give the Service the labels of one pool's serviceSelector (${names})`;
+}
+
 /**
  * Each LoadBalancer Service takes its address from exactly one pool, chosen
  * by the pool's serviceSelector over the Service's labels (plus Cilium's
@@ -27,38 +82,21 @@ function labelsKey(s: EmittedService, config: PlatformConfig): { key: string; va
 function poolSelection(config: PlatformConfig): Problem[] {
     const pools = config.cilium.loadBalancerPools;
     const problems: Problem[] = [];
-    const services = [...corednsServices(config.cluster, config.coredns), ...ingressNginxServices(config.ingressNginx, pools)].filter(
-        (s) => s.type === "LoadBalancer",
-    );
+    const services = [
+        ...ciliumServices(config.cluster, config.cilium),
+        ...corednsServices(config.cluster, config.coredns),
+        ...ingressNginxServices(config.ingressNginx, pools),
+    ].filter((s) => s.type === "LoadBalancer" && s.wellTyped);
     for (const s of services) {
         const what = `the LoadBalancer Service ${s.namespace}/${s.name}`;
         const { key, value, typed: poolKey } = labelsKey(s, config);
-        const names = pools.map((p) => p.name).join(", ");
-        const labels = { ...s.labels, "io.kubernetes.service.namespace": s.namespace, "io.kubernetes.service.name": s.name };
-        const matching = pools.filter((p) => selects(p.serviceSelector, labels));
+        const matching = pools.filter((p) => selects(p.serviceSelector, selectorLabels(s)));
         if (matching.length === 0) {
-            const selectorKeys = new Set(
-                pools.flatMap((p) => [
-                    ...Object.keys(p.serviceSelector?.matchLabels ?? {}),
-                    ...(p.serviceSelector?.matchExpressions ?? []).map((e) => e.key),
-                ]),
-            );
-            const misplaced = Object.keys(s.annotations).filter((k) => selectorKeys.has(k));
-            const meant = pools.find((p) => misplaced.some((k) => p.serviceSelector?.matchLabels?.[k] === s.annotations[k]));
-            const hint = misplaced.length
-                ? `; its annotations carry ${misplaced.join(", ")}, but pools match labels and annotations select nothing`
-                : "";
             problems.push(
                 error(
                     key,
-                    `leaves ${what} selected by no Cilium pool, so it would stay <pending>${hint}`,
-                    !pools.length
-                        ? "add a pool under cilium.loadBalancerPools"
-                        : poolKey
-                          ? meant
-                              ? `name ${meant.name}, the pool the annotation meant`
-                              : `name one of ${names}`
-                          : `give the Service the labels of one pool's serviceSelector (${names})`,
+                    `leaves ${what} selected by no Cilium pool, so it would stay <pending>${annotationHint(s, pools)}`,
+                    noPoolFix(s, config, poolKey),
                     value,
                 ),
             );

@@ -24,21 +24,26 @@ export function secretRefs(config: Partial<PlatformConfig>): SecretRef[] {
 export function secretProblems(config: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {
     const problems: Problem[] = [];
     const refs = secretRefs(config);
+    // A plain-text key is one mistake however many fields name it: one problem, naming every field.
+    const plain = new Map<string, string[]>();
     for (const ref of refs) {
         const key = `${CONFIG_NAMESPACE}:${ref.key}`;
         if (ctx.plainKeys.has(ref.key)) {
-            problems.push(
-                error(
-                    configPath([ref.key]),
-                    `is stored in plain text, but ${ref.path} uses it as a secret`,
-                    `store it encrypted: pulumi config set --secret ${key} <value>`,
-                ),
-            );
+            plain.set(ref.key, [...(plain.get(ref.key) ?? []), ref.path]);
         } else if (!ctx.secretKeys.has(ref.key)) {
             problems.push(
                 error(ref.path, `names the secret ${key}, which is not set`, `set it: pulumi config set --secret ${key} <value>`, ref.key),
             );
         }
+    }
+    for (const [name, paths] of plain) {
+        problems.push(
+            error(
+                configPath([name]),
+                `is stored in plain text, but ${paths.join(" and ")} use${paths.length === 1 ? "s" : ""} it as a secret`,
+                `store it encrypted: pulumi config set --secret ${CONFIG_NAMESPACE}:${name} <value>`,
+            ),
+        );
     }
     const referenced = new Set(refs.map((r) => r.key));
     for (const key of ctx.plainKeys) {

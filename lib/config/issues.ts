@@ -79,13 +79,13 @@ export function suggestion(word: string, known: readonly string[]): string | und
     return distance(word, best) <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
     if (Array.isArray(v)) return "a list";
     if (v === null) return "null";
     return typeof v === "object" ? "a map" : `a ${typeof v}`;
 }
 
-const ARTICLE: Record<string, string> = {
+export const ARTICLE: Record<string, string> = {
     string: "a string",
     number: "a number",
     int: "a whole number",

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import type { PlatformConfig } from "../config";
 import { durationMs } from "../config/common";
+import { helmFullname, truncName } from "../helm";
 import { Values, valueAt } from "../merge";
 import { nthAddress, parseCidr } from "../net";
 import type { Phase } from "../phases";
-import { certManagerValues } from "../values/cert-manager";
+import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
@@ -43,18 +44,6 @@ export const CILIUM_CORE_CRDS = [
     "ciliumnetworkpolicies.cilium.io",
     "ciliumnodes.cilium.io",
 ];
-
-function truncName(s: string): string {
-    return s.slice(0, 63).replace(/-+$/, "");
-}
-
-/** Helm's conventional `<chart>.fullname` helper, which these charts use for their objects. */
-export function helmFullname(release: string, chart: string, values: Values): string {
-    const override = values.fullnameOverride;
-    if (typeof override === "string" && override !== "") return truncName(override);
-    const name = typeof values.nameOverride === "string" && values.nameOverride !== "" ? values.nameOverride : chart;
-    return truncName(release.includes(name) ? release : `${release}-${name}`);
-}
 
 /** The host of a Git URL: https://host/..., ssh://git@host/..., or git@host:org/repo. */
 export function gitHost(url: string): string | undefined {
@@ -104,8 +93,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
         ? helmFullname(RELEASES.coredns, "coredns", corednsValues(cluster, config.coredns))
         : "coredns";
 
-    const certManager = certManagerValues(config.certManager, cluster);
-    const certManagerName = helmFullname(RELEASES.certManager, "cert-manager", certManager);
+    // The same name the cert-manager values put into the webhook's serving certificate.
+    const webhook = certManagerWebhook(config.certManager);
 
     const ingress = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
     const controllerName =
@@ -135,8 +124,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
         },
         certificates: {
             ...common(gates.certificates.timeout),
-            namespace: config.certManager.namespace,
-            deployment: `${certManagerName}-webhook`,
+            namespace: webhook.namespace,
+            deployment: webhook.name,
         },
         ingress: {
             ...common(gates.ingress.timeout),

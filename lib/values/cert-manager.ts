@@ -1,16 +1,67 @@
 import { ACME_SERVERS, CertManagerConfig, IssuerConfig } from "../config/cert-manager";
 import type { ClusterConfig } from "../config/cluster";
-import { mergeValues, Values, valueAt } from "../merge";
+import { helmFullname, truncName } from "../helm";
+import { mergeValues, Values } from "../merge";
+import { spreadAcrossNodes } from "./coredns";
 import { K8sObject, WAIT_FOR_READY } from "./objects";
+import { KIND, readValue, ValueKeys } from "./read";
 
 /** A custom resource as the component registers it. */
 export type CustomObject = K8sObject;
 
 export const CERT_MANAGER_API = "cert-manager.io/v1";
-/** The chart's webhook Service name for release "cert-manager". */
-export const WEBHOOK_SERVICE = "cert-manager-webhook";
+/** Helm release name: the chart's object names derive from it. */
+export const CERT_MANAGER_RELEASE = "cert-manager";
 /** The key of the Cloudflare token inside its Kubernetes Secret. */
 export const CLOUDFLARE_TOKEN_KEY = "api-token";
+
+/** The cert-manager chart's values keys that the builders and checks read. */
+export const CERT_MANAGER_VALUE_KEYS = {
+    fullnameOverride: KIND.string,
+    nameOverride: KIND.string,
+    namespace: KIND.string,
+    clusterResourceNamespace: KIND.string,
+    "webhook.extraArgs": KIND.strings,
+    "ingressShim.defaultIssuerName": KIND.string,
+    "ingressShim.defaultIssuerKind": KIND.string,
+    "ingressShim.defaultIssuerGroup": KIND.string,
+    replicaCount: KIND.count,
+    "podDisruptionBudget.enabled": KIND.switch,
+    "podDisruptionBudget.minAvailable": KIND.countOrPercent,
+    "podDisruptionBudget.maxUnavailable": KIND.countOrPercent,
+    "webhook.replicaCount": KIND.count,
+    "webhook.podDisruptionBudget.enabled": KIND.switch,
+    "webhook.podDisruptionBudget.minAvailable": KIND.countOrPercent,
+    "webhook.podDisruptionBudget.maxUnavailable": KIND.countOrPercent,
+    "cainjector.enabled": KIND.switch,
+    "cainjector.replicaCount": KIND.count,
+    "cainjector.podDisruptionBudget.enabled": KIND.switch,
+    "cainjector.podDisruptionBudget.minAvailable": KIND.countOrPercent,
+    "cainjector.podDisruptionBudget.maxUnavailable": KIND.countOrPercent,
+} satisfies ValueKeys;
+
+/** Where the chart puts its workloads: its `namespace` value, else the release's. */
+export function certManagerNamespace(certManager: CertManagerConfig): string {
+    return readValue(certManager.values, "namespace", KIND.string) || certManager.namespace;
+}
+
+/**
+ * The webhook's Service, as the chart names it: its webhook.fullname helper
+ * (the release's fullname cut to 55 characters, plus -webhook) in the
+ * chart's namespace (the `namespace` value, else the release's). The gate
+ * checker looks for its Deployment under the same name.
+ */
+export function certManagerWebhook(certManager: CertManagerConfig): { name: string; namespace: string } {
+    const user = certManager.values;
+    const fullname = helmFullname(CERT_MANAGER_RELEASE, certManager.chart, {
+        fullnameOverride: readValue(user, "fullnameOverride", KIND.string),
+        nameOverride: readValue(user, "nameOverride", KIND.string),
+    });
+    return {
+        name: truncName(`${truncName(fullname, 55)}-webhook`),
+        namespace: certManagerNamespace(certManager),
+    };
+}
 
 /**
  * The webhook's fully qualified Service name. The chart's serving
@@ -18,18 +69,40 @@ export const CLOUDFLARE_TOKEN_KEY = "api-token";
  * proxy's no_proxy list, a mesh) need the cluster domain in it.
  */
 export function webhookFqdn(certManager: CertManagerConfig, cluster: ClusterConfig): string {
-    return `${WEBHOOK_SERVICE}.${certManager.namespace}.svc.${cluster.dnsDomain}`;
+    const webhook = certManagerWebhook(certManager);
+    return `${webhook.name}.${webhook.namespace}.svc.${cluster.dnsDomain}`;
+}
+
+/**
+ * Two replicas on different nodes, and a budget that lets a drain evict
+ * only one at a time. The webhook matters most: its failurePolicy is Fail,
+ * so while no replica answers, every write of a cert-manager object fails.
+ */
+function highlyAvailable(component: string, name: string): Values {
+    return {
+        replicaCount: 2,
+        podDisruptionBudget: { enabled: true, minAvailable: 1 },
+        affinity: spreadAcrossNodes({
+            "app.kubernetes.io/name": name,
+            "app.kubernetes.io/instance": CERT_MANAGER_RELEASE,
+            "app.kubernetes.io/component": component,
+        }),
+    };
 }
 
 /** cert-manager chart values; `certManager.values` merged last. */
 export function certManagerValues(certManager: CertManagerConfig, cluster: ClusterConfig): Values {
+    const controllerName = readValue(certManager.values, "nameOverride", KIND.string) || certManager.chart;
     const computed: Values = {
         // Keep the CRDs on uninstall: deleting them deletes every Certificate.
         crds: { enabled: true, keep: true },
-        replicaCount: 1,
-        // A repeated flag adds to the chart's own list of names.
-        webhook: { replicaCount: 1, extraArgs: [`--dynamic-serving-dns-names=${webhookFqdn(certManager, cluster)}`] },
-        cainjector: { enabled: true },
+        ...highlyAvailable("controller", controllerName),
+        webhook: {
+            ...highlyAvailable("webhook", "webhook"),
+            // A repeated flag adds to the chart's own list of names.
+            extraArgs: [`--dynamic-serving-dns-names=${webhookFqdn(certManager, cluster)}`],
+        },
+        cainjector: { enabled: true, ...highlyAvailable("cainjector", "cainjector") },
         // ServiceMonitor and PodMonitor CRDs arrive with Flux, after this phase.
         prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
     };
@@ -45,11 +118,11 @@ export function certManagerValues(certManager: CertManagerConfig, cluster: Clust
 
 /**
  * Where a ClusterIssuer's Secrets live: cert-manager's cluster resource
- * namespace, which is its own namespace unless the values say otherwise.
+ * namespace, which is the controller's own (--cluster-resource-namespace
+ * defaults to $(POD_NAMESPACE)) unless the values say otherwise.
  */
 export function clusterResourceNamespace(certManager: CertManagerConfig): string {
-    const v = valueAt(mergeValues({}, certManager.values), "clusterResourceNamespace");
-    return typeof v === "string" && v !== "" ? v : certManager.namespace;
+    return readValue(certManager.values, "clusterResourceNamespace", KIND.string) || certManagerNamespace(certManager);
 }
 
 export function cloudflareSecretName(issuer: IssuerConfig): string {

@@ -1,8 +1,9 @@
 import type { CorednsConfig } from "../config/coredns";
 import type { ClusterConfig } from "../config/cluster";
-import { mergeValues, Values, valueAt } from "../merge";
-import { nthAddress, parseCidr } from "../net";
-import { EmittedService, stringMap } from "./services";
+import { mergeValues, Values } from "../merge";
+import { addressFamily, Family, nthAddress, parseCidr } from "../net";
+import { KIND, readValue, ValueKeys } from "./read";
+import { EmittedService, mergedMaps } from "./services";
 
 /** Release and chart name: the chart's app.kubernetes.io labels derive from both. */
 export const COREDNS_RELEASE = "coredns";
@@ -21,6 +22,25 @@ export function defaultDnsIPs(cluster: ClusterConfig): string[] {
 export function corednsClusterIPs(cluster: ClusterConfig, coredns: CorednsConfig): string[] {
     return coredns.clusterIPs ?? defaultDnsIPs(cluster).filter((ip) => ip !== "");
 }
+
+/** The CoreDNS chart's values keys that the builders and checks read. */
+export const COREDNS_VALUE_KEYS = {
+    replicaCount: KIND.count,
+    "autoscaler.enabled": KIND.switch,
+    "autoscaler.min": KIND.count,
+    "autoscaler.preventSinglePointFailure": KIND.switch,
+    "hpa.enabled": KIND.switch,
+    "hpa.minReplicas": KIND.count,
+    serviceType: KIND.string,
+    "service.name": KIND.string,
+    "service.clusterIP": KIND.string,
+    "service.clusterIPs": KIND.strings,
+    "service.annotations": KIND.stringMap,
+    k8sAppLabelOverride: KIND.string,
+    customLabels: KIND.stringMap,
+    customAnnotations: KIND.stringMap,
+    servers: KIND.maps,
+} satisfies ValueKeys;
 
 export const CONTROL_PLANE_TOLERATIONS = [
     { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
@@ -65,7 +85,9 @@ export function corednsServer(cluster: ClusterConfig, coredns: CorednsConfig): V
 
 /** CoreDNS chart values; `coredns.values` merged last. */
 export function corednsValues(cluster: ClusterConfig, coredns: CorednsConfig): Values {
-    const ips = corednsClusterIPs(cluster, coredns);
+    // Kubernetes requires clusterIP = clusterIPs[0]: when the escape hatch lists
+    // the ClusterIPs, clusterIP and the family policy follow that list.
+    const ips = readValue(coredns.values, "service.clusterIPs", KIND.strings) ?? corednsClusterIPs(cluster, coredns);
     const computed: Values = {
         fullnameOverride: COREDNS_RELEASE,
         k8sAppLabelOverride: KUBE_DNS,
@@ -91,24 +113,29 @@ export function corednsValues(cluster: ClusterConfig, coredns: CorednsConfig): V
 export function corednsServices(cluster: ClusterConfig, coredns: CorednsConfig): EmittedService[] {
     if (!cluster.coreDnsDisabled) return [];
     const v = corednsValues(cluster, coredns);
+    const custom = mergedMaps(v, ["customLabels"]);
+    const annotations = mergedMaps(v, ["service.annotations", "customAnnotations"]);
+    const families = (readValue(v, "service.clusterIPs", KIND.strings) ?? []).map(addressFamily).filter((f): f is Family => !!f);
     return [
         {
             section: "coredns",
             labelsKey: "customLabels",
             annotationsKey: "service.annotations",
             namespace: coredns.namespace,
-            name: String(valueAt(v, "service.name") || COREDNS_RELEASE),
-            type: String(valueAt(v, "serviceType") ?? "ClusterIP"),
+            name: readValue(v, "service.name", KIND.string) || COREDNS_RELEASE,
+            type: readValue(v, "serviceType", KIND.string) ?? "ClusterIP",
             labels: {
                 "app.kubernetes.io/managed-by": "Helm",
                 "app.kubernetes.io/instance": COREDNS_RELEASE,
                 "app.kubernetes.io/name": COREDNS_RELEASE,
-                "k8s-app": String(valueAt(v, "k8sAppLabelOverride") ?? COREDNS_RELEASE),
+                "k8s-app": readValue(v, "k8sAppLabelOverride", KIND.string) ?? COREDNS_RELEASE,
                 "kubernetes.io/cluster-service": "true",
                 "kubernetes.io/name": "CoreDNS",
-                ...stringMap(v, "customLabels"),
+                ...custom.map,
             },
-            annotations: { ...stringMap(v, "service.annotations"), ...stringMap(v, "customAnnotations") },
+            annotations: annotations.map,
+            families: families.length ? families : undefined,
+            wellTyped: custom.ok && annotations.ok,
         },
     ];
 }

@@ -1,10 +1,11 @@
 import type { LbPoolConfig } from "../config/cilium";
 import type { IngressNginxConfig } from "../config/ingress-nginx";
 import type { LabelSelector } from "../config/selectors";
-import { mergeValues, Values, valueAt } from "../merge";
+import { mergeValues, Values } from "../merge";
 import { CERT_MANAGER_API, CustomObject } from "./cert-manager";
 import { spreadAcrossNodes } from "./coredns";
-import { EmittedService, enabled, stringMap } from "./services";
+import { KIND, readValue, switchOn, ValueKeys } from "./read";
+import { EmittedService, mergedMaps, serviceFamilies } from "./services";
 
 export const INGRESS_RELEASE = "ingress-nginx";
 /** Cilium LB IPAM's annotation for a fixed address; the pool is still chosen by labels. */
@@ -72,87 +73,134 @@ export function defaultCertificate(ingress: IngressNginxConfig): CustomObject | 
     };
 }
 
+interface ServiceTemplate {
+    name: string;
+    component: string;
+    /** The switches that must all be on, with the chart's defaults. */
+    when: Array<[string, boolean]>;
+    typeKey: string;
+    /** Unset, the type is the controller Service's (else ClusterIP). */
+    inheritsControllerType?: boolean;
+    familiesKey?: string;
+    /** Where the user sets this Service's own labels. */
+    labelsKey: string;
+    /** Every labels map the template merges, in order. */
+    labelKeys: string[];
+    annotationKeys: string[];
+}
+
+// The Services of ingress-nginx 4.15's templates, and the keys each reads.
+const SERVICES: ServiceTemplate[] = [
+    {
+        name: "ingress-nginx-controller",
+        component: "controller",
+        when: [
+            ["controller.service.enabled", true],
+            ["controller.service.external.enabled", true],
+        ],
+        typeKey: "controller.service.type",
+        inheritsControllerType: true,
+        familiesKey: "controller.service.ipFamilies",
+        labelsKey: "controller.service.labels",
+        labelKeys: ["controller.service.labels", "controller.service.external.labels"],
+        annotationKeys: ["controller.service.annotations"],
+    },
+    {
+        name: "ingress-nginx-controller-internal",
+        component: "controller",
+        when: [
+            ["controller.service.enabled", true],
+            ["controller.service.internal.enabled", false],
+        ],
+        typeKey: "controller.service.internal.type",
+        inheritsControllerType: true,
+        familiesKey: "controller.service.internal.ipFamilies",
+        labelsKey: "controller.service.internal.labels",
+        labelKeys: ["controller.service.labels", "controller.service.internal.labels"],
+        annotationKeys: ["controller.service.internal.annotations"],
+    },
+    {
+        name: "ingress-nginx-controller-metrics",
+        component: "controller",
+        when: [
+            ["controller.metrics.enabled", false],
+            ["controller.metrics.service.enabled", true],
+        ],
+        typeKey: "controller.metrics.service.type",
+        labelsKey: "controller.metrics.service.labels",
+        labelKeys: ["controller.metrics.service.labels"],
+        annotationKeys: ["controller.metrics.service.annotations"],
+    },
+    {
+        name: "ingress-nginx-controller-admission",
+        component: "admission-webhook",
+        when: [["controller.admissionWebhooks.enabled", true]],
+        typeKey: "controller.admissionWebhooks.service.type",
+        labelsKey: "controller.admissionWebhooks.labels",
+        labelKeys: ["controller.admissionWebhooks.labels"],
+        annotationKeys: ["controller.admissionWebhooks.service.annotations"],
+    },
+    {
+        name: "ingress-nginx-defaultbackend",
+        component: "default-backend",
+        when: [["defaultBackend.enabled", false]],
+        typeKey: "defaultBackend.service.type",
+        labelsKey: "defaultBackend.service.labels",
+        labelKeys: ["defaultBackend.service.labels"],
+        annotationKeys: ["defaultBackend.service.annotations"],
+    },
+];
+
+/** The ingress-nginx chart's values keys that the builders and checks read. */
+export const INGRESS_NGINX_VALUE_KEYS: ValueKeys = {
+    "controller.kind": KIND.string,
+    "controller.name": KIND.string,
+    "controller.replicaCount": KIND.count,
+    "controller.autoscaling.enabled": KIND.switch,
+    "controller.autoscaling.minReplicas": KIND.count,
+    "controller.keda.enabled": KIND.switch,
+    "controller.keda.minReplicas": KIND.count,
+    "controller.admissionWebhooks.certManager.admissionCert.issuerRef": KIND.map,
+    commonLabels: KIND.stringMap,
+    ...Object.fromEntries(
+        SERVICES.flatMap((t) => [
+            ...t.when.map(([k]) => [k, KIND.switch]),
+            [t.typeKey, KIND.string],
+            ...(t.familiesKey ? [[t.familiesKey, KIND.strings]] : []),
+            ...[...t.labelKeys, ...t.annotationKeys].map((k) => [k, KIND.stringMap]),
+        ]),
+    ),
+};
+
 /** The Services the ingress-nginx chart renders, as its templates would from the merged values. */
 export function ingressNginxServices(ingress: IngressNginxConfig, pools: LbPoolConfig[]): EmittedService[] {
     const v = ingressNginxValues(ingress, pools);
-    const common = {
-        "app.kubernetes.io/name": INGRESS_RELEASE,
-        "app.kubernetes.io/instance": INGRESS_RELEASE,
-        "app.kubernetes.io/part-of": INGRESS_RELEASE,
-        "app.kubernetes.io/managed-by": "Helm",
-        ...stringMap(v, "commonLabels"),
-    };
-    const svc = (name: string, key: string, type: unknown, component: string, labelKeys: string[], annotationKeys: string[]) => ({
-        section: "ingressNginx" as const,
-        labelsKey: key,
-        annotationsKey: annotationKeys[0],
-        namespace: ingress.namespace,
-        name,
-        type: String(type ?? "ClusterIP"),
-        labels: Object.assign({ ...common, "app.kubernetes.io/component": component }, ...labelKeys.map((k) => stringMap(v, k))),
-        annotations: Object.assign({}, ...annotationKeys.map((k) => stringMap(v, k))),
+    const common = mergedMaps(v, ["commonLabels"]);
+    const controllerType = readValue(v, "controller.service.type", KIND.string) ?? "LoadBalancer";
+    return SERVICES.filter((t) => t.when.every(([k, d]) => switchOn(v, k, d))).map((t) => {
+        const labels = mergedMaps(v, t.labelKeys);
+        const annotations = mergedMaps(v, t.annotationKeys);
+        // The chart's own default for both controller Services is single-stack IPv4.
+        const families = t.familiesKey ? serviceFamilies(readValue(v, t.familiesKey, KIND.strings) ?? ["IPv4"]) : undefined;
+        return {
+            section: "ingressNginx" as const,
+            labelsKey: t.labelsKey,
+            annotationsKey: t.annotationKeys[0],
+            namespace: ingress.namespace,
+            name: t.name,
+            type: readValue(v, t.typeKey, KIND.string) || (t.inheritsControllerType ? controllerType : "ClusterIP"),
+            labels: {
+                "app.kubernetes.io/name": INGRESS_RELEASE,
+                "app.kubernetes.io/instance": INGRESS_RELEASE,
+                "app.kubernetes.io/part-of": INGRESS_RELEASE,
+                "app.kubernetes.io/managed-by": "Helm",
+                ...common.map,
+                "app.kubernetes.io/component": t.component,
+                ...labels.map,
+            },
+            annotations: annotations.map,
+            families: families?.length ? families : undefined,
+            wellTyped: common.ok && labels.ok && annotations.ok,
+        };
     });
-    const out: EmittedService[] = [];
-    const serviceType = valueAt(v, "controller.service.type") ?? "LoadBalancer";
-    if (enabled(v, "controller.service.enabled", true) && enabled(v, "controller.service.external.enabled", true)) {
-        out.push(
-            svc(
-                "ingress-nginx-controller",
-                "controller.service.labels",
-                serviceType,
-                "controller",
-                ["controller.service.labels", "controller.service.external.labels"],
-                ["controller.service.annotations"],
-            ),
-        );
-    }
-    if (enabled(v, "controller.service.enabled", true) && enabled(v, "controller.service.internal.enabled", false)) {
-        out.push(
-            svc(
-                "ingress-nginx-controller-internal",
-                "controller.service.internal.labels",
-                valueAt(v, "controller.service.internal.type") || serviceType,
-                "controller",
-                ["controller.service.labels", "controller.service.internal.labels"],
-                ["controller.service.internal.annotations"],
-            ),
-        );
-    }
-    if (enabled(v, "controller.metrics.enabled", false) && enabled(v, "controller.metrics.service.enabled", true)) {
-        out.push(
-            svc(
-                "ingress-nginx-controller-metrics",
-                "controller.metrics.service.labels",
-                valueAt(v, "controller.metrics.service.type"),
-                "controller",
-                ["controller.metrics.service.labels"],
-                ["controller.metrics.service.annotations"],
-            ),
-        );
-    }
-    if (enabled(v, "controller.admissionWebhooks.enabled", true)) {
-        out.push(
-            svc(
-                "ingress-nginx-controller-admission",
-                "controller.admissionWebhooks.labels",
-                valueAt(v, "controller.admissionWebhooks.service.type"),
-                "admission-webhook",
-                [],
-                ["controller.admissionWebhooks.service.annotations"],
-            ),
-        );
-    }
-    if (enabled(v, "defaultBackend.enabled", false)) {
-        out.push(
-            svc(
-                "ingress-nginx-defaultbackend",
-                "defaultBackend.service.labels",
-                valueAt(v, "defaultBackend.service.type"),
-                "default-backend",
-                [],
-                ["defaultBackend.service.annotations"],
-            ),
-        );
-    }
-    return out;
 }

@@ -1,4 +1,6 @@
-import { isPlainObject, Values, valueAt } from "../merge";
+import type { Values } from "../merge";
+import type { Family } from "../net";
+import { isIllTyped, KIND, stringMap } from "./read";
 
 /**
  * A Service a chart will render, as far as pool selection and CRD checks
@@ -7,7 +9,7 @@ import { isPlainObject, Values, valueAt } from "../merge";
  */
 export interface EmittedService {
     /** The chart section that renders it, e.g. ingressNginx. */
-    section: "coredns" | "certManager" | "ingressNginx";
+    section: "cilium" | "coredns" | "certManager" | "ingressNginx";
     /** The values key (dotted, under <section>.values) that sets its labels. */
     labelsKey: string;
     /** The values key (dotted) that sets its annotations. */
@@ -17,17 +19,21 @@ export interface EmittedService {
     type: string;
     labels: Record<string, string>;
     annotations: Record<string, string>;
+    /** The address families it gets, when the values say; undefined when the cluster decides. */
+    families?: Family[];
+    /** False when a label or annotation map it reads is ill-typed: the type check reports that, and pool selection skips it. */
+    wellTyped: boolean;
 }
 
-/** A string map from the merged values (labels, annotations); anything else reads as empty. */
-export function stringMap(values: Values, dotted: string): Record<string, string> {
-    const v = valueAt(values, dotted);
-    if (!isPlainObject(v)) return {};
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)]));
+/** The string maps at `keys` merged in order, and whether every one of them is well-typed. */
+export function mergedMaps(values: Values, keys: string[]): { map: Record<string, string>; ok: boolean } {
+    return {
+        map: Object.assign({}, ...keys.map((k) => stringMap(values, k))) as Record<string, string>,
+        ok: keys.every((k) => !isIllTyped(values, k, KIND.stringMap)),
+    };
 }
 
-/** A chart's boolean switch after the merge, with the chart's own default. */
-export function enabled(values: Values, dotted: string, chartDefault: boolean): boolean {
-    const v = valueAt(values, dotted);
-    return v === undefined ? chartDefault : v === true || v === "true";
+/** Kubernetes' ipFamilies spelling to ours; unknown entries are dropped. */
+export function serviceFamilies(ipFamilies: string[]): Family[] {
+    return ipFamilies.flatMap((f) => (f === "IPv4" ? ["ipv4" as const] : f === "IPv6" ? ["ipv6" as const] : []));
 }
