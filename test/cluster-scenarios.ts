@@ -13,6 +13,8 @@ import { FakeKube } from "./fake-kube";
 type Obj = any;
 
 export const LB_IP = "172.29.52.200";
+/** The ingress controller Service's ClusterIP, which the gate probes when the Service is not a LoadBalancer. */
+export const INGRESS_CLUSTER_IP = "10.96.120.7";
 export const TIMEOUT_LINE = "curl: (28) Connection timed out after 5002 milliseconds";
 export const NSLOOKUP_TIMEOUT = ";; connection timed out; no servers could be reached";
 export const GIT_DNS_ERROR =
@@ -114,6 +116,7 @@ function fluxReady(obj: Obj): Obj {
     return {
         ...obj,
         status: {
+            observedGeneration: obj.metadata.generation,
             conditions: [{ type: "Ready", status: "True", reason: "Succeeded", message: "ok" }],
             artifact: { revision: "main@sha1:4e9c1f0" },
         },
@@ -149,23 +152,26 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
     fake.put(deployment(o.dns.namespace, o.dns.deployment, true, 2));
     fake.put(deployment(o.certificates.namespace, o.certificates.deployment));
     fake.put(deployment(o.ingress.namespace, o.ingress.deployment, true, 2));
+    const lb = o.ingress.serviceType === "LoadBalancer";
     fake.put({
         apiVersion: "v1",
         kind: "Service",
         metadata: meta(o.ingress.service, o.ingress.namespace),
-        spec: { type: "LoadBalancer" },
-        status: {
-            loadBalancer: { ingress: [{ ip: LB_IP }] },
-            conditions: [
-                {
-                    type: "cilium.io/IPAMRequestSatisfied",
-                    status: "True",
-                    reason: "satisfied",
-                    message: "",
-                    lastTransitionTime: "2026-11-26T10:00:00Z",
-                },
-            ],
-        },
+        spec: { type: o.ingress.serviceType, clusterIP: INGRESS_CLUSTER_IP },
+        status: lb
+            ? {
+                  loadBalancer: { ingress: [{ ip: LB_IP }] },
+                  conditions: [
+                      {
+                          type: "cilium.io/IPAMRequestSatisfied",
+                          status: "True",
+                          reason: "satisfied",
+                          message: "",
+                          lastTransitionTime: "2026-11-26T10:00:00Z",
+                      },
+                  ],
+              }
+            : {},
     });
     for (const pool of config.cilium.loadBalancerPools) {
         fake.put({
@@ -209,6 +215,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
             out: "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nNon-authoritative answer:\nName:\tgithub.com\nAddress: 140.82.121.4",
         },
         [`curl http://${LB_IP}:80/`]: { rc: 0, out: "" },
+        [`curl http://${INGRESS_CLUSTER_IP}:${o.ingress.port}/`]: { rc: 0, out: "" },
     };
 }
 

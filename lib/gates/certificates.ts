@@ -33,6 +33,15 @@ export function diagnoseCertificateApi(code: number | undefined, message: string
         fix,
         blocks,
     });
+    // A missing namespace is a 404 too, with its own message; the CRDs' absence is the API server not knowing the path.
+    const namespace = /namespaces? "([^"]+)" not found/.exec(message);
+    if (code === 404 && namespace) {
+        return d(
+            `namespace ${namespace[1]}`,
+            `the namespace ${namespace[1]} does not exist: the certificates phase has not installed cert-manager there`,
+            `check the cert-manager release, and that talos-platform:certManager.namespace (${o.namespace}) is where it runs`,
+        );
+    }
     if (code === 404 || /could not find the requested resource|no matches for kind "Certificate"/.test(message)) {
         return d(
             "cert-manager CRDs",
@@ -75,6 +84,15 @@ export function diagnoseCertificateApi(code: number | undefined, message: string
     );
 }
 
+/**
+ * The API server's authorizer refusing the checker (`User "x" cannot create
+ * resource ...`), as opposed to an admission webhook denying the object,
+ * which is a 403 too but says something about cert-manager's API.
+ */
+export function isRbacDenial(code: number, message: string): boolean {
+    return code === 401 || (code === 403 && /cannot \w+ resource/.test(message));
+}
+
 function apiCheckStep(o: CertificatesOptions): Step {
     return {
         name: "cert-manager API answers (dry-run Certificate: CRDs, webhook, CA injection)",
@@ -91,7 +109,8 @@ function apiCheckStep(o: CertificatesOptions): Step {
                 return { ok: true, detail: "a dry-run Certificate passed the webhook" };
             } catch (e) {
                 const code = statusCode(e);
-                if (code === undefined) throw e;
+                // Transport errors, and RBAC refusing the checker itself, are the gate runner's to judge.
+                if (code === undefined || isRbacDenial(code, apiMessage(e))) throw e;
                 const message = apiMessage(e);
                 return { ok: false, waiting: message, diagnosis: diagnoseCertificateApi(code, message, o) };
             }
@@ -107,6 +126,7 @@ export function certificatesSteps(o: CertificatesOptions): Step[] {
             name: o.deployment,
             phase: "certificates",
             role: "cert-manager webhook",
+            serviceIp: o.serviceIp,
         }),
         apiCheckStep(o),
     ];
