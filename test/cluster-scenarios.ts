@@ -123,6 +123,21 @@ function fluxReady(obj: Obj): Obj {
     };
 }
 
+/** The gitops gate's GitRepository, with a Ready condition when given one (and no artifact). */
+export function gitRepository(
+    g: GateOptions["gitops"],
+    ready?: { type: string; status: string; reason: string; message: string },
+    url = "https://github.com/geoffdavis/talos-gitops",
+): Obj {
+    return {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "GitRepository",
+        metadata: meta(g.gitRepository, g.namespace),
+        spec: { url },
+        ...(ready ? { status: { observedGeneration: 1, conditions: [ready] } } : {}),
+    };
+}
+
 /** Every link works: the dev stack's cluster after a good `pulumi up`. */
 export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): void {
     const o = gateOptions(config);
@@ -149,6 +164,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
                   exitCode: 0,
               }
             : { stdout: "", exitCode: 127 };
+    fake.certificateApi = () => ({ code: 201 });
     fake.put(deployment(o.dns.namespace, o.dns.deployment, true, 2));
     fake.put(deployment(o.certificates.namespace, o.certificates.deployment));
     fake.put(deployment(o.ingress.namespace, o.ingress.deployment, true, 2));
@@ -183,14 +199,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
     }
     const g = o.gitops;
     fake.put(...g.deployments.map((d) => deployment(g.namespace, d)));
-    fake.put(
-        fluxReady({
-            apiVersion: "source.toolkit.fluxcd.io/v1",
-            kind: "GitRepository",
-            metadata: meta(g.gitRepository, g.namespace),
-            spec: { url: config.flux.source.url },
-        }),
-    );
+    fake.put(fluxReady(gitRepository(g, undefined, config.flux.source.url)));
     for (const phase of config.flux.phases) {
         for (const k of phase.kustomizations) {
             fake.put(
