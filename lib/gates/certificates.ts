@@ -1,3 +1,4 @@
+import { urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import { apiMessage, statusCode } from "./kube";
 import type { CertificatesOptions } from "./options";
@@ -67,7 +68,7 @@ export function diagnoseCertificateApi(code: number | undefined, message: string
         return d(
             "cainjector → webhook CA bundle",
             "the API server does not trust the webhook's certificate: the cainjector has not injected the CA bundle yet",
-            `check the cainjector in ${o.namespace}; if it crash-loops on 10.96.0.1:443 the network link is broken`,
+            `check the cainjector in ${o.namespace}; if it crash-loops on ${urlHost(o.serviceIp)}:443 the network link is broken`,
         );
     }
     if (/i\/o timeout|context deadline exceeded|no route to host/.test(message)) {

@@ -1,3 +1,4 @@
+import { urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import type { DnsOptions } from "./options";
 import type { ProbeCheck, ProbeOutcome } from "./probe";
@@ -35,7 +36,7 @@ const UPSTREAMS =
 
 /** Why the cluster name did not resolve: what each failure says about the path pod → CoreDNS → API server. */
 function clusterNameFailure(kind: DnsFailure, o: DnsOptions, coredns: string): Pick<Diagnosis, "link" | "cause" | "fix"> {
-    const api = `${o.serviceIp.includes(":") ? `[${o.serviceIp}]` : o.serviceIp}:443`;
+    const api = `${urlHost(o.serviceIp)}:443`;
     switch (kind) {
         case "nxdomain":
             return {

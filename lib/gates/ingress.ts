@@ -1,5 +1,5 @@
 import type * as k8s from "@kubernetes/client-node";
-import { contains, parseCidr, parseRange, Range } from "../net";
+import { contains, parseCidr, parseRange, Range, urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import { readOptional } from "./kube";
 import { curlFailure } from "./network";
@@ -99,9 +99,11 @@ export function lbAddress(
 }
 
 export function ingressChecks(ip: string, port: number): ProbeCheck[] {
-    const host = ip.includes(":") ? `[${ip}]` : ip;
     return [
-        { id: "http", argv: ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", "5", "--max-time", "10", `http://${host}:${port}/`] },
+        {
+            id: "http",
+            argv: ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", "5", "--max-time", "10", `http://${urlHost(ip)}:${port}/`],
+        },
     ];
 }
 

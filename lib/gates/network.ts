@@ -1,4 +1,5 @@
 import { legacyKprMessage, readKpr } from "../checks/cilium";
+import { urlHost } from "../net";
 import { crdsStep } from "./crds";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import { ExecError, execText, Kube, readOptional } from "./kube";
@@ -28,7 +29,7 @@ export function curlFailure(rc: number): string {
 }
 
 function hostPort(ip: string, port: number): string {
-    return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+    return `${urlHost(ip)}:${port}`;
 }
 
 function curl(url: string, extra: string[] = []): string[] {
@@ -42,10 +43,7 @@ export function servicePathChecks(serviceIp: string): ProbeCheck[] {
         { id: "clusterip", argv: curl(`https://${addr}/version`) },
         {
             id: "name",
-            argv: curl(`https://${KUBERNETES_SVC}:443/version`, [
-                "--resolve",
-                `${KUBERNETES_SVC}:443:${serviceIp.includes(":") ? `[${serviceIp}]` : serviceIp}`,
-            ]),
+            argv: curl(`https://${KUBERNETES_SVC}:443/version`, ["--resolve", `${KUBERNETES_SVC}:443:${urlHost(serviceIp)}`]),
         },
     ];
 }

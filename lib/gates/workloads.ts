@@ -1,4 +1,5 @@
 import type * as k8s from "@kubernetes/client-node";
+import { urlHost } from "../net";
 import { blockedAfter } from "./diagnosis";
 import { Kube, readOptional } from "./kube";
 import type { Phase } from "../phases";
@@ -66,7 +67,7 @@ function escapeRegExp(s: string): string {
  */
 export function crashCause(troubles: string[], serviceIp: string): string | undefined {
     const t = troubles.join("\n");
-    const ip = escapeRegExp(serviceIp.includes(":") ? `[${serviceIp}]` : serviceIp);
+    const ip = escapeRegExp(urlHost(serviceIp));
     const service = new RegExp(
         `dial tcp (?:${ip}|kubernetes\\.default\\.svc(?:\\.[\\w.-]+)?):443: (?:i/o timeout|connect: connection refused|connect: no route to host)`,
     );
