@@ -93,9 +93,10 @@ export function connect(opts: { kubeconfig?: string; context?: string }): Kube {
 
 /**
  * Abort signals for requests: each ends at the deadline, after its own time
- * limit, or when the gate's signal aborts. Plain controllers and timers:
- * AbortSignal.any over AbortSignal.timeout can be garbage-collected before
- * it fires (nodejs/node#48951), which would let a silent request hang.
+ * limit, or when the gate's signal aborts. Plain controllers and timers: a
+ * signal from AbortSignal.any over AbortSignal.timeout, which nothing else
+ * references, did not fire in a fresh process here (it can be garbage-collected
+ * first), and a request to a silent API server then hung past the deadline.
  */
 class RequestBounds {
     private deadline = Infinity;
