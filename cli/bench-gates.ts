@@ -1,7 +1,19 @@
 import { checkGate, CheckerIo } from "../lib/gates/checker";
 import type { GateOptions } from "../lib/gates/options";
 import { PHASES, Phase } from "../lib/phases";
-import { daemonSet, deployment, devOptions, healthy, incident } from "../test/cluster-scenarios";
+import {
+    clusterLookup,
+    daemonSet,
+    deployment,
+    devOptions,
+    GIT_DNS_ERROR,
+    gitRepository,
+    healthy,
+    incident,
+    LB_IP,
+    NSLOOKUP_TIMEOUT,
+    TIMEOUT_LINE,
+} from "../test/cluster-scenarios";
 import { FakeKube } from "../test/fake-kube";
 
 // Gate timings against the tests' fake API server, with the dev stack's real
@@ -10,14 +22,53 @@ import { FakeKube } from "../test/fake-kube";
 
 const quiet = (): CheckerIo => ({ out: () => undefined, err: () => undefined, cwd: process.cwd(), signal: new AbortController().signal });
 
-/** Breaks the first thing each gate waits for; `healthy` repairs it. */
-function breakFirstLink(fake: FakeKube, phase: Phase, o: GateOptions): void {
-    if (phase === "network") fake.put(daemonSet(o.network.namespace, o.network.agent, { "k8s-app": "cilium" }, false));
-    if (phase === "dns") fake.put(deployment(o.dns.namespace, o.dns.deployment, false, 2));
-    if (phase === "certificates") fake.put(deployment(o.certificates.namespace, o.certificates.deployment, false));
-    if (phase === "ingress") fake.put(deployment(o.ingress.namespace, o.ingress.deployment, false, 2));
-    if (phase === "gitops") fake.put(deployment(o.gitops.namespace, o.gitops.deployments[0], false));
+/** A way to break one link of a gate, and to repair it. */
+interface Breakage {
+    /** What is broken, for the report. */
+    what: string;
+    break(fake: FakeKube, o: GateOptions): void;
 }
+
+/**
+ * Per gate: its first workload not ready, and a later step failing (a probe
+ * for network, dns and ingress; the dry-run for certificates; the Git source
+ * for gitops). `healthy` repairs both.
+ */
+const BREAKAGES: Record<Phase, Breakage[]> = {
+    network: [
+        {
+            what: "agent DaemonSet",
+            break: (f, o) => f.put(daemonSet(o.network.namespace, o.network.agent, { "k8s-app": "cilium" }, false)),
+        },
+        { what: "probe to the ClusterIP", break: (f) => (f.net["curl https://10.96.0.1:443/version"] = { rc: 28, out: TIMEOUT_LINE }) },
+    ],
+    dns: [
+        { what: "CoreDNS Deployment", break: (f, o) => f.put(deployment(o.dns.namespace, o.dns.deployment, false, 2)) },
+        { what: "probe's lookup", break: (f) => (f.net[clusterLookup()] = { rc: 1, out: NSLOOKUP_TIMEOUT }) },
+    ],
+    certificates: [
+        { what: "webhook Deployment", break: (f, o) => f.put(deployment(o.certificates.namespace, o.certificates.deployment, false)) },
+        {
+            what: "dry-run Certificate",
+            break: (f) => (f.certificateApi = () => ({ code: 500, message: "x509: certificate signed by unknown authority" })),
+        },
+    ],
+    ingress: [
+        { what: "controller Deployment", break: (f, o) => f.put(deployment(o.ingress.namespace, o.ingress.deployment, false, 2)) },
+        {
+            what: "probe to the LoadBalancer address",
+            break: (f) => (f.net[`curl http://${LB_IP}:80/`] = { rc: 7, out: "curl: (7) Failed to connect" }),
+        },
+    ],
+    gitops: [
+        { what: "source-controller Deployment", break: (f, o) => f.put(deployment(o.gitops.namespace, o.gitops.deployments[0], false)) },
+        {
+            what: "GitRepository",
+            break: (f, o) =>
+                f.put(gitRepository(o.gitops, { type: "Ready", status: "False", reason: "GitOperationFailed", message: GIT_DNS_ERROR })),
+        },
+    ],
+};
 
 function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
@@ -25,15 +76,19 @@ function median(xs: number[]): number {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Time from the fake cluster turning healthy to the gate passing, per gate; the flip lands at varying points of the poll. */
-async function healthyToPass(phase: Phase, runs: number): Promise<number[]> {
+/**
+ * Time from the fake cluster turning healthy to the gate passing, measured
+ * from the repair (not from the gate's start); the repair lands at varying
+ * points of the poll interval.
+ */
+async function healthyToPass(phase: Phase, breakage: Breakage, runs: number): Promise<number[]> {
     const samples: number[] = [];
     for (let r = 0; r < runs; r++) {
         const fake = await new FakeKube().start();
         try {
             healthy(fake);
             const o = devOptions();
-            breakFirstLink(fake, phase, o);
+            breakage.break(fake, o);
             const options = { ...o[phase], kubeconfig: fake.kubeconfig() };
             let healthyAt = 0;
             const delay = 500 + (r * options.pollMs) / runs;
@@ -43,7 +98,7 @@ async function healthyToPass(phase: Phase, runs: number): Promise<number[]> {
             }, delay);
             const result = await checkGate(phase, options, quiet());
             clearTimeout(timer);
-            if (!result.ok || !healthyAt) throw new Error(`bench: ${phase} gate did not pass after the cluster became healthy`);
+            if (!result.ok || !healthyAt) throw new Error(`bench: ${phase} gate did not pass after its ${breakage.what} was repaired`);
             samples.push(Date.now() - healthyAt);
         } finally {
             await fake.stop();
@@ -77,11 +132,13 @@ export async function benchGates(runs: number): Promise<string[]> {
     const rows: string[] = [];
     let worst = 0;
     for (const phase of PHASES) {
-        const xs = await healthyToPass(phase, runs);
-        worst = Math.max(worst, ...xs);
-        rows.push(
-            `| ${phase} gate: healthy → passed | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`,
-        );
+        for (const breakage of BREAKAGES[phase]) {
+            const xs = await healthyToPass(phase, breakage, runs);
+            worst = Math.max(worst, ...xs);
+            rows.push(
+                `| ${phase} gate: ${breakage.what} repaired → passed | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`,
+            );
+        }
     }
     const inc = await incidentToFail(runs);
     rows.push(
@@ -95,7 +152,7 @@ export async function benchGates(runs: number): Promise<string[]> {
         "|---|---|---|---|",
         ...rows,
         "",
-        `healthy → gate passed, worst case: ${worst.toFixed(0)} ms (goal ≤ poll + 1 s = ${goal} ms: ${verdict(worst <= goal)})`,
+        `repaired → gate passed, worst case over every gate and link: ${worst.toFixed(0)} ms (goal ≤ poll + 1 s = ${goal} ms: ${verdict(worst <= goal)})`,
         `incident → network gate failed, worst case: ${Math.max(...inc.samples).toFixed(0)} ms (goal ≤ timeout ${inc.timeoutMs} ms: ${verdict(Math.max(...inc.samples) <= inc.timeoutMs)})`,
     ];
 }

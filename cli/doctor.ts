@@ -1,10 +1,8 @@
 import { parseArgs } from "node:util";
-import { CheckerIo, configFrom, errorExit, processIo } from "../lib/gates/checker";
+import { CheckerIo, configFrom, errorExit, runCli, userPath } from "../lib/gates/checker";
 import { doctor, renderChain } from "../lib/gates/doctor";
 import { connect } from "../lib/gates/kube";
-import { GATE_NAMES, GateName, GateOptions, UsageError } from "../lib/gates/options";
-import { durationMs } from "../lib/config/common";
-import { MAX_POLL_MS } from "../lib/config/gates";
+import { durationFlag, GATE_NAMES, GateName, GateOptions, UsageError } from "../lib/gates/options";
 import { gateOptions } from "../lib/gates/targets";
 
 const USAGE = `usage: npm run doctor -- [--stack NAME | --config FILE] [--context NAME] [--kubeconfig FILE] [--timeout D] [--poll D]
@@ -14,7 +12,7 @@ certificates → ingress → gitops), stops at the first broken link, and
 prints the chain with the diagnosis. Read-only, apart from short-lived
 probe pods that it always deletes.
 
-  --stack NAME       the stack whose settings describe the cluster (default: dev)
+  --stack NAME       the stack whose settings describe the cluster (default: dev, when Pulumi.dev.yaml exists)
   --config FILE      read FILE instead of Pulumi.<stack>.yaml
   --context NAME     kubeconfig context (default: cluster.kubeContext, else the current one)
   --kubeconfig FILE  kubeconfig file (default: KUBECONFIG or ~/.kube/config)
@@ -22,16 +20,10 @@ probe pods that it always deletes.
                      the doctor looks at the cluster as it is, it does not wait for a rollout)
   --poll D           poll interval, at most 2s (default: gates.pollInterval)
 
-Exit status: 0 every link works, 1 a link is broken, 2 usage, config or kubeconfig errors.`;
+Exit status: 0 every link works, 1 a link is broken, 2 usage, config or kubeconfig errors,
+130 interrupted (probe pods are deleted first).`;
 
 const DOCTOR_MAX_TIMEOUT_MS = 60_000;
-
-function durationFlag(name: string, v: unknown): number | undefined {
-    if (typeof v !== "string") return undefined;
-    if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/.test(v) || durationMs(v) <= 0)
-        throw new UsageError(`--${name} ${v} is not a duration such as 30s or 2m`);
-    return durationMs(v);
-}
 
 export async function main(argv: string[], io: CheckerIo): Promise<number> {
     try {
@@ -58,17 +50,17 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
             io.out(USAGE + "\n");
             return 0;
         }
-        const timeout = durationFlag("timeout", values.timeout);
-        const poll = durationFlag("poll", values.poll);
-        if (poll !== undefined && poll > MAX_POLL_MS) throw new UsageError(`--poll ${values.poll} is longer than 2s`);
-        const { config, source } = configFrom(values, io.cwd, "dev");
+        const timeout = values.timeout === undefined ? undefined : durationFlag("timeout", values.timeout);
+        const poll = values.poll === undefined ? undefined : durationFlag("poll", values.poll);
+        const { config, source } = configFrom(values, io, "dev");
+        const kubeconfig = userPath(io, values.kubeconfig);
         const options = gateOptions(config);
         for (const gate of GATE_NAMES as GateName[]) {
             const o = options[gate] as GateOptions[GateName];
             o.timeoutMs = timeout ?? Math.min(o.timeoutMs, DOCTOR_MAX_TIMEOUT_MS);
             if (poll !== undefined) o.pollMs = poll;
             if (values.context) o.context = values.context;
-            if (values.kubeconfig) o.kubeconfig = values.kubeconfig;
+            if (kubeconfig) o.kubeconfig = kubeconfig;
         }
         const kube = connect({ kubeconfig: options.network.kubeconfig, context: options.network.context });
         io.out(`talos-platform doctor · ${source} · context ${kube.context} (${kube.server})\n`);
@@ -81,12 +73,4 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2), processIo()).then(
-        (code) => (process.exitCode = code),
-        (e: unknown) => {
-            process.stderr.write(`doctor: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-            process.exitCode = 1;
-        },
-    );
-}
+if (require.main === module) runCli("doctor", main);

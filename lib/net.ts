@@ -91,3 +91,8 @@ export function parseRange(start: string, stop: string): Range | undefined {
     if (!a || !b || a.family !== b.family || a.value > b.value) return undefined;
     return { family: a.family, start: a.value, end: b.value };
 }
+
+/** An address as a URL or `host:port` writes it: IPv6 in brackets. */
+export function urlHost(address: string): string {
+    return address.includes(":") ? `[${address}]` : address;
+}

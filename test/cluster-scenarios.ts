@@ -13,6 +13,8 @@ import { FakeKube } from "./fake-kube";
 type Obj = any;
 
 export const LB_IP = "172.29.52.200";
+/** The ingress controller Service's ClusterIP, which the gate probes when the Service is not a LoadBalancer. */
+export const INGRESS_CLUSTER_IP = "10.96.120.7";
 export const TIMEOUT_LINE = "curl: (28) Connection timed out after 5002 milliseconds";
 export const NSLOOKUP_TIMEOUT = ";; connection timed out; no servers could be reached";
 export const GIT_DNS_ERROR =
@@ -114,9 +116,25 @@ function fluxReady(obj: Obj): Obj {
     return {
         ...obj,
         status: {
+            observedGeneration: obj.metadata.generation,
             conditions: [{ type: "Ready", status: "True", reason: "Succeeded", message: "ok" }],
             artifact: { revision: "main@sha1:4e9c1f0" },
         },
+    };
+}
+
+/** The gitops gate's GitRepository, with a Ready condition when given one (and no artifact). */
+export function gitRepository(
+    g: GateOptions["gitops"],
+    ready?: { type: string; status: string; reason: string; message: string },
+    url = "https://github.com/geoffdavis/talos-gitops",
+): Obj {
+    return {
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "GitRepository",
+        metadata: meta(g.gitRepository, g.namespace),
+        spec: { url },
+        ...(ready ? { status: { observedGeneration: 1, conditions: [ready] } } : {}),
     };
 }
 
@@ -146,26 +164,30 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
                   exitCode: 0,
               }
             : { stdout: "", exitCode: 127 };
+    fake.certificateApi = () => ({ code: 201 });
     fake.put(deployment(o.dns.namespace, o.dns.deployment, true, 2));
     fake.put(deployment(o.certificates.namespace, o.certificates.deployment));
     fake.put(deployment(o.ingress.namespace, o.ingress.deployment, true, 2));
+    const lb = o.ingress.serviceType === "LoadBalancer";
     fake.put({
         apiVersion: "v1",
         kind: "Service",
         metadata: meta(o.ingress.service, o.ingress.namespace),
-        spec: { type: "LoadBalancer" },
-        status: {
-            loadBalancer: { ingress: [{ ip: LB_IP }] },
-            conditions: [
-                {
-                    type: "cilium.io/IPAMRequestSatisfied",
-                    status: "True",
-                    reason: "satisfied",
-                    message: "",
-                    lastTransitionTime: "2026-11-26T10:00:00Z",
-                },
-            ],
-        },
+        spec: { type: o.ingress.serviceType, clusterIP: INGRESS_CLUSTER_IP },
+        status: lb
+            ? {
+                  loadBalancer: { ingress: [{ ip: LB_IP }] },
+                  conditions: [
+                      {
+                          type: "cilium.io/IPAMRequestSatisfied",
+                          status: "True",
+                          reason: "satisfied",
+                          message: "",
+                          lastTransitionTime: "2026-11-26T10:00:00Z",
+                      },
+                  ],
+              }
+            : {},
     });
     for (const pool of config.cilium.loadBalancerPools) {
         fake.put({
@@ -177,14 +199,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
     }
     const g = o.gitops;
     fake.put(...g.deployments.map((d) => deployment(g.namespace, d)));
-    fake.put(
-        fluxReady({
-            apiVersion: "source.toolkit.fluxcd.io/v1",
-            kind: "GitRepository",
-            metadata: meta(g.gitRepository, g.namespace),
-            spec: { url: config.flux.source.url },
-        }),
-    );
+    fake.put(fluxReady(gitRepository(g, undefined, config.flux.source.url)));
     for (const phase of config.flux.phases) {
         for (const k of phase.kustomizations) {
             fake.put(
@@ -209,6 +224,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
             out: "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nNon-authoritative answer:\nName:\tgithub.com\nAddress: 140.82.121.4",
         },
         [`curl http://${LB_IP}:80/`]: { rc: 0, out: "" },
+        [`curl http://${INGRESS_CLUSTER_IP}:${o.ingress.port}/`]: { rc: 0, out: "" },
     };
 }
 

@@ -58,6 +58,21 @@ function status(code: number, reason: string, message: string) {
     return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
 }
 
+/** RBAC's refusal, worded as the API server words it. */
+function forbidden(method: string, p: string) {
+    const parts = p.split("/").filter(Boolean);
+    const core = parts[0] === "api";
+    const group = core ? "" : parts[1];
+    let rest = parts.slice(core ? 2 : 3);
+    let ns: string | undefined;
+    if (rest[0] === "namespaces" && rest.length > 2) [ns, rest] = [rest[1], rest.slice(2)];
+    const resource = rest[2] ? `${rest[0]}/${rest[2]}` : rest[0];
+    const verb = { GET: "get", POST: "create", DELETE: "delete", EXEC: "create" }[method] ?? method.toLowerCase();
+    const subject = `${rest[0]}${group ? `.${group}` : ""}${rest[1] ? ` "${rest[1]}"` : ""}`;
+    const message = `${subject} is forbidden: User "fake" cannot ${verb} resource "${resource}" in API group "${group}"${ns ? ` in the namespace "${ns}"` : ""}`;
+    return status(403, "Forbidden", message);
+}
+
 function matches(labels: Record<string, string> | undefined, selector: string | null): boolean {
     if (!selector) return true;
     return selector.split(",").every((term) => {
@@ -86,8 +101,12 @@ export class FakeKube {
     podRunMs = 20;
     /** When set, probe pods never start: the container waits with this reason. */
     podStuck?: { reason: string; message: string };
-    /** Paths the fake user may not read (403), as RBAC would answer. */
+    /** Paths the fake user may not use (403), as RBAC would answer; exec included. */
     forbid?: RegExp;
+    /** Paths whose requests are accepted and never answered: a wedged API server. */
+    silent?: RegExp;
+    /** How many of the next requests get their connection dropped (ECONNRESET): an API server restarting. */
+    dropConnections = 0;
     /** When set, the kubelet "could not write" the termination message: results are only in the log. */
     dropTerminationMessage = false;
     /** When set, probe pod creation is refused with this status code and message. */
@@ -174,8 +193,12 @@ export class FakeKube {
         const url = new URL(req.url ?? "/", "http://x");
         const p = url.pathname;
         this.requests.push({ method: req.method ?? "", path: p });
-        if (this.forbid?.test(p))
-            return this.send(res, 403, status(403, "Forbidden", `${p} is forbidden: User "fake" cannot ${req.method?.toLowerCase()} it`));
+        if (this.silent?.test(p)) return;
+        if (this.dropConnections > 0) {
+            this.dropConnections--;
+            return void req.socket.destroy();
+        }
+        if (this.forbid?.test(p)) return this.send(res, 403, forbidden(req.method ?? "GET", p));
         const podMatch = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?(\/log)?$/.exec(p);
         if (req.method === "POST" && podMatch && !podMatch[2]) return this.createPod(podMatch[1], JSON.parse(body), res);
         if (req.method === "DELETE" && podMatch?.[2]) return this.deletePod(p, podMatch[2], res);
@@ -298,6 +321,12 @@ export class FakeKube {
         this.requests.push({ method: "EXEC", path: url.pathname });
         const m = /^\/api\/v1\/namespaces\/[^/]+\/pods\/([^/]+)\/exec$/.exec(url.pathname);
         if (!m) return void socket.destroy();
+        if (this.forbid?.test(url.pathname)) {
+            const body = JSON.stringify(forbidden("EXEC", url.pathname));
+            return void socket.end(
+                `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+            );
+        }
         const key = req.headers["sec-websocket-key"];
         const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
         socket.write(

@@ -6,6 +6,8 @@ import * as path from "node:path";
 import { main as doctorMain } from "../cli/doctor";
 import { main as gateMain } from "../cli/gate";
 import { checkGate, CheckerIo } from "../lib/gates/checker";
+import { gateOptions } from "../lib/gates/targets";
+import { validateConfig } from "../lib/config";
 import type { GateName, GateOptions } from "../lib/gates/options";
 import {
     deployment,
@@ -15,28 +17,62 @@ import {
     GIT_DNS_ERROR,
     healthy,
     incident,
+    INGRESS_CLUSTER_IP,
     NSLOOKUP_TIMEOUT,
     TIMEOUT_LINE,
     WEBHOOK_CRASH,
 } from "./cluster-scenarios";
 import { FakeKube } from "./fake-kube";
-import { ROOT } from "./helpers";
+import { devSections, ingressWithoutLoadBalancer, Json, raw, ROOT } from "./helpers";
 
 // The checker end to end: the real @kubernetes/client-node against a fake
 // API server on 127.0.0.1, probe pods running their real script.
 
-function io(signal = new AbortController().signal): CheckerIo & { text: () => string } {
+function io(signal = new AbortController().signal, over: Partial<CheckerIo> = {}): CheckerIo & { text: () => string } {
     let text = "";
-    return { out: (t) => (text += t), err: (t) => (text += t), cwd: ROOT, signal, text: () => text };
+    return { out: (t) => (text += t), err: (t) => (text += t), cwd: ROOT, signal, text: () => text, ...over };
 }
 
-async function run<G extends GateName>(fake: FakeKube, gate: G, over: Partial<GateOptions[G]> = {}) {
+async function run<G extends GateName>(fake: FakeKube, gate: G, over: Partial<GateOptions[G]> = {}, ioOver: Partial<CheckerIo> = {}) {
     const options = { ...devOptions()[gate], timeoutMs: 2000, pollMs: 20, ...over } as GateOptions[G];
     options.kubeconfig ??= fake.kubeconfig();
-    const sink = io();
+    const sink = io(undefined, ioOver);
     const started = Date.now();
     const result = await checkGate(gate, options, sink);
     return { result, out: sink.text(), ms: Date.now() - started };
+}
+
+/** Runs cli/gate.ts as `pulumi up` does, in a process of its own; resolves with its exit code, stderr, and when it exited. */
+function spawnGate(args: string[]) {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/gate.ts", ...args], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; stderr: string; at: number }>((r) =>
+        child.on("exit", (code) => r({ code, stderr, at: Date.now() })),
+    );
+    return { child, exited };
+}
+
+/** The dev stack's validated config after `edit`. */
+function configWith(edit: (s: Record<string, Json>) => void) {
+    const s = devSections();
+    edit(s);
+    const { config, problems } = validateConfig(raw(s));
+    if (!config) throw new Error(problems.map((p) => p.message).join("; "));
+    return config;
+}
+
+/** A kubeconfig for `fake` with the cluster and user fields replaced. */
+function kubeconfigWith(fake: FakeKube, cluster: object, user: object): string {
+    const doc = JSON.parse(fs.readFileSync(fake.kubeconfig(), "utf8"));
+    doc.clusters[0].cluster = { ...cluster };
+    doc.users[0].user = { ...user };
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-kc-")), "kubeconfig");
+    fs.writeFileSync(file, JSON.stringify(doc));
+    return file;
 }
 
 describe("gate checker against a fake API server", function () {
@@ -112,14 +148,38 @@ describe("gate checker against a fake API server", function () {
             expect([...fake.objects.keys()].some((k) => k.includes("/certificates/"))).to.equal(false);
         });
 
-        it("passes within a poll of the cluster becoming healthy", async () => {
+        /** Runs the dns gate, repairs the cluster `flipAfter` ms in, and measures from the repair to the gate passing. */
+        async function healthyToPass(repair: () => void, flipAfter: number, pollMs: number) {
+            let healedAt = 0;
+            const timer = setTimeout(() => {
+                repair();
+                healedAt = Date.now();
+            }, flipAfter);
+            const { result, out } = await run(fake, "dns", { pollMs, timeoutMs: 5000 });
+            clearTimeout(timer);
+            return { result, out, afterHealthy: Date.now() - healedAt, healedAt };
+        }
+
+        it("passes within a poll (plus 1 s) of a workload becoming ready, measured from that moment", async () => {
             const dns = devOptions().dns;
             fake.put(deployment(dns.namespace, dns.deployment, false, 2));
-            setTimeout(() => fake.put(deployment(dns.namespace, dns.deployment, true, 2)), 300);
-            const { result, ms, out } = await run(fake, "dns", { pollMs: 100 });
-            expect(result.ok).to.equal(true);
-            expect(out).to.contain("waiting for CoreDNS ready");
-            expect(ms).to.be.within(300, 300 + 100 + 400);
+            const r = await healthyToPass(() => fake.put(deployment(dns.namespace, dns.deployment, true, 2)), 300, 200);
+            expect(r.result.ok, r.out).to.equal(true);
+            expect(r.healedAt, "repaired while the gate waited").to.be.greaterThan(0);
+            expect(r.out).to.contain("waiting for CoreDNS ready");
+            expect(r.afterHealthy).to.be.within(0, 200 + 1000);
+        });
+
+        it("passes within a poll (plus 1 s) of the probe's lookups starting to work, measured from that moment", async () => {
+            const failing = { rc: 1, out: NSLOOKUP_TIMEOUT };
+            const working = fake.net[clusterLookup()];
+            fake.net[clusterLookup()] = failing;
+            const r = await healthyToPass(() => (fake.net[clusterLookup()] = working), 400, 200);
+            expect(r.result.ok, r.out).to.equal(true);
+            expect(r.out).to.contain("waiting for pods resolve");
+            // The probe pod that saw the failure is not the one that passed.
+            expect(fake.createdPods.length).to.be.greaterThan(1);
+            expect(r.afterHealthy).to.be.within(0, 200 + 1000);
         });
 
         it("doctor prints a chain of five ✓ and exits 0", async () => {
@@ -235,6 +295,49 @@ describe("gate checker against a fake API server", function () {
             expect(result.diagnosis!.blocks).to.include("Flux phase core");
         });
 
+        it("a NodePort controller Service: skips the pool check and probes the ClusterIP", async () => {
+            const config = configWith(ingressWithoutLoadBalancer);
+            healthy(fake, config);
+            const o = gateOptions(config).ingress;
+            expect(o.serviceType).to.equal("NodePort");
+            const { result, out } = await run(fake, "ingress", { ...o, timeoutMs: 2000, pollMs: 20 });
+            expect(result.ok, out).to.equal(true);
+            expect(result.passed.map((p) => p.name)).to.deep.equal([
+                "ingress-nginx controller ready (Deployment ingress-nginx/ingress-nginx-controller)",
+                "controller Service has a ClusterIP (Service ingress-nginx/ingress-nginx-controller, type NodePort: no LoadBalancer address to check)",
+                "the controller answers on its ClusterIP from inside the cluster",
+            ]);
+            expect(result.passed[2].detail).to.contain(`${INGRESS_CLUSTER_IP}:80`);
+            expect(fake.requests.some((r) => r.path.includes("ciliumloadbalancerippools"))).to.equal(false);
+        });
+
+        it("a Kustomization whose Ready predates its latest spec does not pass its Flux phase", async () => {
+            const g = devOptions().gitops;
+            const path = `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${g.namespace}/kustomizations/infrastructure-sources`;
+            const k = fake.objects.get(path);
+            fake.put({ ...k, metadata: { ...k.metadata, generation: 2 } });
+            const { result } = await run(fake, "gitops", { timeoutMs: 400 });
+            expect(result.ok).to.equal(false);
+            expect(result.failedStep).to.equal("Flux phase core: Kustomizations Ready");
+            expect(result.diagnosis!.evidence.join("\n")).to.contain("observed generation 1 < generation 2");
+        });
+
+        it("a configured Kustomization that does not exist holds its Flux phase, by name", async () => {
+            const g = devOptions().gitops;
+            fake.remove({
+                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                kind: "Kustomization",
+                metadata: { name: "apps-monitoring", namespace: g.namespace },
+            });
+            const { result, out } = await run(fake, "gitops", { timeoutMs: 400 });
+            expect(result.failedStep).to.equal("Flux phase applications: Kustomizations Ready");
+            expect(out).to.contain("missing: apps-monitoring");
+            expect(result.diagnosis!.evidence[0]).to.equal(
+                "Kustomization flux-system/apps-monitoring: not found with the label talos-platform/flux-phase=applications",
+            );
+            expect(result.diagnosis!.cause).to.contain("configured Kustomizations do not exist");
+        });
+
         it("an ingress Service without an address: reports Cilium's no_pool condition", async () => {
             const i = devOptions().ingress;
             fake.put({
@@ -291,14 +394,60 @@ describe("gate checker against a fake API server", function () {
             expect(result.diagnosis!.evidence[0]).to.contain("violates PodSecurity");
         });
 
-        it("fails at once when the API server cannot be reached", async () => {
+        it("fails once the API server has stayed unreachable, not at its first refusal", async () => {
             const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-")), "kubeconfig");
             fs.copyFileSync(fake.kubeconfig(), kubeconfig);
             await fake.stop();
-            const { result, ms } = await run(fake, "crds", { kubeconfig, timeoutMs: 5000 } as never);
+            const { result, ms, out } = await run(fake, "crds", { kubeconfig, timeoutMs: 5000, pollMs: 50 } as never, {
+                unreachableForMs: 600,
+            });
             fake = await new FakeKube().start();
-            expect(ms).to.be.lessThan(2000);
+            expect(result.timedOut).to.equal(undefined);
+            expect(ms).to.be.within(600, 2000);
+            expect(out).to.match(/waiting for CRDs established \(\d+\): the API server http:\/\/127\.0\.0\.1/);
             expect(result.diagnosis!.link).to.match(/^checker → API server http:\/\/127\.0\.0\.1:\d+ \(context fake\)$/);
+            expect(result.diagnosis!.evidence.join("\n"))
+                .to.contain("ECONNREFUSED")
+                .and.match(/unreachable for 0\.[6-9]s|unreachable for 1\.\ds/);
+        });
+
+        it("polls through dropped connections (an API server restarting) and passes", async () => {
+            fake.dropConnections = 3;
+            const { result, out } = await run(fake, "certificates", { pollMs: 20 });
+            expect(result.ok, out).to.equal(true);
+            expect(fake.dropConnections).to.equal(0);
+            expect(out).to.contain("waiting for cert-manager webhook ready").and.contain("the API server http://127.0.0.1");
+        });
+
+        it("gives up at its timeout on an API server that accepts connections and never answers", async () => {
+            fake.silent = /./;
+            const { result, ms } = await run(fake, "network", { timeoutMs: 700, pollMs: 50 });
+            expect(result.timedOut).to.equal(true);
+            expect(ms).to.be.within(650, 700 + 600);
+            expect(result.diagnosis!.link).to.match(/^checker → API server/);
+            expect(result.diagnosis!.cause).to.contain("does not answer");
+        });
+
+        it("the command exits within its timeout when the API server never answers (it used to run forever)", async function () {
+            this.timeout(60_000);
+            fake.silent = /./;
+            const { child, exited } = spawnGate([
+                "crds",
+                "--no-stack",
+                "--crd",
+                "ciliumnodes.cilium.io",
+                "--kubeconfig",
+                fake.kubeconfig(),
+                "--timeout",
+                "3s",
+            ]);
+            // The clock starts at the checker's first request: ts-node's start-up is not the gate's.
+            while (!fake.requests.length && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+            const firstRequest = Date.now();
+            const { code, stderr, at } = await exited;
+            expect(code, stderr).to.equal(1);
+            expect(stderr).to.contain("✗ crds gate timed out").and.contain("does not answer");
+            expect(at - firstRequest).to.be.lessThan(3000 + 1500);
         });
 
         it("fails at once when RBAC forbids what the gate reads", async () => {
@@ -306,6 +455,15 @@ describe("gate checker against a fake API server", function () {
             const { result, ms } = await run(fake, "dns", { timeoutMs: 5000 });
             expect(ms).to.be.lessThan(2000);
             expect(result.diagnosis!.evidence[0]).to.match(/^HTTP 403: .*forbidden/);
+            expect(result.diagnosis!.cause).to.contain("may not read");
+        });
+
+        it("fails at once when RBAC forbids the dry-run Certificate, instead of waiting out the timeout", async () => {
+            fake.forbid = /\/certificates$/;
+            const { result, ms } = await run(fake, "certificates", { timeoutMs: 5000 });
+            expect(ms).to.be.lessThan(2000);
+            expect(result.timedOut).to.equal(undefined);
+            expect(result.diagnosis!.evidence[0]).to.match(/^HTTP 403: .*cannot create resource "certificates"/);
             expect(result.diagnosis!.cause).to.contain("may not read");
         });
 
@@ -339,6 +497,51 @@ describe("gate checker against a fake API server", function () {
             expect(await exited, stderr).to.equal(130);
             expect(stderr).to.contain("SIGINT: deleting probe pods");
             expect(fake.deletedPods).to.deep.equal([fake.createdPods[0].metadata.name]);
+        });
+    });
+
+    describe("kube-proxy replacement: asking the agent", () => {
+        beforeEach(() => healthy(fake));
+
+        it("falls back to cilium-config only when exec is forbidden, and says the agent was not asked", async () => {
+            fake.forbid = /\/exec$/;
+            const { result, out } = await run(fake, "network");
+            expect(result.ok, out).to.equal(true);
+            const kpr = result.passed.at(-1)!;
+            expect(kpr.name).to.equal("Cilium agent reports kube-proxy replacement active");
+            expect(kpr.detail)
+                .to.match(
+                    /^configured, not verified: the agent was not asked: exec into kube-system\/cilium-x7k2p is forbidden \(HTTP 403\)/,
+                )
+                .and.contain('kube-proxy-replacement: "true"');
+        });
+
+        it("fails at once when exec is forbidden and cilium-config does not turn the replacement on", async () => {
+            fake.forbid = /\/exec$/;
+            fake.put({
+                apiVersion: "v1",
+                kind: "ConfigMap",
+                metadata: { name: "cilium-config", namespace: "kube-system" },
+                data: { "kube-proxy-replacement": "strict" },
+            });
+            const { result } = await run(fake, "network", { timeoutMs: 5000 });
+            expect(result.ok).to.equal(false);
+            expect(result.timedOut).to.equal(undefined);
+            expect(result.failedStep).to.equal("Cilium agent reports kube-proxy replacement active");
+            expect(result.diagnosis!.evidence[0]).to.contain("the agent was not asked").and.contain("legacy string");
+        });
+
+        it("keeps asking, without falling back, when exec fails for another reason", async () => {
+            fake.exec = () => ({ stdout: "", exitCode: 1 });
+            const { result, out } = await run(fake, "network", { timeoutMs: 600, pollMs: 50 });
+            expect(result.ok).to.equal(false);
+            expect(result.timedOut).to.equal(true);
+            expect(result.failedStep).to.equal("Cilium agent reports kube-proxy replacement active");
+            expect(result.diagnosis!.evidence[0])
+                .to.contain("cilium-dbg status in kube-system/cilium-x7k2p")
+                .and.contain("non-zero exit code");
+            expect(out).to.not.contain("not verified");
+            expect(fake.requests.filter((r) => r.method === "EXEC").length).to.be.greaterThan(1);
         });
     });
 
@@ -382,6 +585,58 @@ describe("gate checker against a fake API server", function () {
             const sink = io();
             expect(await gateMain(["crds", "--crd", "a.b", "--kubeconfig", fake.kubeconfig(), "--context", "elsewhere"], sink)).to.equal(2);
             expect(sink.text()).to.contain("the kubeconfig has no context 'elsewhere' (it has: fake)");
+        });
+
+        it("exits 2, without a stack trace, on a kubeconfig whose files or server cannot work", async () => {
+            const cases: [string, string, RegExp][] = [
+                [
+                    "missing client certificate",
+                    kubeconfigWith(
+                        fake,
+                        { server: fake.url, "insecure-skip-tls-verify": true },
+                        { "client-certificate": "/nonexistent/admin.crt", "client-key": "/nonexistent/admin.key" },
+                    ),
+                    /cannot read \/nonexistent\/admin\.crt, the kubeconfig's client-certificate \(context fake\)/,
+                ],
+                ["plain-HTTP server", kubeconfigWith(fake, { server: fake.url }, { token: "x" }), /is plain HTTP; .*use https:\/\//],
+            ];
+            for (const [what, kubeconfig, message] of cases) {
+                const sink = io();
+                expect(await gateMain(["crds", "--crd", "a.b", "--kubeconfig", kubeconfig, "--timeout", "2s"], sink), what).to.equal(2);
+                expect(sink.text(), what).to.match(message).and.not.contain("    at ");
+            }
+            expect(fake.requests, "nothing was sent").to.deep.equal([]);
+        });
+
+        it("prints help for any gate, and refuses --poll over 2s like the config does", async () => {
+            const help = io();
+            expect(await gateMain(["network", "--help"], help)).to.equal(0);
+            expect(help.text()).to.contain("usage: cli/gate.ts <gate>");
+            const poll = io();
+            expect(await gateMain(["network", "--no-stack", "--poll", "10s"], poll)).to.equal(2);
+            expect(poll.text()).to.contain("--poll 10s is not between 1ms and 2s");
+        });
+
+        it("reads the dev stack unless told otherwise, and takes relative paths from where npm was run", async () => {
+            healthy(fake);
+            const sub = path.join(ROOT, "test");
+            const kubeconfig = path.relative(sub, fake.kubeconfig());
+            // No --stack: the dev stack's settings (its CRDs); --config relative to the user's directory.
+            for (const args of [[], ["--config", "../Pulumi.dev.yaml"]]) {
+                const sink = io(undefined, { cwd: sub, projectDir: ROOT });
+                const code = await gateMain(["crds", ...args, "--kubeconfig", kubeconfig, "--timeout", "2s", "--poll", "20ms"], sink);
+                expect(code, `${args.join(" ")}: ${sink.text()}`).to.equal(0);
+                expect(sink.text()).to.contain("ciliumloadbalancerippools.cilium.io");
+            }
+            // --no-stack: nothing but flags and defaults.
+            const bare = io(undefined, { cwd: sub, projectDir: ROOT });
+            expect(
+                await gateMain(
+                    ["crds", "--no-stack", "--crd", "ciliumnodes.cilium.io", "--kubeconfig", kubeconfig, "--timeout", "2s"],
+                    bare,
+                ),
+            ).to.equal(0);
+            expect(bare.text()).to.not.contain("ciliumloadbalancerippools");
         });
     });
 });

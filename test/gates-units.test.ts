@@ -1,13 +1,14 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
-import { apiCheckCertificate, diagnoseCertificateApi } from "../lib/gates/certificates";
+import { apiCheckCertificate, diagnoseCertificateApi, isRbacDenial } from "../lib/gates/certificates";
 import { crdState } from "../lib/gates/crds";
 import { blockedAfter, formatDiagnosis } from "../lib/gates/diagnosis";
 import { diagnoseDns, dnsFailure } from "../lib/gates/dns";
-import { diagnoseGitSource, sourceFailure, unreadyKustomizations } from "../lib/gates/gitops";
+import { diagnoseGitSource, fluxReadiness, missingKustomizations, sourceFailure, unreadyKustomizations } from "../lib/gates/gitops";
 import { lbAddress, poolRanges } from "../lib/gates/ingress";
-import { diagnoseServicePath, parseKprStatus, ServiceRouting } from "../lib/gates/network";
-import { FLAGS, GATE_NAMES, gateFlags, parseGateFlags, UsageError } from "../lib/gates/options";
+import { kubeconfigFault, transportFailure } from "../lib/gates/kube";
+import { diagnoseServicePath, kprConfigured, parseKprStatus, routingEvidence, ServiceRouting } from "../lib/gates/network";
+import { durationFlag, FLAGS, GATE_NAMES, gateFlags, parseGateFlags, UsageError } from "../lib/gates/options";
 import { parseProbeOutput, probePod, probeScript } from "../lib/gates/probe";
 import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
@@ -49,6 +50,11 @@ describe("gate options", () => {
             "notification-controller",
         ]);
         expect(o.gitops.fluxPhases).to.deep.equal(["core", "storage-and-monitoring", "networking", "applications"]);
+        expect(o.gitops.kustomizations).to.include("core/infrastructure-sources").and.include("applications/apps-dashboard");
+        expect(o.gitops.kustomizations).to.have.length(9);
+        expect(o.ingress.serviceType).to.equal("LoadBalancer");
+        for (const phase of ["network", "dns", "certificates", "ingress", "gitops"] as const)
+            expect(o[phase].serviceIp, phase).to.equal("10.96.0.1");
     });
 
     it("follows the values and the cluster: fullnameOverride, an IPv6-first Service subnet, kube-proxy kept, a custom external name", () => {
@@ -62,7 +68,7 @@ describe("gate options", () => {
         delete s.cilium.bgp;
         s.gates = { dns: { externalName: "example.org" } };
         const o = gateOptions(validateConfig(raw(s)).config!);
-        expect(o.ingress).to.include({ service: "edge-controller", port: 8080 });
+        expect(o.ingress).to.include({ service: "edge-controller", port: 8080, serviceType: "NodePort" });
         expect(o.network.serviceIp).to.equal("fd47:25e1:2f96:51:1000::1");
         expect(o.network.kubeProxyReplacement).to.equal(false);
         expect(o.network.crds).to.not.include("ciliumloadbalancerippools.cilium.io");
@@ -107,6 +113,11 @@ describe("gate options", () => {
         expect(() => parseGateFlags("network", ["--timeout", "soon"], base)).to.throw(UsageError, "--timeout soon");
         expect(() => parseGateFlags("network", ["--kube-proxy-replacement", "yes"], base)).to.throw(UsageError, "true or false");
         expect(() => parseGateFlags("network", ["--frobnicate"], base)).to.throw(UsageError);
+        // One poll rule for the config key and the flag: at most 2s.
+        expect(() => parseGateFlags("network", ["--poll", "10s"], base)).to.throw(UsageError, "--poll 10s is not between 1ms and 2s");
+        expect(() => durationFlag("poll", "2001ms")).to.throw(UsageError);
+        expect(durationFlag("poll", "2s")).to.equal(2000);
+        expect(durationFlag("timeout", "10m")).to.equal(600_000);
         expect(parseGateFlags("network", ["--kube-proxy-replacement", "false", "--poll", "20ms"], base).options).to.include({
             kubeProxyReplacement: false,
             pollMs: 20,
@@ -124,6 +135,28 @@ describe("gate options", () => {
             "talos-platform:gates.probeImage",
             "talos-platform:gates.dns.externalName",
         ]);
+    });
+
+    it("reports a timeout that is not a duration once, not also as too short", () => {
+        const s = devSections();
+        s.gates = { network: { timeout: "2 minutes" }, pollInterval: "2 seconds" };
+        const errors = validateConfig(raw(s)).problems.filter((p) => p.severity === "error");
+        expect(errors.map((p) => `${p.path}: ${p.message}`)).to.deep.equal([
+            "talos-platform:gates.pollInterval: is not a duration",
+            "talos-platform:gates.network.timeout: is not a duration",
+        ]);
+        s.gates = { network: { timeout: "500ms" } };
+        expect(validateConfig(raw(s)).problems.map((p) => p.message)).to.include("is shorter than one second");
+    });
+
+    it("warns about a gate timeout over 10 minutes, and only then", () => {
+        const s = devSections();
+        s.gates = { dns: { timeout: "15m" }, gitops: { timeout: "10m" } };
+        const { config, problems } = validateConfig(raw(s));
+        expect(config, "a warning does not block").to.not.equal(undefined);
+        const long = problems.filter((p) => p.rule === "gate-timeout-long");
+        expect(long.map((p) => [p.path, p.value, p.severity])).to.deep.equal([["talos-platform:gates.dns.timeout", "15m", "warning"]]);
+        expect(long[0].message).to.contain("more than 10m");
     });
 });
 
@@ -225,6 +258,16 @@ describe("network diagnosis", () => {
         expect(diagnoseServicePath(timedOut, routing({}), "fd00::1").diagnosis.link).to.equal("pods → kubernetes Service [fd00::1]:443");
     });
 
+    it("counts only kube-proxy-replacement true as on, by the config check's rule; a legacy string is named as such", () => {
+        expect(kprConfigured("true")).to.equal(true);
+        expect(kprConfigured("false")).to.equal(false);
+        expect(kprConfigured(undefined)).to.equal(false);
+        expect(kprConfigured("strict")).to.equal(false);
+        expect(routingEvidence(routing({ kprConfig: "strict" }))[1]).to.contain('"strict" (is the legacy string "strict"');
+        // "strict" with kube-proxy gone is still the incident: nothing Cilium understands replaces it.
+        expect(diagnoseServicePath(timedOut, routing({ kprConfig: "strict" }), "10.96.0.1").final).to.equal(true);
+    });
+
     it("reads KubeProxyReplacement from cilium-dbg status", () => {
         expect(parseKprStatus("KVStore: Ok\nKubeProxyReplacement:    True   [eth0 (Direct Routing)]\n")).to.equal("True");
         expect(parseKprStatus("KubeProxyReplacement:   False\n")).to.equal("False");
@@ -236,11 +279,31 @@ describe("dns diagnosis", () => {
     const o = devOptions().dns;
     const ok = (id: string) => ({ id, rc: 0, output: "Name: x Address: 1.2.3.4" });
 
-    it("classifies nslookup's own words", () => {
+    it("classifies nslookup's own words by the rcode it prints", () => {
         expect(dnsFailure(NSLOOKUP_TIMEOUT)).to.equal("timeout");
         expect(dnsFailure("** server can't find x.cluster.local: NXDOMAIN")).to.equal("nxdomain");
-        expect(dnsFailure("** server can't find x: SERVFAIL")).to.equal("nxdomain");
-        expect(dnsFailure(";; SERVFAIL")).to.equal("servfail");
+        // busybox nslookup prints the rcode word; SERVFAIL is a server that answered without an answer.
+        expect(dnsFailure("Server: 10.96.0.10 Address: 10.96.0.10:53  ** server can't find github.com.: SERVFAIL")).to.equal("servfail");
+        expect(dnsFailure("** server can't find github.com.: REFUSED")).to.equal("servfail");
+        expect(dnsFailure("*** Can't find github.com.: No answer")).to.equal("other");
+        expect(dnsFailure("dial tcp: lookup github.com: no such host")).to.equal("nxdomain");
+    });
+
+    it("reads SERVFAIL for a cluster name as CoreDNS not synced with the API server, and for a public name as its upstreams", () => {
+        const cluster = diagnoseDns(
+            [
+                { id: "cluster", rc: 1, output: "** server can't find kubernetes.default.svc.k8s.home.geoffdavis.com.: SERVFAIL" },
+                ok("external"),
+            ],
+            o,
+        )!;
+        expect(cluster.link).to.equal("CoreDNS → API server (Deployment kube-system/coredns)");
+        expect(cluster.cause).to.contain("has not synced with the API server").and.contain("10.96.0.1:443");
+        const external = diagnoseDns([ok("cluster"), { id: "external", rc: 1, output: "** server can't find github.com.: SERVFAIL" }], o)!;
+        expect(external.link).to.equal("CoreDNS → upstream resolvers (github.com)");
+        expect(external.cause).to.contain("SERVFAIL").and.contain("talos-platform:coredns.upstreams");
+        expect(external.fix).to.contain("egress to port 53");
+        expect(external.cause).to.not.contain("does not exist");
     });
 
     it("blames the path to CoreDNS when cluster names time out, and the domain when they do not exist", () => {
@@ -285,6 +348,24 @@ describe("certificates diagnosis", () => {
         expect(diagnoseCertificateApi(500, msg("context deadline exceeded"), o).cause).to.contain("host network");
     });
 
+    it("tells a missing namespace from missing CRDs, though both are 404", () => {
+        const ns = diagnoseCertificateApi(404, 'namespaces "cert-manager" not found', o);
+        expect(ns.link).to.equal("namespace cert-manager");
+        expect(ns.cause).to.not.contain("CRDs");
+        expect(diagnoseCertificateApi(404, "the server could not find the requested resource", o).link).to.equal("cert-manager CRDs");
+    });
+
+    it("tells RBAC refusing the checker from a webhook denying the Certificate", () => {
+        expect(
+            isRbacDenial(
+                403,
+                'certificates.cert-manager.io is forbidden: User "ci" cannot create resource "certificates" in API group "cert-manager.io" in the namespace "cert-manager"',
+            ),
+        ).to.equal(true);
+        expect(isRbacDenial(403, 'admission webhook "validation.gatekeeper.sh" denied the request: no')).to.equal(false);
+        expect(isRbacDenial(401, "Unauthorized")).to.equal(true);
+    });
+
     it("dry-runs a Certificate that conforms to cert-manager v1.21.1's strict schema", () => {
         expect(crdErrors(apiCheckCertificate("cert-manager"))).to.deep.equal([]);
     });
@@ -312,6 +393,29 @@ describe("gitops diagnosis", () => {
         expect(sourceFailure('Get "https://github.com/x/info/refs": dial tcp 140.82.121.4:443: i/o timeout')).to.equal("egress");
         expect(sourceFailure("couldn't find remote ref refs/heads/mian")).to.equal("ref");
         expect(sourceFailure("something else")).to.equal("other");
+    });
+
+    it("does not take a Ready from before the latest spec change", () => {
+        const obj = (observed: number) => ({
+            metadata: { name: "a", namespace: "flux-system", generation: 2 },
+            status: { observedGeneration: observed, conditions: [{ type: "Ready", status: "True", reason: "Succeeded" }] },
+        });
+        expect(fluxReadiness(obj(2)).ready).to.equal(true);
+        const stale = fluxReadiness(obj(1));
+        expect(stale.ready).to.equal(false);
+        expect(stale.summary).to.contain("observed generation 1 < generation 2");
+        expect(unreadyKustomizations([obj(1)])[0]).to.match(
+            /^Kustomization flux-system\/a: Ready=True \(Succeeded\); but observed generation 1/,
+        );
+    });
+
+    it("names the configured Kustomizations a phase is missing", () => {
+        const items = [{ metadata: { name: "infrastructure-sources" } }];
+        expect(missingKustomizations(o.kustomizations, "core", items)).to.deep.equal([
+            "infrastructure-external-secrets",
+            "infrastructure-onepassword",
+        ]);
+        expect(missingKustomizations(o.kustomizations, "networking", [])).to.have.length(2);
     });
 
     it("lists each Kustomization that is not Ready with its message", () => {
@@ -362,6 +466,14 @@ describe("ingress diagnosis", () => {
         const foreign = lbAddress(svc({ loadBalancer: { ingress: [{ ip: "192.0.2.7" }] } }), pools, o);
         expect("diagnosis" in foreign && foreign.diagnosis.cause).to.contain("does not come from any enabled");
     });
+
+    it("says when the live Service is not of the type the config renders", () => {
+        const r = lbAddress({ spec: { type: "NodePort" }, status: {} } as never, pools, o);
+        expect("diagnosis" in r && r.diagnosis.evidence).to.deep.equal([
+            "Service ingress-nginx/ingress-nginx-controller: type NodePort",
+            "the chart values render type LoadBalancer",
+        ]);
+    });
 });
 
 describe("workload readiness", () => {
@@ -383,9 +495,21 @@ describe("workload readiness", () => {
     it("quotes a crash-looping pod's last error and recognises the broken network behind it", () => {
         const lines = podTroubles([crashingPod("cert-manager", "wh-1", "webhook", WEBHOOK_CRASH, 101)]);
         expect(lines).to.deep.equal([`pod wh-1/webhook: CrashLoopBackOff (101 restarts): ${WEBHOOK_CRASH}`]);
-        expect(crashCause(lines)).to.contain("network link is broken");
-        expect(crashCause(["pod x: CrashLoopBackOff: dial tcp: lookup github.com: i/o timeout"])).to.contain("DNS link");
-        expect(crashCause(["pod x: CrashLoopBackOff: out of memory"])).to.equal(undefined);
+        expect(crashCause(lines, "10.96.0.1")).to.contain("network link is broken");
+        expect(crashCause(["pod x: CrashLoopBackOff: dial tcp: lookup github.com: i/o timeout"], "10.96.0.1")).to.contain("DNS link");
+        expect(crashCause(["pod x: CrashLoopBackOff: out of memory"], "10.96.0.1")).to.equal(undefined);
+    });
+
+    it("blames the network only for the configured kubernetes Service address, or its name", () => {
+        const crash = (target: string) => [`pod x/y: CrashLoopBackOff: dial tcp ${target}:443: i/o timeout`];
+        // Another service subnet: 10.96.0.1 is an ordinary address there, and 10.43.0.1 is the kubernetes Service.
+        expect(crashCause(crash("10.96.0.1"), "10.43.0.1")).to.equal(undefined);
+        expect(crashCause(crash("10.43.0.1"), "10.43.0.1")).to.contain("network link is broken");
+        // Any HTTPS endpoint timing out is not the kubernetes Service.
+        expect(crashCause(crash("140.82.121.4"), "10.96.0.1")).to.equal(undefined);
+        expect(crashCause(crash("10.96.0.10"), "10.96.0.1")).to.equal(undefined);
+        expect(crashCause(crash("[fd00::1]"), "fd00::1")).to.contain("network link is broken");
+        expect(crashCause(crash("kubernetes.default.svc.cluster.local"), "10.96.0.1")).to.contain("network link is broken");
     });
 
     it("reads a CRD's Established and NamesAccepted conditions", () => {
@@ -394,6 +518,22 @@ describe("workload readiness", () => {
         expect(
             crdState({ status: { conditions: [{ type: "NamesAccepted", status: "False", message: "conflict" }] } } as never).detail,
         ).to.equal("NamesAccepted=False: conflict");
+    });
+});
+
+describe("transport errors", () => {
+    const err = (props: Record<string, unknown>, name = "Error") => Object.assign(new Error("x"), { name }, props);
+
+    it("tells an unreachable API server from a kubeconfig file that cannot be read", () => {
+        expect(transportFailure(err({ code: "ECONNREFUSED" }))).to.equal("network");
+        expect(transportFailure(err({ code: "ECONNRESET", type: "system" }, "FetchError"))).to.equal("network");
+        expect(transportFailure(err({}, "AbortError"))).to.equal("unanswered");
+        expect(transportFailure(err({ code: "DEPTH_ZERO_SELF_SIGNED_CERT" }, "FetchError"))).to.equal("tls");
+        const missingCert = err({ code: "ENOENT", syscall: "open", path: "/home/me/.talos/admin.crt" });
+        expect(transportFailure(missingCert)).to.equal(undefined);
+        expect(kubeconfigFault(missingCert)).to.contain("/home/me/.talos/admin.crt");
+        expect(transportFailure(err({ code: "ERR_SOMETHING_ELSE" }))).to.equal(undefined);
+        expect(transportFailure(new TypeError("a bug"))).to.equal(undefined);
     });
 });
 

@@ -6,6 +6,7 @@ import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
+import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
 import { gitopsChecks } from "./gitops";
@@ -30,4 +31,5 @@ export const CHECKS: Check[] = [
     ...crossPhaseChecks,
     ...gitopsChecks,
     ...secretChecks,
+    ...gateChecks,
 ];

@@ -30,10 +30,15 @@ export function pinnedVersion(what: string, example: string) {
 
 const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 
+/** True for a duration as Flux and Go write it: 90s, 2m, 1h30m. */
+export function isDuration(v: string): boolean {
+    return GO_DURATION.test(v);
+}
+
 /** A duration as Flux and Go write it: 90s, 2m, 1h30m. */
 export const duration = must(
     z.string(),
-    (v) => GO_DURATION.test(v),
+    isDuration,
     "is not a duration",
     "write a number with a unit (ms, s, m, h), e.g. 90s, 2m or 1h30m",
 );

@@ -1,12 +1,23 @@
 import { z } from "zod";
-import { duration, durationMs, k8sName, must } from "./common";
+import { duration, durationMs, isDuration, k8sName, must } from "./common";
 
 /** The longest poll interval a gate may use: a healthy phase must pass within a poll of becoming healthy. */
 export const MAX_POLL_MS = 2000;
 
+/** The one poll-interval rule: the config key, the gate command's --poll and the doctor's. */
+export const POLL_RULE = {
+    ok: (ms: number) => ms > 0 && ms <= MAX_POLL_MS,
+    message: "is not between 1ms and 2s",
+    fix: "use at most 2s, e.g. 1s or 2s; a longer interval delays every `up` by up to that much per gate",
+};
+
+/** A gate that waits longer than this hides a broken link instead of naming it (a warning, not an error). */
+export const LONG_GATE_TIMEOUT_MS = 10 * 60_000;
+
+// Each rule passes what is not a duration at all: `duration` already reports that, once.
 const timeout = must(
     duration,
-    (v) => durationMs(v) >= 1000,
+    (v) => !isDuration(v) || durationMs(v) >= 1000,
     "is shorter than one second",
     "give the gate time to run a probe pod, e.g. 2m; a broken link is still reported as soon as it is certain",
 );
@@ -28,13 +39,8 @@ export const gatesSchema = z
         /** Namespace the probe pods run in; it must admit non-root pods (Pod Security baseline or restricted). @default default */
         probeNamespace: k8sName.default("default"),
         /** How often a gate polls. At most 2s, so a gate passes within 2s of its phase becoming healthy. @default 2s */
-        pollInterval: must(
-            duration,
-            (v) => durationMs(v) > 0 && durationMs(v) <= MAX_POLL_MS,
-            "is not between 1ms and 2s",
-            "use at most 2s, e.g. 1s or 2s; a longer interval delays every `up` by up to that much per gate",
-        ).default("2s"),
-        /** A broken network shows within seconds; waiting longer only delays the diagnosis. @default 2m */
+        pollInterval: must(duration, (v) => !isDuration(v) || POLL_RULE.ok(durationMs(v)), POLL_RULE.message, POLL_RULE.fix).default("2s"),
+        /** A broken network shows within seconds; waiting longer only delays the diagnosis. Over 10m is a warning. @default 2m */
         network: gate("2m"),
         dns: z
             .strictObject({

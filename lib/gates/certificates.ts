@@ -1,3 +1,4 @@
+import { urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import { apiMessage, statusCode } from "./kube";
 import type { CertificatesOptions } from "./options";
@@ -33,6 +34,15 @@ export function diagnoseCertificateApi(code: number | undefined, message: string
         fix,
         blocks,
     });
+    // A missing namespace is a 404 too, with its own message; the CRDs' absence is the API server not knowing the path.
+    const namespace = /namespaces? "([^"]+)" not found/.exec(message);
+    if (code === 404 && namespace) {
+        return d(
+            `namespace ${namespace[1]}`,
+            `the namespace ${namespace[1]} does not exist: the certificates phase has not installed cert-manager there`,
+            `check the cert-manager release, and that talos-platform:certManager.namespace (${o.namespace}) is where it runs`,
+        );
+    }
     if (code === 404 || /could not find the requested resource|no matches for kind "Certificate"/.test(message)) {
         return d(
             "cert-manager CRDs",
@@ -58,7 +68,7 @@ export function diagnoseCertificateApi(code: number | undefined, message: string
         return d(
             "cainjector → webhook CA bundle",
             "the API server does not trust the webhook's certificate: the cainjector has not injected the CA bundle yet",
-            `check the cainjector in ${o.namespace}; if it crash-loops on 10.96.0.1:443 the network link is broken`,
+            `check the cainjector in ${o.namespace}; if it crash-loops on ${urlHost(o.serviceIp)}:443 the network link is broken`,
         );
     }
     if (/i\/o timeout|context deadline exceeded|no route to host/.test(message)) {
@@ -73,6 +83,15 @@ export function diagnoseCertificateApi(code: number | undefined, message: string
         "the dry-run create failed for a reason cmctl would not classify either",
         `check ${webhook} and the API server's message above`,
     );
+}
+
+/**
+ * The API server's authorizer refusing the checker (`User "x" cannot create
+ * resource ...`), as opposed to an admission webhook denying the object,
+ * which is a 403 too but says something about cert-manager's API.
+ */
+export function isRbacDenial(code: number, message: string): boolean {
+    return code === 401 || (code === 403 && /cannot \w+ resource/.test(message));
 }
 
 function apiCheckStep(o: CertificatesOptions): Step {
@@ -91,7 +110,8 @@ function apiCheckStep(o: CertificatesOptions): Step {
                 return { ok: true, detail: "a dry-run Certificate passed the webhook" };
             } catch (e) {
                 const code = statusCode(e);
-                if (code === undefined) throw e;
+                // Transport errors, and RBAC refusing the checker itself, are the gate runner's to judge.
+                if (code === undefined || isRbacDenial(code, apiMessage(e))) throw e;
                 const message = apiMessage(e);
                 return { ok: false, waiting: message, diagnosis: diagnoseCertificateApi(code, message, o) };
             }
@@ -107,6 +127,7 @@ export function certificatesSteps(o: CertificatesOptions): Step[] {
             name: o.deployment,
             phase: "certificates",
             role: "cert-manager webhook",
+            serviceIp: o.serviceIp,
         }),
         apiCheckStep(o),
     ];

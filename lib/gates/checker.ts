@@ -1,10 +1,11 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { formatDiagnosis } from "./diagnosis";
 import { gateSteps } from "./index";
 import { connect, Kube, KubeconfigError } from "./kube";
 import { GateName, GateOptions, UsageError } from "./options";
 import { ProbeRunner } from "./probe";
-import { GateResult, runGate } from "./run";
+import { GateResult, runGate, seconds } from "./run";
 import { defaultConfig, stackFileConfig } from "./stack";
 import { gateOptions } from "./targets";
 import type { PlatformConfig } from "../config";
@@ -13,31 +14,49 @@ import type { PlatformConfig } from "../config";
 export interface CheckerIo {
     out(text: string): void;
     err(text: string): void;
+    /** Where relative --config and --kubeconfig paths start: the directory the user ran `npm run` in. */
     cwd: string;
+    /** Where Pulumi.<stack>.yaml files live. @default cwd */
+    projectDir?: string;
     /** Aborted on SIGINT/SIGTERM: probes are deleted, then the command exits. */
     signal: AbortSignal;
     now?(): number;
+    /** How long an unreachable API server is waited out (RunIo.unreachableForMs). */
+    unreachableForMs?: number;
 }
 
-export function seconds(ms: number): string {
-    return `${(ms / 1000).toFixed(1)}s`;
-}
-
-/** The stack's config from --stack/--config, or the defaults when neither is given and `fallbackStack` is undefined. */
+/**
+ * The stack's config from --stack/--config; without either, the
+ * `fallbackStack` when its file exists, else the defaults. `--no-stack`
+ * reads no file at all: `pulumi up` passes every setting as a flag.
+ */
 export function configFrom(
-    values: { stack?: unknown; config?: unknown },
-    cwd: string,
+    values: { stack?: unknown; config?: unknown; "no-stack"?: unknown },
+    io: Pick<CheckerIo, "cwd" | "projectDir">,
     fallbackStack?: string,
 ): { config: PlatformConfig; source: string } {
     const stack = typeof values.stack === "string" ? values.stack : undefined;
     const file = typeof values.config === "string" ? values.config : undefined;
     if (stack && file) throw new UsageError("give --stack or --config, not both");
-    const name = stack ?? (file ? undefined : fallbackStack);
-    if (name !== undefined && !/^[A-Za-z0-9_.-]+$/.test(name)) throw new UsageError(`'${name}' is not a stack name`);
-    if (file)
-        return { config: stackFileConfig(path.resolve(cwd, file), path.basename(file).replace(/^Pulumi\.|\.ya?ml$/g, "")), source: file };
-    if (name) return { config: stackFileConfig(path.join(cwd, `Pulumi.${name}.yaml`), name), source: `stack ${name}` };
+    if (values["no-stack"] === true) {
+        if (stack || file) throw new UsageError("--no-stack reads no stack file: drop --stack and --config");
+        return { config: defaultConfig(), source: "flags" };
+    }
+    if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`'${stack}' is not a stack name`);
+    if (file) {
+        const full = path.resolve(io.cwd, file);
+        return { config: stackFileConfig(full, path.basename(file).replace(/^Pulumi\.|\.ya?ml$/g, "")), source: file };
+    }
+    const dir = io.projectDir ?? io.cwd;
+    if (stack) return { config: stackFileConfig(path.join(dir, `Pulumi.${stack}.yaml`), stack), source: `stack ${stack}` };
+    if (fallbackStack && fs.existsSync(path.join(dir, `Pulumi.${fallbackStack}.yaml`)))
+        return { config: stackFileConfig(path.join(dir, `Pulumi.${fallbackStack}.yaml`), fallbackStack), source: `stack ${fallbackStack}` };
     return { config: defaultConfig(), source: "defaults" };
+}
+
+/** A relative --kubeconfig is the user's, from where they ran the command. */
+export function userPath(io: Pick<CheckerIo, "cwd">, file: string | undefined): string | undefined {
+    return file === undefined ? undefined : path.resolve(io.cwd, file);
 }
 
 export function optionsFor<G extends GateName>(gate: G, config: PlatformConfig): GateOptions[G] {
@@ -57,7 +76,7 @@ export async function checkGate<G extends GateName>(gate: G, options: GateOption
             gate,
             gateSteps(gate, options),
             { kube: client, options, probes, signal: io.signal },
-            { progress: (l) => io.out(l + "\n"), now: io.now },
+            { progress: (l) => io.out(l + "\n"), now: io.now, unreachableForMs: io.unreachableForMs },
         );
     } finally {
         await probes.drain();
@@ -94,5 +113,26 @@ export function processIo(): CheckerIo {
             controller.abort();
         });
     }
-    return { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), cwd: process.cwd(), signal: controller.signal };
+    return {
+        out: (t) => process.stdout.write(t),
+        err: (t) => process.stderr.write(t),
+        // npm runs scripts in the package root and says in INIT_CWD where the user was.
+        cwd: process.env.INIT_CWD || process.cwd(),
+        projectDir: process.cwd(),
+        signal: controller.signal,
+    };
+}
+
+/**
+ * Runs a command-line main and exits with its status once stdout and
+ * stderr are flushed. Exiting explicitly matters: main returns only after
+ * the probe pods are deleted, and nothing left over (a request the API
+ * server never answered, an exec socket) may keep the process alive.
+ */
+export function runCli(name: string, main: (argv: string[], io: CheckerIo) => Promise<number>): void {
+    const exit = (code: number) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+    main(process.argv.slice(2), processIo()).then(exit, (e: unknown) => {
+        process.stderr.write(`${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        exit(1);
+    });
 }

@@ -1,3 +1,4 @@
+import { urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import type { DnsOptions } from "./options";
 import type { ProbeCheck, ProbeOutcome } from "./probe";
@@ -5,13 +6,20 @@ import { probeStuck } from "./probe-steps";
 import type { Step, StepResult } from "./run";
 import { workloadStep } from "./workloads";
 
+/** How a lookup failed. SERVFAIL and REFUSED both mean a server answered without an answer; "servfail" holds both. */
 export type DnsFailure = "timeout" | "nxdomain" | "servfail" | "other";
 
-/** nslookup's outcome in one word. */
+/**
+ * A lookup's failure, from the rcode word nslookup prints (busybox:
+ * `** server can't find NAME: SERVFAIL`), or from no answer at all.
+ */
 export function dnsFailure(output: string): DnsFailure {
     if (/timed out|no servers could be reached|i\/o timeout/i.test(output)) return "timeout";
-    if (/NXDOMAIN|can't find|no such host/i.test(output)) return "nxdomain";
-    if (/SERVFAIL|REFUSED/i.test(output)) return "servfail";
+    const rcode = /server can't find \S+: ([A-Z]+)/.exec(output)?.[1];
+    if (rcode === "NXDOMAIN") return "nxdomain";
+    if (rcode === "SERVFAIL" || rcode === "REFUSED") return "servfail";
+    // Go's resolver, as Flux and other controllers quote it.
+    if (/no such host/i.test(output)) return "nxdomain";
     return "other";
 }
 
@@ -23,6 +31,61 @@ export function dnsChecks(o: DnsOptions): ProbeCheck[] {
     ];
 }
 
+const UPSTREAMS =
+    "CoreDNS's upstreams: talos-platform:coredns.upstreams when this program runs CoreDNS, else Talos' (forward . /etc/resolv.conf: the nodes' resolvers through Talos host DNS)";
+
+/** Why the cluster name did not resolve: what each failure says about the path pod → CoreDNS → API server. */
+function clusterNameFailure(kind: DnsFailure, o: DnsOptions, coredns: string): Pick<Diagnosis, "link" | "cause" | "fix"> {
+    const api = `${urlHost(o.serviceIp)}:443`;
+    switch (kind) {
+        case "nxdomain":
+            return {
+                link: `CoreDNS → zone ${o.dnsDomain}`,
+                cause: `CoreDNS answers but does not serve ${o.dnsDomain}: talos-platform:cluster.dnsDomain (${o.dnsDomain}) is not the cluster's domain`,
+                fix: "set talos-platform:cluster.dnsDomain to Talos' cluster.network.dnsDomain",
+            };
+        case "servfail":
+            return {
+                link: `CoreDNS → API server (${coredns})`,
+                cause: `CoreDNS answers SERVFAIL for cluster names: its kubernetes plugin has not synced with the API server, which it reaches through the kubernetes Service ${api}`,
+                fix: `check ${coredns}'s logs for the API connection; if it cannot reach ${api} the network link is broken (npm run doctor)`,
+            };
+        case "timeout":
+            return {
+                link: `pods → cluster DNS (${coredns})`,
+                cause: "no DNS server answers pods: the kube-dns Service ClusterIP does not reach the CoreDNS pods, or CoreDNS is not serving",
+                fix: `check ${coredns}'s pods and the kube-dns Service's endpoints; if CoreDNS cannot reach ${api} the network link is broken`,
+            };
+        default:
+            return {
+                link: `pods → cluster DNS (${coredns})`,
+                cause: "CoreDNS fails to answer for cluster names",
+                fix: `check ${coredns}'s logs`,
+            };
+    }
+}
+
+/** Why the external name did not resolve, once cluster names do: the path CoreDNS → upstream resolvers. */
+function externalNameFailure(kind: DnsFailure, o: DnsOptions): Pick<Diagnosis, "cause" | "fix"> {
+    switch (kind) {
+        case "nxdomain":
+            return {
+                cause: `${o.externalName} does not exist according to the upstream resolvers`,
+                fix: "set talos-platform:gates.dns.externalName to a public name, or fix talos-platform:flux.source.url",
+            };
+        case "servfail":
+            return {
+                cause: `CoreDNS answers SERVFAIL (or REFUSED) for public names: its forward plugin gets no answer from ${UPSTREAMS}; they are unreachable from the nodes, or refuse them`,
+                fix: "check those resolvers, and that the nodes may send DNS to them (egress to port 53)",
+            };
+        default:
+            return {
+                cause: `CoreDNS resolves cluster names but no answer comes back for public ones: ${UPSTREAMS} do not answer`,
+                fix: "check those resolvers (Talos machine.network.nameservers) and that the nodes may send DNS to them (egress to port 53)",
+            };
+    }
+}
+
 /** Why resolution failed, from nslookup's own words; the cluster name is checked first because external names depend on it. */
 export function diagnoseDns(results: ProbeOutcome[], o: DnsOptions): Diagnosis | undefined {
     const get = (id: string) => results.find((r) => r.id === id);
@@ -32,39 +95,20 @@ export function diagnoseDns(results: ProbeOutcome[], o: DnsOptions): Diagnosis |
     const clusterName = `kubernetes.default.svc.${o.dnsDomain}`;
     const coredns = `Deployment ${o.namespace}/${o.deployment}`;
     if (!cluster || cluster.rc !== 0) {
-        const kind = cluster ? dnsFailure(cluster.output) : "other";
         return {
-            link: kind === "nxdomain" ? `CoreDNS → zone ${o.dnsDomain}` : `pods → cluster DNS (${coredns})`,
+            ...clusterNameFailure(cluster ? dnsFailure(cluster.output) : "other", o, coredns),
             evidence: [cluster ? line(cluster, clusterName) : `probe nslookup ${clusterName}: no result`],
-            cause:
-                kind === "nxdomain"
-                    ? `CoreDNS answers but does not serve ${o.dnsDomain}: talos-platform:cluster.dnsDomain (${o.dnsDomain}) is not the cluster's domain`
-                    : kind === "timeout"
-                      ? "no DNS server answers pods: the kube-dns Service ClusterIP does not reach the CoreDNS pods, or CoreDNS cannot sync with the API server"
-                      : "CoreDNS fails to answer for cluster names",
-            fix:
-                kind === "nxdomain"
-                    ? "set talos-platform:cluster.dnsDomain to Talos' cluster.network.dnsDomain"
-                    : `check ${coredns}'s logs; if it cannot reach 10.96.0.1:443 the network link is broken`,
             blocks: blockedAfter("dns", ["every in-cluster name lookup"]),
         };
     }
     if (!external || external.rc !== 0) {
-        const kind = external ? dnsFailure(external.output) : "other";
         return {
             link: `CoreDNS → upstream resolvers (${o.externalName})`,
+            ...externalNameFailure(external ? dnsFailure(external.output) : "other", o),
             evidence: [
                 line(cluster, clusterName),
                 external ? line(external, o.externalName) : `probe nslookup ${o.externalName}: no result`,
             ],
-            cause:
-                kind === "nxdomain"
-                    ? `${o.externalName} does not exist according to the upstream resolvers`
-                    : "CoreDNS resolves cluster names but cannot forward external ones: its upstream (forward . /etc/resolv.conf, the node's resolvers via Talos host DNS) does not answer",
-            fix:
-                kind === "nxdomain"
-                    ? "set talos-platform:gates.dns.externalName to a public name, or fix talos-platform:flux.source.url"
-                    : "check the nodes' nameservers (Talos machine.network.nameservers) and that they allow DNS from the nodes",
             blocks: blockedAfter("dns", [`anything that resolves public names: the Flux source at ${o.externalName}, ACME DNS-01`]),
         };
     }
@@ -87,7 +131,14 @@ function resolveStep(o: DnsOptions): Step {
 
 export function dnsSteps(o: DnsOptions): Step[] {
     return [
-        workloadStep({ kind: "Deployment", namespace: o.namespace, name: o.deployment, phase: "dns", role: "CoreDNS" }),
+        workloadStep({
+            kind: "Deployment",
+            namespace: o.namespace,
+            name: o.deployment,
+            phase: "dns",
+            role: "CoreDNS",
+            serviceIp: o.serviceIp,
+        }),
         resolveStep(o),
     ];
 }

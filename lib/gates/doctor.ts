@@ -1,9 +1,9 @@
 import { PHASES, Phase } from "../phases";
-import { checkGate, CheckerIo, seconds } from "./checker";
+import { checkGate, CheckerIo } from "./checker";
 import { formatDiagnosis } from "./diagnosis";
 import type { Kube } from "./kube";
 import type { GateOptions } from "./options";
-import type { GateResult } from "./run";
+import { GateResult, seconds } from "./run";
 
 export interface DoctorResult {
     ok: boolean;

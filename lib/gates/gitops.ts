@@ -10,16 +10,36 @@ interface Condition {
     status?: string;
     reason?: string;
     message?: string;
+    observedGeneration?: number;
 }
 
 export interface FluxObject {
-    metadata?: { name?: string; namespace?: string };
+    metadata?: { name?: string; namespace?: string; generation?: number };
     spec?: { url?: string };
-    status?: { conditions?: Condition[]; artifact?: { revision?: string } };
+    status?: { conditions?: Condition[]; artifact?: { revision?: string }; observedGeneration?: number };
 }
 
 export function readyCondition(obj: FluxObject): Condition | undefined {
     return obj.status?.conditions?.find((c) => c.type === "Ready");
+}
+
+/**
+ * Ready for the object's current spec: Ready=True, reported by a controller
+ * that has seen the latest generation. A Ready left over from before a spec
+ * change (a new branch, a new path) says nothing about the change.
+ */
+export function fluxReadiness(obj: FluxObject): { ready: boolean; summary: string } {
+    const c = readyCondition(obj);
+    const generation = obj.metadata?.generation;
+    const observed = obj.status?.observedGeneration ?? c?.observedGeneration;
+    const base = `Ready=${c?.status ?? "Unknown"}${c?.reason ? ` (${c.reason})` : ""}${c?.message ? `: ${c.message}` : ""}`;
+    if (generation !== undefined && (observed ?? 0) < generation) {
+        return {
+            ready: false,
+            summary: `${base}; but observed generation ${observed ?? "none"} < generation ${generation}: the controller has not reconciled the latest spec yet`,
+        };
+    }
+    return { ready: c?.status === "True", summary: base };
 }
 
 export type SourceFailure = "dns" | "credentials" | "egress" | "ref" | "other";
@@ -48,7 +68,7 @@ export function diagnoseGitSource(repo: FluxObject, o: GitopsOptions): Diagnosis
     const id = `GitRepository ${o.namespace}/${o.gitRepository}`;
     const ready = readyCondition(repo);
     const message = ready?.message ?? "(no Ready condition yet)";
-    const evidence = [`${id}: Ready=${ready?.status ?? "Unknown"}${ready?.reason ? ` (${ready.reason})` : ""}: ${message}`];
+    const evidence = [`${id}: ${fluxReadiness(repo).summary}`];
     const blocks = [...o.fluxPhases.map((p) => `Flux phase ${p}`), "every Kustomization"];
     const url = repo.spec?.url ?? "the source URL";
     switch (sourceFailure(message)) {
@@ -115,26 +135,33 @@ function sourceStep(o: GitopsOptions): Step {
                     },
                 };
             }
-            const ready = readyCondition(repo);
+            const { ready, summary } = fluxReadiness(repo);
             const revision = repo.status?.artifact?.revision;
-            if (ready?.status === "True" && revision) return { ok: true, detail: `artifact ${revision}` };
+            if (ready && revision) return { ok: true, detail: `artifact ${revision}` };
             return {
                 ok: false,
-                waiting: `${ready?.reason ?? "no Ready condition"}: ${ready?.message ?? ""}`.trim(),
+                waiting: ready ? `${summary}; no artifact yet` : summary,
                 diagnosis: diagnoseGitSource(repo, o),
             };
         },
     };
 }
 
-/** One line per Kustomization that is not Ready. */
+/** One line per Kustomization that is not Ready for its current spec. */
 export function unreadyKustomizations(items: FluxObject[]): string[] {
     return items
-        .filter((k) => readyCondition(k)?.status !== "True")
-        .map((k) => {
-            const c = readyCondition(k);
-            return `Kustomization ${k.metadata?.namespace}/${k.metadata?.name}: Ready=${c?.status ?? "Unknown"}${c?.reason ? ` (${c.reason})` : ""}${c?.message ? `: ${c.message}` : ""}`;
-        });
+        .map((k) => ({ k, r: fluxReadiness(k) }))
+        .filter(({ r }) => !r.ready)
+        .map(({ k, r }) => `Kustomization ${k.metadata?.namespace}/${k.metadata?.name}: ${r.summary}`);
+}
+
+/** The configured Kustomizations of one Flux phase (`<phase>/<name>` entries) that the cluster does not have. */
+export function missingKustomizations(configured: string[], phase: string, items: FluxObject[]): string[] {
+    const present = new Set(items.map((k) => k.metadata?.name));
+    return configured
+        .filter((entry) => entry.startsWith(`${phase}/`))
+        .map((entry) => entry.slice(phase.length + 1))
+        .filter((name) => !present.has(name));
 }
 
 function fluxPhaseStep(o: GitopsOptions, index: number): Step {
@@ -155,17 +182,29 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
             )) ?? {}) as { items?: FluxObject[] };
             const items = list.items ?? [];
             const unready = unreadyKustomizations(items);
-            if (items.length && !unready.length) return { ok: true, detail: `${items.length} Ready` };
+            const missing = missingKustomizations(o.kustomizations, phase, items);
+            if (items.length && !unready.length && !missing.length) return { ok: true, detail: `${items.length} Ready` };
             const later = o.fluxPhases.slice(index + 1).map((p) => `Flux phase ${p}`);
+            const missingLines = missing.map((n) => `Kustomization ${o.namespace}/${n}: not found with the label ${labelSelector}`);
+            const waiting = [
+                missing.length ? `missing: ${missing.join(", ")}` : "",
+                unready.length ? `${unready.length} of ${items.length} not Ready` : "",
+                items.length || missing.length ? "" : `no Kustomization labelled ${labelSelector}`,
+            ].filter(Boolean);
             return {
                 ok: false,
-                waiting: items.length ? `${unready.length} of ${items.length} not Ready` : `no Kustomization labelled ${labelSelector}`,
+                waiting: waiting.join("; "),
                 diagnosis: {
                     link: `Flux phase ${phase}`,
-                    evidence: items.length ? unready : [`no Kustomization in ${o.namespace} has the label ${labelSelector}`],
-                    cause: items.length
-                        ? "these Kustomizations have not applied cleanly and become healthy; their messages say why"
-                        : "the phase's Kustomizations were not created",
+                    evidence:
+                        items.length || missing.length
+                            ? [...missingLines, ...unready]
+                            : [`no Kustomization in ${o.namespace} has the label ${labelSelector}`],
+                    cause: missing.length
+                        ? "configured Kustomizations do not exist: the gitops phase has not created them (yet), or they lost the phase label"
+                        : items.length
+                          ? "these Kustomizations have not applied cleanly and become healthy; their messages say why"
+                          : "the phase's Kustomizations were not created",
                     blocks: later,
                 },
             };
@@ -176,7 +215,14 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
 export function gitopsSteps(o: GitopsOptions): Step[] {
     return [
         ...o.deployments.map((d) =>
-            workloadStep({ kind: "Deployment", namespace: o.namespace, name: d, phase: "gitops", role: `Flux ${d}` }),
+            workloadStep({
+                kind: "Deployment",
+                namespace: o.namespace,
+                name: d,
+                phase: "gitops",
+                role: `Flux ${d}`,
+                serviceIp: o.serviceIp,
+            }),
         ),
         sourceStep(o),
         ...o.fluxPhases.map((_, i) => fluxPhaseStep(o, i)),

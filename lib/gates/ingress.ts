@@ -1,5 +1,5 @@
 import type * as k8s from "@kubernetes/client-node";
-import { contains, parseCidr, parseRange, Range } from "../net";
+import { contains, parseCidr, parseRange, Range, urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
 import { readOptional } from "./kube";
 import { curlFailure } from "./network";
@@ -50,9 +50,9 @@ export function lbAddress(
             waiting: `${id} is of type ${svc.spec?.type}`,
             diagnosis: {
                 link: `${id} type`,
-                evidence: [`${id}: type ${svc.spec?.type}`],
-                cause: "the controller Service is not of type LoadBalancer, so no pool can give it an address",
-                fix: "leave talos-platform:ingressNginx.values controller.service.type at LoadBalancer",
+                evidence: [`${id}: type ${svc.spec?.type}`, `the chart values render type ${o.serviceType}`],
+                cause: "the live controller Service is not of the type the config renders: the release has not been upgraded yet, or something else changed the Service",
+                fix: `check the ingress-nginx release (helm -n ${o.namespace} list) and talos-platform:ingressNginx.values controller.service.type`,
                 blocks,
             },
         };
@@ -99,30 +99,41 @@ export function lbAddress(
 }
 
 export function ingressChecks(ip: string, port: number): ProbeCheck[] {
-    const host = ip.includes(":") ? `[${ip}]` : ip;
     return [
-        { id: "http", argv: ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", "5", "--max-time", "10", `http://${host}:${port}/`] },
+        {
+            id: "http",
+            argv: ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", "5", "--max-time", "10", `http://${urlHost(ip)}:${port}/`],
+        },
     ];
 }
 
-function addressStep(o: IngressOptions, found: { ip?: string }): Step {
+/** Where the probe reaches the controller: its LoadBalancer address, or its ClusterIP for any other Service type. */
+interface Target {
+    ip?: string;
+    via: "LoadBalancer address" | "ClusterIP";
+}
+
+function serviceMissing(o: IngressOptions): StepResult {
+    const id = `Service ${o.namespace}/${o.service}`;
+    return {
+        ok: false,
+        waiting: `${id} not found`,
+        diagnosis: {
+            link: id,
+            evidence: [`${id}: not found`],
+            cause: "the ingress-nginx release has not created its controller Service",
+            blocks: blockedAfter("ingress"),
+        },
+    };
+}
+
+function addressStep(o: IngressOptions, found: Target): Step {
     const id = `Service ${o.namespace}/${o.service}`;
     return {
         name: `controller Service has an address from a Cilium pool (${id})`,
         async check({ kube }): Promise<StepResult> {
             const svc = await readOptional(kube.core.readNamespacedService({ name: o.service, namespace: o.namespace }));
-            if (!svc) {
-                return {
-                    ok: false,
-                    waiting: `${id} not found`,
-                    diagnosis: {
-                        link: id,
-                        evidence: [`${id}: not found`],
-                        cause: "the ingress-nginx release has not created its controller Service",
-                        blocks: blockedAfter("ingress"),
-                    },
-                };
-            }
+            if (!svc) return serviceMissing(o);
             // No CRD (404) means no pools: the diagnosis says so.
             const list = ((await readOptional(
                 kube.custom.listClusterCustomObject({ group: "cilium.io", version: "v2", plural: "ciliumloadbalancerippools" }),
@@ -138,9 +149,38 @@ function addressStep(o: IngressOptions, found: { ip?: string }): Step {
     };
 }
 
-function answersStep(o: IngressOptions, found: { ip?: string }): Step {
+/** For a NodePort or ClusterIP controller Service: no pool is involved, so the probe goes to the ClusterIP. */
+function clusterIpStep(o: IngressOptions, found: Target): Step {
+    const id = `Service ${o.namespace}/${o.service}`;
     return {
-        name: "the controller answers on its LoadBalancer address from inside the cluster",
+        name: `controller Service has a ClusterIP (${id}, type ${o.serviceType}: no LoadBalancer address to check)`,
+        async check({ kube }): Promise<StepResult> {
+            const svc = await readOptional(kube.core.readNamespacedService({ name: o.service, namespace: o.namespace }));
+            if (!svc) return serviceMissing(o);
+            const ip = svc.spec?.clusterIP;
+            if (ip && ip !== "None") {
+                found.ip = ip;
+                return { ok: true, detail: `${ip} (type ${svc.spec?.type})` };
+            }
+            return {
+                ok: false,
+                final: ip === "None",
+                waiting: `${id} has no ClusterIP`,
+                diagnosis: {
+                    link: `${id} ClusterIP`,
+                    evidence: [`${id}: clusterIP ${ip ?? "(not set)"}, type ${svc.spec?.type}`],
+                    cause: "the controller Service is headless or has no ClusterIP, so nothing inside the cluster can reach the controller through it",
+                    fix: "drop clusterIP: None from talos-platform:ingressNginx.values controller.service",
+                    blocks: blockedAfter("ingress", ["every Ingress"]),
+                },
+            };
+        },
+    };
+}
+
+function answersStep(o: IngressOptions, found: Target): Step {
+    return {
+        name: `the controller answers on its ${found.via} from inside the cluster`,
         async check({ probes, deadline, signal }): Promise<StepResult> {
             const ip = found.ip!;
             const run = await probes.run("ingress", ingressChecks(ip, o.port), false, deadline, signal);
@@ -148,6 +188,7 @@ function answersStep(o: IngressOptions, found: { ip?: string }): Step {
             const r = run.results[0];
             if (r && r.rc === 0) return { ok: true, detail: `HTTP answer from ${ip}:${o.port} in pod ${run.pod}` };
             const rc = r?.rc ?? -1;
+            const lb = found.via === "LoadBalancer address";
             return {
                 ok: false,
                 waiting: `probe: ${r?.output || curlFailure(rc)}`,
@@ -157,11 +198,15 @@ function answersStep(o: IngressOptions, found: { ip?: string }): Step {
                     cause:
                         rc === 7
                             ? "the address is routed, but nothing accepts connections: the controller pods are not behind the Service, or the port is wrong"
-                            : "pods cannot reach the LoadBalancer address: Cilium's kube-proxy replacement serves LoadBalancer IPs inside the cluster, BGP only announces them outside",
+                            : lb
+                              ? "pods cannot reach the LoadBalancer address: Cilium's kube-proxy replacement serves LoadBalancer IPs inside the cluster, BGP only announces them outside"
+                              : "pods cannot reach the ClusterIP: whatever programs Services (Cilium's kube-proxy replacement or kube-proxy) does not route it",
                     fix:
                         rc === 7
                             ? `check Deployment ${o.namespace}/${o.deployment} and the Service's endpoints`
-                            : "check Cilium's kube-proxy replacement and the BGP advertisement",
+                            : lb
+                              ? "check Cilium's kube-proxy replacement and the BGP advertisement"
+                              : "run the network gate (npm run gate:network): it checks Service routing",
                     blocks: blockedAfter("ingress", ["every Ingress"]),
                 },
             };
@@ -170,7 +215,8 @@ function answersStep(o: IngressOptions, found: { ip?: string }): Step {
 }
 
 export function ingressSteps(o: IngressOptions): Step[] {
-    const found: { ip?: string } = {};
+    const lb = o.serviceType === "LoadBalancer";
+    const found: Target = { via: lb ? "LoadBalancer address" : "ClusterIP" };
     return [
         workloadStep({
             kind: "Deployment",
@@ -178,8 +224,9 @@ export function ingressSteps(o: IngressOptions): Step[] {
             name: o.deployment,
             phase: "ingress",
             role: "ingress-nginx controller",
+            serviceIp: o.serviceIp,
         }),
-        addressStep(o, found),
+        lb ? addressStep(o, found) : clusterIpStep(o, found),
         answersStep(o, found),
     ];
 }

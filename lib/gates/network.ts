@@ -1,6 +1,8 @@
+import { legacyKprMessage, readKpr } from "../checks/cilium";
+import { urlHost } from "../net";
 import { crdsStep } from "./crds";
 import { blockedAfter, Diagnosis } from "./diagnosis";
-import { execText, Kube, readOptional } from "./kube";
+import { ExecError, execText, Kube, readOptional } from "./kube";
 import type { NetworkOptions } from "./options";
 import { PROBE_CA, ProbeCheck, ProbeOutcome, ProbeRun } from "./probe";
 import { probeStuck } from "./probe-steps";
@@ -27,7 +29,7 @@ export function curlFailure(rc: number): string {
 }
 
 function hostPort(ip: string, port: number): string {
-    return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+    return `${urlHost(ip)}:${port}`;
 }
 
 function curl(url: string, extra: string[] = []): string[] {
@@ -41,10 +43,7 @@ export function servicePathChecks(serviceIp: string): ProbeCheck[] {
         { id: "clusterip", argv: curl(`https://${addr}/version`) },
         {
             id: "name",
-            argv: curl(`https://${KUBERNETES_SVC}:443/version`, [
-                "--resolve",
-                `${KUBERNETES_SVC}:443:${serviceIp.includes(":") ? `[${serviceIp}]` : serviceIp}`,
-            ]),
+            argv: curl(`https://${KUBERNETES_SVC}:443/version`, ["--resolve", `${KUBERNETES_SVC}:443:${urlHost(serviceIp)}`]),
         },
     ];
 }
@@ -59,19 +58,27 @@ export interface ServiceRouting {
     ciliumConfigFound: boolean;
 }
 
+/**
+ * Whether cilium-config's kube-proxy-replacement turns the replacement on,
+ * by the rule the config check applies to the chart value (readKpr): only
+ * true does; a legacy string such as "strict" is one Cilium no longer reads.
+ */
+export function kprConfigured(value: string | undefined): boolean {
+    const kpr = readKpr({ kubeProxyReplacement: value });
+    return kpr.kind === "boolean" && kpr.value;
+}
+
 export function routingEvidence(live: ServiceRouting): string[] {
+    const kpr = readKpr({ kubeProxyReplacement: live.kprConfig });
     return [
         `DaemonSet kube-system/${KUBE_PROXY}: ${live.kubeProxy === "present" ? "present" : "not found"}`,
         live.ciliumConfigFound
-            ? `ConfigMap ${live.namespace}/${CILIUM_CONFIG}: kube-proxy-replacement: ${live.kprConfig === undefined ? "(not set)" : JSON.stringify(live.kprConfig)}`
+            ? `ConfigMap ${live.namespace}/${CILIUM_CONFIG}: kube-proxy-replacement: ${live.kprConfig === undefined ? "(not set)" : JSON.stringify(live.kprConfig)}${kpr.kind === "legacy" ? ` (${legacyKprMessage(kpr.text)})` : ""}`
             : `ConfigMap ${live.namespace}/${CILIUM_CONFIG}: not found`,
     ];
 }
 
-function kprOn(value: string | undefined): boolean {
-    return value === "true" || value === "strict";
-}
-
+/** What to do about a live cluster where nothing, or the wrong thing, programs Services: redeploy what the config check accepts. */
 const NETWORK_FIX_KPR =
     "deploy Cilium with kubeProxyReplacement: true (talos-platform:cluster.kubeProxyDisabled: true does this; drop any kubeProxyReplacement override from talos-platform:cilium.values), or let Talos run kube-proxy again (cluster.proxy.disabled: false) and set talos-platform:cluster.kubeProxyDisabled: false";
 
@@ -96,7 +103,7 @@ export function diagnoseServicePath(
     ];
     const link = `pods → kubernetes Service ${target}`;
     const blocks = blockedAfter("network", ["every pod that talks to the API server through the kubernetes Service"]);
-    const kpr = kprOn(live.kprConfig);
+    const kpr = kprConfigured(live.kprConfig);
     const tls = failed.find((r) => r.rc === 60 || r.rc === 35);
 
     if (live.kubeProxy === "absent" && !kpr) {
@@ -186,45 +193,63 @@ function servicePathStep(o: NetworkOptions): Step {
 function kprStep(o: NetworkOptions): Step {
     return {
         name: "Cilium agent reports kube-proxy replacement active",
-        async check({ kube, deadline }): Promise<StepResult> {
+        async check({ kube, deadline, signal }): Promise<StepResult> {
             const pods = await kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: CILIUM_AGENT_SELECTOR });
-            const agent = pods.items.find((p) => p.status?.phase === "Running");
+            const agent = pods.items.find((p) => p.status?.phase === "Running")?.metadata?.name;
             const live = await serviceRouting(kube, o.namespace);
-            let reported: string | undefined;
-            let source: string;
-            try {
-                if (!agent?.metadata?.name) throw new Error("no running agent pod");
-                const text = await execText(
-                    kube,
-                    o.namespace,
-                    agent.metadata.name,
-                    CILIUM_AGENT_CONTAINER,
-                    ["cilium-dbg", "status"],
-                    Math.max(1000, Math.min(15_000, deadline - Date.now())),
-                );
-                reported = parseKprStatus(text);
-                source = `cilium-dbg status in ${o.namespace}/${agent.metadata.name}: KubeProxyReplacement: ${reported ?? "(line missing)"}`;
-            } catch (e) {
-                // Without exec rights the configured value is the best evidence left.
-                reported = kprOn(live.kprConfig) ? "True" : "False";
-                source = `cilium-dbg status unavailable (${(e as Error).message}); ${routingEvidence(live)[1]}`;
-            }
-            if (reported === "True") return { ok: true, detail: source };
-            return {
+            const evidence = routingEvidence(live);
+            const fail = (source: string, final: boolean, cause: string): StepResult => ({
                 ok: false,
-                final: reported !== undefined,
+                final,
                 waiting: source,
                 diagnosis: {
                     link: "Cilium kube-proxy replacement",
-                    evidence: [source, ...routingEvidence(live)],
-                    cause:
-                        live.kubeProxy === "present"
-                            ? "talos-platform:cluster.kubeProxyDisabled says Talos runs without kube-proxy, but kube-proxy is running and Cilium does not replace it: the config does not describe this cluster"
-                            : "Talos runs without kube-proxy, and Cilium does not replace it: Service ClusterIPs work nowhere",
+                    evidence: [source, ...evidence],
+                    cause,
                     fix: NETWORK_FIX_KPR,
                     blocks: blockedAfter("network"),
                 },
-            };
+            });
+            const notReplaced =
+                live.kubeProxy === "present"
+                    ? "talos-platform:cluster.kubeProxyDisabled says Talos runs without kube-proxy, but kube-proxy is running and Cilium does not replace it: the config does not describe this cluster"
+                    : "Talos runs without kube-proxy, and Cilium does not replace it: Service ClusterIPs work nowhere";
+            if (!agent)
+                return fail(
+                    `no running Cilium agent pod in ${o.namespace} (${CILIUM_AGENT_SELECTOR})`,
+                    false,
+                    "no agent is running to ask",
+                );
+            let text: string;
+            try {
+                text = await execText(
+                    kube,
+                    o.namespace,
+                    agent,
+                    CILIUM_AGENT_CONTAINER,
+                    ["cilium-dbg", "status"],
+                    Math.max(1000, Math.min(15_000, deadline - Date.now())),
+                    signal,
+                );
+            } catch (e) {
+                const message = (e as Error).message;
+                if (e instanceof ExecError && e.status === 403) {
+                    // Without exec rights the configured value is all there is; the result says the agent was not asked.
+                    const source = `the agent was not asked: exec into ${o.namespace}/${agent} is forbidden (HTTP 403); ${evidence[1]}`;
+                    if (kprConfigured(live.kprConfig)) return { ok: true, detail: `configured, not verified: ${source}` };
+                    return fail(source, true, notReplaced);
+                }
+                // The agent may be restarting, or the API server's exec path briefly down: ask again at the next poll.
+                return fail(
+                    `cilium-dbg status in ${o.namespace}/${agent}: ${message}`,
+                    false,
+                    "the checker could not ask the agent; it asks again until the timeout",
+                );
+            }
+            const reported = parseKprStatus(text);
+            const source = `cilium-dbg status in ${o.namespace}/${agent}: KubeProxyReplacement: ${reported ?? "(line missing)"}`;
+            if (reported === "True") return { ok: true, detail: source };
+            return fail(source, reported !== undefined, notReplaced);
         },
     };
 }
@@ -233,8 +258,22 @@ function kprStep(o: NetworkOptions): Step {
 export function networkSteps(o: NetworkOptions): Step[] {
     return [
         crdsStep(o.crds, "network", "the Cilium operator"),
-        workloadStep({ kind: "DaemonSet", namespace: o.namespace, name: o.agent, phase: "network", role: "Cilium agent" }),
-        workloadStep({ kind: "Deployment", namespace: o.namespace, name: o.operator, phase: "network", role: "Cilium operator" }),
+        workloadStep({
+            kind: "DaemonSet",
+            namespace: o.namespace,
+            name: o.agent,
+            phase: "network",
+            role: "Cilium agent",
+            serviceIp: o.serviceIp,
+        }),
+        workloadStep({
+            kind: "Deployment",
+            namespace: o.namespace,
+            name: o.operator,
+            phase: "network",
+            role: "Cilium operator",
+            serviceIp: o.serviceIp,
+        }),
         servicePathStep(o),
         ...(o.kubeProxyReplacement ? [kprStep(o)] : []),
     ];

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { durationMs } from "../config/common";
+import { durationMs, isDuration } from "../config/common";
+import { POLL_RULE } from "../config/gates";
 import { PHASES, Phase } from "../phases";
 
 // The checker's options and their command-line form. index.ts turns options
@@ -11,7 +12,7 @@ export const GATE_NAMES: readonly GateName[] = ["crds", ...PHASES];
 
 export interface CommonOptions {
     timeoutMs: number;
-    /** At most 2s (checked in the config schema). */
+    /** At most 2s (POLL_RULE, for the config key and the flag alike). */
     pollMs: number;
     probeImage: string;
     probeNamespace: string;
@@ -25,41 +26,49 @@ export interface CrdsOptions extends CommonOptions {
     crds: string[];
 }
 
-export interface NetworkOptions extends CommonOptions {
+/** Options of a gate that reads crash messages: they blame the network only for the kubernetes Service's own address. */
+export interface ServiceIpOptions {
+    /** The kubernetes Service's ClusterIP, e.g. 10.96.0.1. */
+    serviceIp: string;
+}
+
+export interface NetworkOptions extends CommonOptions, ServiceIpOptions {
     namespace: string;
     agent: string;
     operator: string;
     crds: string[];
-    /** The kubernetes Service's ClusterIP, e.g. 10.96.0.1. */
-    serviceIp: string;
     /** Whether Cilium is configured to replace kube-proxy, so its agent must report it active. */
     kubeProxyReplacement: boolean;
 }
 
-export interface DnsOptions extends CommonOptions {
+export interface DnsOptions extends CommonOptions, ServiceIpOptions {
     namespace: string;
     deployment: string;
     dnsDomain: string;
     externalName: string;
 }
 
-export interface CertificatesOptions extends CommonOptions {
+export interface CertificatesOptions extends CommonOptions, ServiceIpOptions {
     namespace: string;
     deployment: string;
 }
 
-export interface IngressOptions extends CommonOptions {
+export interface IngressOptions extends CommonOptions, ServiceIpOptions {
     namespace: string;
     service: string;
+    /** The controller Service's type as the chart values render it: LoadBalancer gets an address from a Cilium pool, any other is probed on its ClusterIP. */
+    serviceType: string;
     deployment: string;
     port: number;
 }
 
-export interface GitopsOptions extends CommonOptions {
+export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
     namespace: string;
     deployments: string[];
     gitRepository: string;
     fluxPhases: string[];
+    /** Every configured Kustomization as `<flux phase>/<name>`: each must exist, not only those that do. */
+    kustomizations: string[];
 }
 
 export interface GateOptions {
@@ -81,6 +90,7 @@ const f = (flag: string, kind: Kind = "string"): Flag => ({ flag, kind });
 
 const TIMING = { timeoutMs: f("timeout", "duration"), pollMs: f("poll", "duration"), context: f("context"), kubeconfig: f("kubeconfig") };
 const PROBE = { probeImage: f("probe-image"), probeNamespace: f("probe-namespace") };
+const SERVICE_IP = { serviceIp: f("service-ip") };
 
 /** Every option of every gate, by flag. Option keys not listed here never reach a command line. */
 export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
@@ -92,7 +102,7 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         agent: f("agent-daemonset"),
         operator: f("operator-deployment"),
         crds: f("crd", "strings"),
-        serviceIp: f("service-ip"),
+        ...SERVICE_IP,
         kubeProxyReplacement: f("kube-proxy-replacement", "bool"),
     },
     dns: {
@@ -102,15 +112,27 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         deployment: f("deployment"),
         dnsDomain: f("dns-domain"),
         externalName: f("resolve"),
+        ...SERVICE_IP,
     },
-    certificates: { ...TIMING, namespace: f("namespace"), deployment: f("deployment") },
-    ingress: { ...TIMING, ...PROBE, namespace: f("namespace"), service: f("service"), deployment: f("deployment"), port: f("port", "int") },
+    certificates: { ...TIMING, namespace: f("namespace"), deployment: f("deployment"), ...SERVICE_IP },
+    ingress: {
+        ...TIMING,
+        ...PROBE,
+        namespace: f("namespace"),
+        service: f("service"),
+        serviceType: f("service-type"),
+        deployment: f("deployment"),
+        port: f("port", "int"),
+        ...SERVICE_IP,
+    },
     gitops: {
         ...TIMING,
         namespace: f("namespace"),
         deployments: f("deployment", "strings"),
         gitRepository: f("git-repository"),
         fluxPhases: f("flux-phase", "strings"),
+        kustomizations: f("kustomization", "strings"),
+        ...SERVICE_IP,
     },
 };
 
@@ -137,15 +159,18 @@ export function gateFlags<G extends GateName>(gate: G, options: GateOptions[G]):
 
 export class UsageError extends Error {}
 
-const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+/** A duration flag in milliseconds; --poll follows the same rule as talos-platform:gates.pollInterval. */
+export function durationFlag(flag: string, text: string): number {
+    if (!isDuration(text) || durationMs(text) <= 0) throw new UsageError(`--${flag} ${text} is not a duration such as 2s or 2m`);
+    const ms = durationMs(text);
+    if (flag === TIMING.pollMs.flag && !POLL_RULE.ok(ms)) throw new UsageError(`--${flag} ${text} ${POLL_RULE.message}: ${POLL_RULE.fix}`);
+    return ms;
+}
 
 function convert(flag: string, kind: Kind, raw: string | string[] | boolean): unknown {
     if (kind === "strings") return raw as string[];
     const text = String(raw);
-    if (kind === "duration") {
-        if (!GO_DURATION.test(text) || durationMs(text) <= 0) throw new UsageError(`--${flag} ${text} is not a duration such as 2s or 2m`);
-        return durationMs(text);
-    }
+    if (kind === "duration") return durationFlag(flag, text);
     if (kind === "int") {
         if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} ${text} is not a whole number`);
         return Number(text);
@@ -165,10 +190,10 @@ export function parseGateFlags<G extends GateName>(
     gate: G,
     argv: string[],
     base: GateOptions[G],
-    extra: Record<string, { type: "string" | "boolean" }> = {},
+    extra: Record<string, { type: "string" | "boolean"; short?: string }> = {},
 ): { options: GateOptions[G]; extra: Record<string, unknown> } {
     const spec = FLAGS[gate];
-    const parserOptions: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { ...extra };
+    const parserOptions: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = { ...extra };
     for (const { flag, kind } of Object.values(spec)) parserOptions[flag] = { type: "string", multiple: kind === "strings" };
     let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
     try {

@@ -1,7 +1,7 @@
 import type * as k8s from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
 import { shellQuote } from "./command";
-import { apiMessage, Kube, readOptional } from "./kube";
+import { apiMessage, Kube, readOptional, statusCode } from "./kube";
 import type { CommonOptions } from "./options";
 
 // Short-lived probe pods: they test the cluster from where workloads sit,
@@ -210,6 +210,12 @@ export class ProbeRunner {
         try {
             await this.kube.core.createNamespacedPod({ namespace, body });
         } catch (e) {
+            // Only the API server's own refusal is the probe's failure; a lost connection is the gate runner's to judge.
+            if (statusCode(e) === undefined) {
+                // The pod may exist even though the answer was lost: delete it anyway.
+                this.remove(name);
+                throw e;
+            }
             return { kind: "refused", pod: name, reason: apiMessage(e) };
         }
         this.live.add(name);
@@ -256,7 +262,8 @@ export class ProbeRunner {
 
     private remove(name: string): void {
         const namespace = this.options.probeNamespace;
-        const p = this.kube.core
+        // The cleanup client: its own time limit, so deletion works after the deadline and on interrupt.
+        const p = this.kube.cleanup
             .deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })
             .then(
                 () => undefined,

@@ -1,5 +1,5 @@
 import type { Diagnosis } from "./diagnosis";
-import { apiMessage, isTransportError, Kube, statusCode } from "./kube";
+import { apiMessage, Kube, KubeconfigError, kubeconfigFault, statusCode, transportFailure } from "./kube";
 import type { CommonOptions } from "./options";
 import { ProbeRunner } from "./probe";
 
@@ -21,6 +21,8 @@ export type StepResult =
           /** Cut short by the deadline: an earlier failure of the same step explains more. */
           inconclusive?: boolean;
       };
+
+type Failure = Extract<StepResult, { ok: false }>;
 
 export interface StepContext {
     kube: Kube;
@@ -47,10 +49,21 @@ export interface RunIo {
     /** Progress lines while the gate waits. */
     progress(line: string): void;
     now?(): number;
+    /** How long the API server must stay unreachable before the gate concludes so. @default UNREACHABLE_FOR_MS */
+    unreachableForMs?: number;
 }
+
+/**
+ * An API server that does not answer for this long is a broken link; a
+ * shorter gap is the API server restarting or the Talos VIP moving to
+ * another control-plane node, and the gate keeps polling through it.
+ */
+export const UNREACHABLE_FOR_MS = 15_000;
 
 const TIMED_OUT = Symbol("timed out");
 const DEADLINE_GRACE_MS = 500;
+/** Requests end this long after the deadline: one in flight at the deadline may still answer, inside the steps' grace. */
+const REQUEST_GRACE_MS = 250;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
@@ -74,21 +87,44 @@ function raceDeadline<T>(p: Promise<T>, deadline: number, now: () => number): Pr
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-function seconds(ms: number): string {
+/** 0.6s, 12s: how long, for progress lines and results. */
+export function seconds(ms: number): string {
     return ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
 }
 
-/** An API server the checker cannot reach is conclusive: the provider deploys through the same kubeconfig. */
-function unreachable(kube: Kube, e: unknown, gate: string): StepResult {
+/**
+ * The checker cannot reach the API server. Conclusive (final) once it has
+ * lasted `forMs`, or at once for a TLS failure: the provider deploys through
+ * the same kubeconfig, so nothing after this gate can work either.
+ */
+function unreachable(
+    kube: Kube,
+    e: unknown,
+    gate: string,
+    kind: "unanswered" | "network" | "tls",
+    sinceMs: number,
+    forMs: number,
+): Failure {
+    const tls = kind === "tls";
+    const evidence = [apiMessage(e)];
+    if (!tls && sinceMs > 0) evidence.push(`unreachable for ${seconds(sinceMs)}`);
     return {
         ok: false,
-        final: true,
-        waiting: "the API server",
+        final: tls || sinceMs >= forMs,
+        waiting: `the API server ${kube.server}: ${apiMessage(e)}`,
         diagnosis: {
             link: `checker → API server ${kube.server} (context ${kube.context})`,
-            evidence: [apiMessage(e)],
-            cause: "the gate checker cannot reach the Kubernetes API server through this kubeconfig context",
-            fix: "check KUBECONFIG and talos-platform:cluster.kubeContext; `kubectl --context <context> get nodes` must work from this machine",
+            evidence,
+            cause: tls
+                ? "the API server's certificate does not verify against the kubeconfig's certificate-authority: the kubeconfig belongs to another cluster, or the server address is not one the certificate names"
+                : kind === "unanswered"
+                  ? "the API server accepts connections but does not answer: it is overloaded, or etcd below it is down"
+                  : "the gate checker cannot reach the Kubernetes API server through this kubeconfig context",
+            fix: tls
+                ? "regenerate the kubeconfig for this cluster (talosctl kubeconfig) and use the endpoint it names"
+                : kind === "unanswered"
+                  ? "check the control plane: `talosctl health`, and the kube-apiserver and etcd services on the control-plane nodes"
+                  : "check KUBECONFIG and talos-platform:cluster.kubeContext; `kubectl --context <context> get nodes` must work from this machine",
             blocks: [`the ${gate} gate and everything after it`],
         },
     };
@@ -127,23 +163,41 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
     let lastLine = "";
     let lastPrinted = 0;
     let i = 0;
-    let last: Extract<StepResult, { ok: false }> | undefined;
+    let last: Failure | undefined;
     let lastStep = -1;
+    let unreachableSince: number | undefined;
+    const unreachableFor = io.unreachableForMs ?? UNREACHABLE_FOR_MS;
+    // No request may outlive the gate: an API server that accepts and stays silent is cut off here.
+    ctx.kube.limit(deadline + REQUEST_GRACE_MS, ctx.signal);
 
     while (i < steps.length) {
         if (ctx.signal.aborted) return result({ interrupted: true, failedStep: steps[i].name, diagnosis: last?.diagnosis });
         const step = steps[i];
-        let r: StepResult | typeof TIMED_OUT;
         if (now() >= deadline) break;
+        let r: StepResult | typeof TIMED_OUT;
+        let reached = true;
         try {
             // Steps bound their own waits by the deadline; the grace lets them report what they saw.
             r = await raceDeadline(step.check({ ...ctx, deadline }), deadline + DEADLINE_GRACE_MS, now);
         } catch (e) {
             if (ctx.signal.aborted) continue;
-            if (isTransportError(e)) r = unreachable(ctx.kube, e, gate);
-            else if (statusCode(e) !== undefined) r = rejected(ctx.kube, e, gate, step.name);
-            else throw e;
+            const fault = kubeconfigFault(e);
+            if (fault) throw new KubeconfigError(fault);
+            const transport = transportFailure(e);
+            if (!transport) {
+                if (statusCode(e) === undefined) throw e;
+                r = rejected(ctx.kube, e, gate, step.name);
+            } else if (transport === "unanswered" && now() >= deadline) {
+                // Cut off by the deadline: an earlier poll's evidence, when there is one, explains more.
+                last ??= unreachable(ctx.kube, e, gate, transport, 0, unreachableFor);
+                break;
+            } else {
+                reached = false;
+                unreachableSince ??= now();
+                r = unreachable(ctx.kube, e, gate, transport, now() - unreachableSince, unreachableFor);
+            }
         }
+        if (reached) unreachableSince = undefined;
         if (r === TIMED_OUT) break;
         if (r.ok) {
             passed.push({ name: step.name, detail: r.detail });

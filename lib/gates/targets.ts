@@ -7,10 +7,10 @@ import { nthAddress, parseCidr } from "../net";
 import type { Phase } from "../phases";
 import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
-import { corednsValues } from "../values/coredns";
+import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
 import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
-import { ingressNginxValues } from "../values/ingress-nginx";
+import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import type { GateOptions } from "./options";
 
 // What each gate looks at in the cluster, derived from the same config and
@@ -20,9 +20,9 @@ import type { GateOptions } from "./options";
 /** Helm release names, as the components install them. A test ties these to the plan. */
 export const RELEASES = {
     cilium: "cilium",
-    coredns: "coredns",
+    coredns: COREDNS_RELEASE,
     certManager: "cert-manager",
-    ingressNginx: "ingress-nginx",
+    ingressNginx: INGRESS_RELEASE,
 } as const;
 
 /** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */
@@ -72,6 +72,11 @@ function numberAt(values: Values, path: string, fallback: number): number {
     return typeof v === "number" ? v : fallback;
 }
 
+function stringAt(values: Values, path: string, fallback: string): string {
+    const v = valueAt(values, path);
+    return typeof v === "string" && v !== "" ? v : fallback;
+}
+
 /** Every gate's options, from the validated stack config. Pure: index.ts and the doctor share it. */
 export function gateOptions(config: PlatformConfig): GateOptions {
     const { cluster, gates } = config;
@@ -82,6 +87,9 @@ export function gateOptions(config: PlatformConfig): GateOptions {
         probeNamespace: gates.probeNamespace,
         context: cluster.kubeContext,
     });
+    const serviceIp = kubernetesServiceIp(config);
+    // Every phase gate reads crash messages, which name the kubernetes Service by this address.
+    const phase = (timeout: string) => ({ ...common(timeout), serviceIp });
 
     const cilium = ciliumValues(cluster, config.cilium);
     // The operator's own CRDs, plus those of every kind the Cilium component emits (what its CrdWait waits for).
@@ -97,8 +105,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     const webhook = certManagerWebhook(config.certManager);
 
     const ingress = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
-    const controllerName =
-        typeof valueAt(ingress, "controller.name") === "string" ? String(valueAt(ingress, "controller.name")) : "controller";
+    const controllerName = stringAt(ingress, "controller.name", "controller");
     const ingressController = truncName(`${helmFullname(RELEASES.ingressNginx, "ingress-nginx", ingress)}-${controllerName}`);
 
     const instance = fluxInstance(cluster, config.flux);
@@ -107,39 +114,40 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     return {
         crds: { ...common(gates.network.timeout), crds: ciliumCrds },
         network: {
-            ...common(gates.network.timeout),
+            ...phase(gates.network.timeout),
             namespace: config.cilium.namespace,
             agent: CILIUM_AGENT,
             operator: CILIUM_OPERATOR,
             crds: ciliumCrds,
-            serviceIp: kubernetesServiceIp(config),
             kubeProxyReplacement: isTrue(valueAt(cilium, "kubeProxyReplacement")),
         },
         dns: {
-            ...common(gates.dns.timeout),
+            ...phase(gates.dns.timeout),
             namespace: dnsNamespace,
             deployment: dnsDeployment,
             dnsDomain: cluster.dnsDomain,
             externalName: gates.dns.externalName ?? gitHost(config.flux.source.url) ?? "github.com",
         },
         certificates: {
-            ...common(gates.certificates.timeout),
+            ...phase(gates.certificates.timeout),
             namespace: webhook.namespace,
             deployment: webhook.name,
         },
         ingress: {
-            ...common(gates.ingress.timeout),
+            ...phase(gates.ingress.timeout),
             namespace: config.ingressNginx.namespace,
             service: ingressController,
+            serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
         },
         gitops: {
-            ...common(gates.gitops.timeout),
+            ...phase(gates.gitops.timeout),
             namespace: config.flux.namespace,
             deployments: components,
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
+            kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
         },
     };
 }

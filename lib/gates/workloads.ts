@@ -1,4 +1,5 @@
 import type * as k8s from "@kubernetes/client-node";
+import { urlHost } from "../net";
 import { blockedAfter } from "./diagnosis";
 import { Kube, readOptional } from "./kube";
 import type { Phase } from "../phases";
@@ -55,10 +56,22 @@ export function podTroubles(pods: k8s.V1Pod[]): string[] {
     return out.slice(0, 6);
 }
 
-/** What crash messages say about the link below: pods that cannot reach the kubernetes Service. */
-export function crashCause(troubles: string[]): string | undefined {
+function escapeRegExp(s: string): string {
+    return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * What crash messages say about the link below: pods that cannot reach the
+ * kubernetes Service, at its configured ClusterIP or by its name, or pods
+ * that cannot resolve names. A timeout to any other address is not evidence.
+ */
+export function crashCause(troubles: string[], serviceIp: string): string | undefined {
     const t = troubles.join("\n");
-    if (/dial tcp [\d.:[\]a-f]+:443: (i\/o timeout|connect: connection refused)/.test(t) && /10\.96\.0\.1|\b443\b/.test(t)) {
+    const ip = escapeRegExp(urlHost(serviceIp));
+    const service = new RegExp(
+        `dial tcp (?:${ip}|kubernetes\\.default\\.svc(?:\\.[\\w.-]+)?):443: (?:i/o timeout|connect: connection refused|connect: no route to host)`,
+    );
+    if (service.test(t)) {
         return "the pods cannot reach the API server through the kubernetes Service: the network link is broken (run `npm run doctor` for the chain)";
     }
     if (/lookup [^\s]+.*(i\/o timeout|no such host|server misbehaving)/.test(t)) {
@@ -89,6 +102,8 @@ export interface WorkloadRef {
     phase: Phase;
     /** What this workload is, in the blocked list and the link. */
     role: string;
+    /** The kubernetes Service's ClusterIP, which crash messages name when the network is broken. */
+    serviceIp: string;
 }
 
 /** A step that waits for a Deployment or DaemonSet to be fully rolled out and ready. */
@@ -124,7 +139,7 @@ export function workloadStep(ref: WorkloadRef): Step {
                 diagnosis: {
                     link: `${ref.role} (${id})`,
                     evidence: [`${id}: ${r.summary}`, ...troubles],
-                    cause: crashCause(troubles) ?? `${id} is not ready; the pod lines above say why`,
+                    cause: crashCause(troubles, ref.serviceIp) ?? `${id} is not ready; the pod lines above say why`,
                     blocks,
                 },
             };
