@@ -22,10 +22,6 @@ export function clusterCidrs(cluster: ClusterConfig, kinds: SubnetKind[] = ["pod
     return out;
 }
 
-export function isDualStack(cluster: ClusterConfig): boolean {
-    return clusterFamilies(cluster).size === 2;
-}
-
 function subnetShape(cluster: ClusterConfig): Problem[] {
     const problems: Problem[] = [];
     for (const kind of ["podSubnets", "serviceSubnets"] as const) {

@@ -37,3 +37,26 @@ export function formatDiagnosis(d: Diagnosis, indent = "  "): string {
     lines.push(`${indent}blocks: ${d.blocks.length ? d.blocks.join("; ") : "nothing further"}`);
     return lines.join("\n");
 }
+
+/**
+ * A step's result when the object it waits for does not exist yet: keep
+ * waiting, and if the deadline comes first, say which phase should have made it.
+ */
+export function notFound(
+    id: string,
+    phase: Phase,
+    cause: string,
+    more: { link?: string; fix?: string } = {},
+): { ok: false; waiting: string; diagnosis: Diagnosis } {
+    return {
+        ok: false,
+        waiting: `${id} not found`,
+        diagnosis: {
+            link: more.link ?? id,
+            evidence: [`${id}: not found`],
+            cause,
+            ...(more.fix ? { fix: more.fix } : {}),
+            blocks: blockedAfter(phase),
+        },
+    };
+}

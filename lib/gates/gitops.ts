@@ -1,4 +1,4 @@
-import { blockedAfter, Diagnosis } from "./diagnosis";
+import { Diagnosis, notFound } from "./diagnosis";
 import { readOptional } from "./kube";
 import type { GitopsOptions } from "./options";
 import type { Step, StepResult } from "./run";
@@ -124,16 +124,7 @@ function sourceStep(o: GitopsOptions): Step {
                 }),
             )) as FluxObject | undefined;
             if (!repo) {
-                return {
-                    ok: false,
-                    waiting: `${id} not found`,
-                    diagnosis: {
-                        link: id,
-                        evidence: [`${id}: not found`],
-                        cause: "the gitops phase has not created the GitRepository",
-                        blocks: blockedAfter("gitops"),
-                    },
-                };
+                return notFound(id, "gitops", "the gitops phase has not created the GitRepository");
             }
             const { ready, summary } = fluxReadiness(repo);
             const revision = repo.status?.artifact?.revision;

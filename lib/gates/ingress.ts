@@ -1,6 +1,6 @@
 import type * as k8s from "@kubernetes/client-node";
 import { contains, parseCidr, parseRange, Range, urlHost } from "../net";
-import { blockedAfter, Diagnosis } from "./diagnosis";
+import { blockedAfter, Diagnosis, notFound } from "./diagnosis";
 import { readOptional } from "./kube";
 import { curlFailure } from "./network";
 import type { IngressOptions } from "./options";
@@ -115,16 +115,7 @@ interface Target {
 
 function serviceMissing(o: IngressOptions): StepResult {
     const id = `Service ${o.namespace}/${o.service}`;
-    return {
-        ok: false,
-        waiting: `${id} not found`,
-        diagnosis: {
-            link: id,
-            evidence: [`${id}: not found`],
-            cause: "the ingress-nginx release has not created its controller Service",
-            blocks: blockedAfter("ingress"),
-        },
-    };
+    return notFound(id, "ingress", "the ingress-nginx release has not created its controller Service");
 }
 
 function addressStep(o: IngressOptions, found: Target): Step {

@@ -1,6 +1,6 @@
 import type * as k8s from "@kubernetes/client-node";
 import { urlHost } from "../net";
-import { blockedAfter } from "./diagnosis";
+import { blockedAfter, notFound } from "./diagnosis";
 import { Kube, readOptional } from "./kube";
 import type { Phase } from "../phases";
 import type { Step, StepResult } from "./run";
@@ -118,17 +118,15 @@ export function workloadStep(ref: WorkloadRef): Step {
                     : await readOptional(kube.apps.readNamespacedDaemonSet({ name: ref.name, namespace: ref.namespace }));
             const blocks = blockedAfter(ref.phase);
             if (!obj) {
-                return {
-                    ok: false,
-                    waiting: `${id} not found`,
-                    diagnosis: {
+                return notFound(
+                    id,
+                    ref.phase,
+                    `the ${ref.phase} phase has not created ${id}, or it is installed under another name or namespace`,
+                    {
                         link: `${ref.role} (${id})`,
-                        evidence: [`${id}: not found`],
-                        cause: `the ${ref.phase} phase has not created ${id}, or it is installed under another name or namespace`,
                         fix: `check the ${ref.phase} release (helm -n ${ref.namespace} list) and the section's namespace and values`,
-                        blocks,
                     },
-                };
+                );
             }
             const r = ref.kind === "Deployment" ? deploymentReadiness(obj as k8s.V1Deployment) : daemonSetReadiness(obj as k8s.V1DaemonSet);
             if (r.ready) return { ok: true, detail: r.summary };
