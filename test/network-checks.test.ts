@@ -325,6 +325,24 @@ describe("network checks: features the chart must enable", () => {
 });
 
 describe("network checks: address ranges and pools", () => {
+    it("rejects a pool block written as a bare string, and shows the block rewritten in the accepted form", () => {
+        const cidr = problems((s) => (s.cilium.loadBalancerPools[0].blocks = ["172.29.52.0/25"]));
+        const e = only(cidr, K("cilium.loadBalancerPools[0].blocks[0]"));
+        expect(e.value).to.equal("172.29.52.0/25");
+        expect(e.message).to.contain("cidr").and.contain("start and stop");
+        expect(e.fix).to.equal('write it as { cidr: "172.29.52.0/25" }');
+
+        const address = problems((s) => (s.cilium.loadBalancerPools[0].blocks = ["172.29.52.100"]));
+        expect(only(address, K("cilium.loadBalancerPools[0].blocks[0]")).fix).to.equal(
+            'write a single address as { start: "172.29.52.100", stop: "172.29.52.100" }',
+        );
+
+        const other = problems((s) => (s.cilium.loadBalancerPools[0].blocks = [{ from: "172.29.52.1" }]));
+        expect(only(other, K("cilium.loadBalancerPools[0].blocks[0]")).fix)
+            .to.contain("{ cidr:")
+            .and.contain("{ start:");
+    });
+
     it("rejects a pool overlapping the pod subnet, naming both keys", () => {
         const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "bad", blocks: [{ start: "10.244.3.0", stop: "10.244.3.9" }] }));
         const err = p.find((x) => x.path === K("cluster.podSubnets[0]"))!;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { addressFamily, isAddress, parseCidr, parseRange } from "../net";
 import { configPath } from "../problems";
 import { chartFields, k8sName, must, pinnedVersion } from "./common";
+import { acceptedForms } from "./issues";
 import { secretKeyName, SecretRef } from "./secrets";
 import { labelSelectorSchema } from "./selectors";
 
@@ -73,13 +74,25 @@ const ciliumVersion = must(
 
 // --- LoadBalancer IP pools
 
+const POOL_BLOCK_FORMS = 'write a CIDR as { cidr: "172.29.52.0/24" } or a range as { start: "172.29.52.100", stop: "172.29.52.199" }';
+
+/** The fix for a block in neither form; a bare string is most likely a CIDR or an address missing its key. */
+function poolBlockFix(value: unknown): string {
+    if (typeof value === "string") {
+        if (value.includes("/")) return `write it as { cidr: "${value}" }`;
+        if (isAddress(value)) return `write a single address as { start: "${value}", stop: "${value}" }`;
+    }
+    return POOL_BLOCK_FORMS;
+}
+
 /** One block of a LoadBalancer pool: a CIDR, or a start/stop range. */
-export const poolBlockSchema = z
-    .union([z.strictObject({ cidr: z.string() }), z.strictObject({ start: z.string(), stop: z.string() })])
-    .superRefine((block, ctx) => {
+export const poolBlockSchema = acceptedForms(
+    z.union([z.strictObject({ cidr: z.string() }), z.strictObject({ start: z.string(), stop: z.string() })]).superRefine((block, ctx) => {
         const p = blockProblem(block);
         if (p) ctx.addIssue({ code: "custom", message: p.message, params: { fix: p.fix }, path: p.field ? [p.field] : [], input: block });
-    });
+    }),
+    { what: "an object with cidr, or with start and stop", fix: poolBlockFix },
+);
 export type PoolBlock = z.output<typeof poolBlockSchema>;
 
 /** A CiliumLoadBalancerIPPool. */

@@ -66,6 +66,21 @@ export function concealValue<T extends z.core.$ZodType>(schema: T): T {
     return showValueAs(schema, () => undefined);
 }
 
+/** What a union accepts, and how to fix a value that matches none of its forms. */
+export interface Forms {
+    /** e.g. "an object with cidr, or with start and stop" */
+    what: string;
+    fix: (value: unknown) => string;
+}
+
+const FORMS = new WeakMap<z.core.$ZodType, Forms>();
+
+/** A union's problems say which forms it accepts (and, where it can, the value rewritten into one). */
+export function acceptedForms<T extends z.core.$ZodType>(schema: T, forms: Forms): T {
+    FORMS.set(schema, forms);
+    return schema;
+}
+
 const CONCEALED_NOTE = " (the value is not shown: it may be a secret)";
 
 /**
@@ -149,8 +164,12 @@ function problemsOf(section: string, schema: z.core.$ZodType, raw: unknown, issu
             const what = issue.origin === "array" ? `${limit} entries` : issue.origin === "string" ? `${limit} characters` : limit;
             return [error(key, `must be ${bound} ${what}`, `change it to ${bound} ${what}`, value)];
         }
-        case "invalid_union":
+        case "invalid_union": {
+            const at = schemaAt(schema, rel);
+            const forms = at && FORMS.get(at);
+            if (forms) return [error(key, `must be ${forms.what}`, forms.fix(value), value)];
             return [error(key, "does not match any accepted form", "see the config reference in README.md for the accepted shapes", value)];
+        }
         case "custom": {
             const fix = (issue.params as { fix?: string } | undefined)?.fix ?? "see the config reference in README.md";
             return [error(key, issue.message, fix, value)];
