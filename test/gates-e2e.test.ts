@@ -599,6 +599,11 @@ describe("gate checker against a fake API server", function () {
                     /cannot read \/nonexistent\/admin\.crt, the kubeconfig's client-certificate \(context fake\)/,
                 ],
                 ["plain-HTTP server", kubeconfigWith(fake, { server: fake.url }, { token: "x" }), /is plain HTTP; .*use https:\/\//],
+                [
+                    "kubeconfig file missing",
+                    "/nonexistent/kubeconfig",
+                    /cannot read the kubeconfig \(--kubeconfig \/nonexistent\/kubeconfig\): ENOENT.*`talosctl kubeconfig`/,
+                ],
             ];
             for (const [what, kubeconfig, message] of cases) {
                 const sink = io();

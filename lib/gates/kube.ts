@@ -58,7 +58,14 @@ export function connect(opts: { kubeconfig?: string; context?: string }): Kube {
         }
     } catch (e) {
         if (e instanceof KubeconfigError) throw e;
-        throw new KubeconfigError(`cannot read the kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ""}: ${(e as Error).message}`);
+        const source = opts.kubeconfig
+            ? `--kubeconfig ${opts.kubeconfig}`
+            : process.env.KUBECONFIG
+              ? `KUBECONFIG=${process.env.KUBECONFIG}`
+              : "~/.kube/config";
+        throw new KubeconfigError(
+            `cannot read the kubeconfig (${source}): ${(e as Error).message}; point it at the file \`talosctl kubeconfig\` wrote`,
+        );
     }
     if (opts.context) {
         if (!kc.getContexts().some((c) => c.name === opts.context)) {
