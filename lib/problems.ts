@@ -61,7 +61,11 @@ export class ConfigError extends pulumi.RunError {
         const errors = problems.filter((p) => p.severity === "error");
         const lines = errors.map((p, i) => `  ${i + 1}. ${describeProblem(p)}`);
         const noun = errors.length === 1 ? "problem" : "problems";
-        super(`talos-platform: the stack configuration has ${errors.length} ${noun}; nothing was deployed.\n` + lines.join("\n"));
+        const skipped = problems.filter((p) => p.rule === "checks-skipped").map((p) => `  Note: ${describeProblem(p)}`);
+        super(
+            `talos-platform: the stack configuration has ${errors.length} ${noun}; nothing was deployed.\n` +
+                [...lines, ...skipped].join("\n"),
+        );
         this.problems = errors;
         this.name = "ConfigError";
     }

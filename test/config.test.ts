@@ -19,12 +19,43 @@ describe("stack config", () => {
         const s = devSections();
         // A pool without a selector: ingress-nginx's LoadBalancer Service needs exactly one.
         const cilium = { loadBalancerPools: [{ name: "any", blocks: [{ cidr: "172.29.52.0/24" }] }] };
-        const result = validateConfig(raw({ cluster: s.cluster, cilium }));
+        const flux = { source: { url: "https://git.example.com/ops/platform" } };
+        const result = validateConfig(raw({ cluster: s.cluster, cilium, flux }));
         expect(result.config?.cilium.version).to.equal("1.19.4");
         expect(result.config?.cilium.repository).to.equal("https://helm.cilium.io");
         expect(result.config?.gates.network.timeout).to.equal("2m");
-        expect(result.config?.flux.source.url).to.equal("https://github.com/geoffdavis/talos-gitops");
+        expect(result.config?.flux.source.branch).to.equal(undefined);
+        expect(result.config?.flux.source.name).to.equal("flux-system");
         expect(result.config?.flux.phases).to.deep.equal([]);
+    });
+
+    it("has no default Git source: without flux.source.url it says which key and gives an example", () => {
+        const s = devSections();
+        delete s.flux;
+        const problems = errors(s);
+        expect(problems.map((p) => p.path)).to.deep.equal(["talos-platform:flux.source.url"]);
+        expect(problems[0].message).to.equal("is required");
+        expect(problems[0].fix).to.contain("pulumi config set --path 'talos-platform:flux.source.url' 'https://github.com/<owner>/<repo>'");
+    });
+
+    it("reports a wrong kind once, with an example or the list it should be", () => {
+        const s = devSections();
+        s.cluster.podSubnets = "10.244.0.0/16";
+        s.gates = { network: { timeout: 90 } };
+        const problems = errors(s);
+        expect(problems.map((p) => p.path)).to.deep.equal(["talos-platform:cluster.podSubnets", "talos-platform:gates.network.timeout"]);
+        expect(problems[0].fix).to.equal("write it as a list: [10.244.0.0/16]");
+        expect(problems[1].fix).to.equal("set it to a string, e.g. 90s (a number with a unit: ms, s, m, h)");
+    });
+
+    it("says which cross-checks a section with errors kept from running", () => {
+        const s = devSections();
+        s.cilium.version = "^1.19";
+        const skipped = validateConfig(raw(s)).problems.filter((p) => p.rule === "checks-skipped");
+        expect(skipped.map((p) => p.path)).to.deep.equal(["talos-platform:cilium"]);
+        expect(skipped[0].severity).to.equal("warning");
+        expect(skipped[0].message).to.match(/cross-checks? reading it did not run \(.*cilium.*\)/);
+        expect(validateConfig(raw(devSections())).problems.filter((p) => p.rule === "checks-skipped")).to.deep.equal([]);
     });
 
     it("reports every problem at once, each with key, value and fix", () => {

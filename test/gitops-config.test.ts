@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ownedComponents, ownerOfName, ownerOfPath } from "../lib/checks/gitops-owners";
 import { resolveSection, validateConfig } from "../lib/config";
-import { describeProblem, Problem } from "../lib/problems";
+import { ConfigError, describeProblem, Problem } from "../lib/problems";
 import { devSections, Json, raw } from "./helpers";
 
 const KS = "talos-platform:flux.phases";
@@ -308,15 +308,17 @@ describe("gitops config: nested paths", () => {
 });
 
 describe("gitops config: the Git source", () => {
-    it("defaults to the report's repository on main, as GitRepository flux-system", () => {
-        const flux = resolveSection("flux", undefined);
-        expect(flux.source).to.include({ url: "https://github.com/geoffdavis/talos-gitops", name: "flux-system", interval: "1m" });
+    it("follows the given repository as GitRepository flux-system, and has no default repository", () => {
+        const flux = resolveSection("flux", { source: { url: "https://git.example.com/ops/platform" } });
+        expect(flux.source).to.include({ url: "https://git.example.com/ops/platform", name: "flux-system", interval: "1m" });
+        expect(() => resolveSection("flux", undefined)).to.throw(ConfigError, "talos-platform:flux.source.url: is required");
     });
 
     it("rejects two refs at once, naming both keys", () => {
         const p = errors((s) => Object.assign(s.flux.source, { branch: "main", tag: "v1.0.0" }));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.source.tag"]);
         expect(p[0].message).to.contain("talos-platform:flux.source.branch");
+        expect(p[0].message, "names the other key, not itself").to.not.contain("talos-platform:flux.source.tag");
     });
 
     it("turns an scp-like address into the ssh:// URL Flux needs", () => {

@@ -16,6 +16,11 @@ import { crdErrors } from "./schemas";
 
 const ks = (name: string, extra: Record<string, unknown> = {}) => ({ name, path: `./${name}`, ...extra });
 
+/** The flux section with a source URL (it has no default), plus `input`. */
+function parseFlux(input: { source?: Record<string, unknown>; [key: string]: unknown } = {}) {
+    return fluxSchema.parse({ ...input, source: { url: "https://github.com/o/r", ...input.source } });
+}
+
 describe("Flux builders", () => {
     it("orders a phase so each Kustomization follows those of its phase it names, config order otherwise", () => {
         const phase = fluxPhaseSchema.parse({
@@ -47,7 +52,7 @@ describe("Flux builders", () => {
     });
 
     it("puts HTTPS credentials under username and password, as source-controller reads them", () => {
-        const source = fluxSchema.parse({ source: { httpsToken: { tokenSecret: "fluxGitToken" } } }).source;
+        const source = parseFlux({ source: { httpsToken: { tokenSecret: "fluxGitToken" } } }).source;
         expect(gitCredentialsData(source, (key) => `<secret ${key}>`)).to.deep.equal({
             username: "git",
             password: "<secret fluxGitToken>",
@@ -55,7 +60,7 @@ describe("Flux builders", () => {
     });
 
     it("puts SSH credentials under identity and known_hosts", () => {
-        const source = fluxSchema.parse({
+        const source = parseFlux({
             source: {
                 url: "ssh://git@github.com/o/r",
                 sshKey: { privateKeySecret: "fluxDeployKey", knownHosts: "github.com ssh-ed25519 AAAA" },
@@ -68,11 +73,11 @@ describe("Flux builders", () => {
     });
 
     it("needs no Secret data for a public repository", () => {
-        expect(gitCredentialsData(fluxSchema.parse({}).source, (key) => key)).to.equal(undefined);
+        expect(gitCredentialsData(parseFlux().source, (key) => key)).to.equal(undefined);
     });
 
     it("marks a Kustomization that is not owned by the platform, and only that one", () => {
-        const flux = fluxSchema.parse({
+        const flux = parseFlux({
             phases: [{ name: "p", kustomizations: [ks("a"), ks("b", { notOwnedByPlatform: true })] }],
         });
         const [a, b] = flux.phases[0].kustomizations.map((k) => kustomization(flux, 0, [], k));
@@ -82,7 +87,7 @@ describe("Flux builders", () => {
     });
 
     it("follows semver over tag over branch, and main by default", () => {
-        const source = (s: Record<string, unknown>) => fluxSchema.parse({ source: s }).source;
+        const source = (s: Record<string, unknown>) => parseFlux({ source: s }).source;
         expect(gitRef(source({}))).to.deep.equal({ branch: "main" });
         expect(gitRef(source({ branch: "dev" }))).to.deep.equal({ branch: "dev" });
         expect(gitRef(source({ tag: "v1" }))).to.deep.equal({ tag: "v1" });

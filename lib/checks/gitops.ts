@@ -191,7 +191,10 @@ function source(flux: FluxConfig): Problem[] {
         problems.push(
             error(
                 key(refs[1]),
-                `is set together with ${refs.map((r) => key(r)).join(" and ")}; Flux would silently follow only one`,
+                `is set together with ${refs
+                    .filter((r) => r !== refs[1])
+                    .map((r) => key(r))
+                    .join(" and ")}; Flux would silently follow only one (semver, then tag, then branch)`,
                 `keep one of ${refs.join(", ")}`,
                 s[refs[1]],
             ),

@@ -1,14 +1,18 @@
 import { z } from "zod";
 import { parseCidr } from "../net";
+import { example, keepExample } from "./issues";
 
 /**
  * Attaches a check whose failure carries a fix. The fix travels in the
  * issue's params so the loader can print key, value, problem and fix.
  */
 export function must<T extends z.ZodType>(schema: T, test: (v: z.output<T>) => boolean, message: string, fix: string) {
-    return schema.superRefine((v, ctx) => {
-        if (!test(v)) ctx.addIssue({ code: "custom", message, params: { fix }, input: v });
-    });
+    return keepExample(
+        schema,
+        schema.superRefine((v, ctx) => {
+            if (!test(v)) ctx.addIssue({ code: "custom", message, params: { fix }, input: v });
+        }),
+    );
 }
 
 const PINNED = /^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
@@ -36,11 +40,9 @@ export function isDuration(v: string): boolean {
 }
 
 /** A duration as Flux and Go write it: 90s, 2m, 1h30m. */
-export const duration = must(
-    z.string(),
-    isDuration,
-    "is not a duration",
-    "write a number with a unit (ms, s, m, h), e.g. 90s, 2m or 1h30m",
+export const duration = example(
+    must(z.string(), isDuration, "is not a duration", "write a number with a unit (ms, s, m, h), e.g. 90s, 2m or 1h30m"),
+    { value: "90s", note: "a number with a unit: ms, s, m, h" },
 );
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

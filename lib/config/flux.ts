@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { chartFields, duration, k8sName, must, pinnedVersion } from "./common";
-import { showValueAs } from "./issues";
+import { example, showValueAs } from "./issues";
 import { secretKeyName } from "./secrets";
 
 /** The Flux distribution this program installs unless told otherwise. */
@@ -107,13 +107,16 @@ export function redactUrl(url: string): string {
 }
 
 /** Flux's own URL check, so a bad URL fails here and not in source-controller. */
-export const gitUrl = showValueAs(
-    z.string().superRefine((v, ctx) => {
-        if (!GIT_URL.test(v)) {
-            ctx.addIssue({ code: "custom", message: "is not a URL Flux can clone", params: { fix: gitUrlFix(v) }, input: v });
-        }
-    }),
-    (v) => (typeof v === "string" ? redactUrl(v) : v),
+export const gitUrl = example(
+    showValueAs(
+        z.string().superRefine((v, ctx) => {
+            if (!GIT_URL.test(v)) {
+                ctx.addIssue({ code: "custom", message: "is not a URL Flux can clone", params: { fix: gitUrlFix(v) }, input: v });
+            }
+        }),
+        (v) => (typeof v === "string" ? redactUrl(v) : v),
+    ),
+    { value: "https://github.com/<owner>/<repo>", note: "your GitOps repository" },
 );
 
 export const FLUX_COMPONENTS = [
@@ -159,8 +162,11 @@ export const fluxSchema = z.strictObject({
              * keep working. @default flux-system
              */
             name: k8sName.default("flux-system"),
-            /** https://, http:// or ssh://. @default https://github.com/geoffdavis/talos-gitops (the report's repository) */
-            url: gitUrl.default("https://github.com/geoffdavis/talos-gitops"),
+            /**
+             * https://, http:// or ssh://. Required: a default repository
+             * would have every cluster that forgot it sync somebody else's.
+             */
+            url: gitUrl,
             /** Branch to follow. Give at most one of branch, tag, semver. @default main, when no tag or semver is given */
             branch: z.string().min(1).optional(),
             /** Tag to check out. @default none */
@@ -194,7 +200,8 @@ export const fluxSchema = z.strictObject({
                 })
                 .optional(),
         })
-        .prefault({}),
+        // An absent source parses as {}, so the problem names the missing url itself.
+        .prefault({} as { url: string }),
     /** Kustomizations in ordered phases: each phase waits for the previous one. @default [] */
     phases: z.array(fluxPhaseSchema).default([]),
 });

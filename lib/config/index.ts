@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CHECKS } from "../checks";
 import type { Check } from "../checks/types";
-import { ConfigError, CONFIG_NAMESPACE, configPath, error, Problem } from "../problems";
+import { ConfigError, CONFIG_NAMESPACE, configPath, error, Problem, warning } from "../problems";
 import { certManagerSchema } from "./cert-manager";
 import { ciliumSchema } from "./cilium";
 import { clusterSchema } from "./cluster";
@@ -59,6 +59,8 @@ export function validateConfig(raw: RawConfig): Validation {
     const problems: Problem[] = [];
     const parsed: Partial<PlatformConfig> = {};
     for (const name of Object.keys(SECTIONS) as SectionName[]) {
+        // Its value is unknown; the one problem to report is said below.
+        if (raw.otherKeys[name]?.secret) continue;
         const schema = SECTIONS[name];
         const value = raw.sections[name];
         if (typeof value === "string") {
@@ -74,7 +76,7 @@ export function validateConfig(raw: RawConfig): Validation {
         }
         const result = schema.safeParse(value);
         if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
-        else for (const issue of result.error.issues) problems.push(...issueToProblems(name, schema, value, issue));
+        else for (const issue of firstIssues(result.error.issues)) problems.push(...issueToProblems(name, schema, value, issue));
     }
     const ctx: CheckContext = {
         secretKeys: new Set(Object.keys(raw.otherKeys).filter((k) => raw.otherKeys[k].secret)),
@@ -89,9 +91,21 @@ export function validateConfig(raw: RawConfig): Validation {
             ),
         );
     }
-    for (const check of CHECKS) problems.push(...runCheck(check, parsed, ctx));
+    const skipped = new Map<string, string[]>();
+    for (const check of CHECKS) {
+        const ran = runCheck(check, parsed, ctx);
+        if ("missing" in ran) skipped.set(ran.missing, [...(skipped.get(ran.missing) ?? []), check.name]);
+        else problems.push(...ran);
+    }
+    problems.push(...skippedWarnings(skipped));
     const hasErrors = problems.some((p) => p.severity === "error");
     return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems };
+}
+
+/** A value of the wrong kind also fails the checks meant for the right kind (a string's length against a list's maximum): report only the kind. */
+function firstIssues(issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+    const wrongKind = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => JSON.stringify(i.path)));
+    return issues.filter((i) => i.code === "invalid_type" || !wrongKind.has(JSON.stringify(i.path)));
 }
 
 class MissingSection extends Error {}
@@ -100,7 +114,7 @@ class MissingSection extends Error {}
  * Runs a check on the parsed sections. Reading a section that failed to
  * parse skips the check: its structural errors are already reported.
  */
-function runCheck(check: Check, parsed: Partial<PlatformConfig>, ctx: CheckContext): Problem[] {
+function runCheck(check: Check, parsed: Partial<PlatformConfig>, ctx: CheckContext): Problem[] | { missing: string } {
     if (check.partial) return check.run(parsed as PlatformConfig, ctx);
     const guarded = new Proxy(parsed, {
         get(target, key) {
@@ -112,9 +126,24 @@ function runCheck(check: Check, parsed: Partial<PlatformConfig>, ctx: CheckConte
     try {
         return check.run(guarded as PlatformConfig, ctx);
     } catch (e) {
-        if (e instanceof MissingSection) return [];
+        if (e instanceof MissingSection) return { missing: e.message };
         throw e;
     }
+}
+
+/**
+ * "Every problem at once" stops where a section could not be read: say so,
+ * so that a second round of errors after the fix is expected, not a surprise.
+ */
+function skippedWarnings(skipped: Map<string, string[]>): Problem[] {
+    return [...skipped].map(([section, checks]) =>
+        warning(
+            "checks-skipped",
+            configPath([section]),
+            `has errors, so ${checks.length} cross-check${checks.length === 1 ? "" : "s"} reading it did not run (${checks.join(", ")}); they may find more once it is fixed`,
+            "fix this section's errors and plan again",
+        ),
+    );
 }
 
 /**

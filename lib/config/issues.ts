@@ -66,6 +66,27 @@ export function concealValue<T extends z.core.$ZodType>(schema: T): T {
     return showValueAs(schema, () => undefined);
 }
 
+/** An example value for a field, as it is typed on the command line, and what it stands for. */
+export interface Example {
+    value: string;
+    note?: string;
+}
+
+const EXAMPLES = new WeakMap<z.core.$ZodType, Example>();
+
+/** A field's "is required" and wrong-kind problems show an example value. */
+export function example<T extends z.core.$ZodType>(schema: T, ex: Example): T {
+    EXAMPLES.set(schema, ex);
+    return schema;
+}
+
+/** Refinements clone a schema: `derived` keeps the example of the schema it refines. */
+export function keepExample<T extends z.core.$ZodType>(base: z.core.$ZodType, derived: T): T {
+    const ex = EXAMPLES.get(base);
+    if (ex) EXAMPLES.set(derived, ex);
+    return derived;
+}
+
 /** What a union accepts, and how to fix a value that matches none of its forms. */
 export interface Forms {
     /** e.g. "an object with cidr, or with start and stop" */
@@ -143,10 +164,23 @@ function problemsOf(section: string, schema: z.core.$ZodType, raw: unknown, issu
         }
         case "invalid_type": {
             const want = ARTICLE[issue.expected] ?? issue.expected;
+            const at = schemaAt(schema, rel);
+            const ex = at && EXAMPLES.get(at);
+            const wanted = ex ? `${want}, e.g. ${ex.value}${ex.note ? ` (${ex.note})` : ""}` : want;
             if (value === undefined) {
-                return [error(key, "is required", `set it to ${want}: pulumi config set --path '${key}' <value>`)];
+                // A whole map cannot be set in one `pulumi config set`; its keys can.
+                const how =
+                    issue.expected === "object" || issue.expected === "record"
+                        ? `add it to the stack file under config: (see the config reference in README.md), or set its keys one by one: pulumi config set --path '${key}.<key>' <value>`
+                        : `set it to ${wanted}: pulumi config set --path '${key}' ${ex ? `'${ex.value}'` : "<value>"}`;
+                return [error(key, "is required", how)];
             }
-            return [error(key, `must be ${want}, not ${typeName(value)}`, `set it to ${want}`, value)];
+            // A single CIDR or name where a list belongs is the commonest slip.
+            const fix =
+                issue.expected === "array" && (typeof value === "string" || typeof value === "number")
+                    ? `write it as a list: [${String(value)}]`
+                    : `set it to ${wanted}`;
+            return [error(key, `must be ${want}, not ${typeName(value)}`, fix, value)];
         }
         case "invalid_value":
             return [

@@ -38,8 +38,10 @@ export function stackFileConfig(file: string, stack: string): PlatformConfig {
  */
 export function defaultConfig(): PlatformConfig {
     const cluster = { name: "cluster", apiEndpoint: "https://127.0.0.1:6443", nodeSubnets: ["192.0.2.0/24"], kubeProxyDisabled: false };
+    // The Git source has no default; only its host is read here (the dns
+    // gate's default external name), and flags override it.
+    const flux = { source: { url: "https://github.com/example/unset" } };
+    const given: Partial<Record<SectionName, unknown>> = { cluster, flux };
     const sections = Object.keys(SECTIONS) as SectionName[];
-    return Object.fromEntries(
-        sections.map((name) => [name, resolveSection(name, name === "cluster" ? cluster : undefined)]),
-    ) as PlatformConfig;
+    return Object.fromEntries(sections.map((name) => [name, resolveSection(name, given[name])])) as PlatformConfig;
 }
