@@ -796,6 +796,19 @@ describe("gate checker against a fake API server", function () {
                 .and.contain("KubePrism");
         });
 
+        it("doctor: an API server that accepts connections and never answers is the control plane, exit status 1", async () => {
+            fake.silent = /./;
+            const sink = io();
+            const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "700ms", "--poll", "50ms"], sink);
+            const text = sink.text();
+            expect(code, text).to.equal(1);
+            expect(text).to.contain(`✗ API server ${fake.url} accepts connections but does not answer`);
+            expect(text)
+                .to.match(/· network +not checked/)
+                .and.contain("the API server is the first broken link");
+            expect(text).to.not.contain("network is the first broken link");
+        });
+
         it("a gate run as pulumi up runs it fails with the same diagnosis, exit status 2", async () => {
             const server = fake.url;
             const kubeconfig = await goneServer();
