@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { CheckerIo, configFrom, errorExit, runCli, userPath } from "../lib/gates/checker";
-import { doctor, renderChain } from "../lib/gates/doctor";
+import { doctor, doctorExit, renderChain } from "../lib/gates/doctor";
 import { connect } from "../lib/gates/kube";
 import { durationFlag, GATE_NAMES, GateName, GateOptions, UsageError } from "../lib/gates/options";
 import { gateOptions } from "../lib/gates/targets";
@@ -12,7 +12,8 @@ certificates → ingress → gitops), stops at the first broken link, and
 prints the chain with the diagnosis. Read-only, apart from short-lived
 probe pods that it always deletes.
 
-  --stack NAME       the stack whose settings describe the cluster (default: dev, when Pulumi.dev.yaml exists)
+  --stack NAME       the stack whose settings describe the cluster (default: the only
+                     Pulumi.<stack>.yaml in the project; with several or none, say which)
   --config FILE      read FILE instead of Pulumi.<stack>.yaml
   --context NAME     kubeconfig context (default: cluster.kubeContext, else the current one)
   --kubeconfig FILE  kubeconfig file (default: KUBECONFIG or ~/.kube/config)
@@ -21,7 +22,9 @@ probe pods that it always deletes.
   --poll D           poll interval, at most 2s (default: gates.pollInterval)
 
 Exit status: 0 every link works, 1 a link is broken, 2 usage, config or kubeconfig errors,
-130 interrupted (probe pods are deleted first).`;
+or this machine cannot reach the API server, 130 interrupted (probe pods are deleted first).`;
+
+const HELP = "npm run doctor -- --help";
 
 const DOCTOR_MAX_TIMEOUT_MS = 60_000;
 
@@ -52,24 +55,27 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
         }
         const timeout = values.timeout === undefined ? undefined : durationFlag("timeout", values.timeout);
         const poll = values.poll === undefined ? undefined : durationFlag("poll", values.poll);
-        const { config, source } = configFrom(values, io, "dev");
+        const { config, source } = configFrom(values, io, false);
         const kubeconfig = userPath(io, values.kubeconfig);
         const options = gateOptions(config);
         for (const gate of GATE_NAMES as GateName[]) {
             const o = options[gate] as GateOptions[GateName];
             o.timeoutMs = timeout ?? Math.min(o.timeoutMs, DOCTOR_MAX_TIMEOUT_MS);
             if (poll !== undefined) o.pollMs = poll;
-            if (values.context) o.context = values.context;
+            if (values.context) {
+                o.context = values.context;
+                o.contextFrom = "flag";
+            }
             if (kubeconfig) o.kubeconfig = kubeconfig;
         }
-        const kube = connect({ kubeconfig: options.network.kubeconfig, context: options.network.context });
+        const { kubeconfig: file, context, contextFrom } = options.network;
+        const kube = connect({ kubeconfig: file, context, contextFrom });
         io.out(`talos-platform doctor · ${source} · context ${kube.context} (${kube.server})\n`);
         const result = await doctor(options, io, kube);
         io.out(renderChain(result));
-        if (result.links.some((l) => l.result?.interrupted)) return 130;
-        return result.ok ? 0 : 1;
+        return doctorExit(result);
     } catch (e) {
-        return errorExit(e, io, "doctor", USAGE);
+        return errorExit(e, io, "doctor", USAGE, HELP);
     }
 }
 

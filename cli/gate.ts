@@ -1,5 +1,36 @@
 import { checkGate, CheckerIo, configFrom, errorExit, optionsFor, renderResult, runCli, userPath } from "../lib/gates/checker";
-import { FLAGS, GATE_NAMES, GateName, parseGateFlags, UsageError } from "../lib/gates/options";
+import { COMMON_FLAGS, Flag, FLAGS, flagLines, GATE_NAMES, GateName, parseGateFlags, UsageError } from "../lib/gates/options";
+import { exitStatus } from "../lib/gates/run";
+
+/** The flags that choose where settings come from; the gates' own flags are in FLAGS. */
+const SOURCE_FLAGS: (Pick<Flag, "flag" | "arg" | "help" | "kind"> & { type: "string" | "boolean" })[] = [
+    {
+        flag: "stack",
+        arg: "NAME",
+        type: "string",
+        kind: "string",
+        help: "take the gate's settings from Pulumi.NAME.yaml (default: the only Pulumi.<stack>.yaml in the project, if there is one)",
+    },
+    { flag: "config", arg: "FILE", type: "string", kind: "string", help: "take them from FILE (same format)" },
+    {
+        flag: "no-stack",
+        arg: "",
+        type: "boolean",
+        kind: "bool",
+        help: "read no stack file: every setting comes from flags and defaults, as pulumi up runs it",
+    },
+];
+
+const HELP_FLAG = {
+    flag: "help",
+    arg: "",
+    kind: "bool",
+    help: "(or -h) this text; after a gate's name, that gate's flags and what they mean",
+} as const;
+
+const EXIT = `Exit status: 0 the gate passed, 1 it failed (with a diagnosis), 2 usage, config or
+kubeconfig errors, or this machine cannot reach the API server, 130 interrupted
+(probe pods are deleted first).`;
 
 const USAGE = `usage: cli/gate.ts <gate> [--stack NAME | --config FILE | --no-stack] [flags]
 
@@ -7,30 +38,35 @@ Runs one readiness gate against the cluster of the current kubeconfig
 context (KUBECONFIG or ~/.kube/config), exactly as \`pulumi up\` runs it
 between two phases. Gates: ${GATE_NAMES.join(", ")}.
 
-  --stack NAME       take the gate's settings from Pulumi.NAME.yaml (default: dev, when Pulumi.dev.yaml exists)
-  --config FILE      take them from FILE (same format)
-  --no-stack         read no stack file: every setting comes from flags and defaults (how \`pulumi up\` runs it)
-  --context NAME     kubeconfig context (default: the current one)
-  --kubeconfig FILE  kubeconfig file (default: KUBECONFIG or ~/.kube/config)
-  --timeout D        give up after D (e.g. 2m)
-  --poll D           poll every D (at most 2s)
-  -h, --help         this text
-  plus the gate's own flags, which override the stack's settings:
+${flagLines([...SOURCE_FLAGS, ...COMMON_FLAGS, HELP_FLAG]).join("\n")}
+  plus the gate's own flags, which override the stack's settings
+  (\`npm run gate -- <gate> --help\` says what each means):
 ${GATE_NAMES.map(
     (g) =>
         `    ${g}: ${Object.values(FLAGS[g])
+            .filter((f) => !COMMON_FLAGS.some((c) => c.flag === f.flag))
             .map((f) => `--${f.flag}`)
             .join(" ")}`,
 ).join("\n")}
 
-Exit status: 0 the gate passed, 1 it failed (with a diagnosis), 2 usage or
-kubeconfig errors, 130 interrupted (probe pods are deleted first).`;
+${EXIT}`;
 
-/** The default stack when the command names none: the stack `npm run gate:<phase>` checks. */
-const DEFAULT_STACK = "dev";
+/** One gate's usage: every flag it takes, from the same table its parser reads. */
+function gateUsage(gate: GateName): string {
+    return `usage: cli/gate.ts ${gate} [--stack NAME | --config FILE | --no-stack] [flags]
+
+Runs the ${gate} gate against the cluster of the current kubeconfig context,
+exactly as \`pulumi up\` runs it. Flags override the stack's settings.
+
+${flagLines([...SOURCE_FLAGS, ...Object.values(FLAGS[gate]), HELP_FLAG]).join("\n")}
+
+${EXIT}`;
+}
 
 /** The gate command. Returns the exit status. */
 export async function main(argv: string[], io: CheckerIo): Promise<number> {
+    let usage = USAGE;
+    let help = "npm run gate -- --help";
     try {
         const [gate, ...rest] = argv;
         if (gate === undefined || gate === "--help" || gate === "-h") {
@@ -40,27 +76,28 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
         if (!(GATE_NAMES as readonly string[]).includes(gate))
             throw new UsageError(`unknown gate '${gate}'; use one of ${GATE_NAMES.join(", ")}`);
         const name = gate as GateName;
-        // Parse once for --stack/--config, then again over the options they give.
+        usage = gateUsage(name);
+        help = `npm run gate -- ${name} --help`;
         const own = {
-            stack: { type: "string" },
-            config: { type: "string" },
-            "no-stack": { type: "boolean" },
+            ...Object.fromEntries(SOURCE_FLAGS.map((f) => [f.flag, { type: f.type }])),
             help: { type: "boolean", short: "h" },
         } as const;
+        // Parse once for --stack/--config, then again over the options they give.
         const { extra } = parseGateFlags(name, rest, {} as never, own);
         if (extra.help) {
-            io.out(USAGE + "\n");
+            io.out(usage + "\n");
             return 0;
         }
-        const { config } = configFrom(extra, io, DEFAULT_STACK);
+        const { config, source } = configFrom(extra, io, true);
         const { options } = parseGateFlags(name, rest, optionsFor(name, config), own);
         options.kubeconfig = userPath(io, options.kubeconfig);
+        if (source !== "flags") io.out(`talos-platform gate ${name} · ${source}\n`);
         const result = await checkGate(name, options, io);
         if (result.ok) io.out(renderResult(result));
         else io.err(renderResult(result));
-        return result.ok ? 0 : result.interrupted ? 130 : 1;
+        return exitStatus(result);
     } catch (e) {
-        return errorExit(e, io, "gate", USAGE);
+        return errorExit(e, io, "gate", usage, help);
     }
 }
 

@@ -8,7 +8,7 @@ import { main as gateMain } from "../cli/gate";
 import { checkGate, CheckerIo } from "../lib/gates/checker";
 import { gateOptions } from "../lib/gates/targets";
 import { validateConfig } from "../lib/config";
-import type { GateName, GateOptions } from "../lib/gates/options";
+import { gateFlags, type GateName, type GateOptions } from "../lib/gates/options";
 import {
     deployment,
     clusterLookup,
@@ -616,17 +616,17 @@ describe("gate checker against a fake API server", function () {
         it("prints help for any gate, and refuses --poll over 2s like the config does", async () => {
             const help = io();
             expect(await gateMain(["network", "--help"], help)).to.equal(0);
-            expect(help.text()).to.contain("usage: cli/gate.ts <gate>");
+            expect(help.text()).to.contain("usage: cli/gate.ts network");
             const poll = io();
             expect(await gateMain(["network", "--no-stack", "--poll", "10s"], poll)).to.equal(2);
             expect(poll.text()).to.contain("--poll 10s is not between 1ms and 2s");
         });
 
-        it("reads the dev stack unless told otherwise, and takes relative paths from where npm was run", async () => {
+        it("reads the project's only stack file unless told otherwise, and takes relative paths from where npm was run", async () => {
             healthy(fake);
             const sub = path.join(ROOT, "test");
             const kubeconfig = path.relative(sub, fake.kubeconfig());
-            // No --stack: the dev stack's settings (its CRDs); --config relative to the user's directory.
+            // No --stack: the only stack file's settings (the dev stack's CRDs); --config relative to the user's directory.
             for (const args of [[], ["--config", "../Pulumi.dev.yaml"]]) {
                 const sink = io(undefined, { cwd: sub, projectDir: ROOT });
                 const code = await gateMain(["crds", ...args, "--kubeconfig", kubeconfig, "--timeout", "2s", "--poll", "20ms"], sink);
@@ -642,6 +642,190 @@ describe("gate checker against a fake API server", function () {
                 ),
             ).to.equal(0);
             expect(bare.text()).to.not.contain("ciliumloadbalancerippools");
+        });
+    });
+
+    describe("which settings, and errors that are not usage errors", () => {
+        const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+
+        /** A project directory holding these Pulumi.<stack>.yaml files (and the project's own Pulumi.yaml, which is no stack). */
+        function project(stacks: Record<string, string>): string {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-project-"));
+            fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+            for (const [name, text] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), text);
+            return dir;
+        }
+
+        const at = (dir: string) => io(undefined, { cwd: dir, projectDir: dir });
+
+        it("without --stack or --config, takes the one Pulumi.<stack>.yaml there is and names it on the first line", async () => {
+            healthy(fake);
+            const dir = project({ home: DEV });
+            const doctorOut = at(dir);
+            expect(await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], doctorOut)).to.equal(0);
+            expect(doctorOut.text().split("\n")[0]).to.contain("· stack home (the only Pulumi.<stack>.yaml here) ·");
+            const gateOut = at(dir);
+            expect(await gateMain(["crds", "--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], gateOut)).to.equal(0);
+            expect(gateOut.text().split("\n")[0]).to.equal("talos-platform gate crds · stack home (the only Pulumi.<stack>.yaml here)");
+            // The stack's own CRDs were checked: its settings were read, not the defaults.
+            expect(gateOut.text()).to.contain("ciliumloadbalancerippools.cilium.io");
+        });
+
+        it("with several stack files and none named, exits 2 listing them and asking for --stack or --config", async () => {
+            const dir = project({ dev: DEV, prod: DEV });
+            for (const [command, main] of [
+                ["doctor", doctorMain],
+                ["gate", (argv: string[], sink: CheckerIo) => gateMain(["dns", ...argv], sink)],
+            ] as const) {
+                const sink = at(dir);
+                expect(await main(["--kubeconfig", fake.kubeconfig()], sink), command).to.equal(2);
+                expect(sink.text(), command)
+                    .to.contain(`${dir} has Pulumi.dev.yaml, Pulumi.prod.yaml`)
+                    .and.contain("pass --stack NAME (one of dev, prod) or --config FILE")
+                    .and.not.contain("usage:");
+            }
+            expect(fake.requests, "no cluster was checked").to.deep.equal([]);
+        });
+
+        it("with no stack file and none named, exits 2 saying so and what to pass instead", async () => {
+            const dir = project({});
+            const doctorOut = at(dir);
+            expect(await doctorMain(["--kubeconfig", fake.kubeconfig()], doctorOut)).to.equal(2);
+            expect(doctorOut.text())
+                .to.contain(`no Pulumi.<stack>.yaml in ${dir}`)
+                .and.contain("pass --config FILE")
+                .and.not.contain("--no-stack");
+            const gateOut = at(dir);
+            expect(await gateMain(["dns", "--kubeconfig", fake.kubeconfig()], gateOut)).to.equal(2);
+            expect(gateOut.text()).to.contain(`no Pulumi.<stack>.yaml in ${dir}`).and.contain("or --no-stack");
+            expect(fake.requests).to.deep.equal([]);
+        });
+
+        it("a gate as pulumi up runs it reads no stack file, however many there are", async () => {
+            healthy(fake);
+            const dir = project({ dev: DEV, prod: DEV });
+            const options = gateOptions(configWith(() => undefined)).crds;
+            const argv = ["crds", "--no-stack", ...gateFlags("crds", { ...options, timeoutMs: 2000, pollMs: 20 })];
+            const sink = at(dir);
+            expect(await gateMain([...argv, "--kubeconfig", fake.kubeconfig()], sink), sink.text()).to.equal(0);
+            expect(sink.text()).to.not.contain("talos-platform gate crds ·");
+        });
+
+        it("an unknown --context: the fix names the flag when the flag set it, and the config key when the stack did", async () => {
+            const viaGate = io();
+            expect(
+                await gateMain(["crds", "--no-stack", "--crd", "a.b", "--kubeconfig", fake.kubeconfig(), "--context", "nope"], viaGate),
+            ).to.equal(2);
+            expect(viaGate.text()).to.contain("the kubeconfig has no context 'nope' (it has: fake); pass --context with one of them");
+            const viaDoctor = io();
+            expect(await doctorMain(["--kubeconfig", fake.kubeconfig(), "--context", "nope"], viaDoctor)).to.equal(2);
+            expect(viaDoctor.text()).to.contain("(it has: fake); pass --context with one of them");
+
+            const dir = project({ home: DEV.replace("    name: home-ops\n", "    name: home-ops\n    kubeContext: nope\n") });
+            for (const [command, run] of [
+                ["doctor", (sink: CheckerIo) => doctorMain(["--kubeconfig", fake.kubeconfig()], sink)],
+                ["gate", (sink: CheckerIo) => gateMain(["dns", "--kubeconfig", fake.kubeconfig()], sink)],
+            ] as const) {
+                const sink = at(dir);
+                expect(await run(sink), command).to.equal(2);
+                expect(sink.text(), command)
+                    .to.contain(
+                        "the kubeconfig has no context 'nope' (it has: fake); set talos-platform:cluster.kubeContext to one of them",
+                    )
+                    .and.not.contain("--context");
+            }
+        });
+
+        it("config errors and missing files print the problem and a pointer to --help, not the usage text", async () => {
+            const broken = project({ broken: DEV.replace("version: 1.19.4", "version: latest") });
+            const cases: [string, string[], RegExp][] = [
+                [
+                    "config error",
+                    ["--config", path.join(broken, "Pulumi.broken.yaml")],
+                    /has config errors; fix them first[^]*cilium\.version/,
+                ],
+                ["missing --config file", ["--config", "/nonexistent/Pulumi.x.yaml"], /cannot read \/nonexistent\/Pulumi\.x\.yaml: ENOENT/],
+                [
+                    "missing --stack file",
+                    ["--stack", "nope"],
+                    /--stack nope: there is no Pulumi\.nope\.yaml in .*; pass --stack with one of dev, or --config FILE/,
+                ],
+            ];
+            for (const [what, args, message] of cases) {
+                const doctorOut = io();
+                expect(await doctorMain([...args, "--kubeconfig", fake.kubeconfig()], doctorOut), what).to.equal(2);
+                expect(doctorOut.text(), what).to.match(message).and.contain("(see npm run doctor -- --help)").and.not.contain("usage:");
+                const gateOut = io();
+                expect(await gateMain(["dns", ...args, "--kubeconfig", fake.kubeconfig()], gateOut), what).to.equal(2);
+                expect(gateOut.text(), what).to.match(message).and.contain("(see npm run gate -- dns --help)").and.not.contain("usage:");
+            }
+            // A real usage error still gets the usage text.
+            const usage = io();
+            expect(await doctorMain(["--frobnicate"], usage)).to.equal(2);
+            expect(usage.text()).to.contain("usage: npm run doctor");
+        });
+    });
+
+    describe("an API server this machine cannot reach", () => {
+        /** A kubeconfig for an API server that is gone: the fake's, after it stops. */
+        async function goneServer(): Promise<string> {
+            const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-")), "kubeconfig");
+            fs.copyFileSync(fake.kubeconfig(), kubeconfig);
+            await fake.stop();
+            return kubeconfig;
+        }
+
+        it("doctor blames the checker's own link, not the network phase, marks every phase not checked, and exits 2", async () => {
+            const server = fake.url;
+            const kubeconfig = await goneServer();
+            const sink = io(undefined, { unreachableForMs: 300 });
+            const code = await doctorMain(["--kubeconfig", kubeconfig, "--timeout", "5s", "--poll", "50ms"], sink);
+            fake = await new FakeKube().start();
+            const text = sink.text();
+            expect(code, text).to.equal(2);
+            expect(text).to.contain(`✗ API server ${server} unreachable from this machine`);
+            for (const p of ["network", "dns", "certificates", "ingress", "gitops"])
+                expect(text).to.match(new RegExp(`· ${p} +not checked`));
+            expect(text)
+                .to.not.contain("first broken link")
+                .and.not.match(/✗ network/);
+            expect(text)
+                .to.contain("the checker's own link to the API server is broken")
+                .and.contain("ECONNREFUSED")
+                .and.contain("VPN")
+                .and.contain("KubePrism");
+        });
+
+        it("doctor: an API server that accepts connections and never answers is the control plane, exit status 1", async () => {
+            fake.silent = /./;
+            const sink = io();
+            const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "700ms", "--poll", "50ms"], sink);
+            const text = sink.text();
+            expect(code, text).to.equal(1);
+            expect(text).to.contain(`✗ API server ${fake.url} accepts connections but does not answer`);
+            expect(text)
+                .to.match(/· network +not checked/)
+                .and.contain("the API server is the first broken link");
+            expect(text).to.not.contain("network is the first broken link");
+        });
+
+        it("a gate run as pulumi up runs it fails with the same diagnosis, exit status 2", async () => {
+            const server = fake.url;
+            const kubeconfig = await goneServer();
+            const sink = io(undefined, { unreachableForMs: 300 });
+            const code = await gateMain(
+                ["crds", "--no-stack", "--crd", "ciliumnodes.cilium.io", "--kubeconfig", kubeconfig, "--timeout", "5s", "--poll", "50ms"],
+                sink,
+            );
+            fake = await new FakeKube().start();
+            expect(code, sink.text()).to.equal(2);
+            expect(sink.text())
+                .to.match(
+                    new RegExp(
+                        `✗ crds gate failed after \\d\\.\\ds: API server ${server.replace(/\./g, "\\.")} unreachable from this machine`,
+                    ),
+                )
+                .and.contain("KubePrism");
         });
     });
 });

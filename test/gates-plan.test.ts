@@ -49,6 +49,14 @@ describe("gates in the offline plan", () => {
             .and.contain("--timeout 3m");
     });
 
+    it("gives every checker command in the plan, CRD waits included, --no-stack: no stack file on disk picks its settings", () => {
+        const checks = ofType(plan, "command:local:Command")
+            .map((c) => String(c.inputs.create))
+            .filter((c) => c.startsWith(PREFIX));
+        expect(checks.length).to.be.greaterThan(PHASES.length);
+        for (const create of checks) expect(create, create).to.match(new RegExp(`^${PREFIX} [a-z]+ ${NO_STACK} `));
+    });
+
     it("re-runs a gate only when its own phase's inputs change", async () => {
         const again = await planDev();
         const changed = await planDev((s) => (s.cilium.values = { operator: { replicas: 1 } }));

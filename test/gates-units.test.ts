@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { main as gateMain } from "../cli/gate";
 import { validateConfig } from "../lib/config";
 import { apiCheckCertificate, diagnoseCertificateApi, isRbacDenial } from "../lib/gates/certificates";
 import { crdState } from "../lib/gates/crds";
@@ -106,6 +107,29 @@ describe("gate options", () => {
             "--crd",
             "a.b",
         ]);
+    });
+
+    it("`<gate> --help` gives each of the gate's flags with its format and meaning, and no other gate's flags", async () => {
+        for (const gate of GATE_NAMES) {
+            let text = "";
+            const code = await gateMain([gate, "--help"], {
+                out: (t) => (text += t),
+                err: (t) => (text += t),
+                cwd: ".",
+                signal: new AbortController().signal,
+            });
+            expect(code, gate).to.equal(0);
+            const own = new Set(Object.values(FLAGS[gate]).map((f) => f.flag));
+            for (const { flag, arg, help } of Object.values(FLAGS[gate])) {
+                // The flag, its format, and the first words of its meaning on the same line.
+                const line = text.split("\n").find((l) => l.startsWith(`  --${flag} `));
+                expect(line, `${gate} --${flag}`).to.match(new RegExp(`^  --${flag} ${arg.replace(/\|/g, "\\|")} +\\S`));
+                expect(line, `${gate} --${flag}`).to.contain(help.split(" ").slice(0, 3).join(" "));
+            }
+            const others = GATE_NAMES.flatMap((g) => Object.values(FLAGS[g]).map((f) => f.flag)).filter((f) => !own.has(f));
+            for (const flag of others) expect(text, `${gate} --help lists --${flag}`).to.not.match(new RegExp(`--${flag}(?![\\w-])`));
+        }
+        expect(FLAGS.gitops.kustomizations).to.include({ arg: "PHASE/NAME" });
     });
 
     it("rejects bad flags with a usage error", () => {

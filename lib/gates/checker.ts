@@ -3,9 +3,9 @@ import * as path from "node:path";
 import { formatDiagnosis } from "./diagnosis";
 import { gateSteps } from "./index";
 import { connect, Kube, KubeconfigError } from "./kube";
-import { GateName, GateOptions, UsageError } from "./options";
+import { ConfigError, GateName, GateOptions, UsageError } from "./options";
 import { ProbeRunner } from "./probe";
-import { GateResult, runGate, seconds } from "./run";
+import { apiServerLine, GateResult, runGate, seconds } from "./run";
 import { defaultConfig, stackFileConfig } from "./stack";
 import { gateOptions } from "./targets";
 import type { PlatformConfig } from "../config";
@@ -25,15 +25,32 @@ export interface CheckerIo {
     unreachableForMs?: number;
 }
 
+/** The stacks with a settings file in `dir`: every Pulumi.<stack>.yaml (Pulumi.yaml is the project's, not a stack's). */
+export function stacksIn(dir: string): string[] {
+    let names: string[];
+    try {
+        names = fs.readdirSync(dir);
+    } catch {
+        return [];
+    }
+    return names
+        .map((n) => /^Pulumi\.([A-Za-z0-9_.-]+)\.yaml$/.exec(n)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
 /**
- * The stack's config from --stack/--config; without either, the
- * `fallbackStack` when its file exists, else the defaults. `--no-stack`
- * reads no file at all: `pulumi up` passes every setting as a flag.
+ * The stack's config from --stack/--config. Without either, the one
+ * Pulumi.<stack>.yaml in the project directory; with several or none the
+ * user must say which settings describe their cluster, because another
+ * stack's (its CRDs, its dnsDomain) would check the wrong things.
+ * `--no-stack` reads no file at all: `pulumi up` passes every setting as a
+ * flag. `noStackFlag` says whether the command has that flag.
  */
 export function configFrom(
     values: { stack?: unknown; config?: unknown; "no-stack"?: unknown },
     io: Pick<CheckerIo, "cwd" | "projectDir">,
-    fallbackStack?: string,
+    noStackFlag: boolean,
 ): { config: PlatformConfig; source: string } {
     const stack = typeof values.stack === "string" ? values.stack : undefined;
     const file = typeof values.config === "string" ? values.config : undefined;
@@ -42,16 +59,31 @@ export function configFrom(
         if (stack || file) throw new UsageError("--no-stack reads no stack file: drop --stack and --config");
         return { config: defaultConfig(), source: "flags" };
     }
-    if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`'${stack}' is not a stack name`);
+    if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack '${stack}' is not a stack name`);
     if (file) {
         const full = path.resolve(io.cwd, file);
         return { config: stackFileConfig(full, path.basename(file).replace(/^Pulumi\.|\.ya?ml$/g, "")), source: file };
     }
     const dir = io.projectDir ?? io.cwd;
-    if (stack) return { config: stackFileConfig(path.join(dir, `Pulumi.${stack}.yaml`), stack), source: `stack ${stack}` };
-    if (fallbackStack && fs.existsSync(path.join(dir, `Pulumi.${fallbackStack}.yaml`)))
-        return { config: stackFileConfig(path.join(dir, `Pulumi.${fallbackStack}.yaml`), fallbackStack), source: `stack ${fallbackStack}` };
-    return { config: defaultConfig(), source: "defaults" };
+    const stacks = stacksIn(dir);
+    if (stack) {
+        if (!stacks.includes(stack)) {
+            const fix = stacks.length ? `pass --stack with one of ${stacks.join(", ")}, or --config FILE` : "pass --config FILE";
+            throw new ConfigError(`--stack ${stack}: there is no Pulumi.${stack}.yaml in ${dir}; ${fix}`);
+        }
+        return { config: stackFileConfig(path.join(dir, `Pulumi.${stack}.yaml`), stack), source: `stack ${stack}` };
+    }
+    if (stacks.length === 1)
+        return {
+            config: stackFileConfig(path.join(dir, `Pulumi.${stacks[0]}.yaml`), stacks[0]),
+            source: `stack ${stacks[0]} (the only Pulumi.<stack>.yaml here)`,
+        };
+    const or = noStackFlag ? ", or --no-stack to take every setting from flags and defaults" : "";
+    if (stacks.length > 1)
+        throw new ConfigError(
+            `which stack describes the cluster? ${dir} has ${stacks.map((s) => `Pulumi.${s}.yaml`).join(", ")}: pass --stack NAME (one of ${stacks.join(", ")}) or --config FILE${or}`,
+        );
+    throw new ConfigError(`no Pulumi.<stack>.yaml in ${dir} to describe the cluster: pass --config FILE (a file in that format)${or}`);
 }
 
 /** A relative --kubeconfig is the user's, from where they ran the command. */
@@ -69,7 +101,7 @@ export function optionsFor<G extends GateName>(gate: G, config: PlatformConfig):
  * returning, whatever happened.
  */
 export async function checkGate<G extends GateName>(gate: G, options: GateOptions[G], io: CheckerIo, kube?: Kube): Promise<GateResult> {
-    const client = kube ?? connect({ kubeconfig: options.kubeconfig, context: options.context });
+    const client = kube ?? connect({ kubeconfig: options.kubeconfig, context: options.context, contextFrom: options.contextFrom });
     const probes = new ProbeRunner(client, options);
     try {
         return await runGate(
@@ -86,15 +118,25 @@ export async function checkGate<G extends GateName>(gate: G, options: GateOption
 export function renderResult(r: GateResult): string {
     if (r.ok) return `✓ ${r.gate} gate passed in ${seconds(r.elapsedMs)} (${r.passed.length} checks)\n`;
     const how = r.interrupted ? "interrupted" : r.timedOut ? "timed out" : "failed";
-    const lines = [`✗ ${r.gate} gate ${how} after ${seconds(r.elapsedMs)} at: ${r.failedStep}`];
+    // The checker's own link to the API server broke: say so before the step, which it could not check.
+    const where = r.unreachable && !r.interrupted ? `: ${apiServerLine(r.unreachable)} (at: ${r.failedStep})` : ` at: ${r.failedStep}`;
+    const lines = [`✗ ${r.gate} gate ${how} after ${seconds(r.elapsedMs)}${where}`];
     if (r.diagnosis) lines.push(formatDiagnosis(r.diagnosis));
     return lines.join("\n") + "\n";
 }
 
-/** Usage and kubeconfig problems print one line and exit 2; a failed gate exits 1. */
-export function errorExit(e: unknown, io: CheckerIo, command: string, usage: string): number {
+/**
+ * Usage errors print the usage text; config and kubeconfig errors print
+ * their message (which says what to do), config errors with a pointer to
+ * `help`. All exit 2; a failed gate exits 1.
+ */
+export function errorExit(e: unknown, io: CheckerIo, command: string, usage: string, help: string): number {
     if (e instanceof UsageError) {
         io.err(`${command}: ${e.message}\n\n${usage}\n`);
+        return 2;
+    }
+    if (e instanceof ConfigError) {
+        io.err(`${command}: ${e.message}\n(see ${help})\n`);
         return 2;
     }
     if (e instanceof KubeconfigError) {

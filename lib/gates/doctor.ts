@@ -3,7 +3,7 @@ import { checkGate, CheckerIo } from "./checker";
 import { formatDiagnosis } from "./diagnosis";
 import type { Kube } from "./kube";
 import type { GateOptions } from "./options";
-import { GateResult, seconds } from "./run";
+import { apiServerLine, exitStatus, GateResult, seconds } from "./run";
 
 export interface DoctorResult {
     ok: boolean;
@@ -31,13 +31,24 @@ export async function doctor(options: GateOptions, io: CheckerIo, kube: Kube): P
     return { ok: !broken, links };
 }
 
+/** 0 every link works, 1 a link is broken, 2 this machine cannot reach the API server, 130 interrupted. */
+export function doctorExit(r: DoctorResult): number {
+    if (r.links.some((l) => l.result?.interrupted)) return 130;
+    const failed = r.links.find((l) => l.result && !l.result.ok)?.result;
+    return failed ? exitStatus(failed) : 0;
+}
+
 export function renderChain(r: DoctorResult): string {
     const failed = r.links.find((l) => l.result && !l.result.ok);
+    // The checker's own requests got no answer: that says nothing about the phase it was checking.
+    const api = failed?.result?.interrupted ? undefined : failed?.result?.unreachable;
     const width = Math.max(...PHASES.map((p) => p.length));
     const out = ["", "recovery chain:"];
+    if (api) out.push(`  ✗ ${apiServerLine(api)}`);
     for (const { phase, result } of r.links) {
         const name = phase.padEnd(width);
-        if (!result) out.push(`  · ${name}  blocked by ${failed?.phase}`);
+        if (api && !result?.ok) out.push(`  · ${name}  not checked`);
+        else if (!result) out.push(`  · ${name}  blocked by ${failed?.phase}`);
         else if (result.ok) out.push(`  ✓ ${name}  ${result.passed.length} checks passed (${seconds(result.elapsedMs)})`);
         else {
             const how = result.interrupted
@@ -48,7 +59,14 @@ export function renderChain(r: DoctorResult): string {
             out.push(`  ✗ ${name}  ${result.diagnosis?.link ?? result.failedStep} (${how})`);
         }
     }
-    if (failed?.result?.diagnosis) out.push("", `${failed.phase} is the first broken link:`, formatDiagnosis(failed.result.diagnosis));
+    if (api && failed?.result?.diagnosis) {
+        const whose =
+            api.kind === "unanswered"
+                ? "the API server is the first broken link (the control plane, below every phase); no phase was checked:"
+                : "the checker's own link to the API server is broken, not a link in the cluster; no phase was checked:";
+        out.push("", whose, formatDiagnosis(failed.result.diagnosis));
+    } else if (failed?.result?.diagnosis)
+        out.push("", `${failed.phase} is the first broken link:`, formatDiagnosis(failed.result.diagnosis));
     else if (r.ok) out.push("", "every link works.");
     return out.join("\n") + "\n";
 }

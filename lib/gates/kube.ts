@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
+import type { ContextOrigin } from "./options";
 
 /** The API clients a gate uses, all from one kubeconfig and context. */
 export interface Kube {
@@ -40,7 +41,7 @@ export class KubeconfigError extends Error {}
  * Loads the kubeconfig the way the Pulumi Kubernetes provider does when given
  * only a context: KUBECONFIG (or ~/.kube/config), then the named context.
  */
-export function connect(opts: { kubeconfig?: string; context?: string }): Kube {
+export function connect(opts: { kubeconfig?: string; context?: string; contextFrom?: ContextOrigin }): Kube {
     const kc = new k8s.KubeConfig();
     try {
         if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
@@ -73,9 +74,9 @@ export function connect(opts: { kubeconfig?: string; context?: string }): Kube {
                 .getContexts()
                 .map((c) => c.name)
                 .join(", ");
-            throw new KubeconfigError(
-                `the kubeconfig has no context '${opts.context}' (it has: ${known || "none"}); set talos-platform:cluster.kubeContext to one of them`,
-            );
+            const fix =
+                opts.contextFrom === "flag" ? "pass --context with one of them" : "set talos-platform:cluster.kubeContext to one of them";
+            throw new KubeconfigError(`the kubeconfig has no context '${opts.context}' (it has: ${known || "none"}); ${fix}`);
         }
         kc.setCurrentContext(opts.context);
     }
@@ -227,12 +228,15 @@ const NETWORK_CODE =
 /** TLS verification failures: the server is not the one the kubeconfig's CA vouches for. */
 const TLS_CODE = /^(CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_\w+|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH|ERR_TLS_\w+|ERR_SSL_\w+)$/;
 
+/** How a request failed without an answer: no answer in time, a connection failure, a TLS verification failure. */
+export type Transport = "unanswered" | "network" | "tls";
+
 /**
  * How a request failed without an answer from the API server: no answer in
  * time (aborted), a connection failure, or a TLS verification failure.
  * Undefined when the API server answered, or the error is something else.
  */
-export function transportFailure(e: unknown): "unanswered" | "network" | "tls" | undefined {
+export function transportFailure(e: unknown): Transport | undefined {
     if (!(e instanceof Error) || e instanceof k8s.ApiException) return undefined;
     if (e.name === "AbortError") return "unanswered";
     const { code, type } = e as { code?: unknown; type?: unknown };

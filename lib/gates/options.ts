@@ -18,9 +18,18 @@ export interface CommonOptions {
     probeNamespace: string;
     /** kubeconfig context. @default the current context, like the Pulumi Kubernetes provider */
     context?: string;
+    /**
+     * Where `context` came from, so that a context the kubeconfig lacks is
+     * fixed where it was set. Never a flag itself.
+     * @default "stack" (cluster.kubeContext, through gateOptions)
+     */
+    contextFrom?: ContextOrigin;
     /** kubeconfig file. @default KUBECONFIG or ~/.kube/config, like the Pulumi Kubernetes provider */
     kubeconfig?: string;
 }
+
+/** `--context` on this command line, or cluster.kubeContext in the stack's config. */
+export type ContextOrigin = "flag" | "stack";
 
 export interface CrdsOptions extends CommonOptions {
     crds: string[];
@@ -81,60 +90,138 @@ export interface GateOptions {
 }
 
 type Kind = "string" | "strings" | "bool" | "int" | "duration";
-interface Flag {
+export interface Flag {
     flag: string;
     kind: Kind;
+    /** The value's format in help text, e.g. PHASE/NAME. */
+    arg: string;
+    /** What the flag means, for `<gate> --help`. */
+    help: string;
 }
 
-const f = (flag: string, kind: Kind = "string"): Flag => ({ flag, kind });
+const f = (flag: string, kind: Kind, arg: string, help: string): Flag => ({ flag, kind, arg, help });
 
-const TIMING = { timeoutMs: f("timeout", "duration"), pollMs: f("poll", "duration"), context: f("context"), kubeconfig: f("kubeconfig") };
-const PROBE = { probeImage: f("probe-image"), probeNamespace: f("probe-namespace") };
-const SERVICE_IP = { serviceIp: f("service-ip") };
+/** The flags every gate takes; only `--timeout`'s default differs: the config key it reads. */
+const timing = (timeoutKey: string) => ({
+    timeoutMs: f("timeout", "duration", "D", `give up after D, a duration such as 90s or 3m (default: ${timeoutKey})`),
+    pollMs: f("poll", "duration", "D", "poll every D, at most 2s (default: gates.pollInterval)"),
+    context: f("context", "string", "NAME", "kubeconfig context (default: cluster.kubeContext, else the current one)"),
+    kubeconfig: f("kubeconfig", "string", "FILE", "kubeconfig file (default: KUBECONFIG or ~/.kube/config)"),
+});
+const TIMING = timing("gates.network.timeout");
+const PROBE = {
+    probeImage: f("probe-image", "string", "IMAGE", "image of the probe pods (default: gates.probeImage)"),
+    probeNamespace: f("probe-namespace", "string", "NS", "namespace the probe pods run in (default: gates.probeNamespace)"),
+};
+const SERVICE_IP = {
+    serviceIp: f(
+        "service-ip",
+        "string",
+        "IP",
+        "the kubernetes Service's ClusterIP, which crash messages name when the network is broken (default: first address of cluster.serviceSubnets[0])",
+    ),
+};
 
-/** Every option of every gate, by flag. Option keys not listed here never reach a command line. */
+/**
+ * Every option of every gate, by flag, with its help: the gate command's
+ * parser, its per-gate help and `pulumi up`'s command lines all read this
+ * table. Option keys not listed here never reach a command line.
+ */
 export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
-    crds: { ...TIMING, crds: f("crd", "strings") },
-    network: {
+    crds: {
         ...TIMING,
+        crds: f("crd", "strings", "NAME", "a CustomResourceDefinition that must be Established, e.g. ciliumnodes.cilium.io"),
+    },
+    network: {
+        ...timing("gates.network.timeout"),
         ...PROBE,
-        namespace: f("namespace"),
-        agent: f("agent-daemonset"),
-        operator: f("operator-deployment"),
-        crds: f("crd", "strings"),
+        namespace: f("namespace", "string", "NS", "Cilium's namespace (default: cilium.namespace)"),
+        agent: f("agent-daemonset", "string", "NAME", "the Cilium agent DaemonSet"),
+        operator: f("operator-deployment", "string", "NAME", "the Cilium operator Deployment"),
+        crds: f("crd", "strings", "NAME", "a Cilium CustomResourceDefinition that must be Established"),
         ...SERVICE_IP,
-        kubeProxyReplacement: f("kube-proxy-replacement", "bool"),
+        kubeProxyReplacement: f(
+            "kube-proxy-replacement",
+            "bool",
+            "true|false",
+            "whether Cilium replaces kube-proxy, so its agent must report KubeProxyReplacement: True",
+        ),
     },
     dns: {
-        ...TIMING,
+        ...timing("gates.dns.timeout"),
         ...PROBE,
-        namespace: f("namespace"),
-        deployment: f("deployment"),
-        dnsDomain: f("dns-domain"),
-        externalName: f("resolve"),
+        namespace: f("namespace", "string", "NS", "CoreDNS's namespace (kube-system for Talos' own CoreDNS)"),
+        deployment: f("deployment", "string", "NAME", "the CoreDNS Deployment"),
+        dnsDomain: f(
+            "dns-domain",
+            "string",
+            "DOMAIN",
+            "the cluster's DNS domain: the probe resolves kubernetes.default.svc.DOMAIN (default: cluster.dnsDomain)",
+        ),
+        externalName: f(
+            "resolve",
+            "string",
+            "HOST",
+            "an external name the probe resolves through CoreDNS's upstreams (default: gates.dns.externalName, else the Git source's host)",
+        ),
         ...SERVICE_IP,
     },
-    certificates: { ...TIMING, namespace: f("namespace"), deployment: f("deployment"), ...SERVICE_IP },
+    certificates: {
+        ...timing("gates.certificates.timeout"),
+        namespace: f("namespace", "string", "NS", "cert-manager's namespace"),
+        deployment: f("deployment", "string", "NAME", "the cert-manager webhook Deployment"),
+        ...SERVICE_IP,
+    },
     ingress: {
-        ...TIMING,
+        ...timing("gates.ingress.timeout"),
         ...PROBE,
-        namespace: f("namespace"),
-        service: f("service"),
-        serviceType: f("service-type"),
-        deployment: f("deployment"),
-        port: f("port", "int"),
+        namespace: f("namespace", "string", "NS", "ingress-nginx's namespace"),
+        service: f("service", "string", "NAME", "the controller Service"),
+        serviceType: f(
+            "service-type",
+            "string",
+            "TYPE",
+            "the controller Service's type: LoadBalancer needs an address from a CiliumLoadBalancerIPPool; any other type is probed on its ClusterIP",
+        ),
+        deployment: f("deployment", "string", "NAME", "the controller Deployment"),
+        port: f("port", "int", "N", "the controller Service's HTTP port"),
         ...SERVICE_IP,
     },
     gitops: {
-        ...TIMING,
-        namespace: f("namespace"),
-        deployments: f("deployment", "strings"),
-        gitRepository: f("git-repository"),
-        fluxPhases: f("flux-phase", "strings"),
-        kustomizations: f("kustomization", "strings"),
+        ...timing("gates.gitops.timeout"),
+        namespace: f("namespace", "string", "NS", "Flux's namespace"),
+        deployments: f("deployment", "strings", "NAME", "a Flux controller Deployment that must be ready"),
+        gitRepository: f("git-repository", "string", "NAME", "the GitRepository that must be Ready with an artifact"),
+        fluxPhases: f("flux-phase", "strings", "NAME", "a Flux phase (label talos-platform/flux-phase), in order"),
+        kustomizations: f("kustomization", "strings", "PHASE/NAME", "a Kustomization that must exist in Flux phase PHASE and be Ready"),
         ...SERVICE_IP,
     },
 };
+
+/** The flags every gate takes; the rest of a gate's flags are its own. */
+export const COMMON_FLAGS: readonly Flag[] = Object.values(timing("the gate's gates.<phase>.timeout"));
+
+/** Help lines per flag, e.g. `  --kustomization PHASE/NAME  a Kustomization ...; repeat for each`, in two columns wrapped at `width`. */
+export function flagLines(flags: readonly Pick<Flag, "flag" | "arg" | "help" | "kind">[], width = 100): string[] {
+    const names = flags.map((x) => `--${x.flag}${x.arg ? ` ${x.arg}` : ""}`);
+    const column = 2 + Math.max(...names.map((n) => n.length)) + 2;
+    const out: string[] = [];
+    flags.forEach((x, i) => {
+        let line = `  ${names[i]}`.padEnd(column);
+        let fresh = true;
+        for (const word of `${x.help}${x.kind === "strings" ? "; repeat for each" : ""}`.split(" ")) {
+            if (!fresh && line.length + 1 + word.length > width) {
+                out.push(line);
+                line = " ".repeat(column);
+                fresh = true;
+            }
+            line += (fresh ? "" : " ") + word;
+            fresh = false;
+        }
+        out.push(line);
+    });
+    return out;
+}
 
 /** 120000 → "2m", 1500 → "1500ms": the shortest exact Go duration. */
 export function formatDuration(ms: number): string {
@@ -157,7 +244,15 @@ export function gateFlags<G extends GateName>(gate: G, options: GateOptions[G]):
     return out;
 }
 
+/** A command line that cannot be parsed (unknown flag, bad value, conflicting flags): the usage text follows the message. */
 export class UsageError extends Error {}
+
+/**
+ * A command line that parses but cannot be acted on: a stack file that is
+ * missing, unreadable or has config errors, or no way to tell which stack
+ * is meant. The message says what to do; the usage text would bury it.
+ */
+export class ConfigError extends Error {}
 
 /** A duration flag in milliseconds; --poll follows the same rule as talos-platform:gates.pollInterval. */
 export function durationFlag(flag: string, text: string): number {
@@ -206,6 +301,7 @@ export function parseGateFlags<G extends GateName>(
         const raw = values[flag];
         if (raw !== undefined) options[key] = convert(flag, kind, raw as string | string[]);
     }
+    if (values[TIMING.context.flag] !== undefined) options.contextFrom = "flag" satisfies ContextOrigin;
     const rest: Record<string, unknown> = {};
     for (const name of Object.keys(extra)) rest[name] = values[name];
     return { options: options as unknown as GateOptions[G], extra: rest };

@@ -1,5 +1,5 @@
 import type { Diagnosis } from "./diagnosis";
-import { apiMessage, Kube, KubeconfigError, kubeconfigFault, statusCode, transportFailure } from "./kube";
+import { apiMessage, Kube, KubeconfigError, kubeconfigFault, statusCode, Transport, transportFailure } from "./kube";
 import type { CommonOptions } from "./options";
 import { ProbeRunner } from "./probe";
 
@@ -20,6 +20,8 @@ export type StepResult =
           final?: boolean;
           /** Cut short by the deadline: an earlier failure of the same step explains more. */
           inconclusive?: boolean;
+          /** Set by the runner alone: the checker's own request got no answer, so the diagnosis is about the API server, not the step. */
+          transport?: Transport;
       };
 
 type Failure = Extract<StepResult, { ok: false }>;
@@ -43,6 +45,30 @@ export interface GateResult {
     diagnosis?: Diagnosis;
     timedOut?: boolean;
     interrupted?: boolean;
+    /**
+     * The checker's requests were still failing without an answer when it
+     * stopped, and the diagnosis is about that: the API server, not the
+     * gate's phase. "network" and "tls" mean this machine cannot reach it
+     * (a VPN, the kubeconfig); "unanswered" is the control plane itself.
+     */
+    unreachable?: { kind: Transport; server: string };
+}
+
+/** The exit status of a gate or the doctor that stopped at `r`: 2 when this machine cannot reach the API server, as for a kubeconfig error. */
+export function exitStatus(r: Pick<GateResult, "ok" | "interrupted" | "unreachable">): number {
+    if (r.ok) return 0;
+    if (r.interrupted) return 130;
+    return r.unreachable && r.unreachable.kind !== "unanswered" ? 2 : 1;
+}
+
+/** One line for a result that is about the API server, not the gate's phase: what the doctor's chain and the gate print. */
+export function apiServerLine(u: NonNullable<GateResult["unreachable"]>): string {
+    const what = {
+        network: "unreachable from this machine",
+        tls: "does not verify against the kubeconfig's certificate-authority",
+        unanswered: "accepts connections but does not answer",
+    };
+    return `API server ${u.server} ${what[u.kind]}`;
 }
 
 export interface RunIo {
@@ -97,20 +123,14 @@ export function seconds(ms: number): string {
  * lasted `forMs`, or at once for a TLS failure: the provider deploys through
  * the same kubeconfig, so nothing after this gate can work either.
  */
-function unreachable(
-    kube: Kube,
-    e: unknown,
-    gate: string,
-    kind: "unanswered" | "network" | "tls",
-    sinceMs: number,
-    forMs: number,
-): Failure {
+function unreachable(kube: Kube, e: unknown, gate: string, kind: Transport, sinceMs: number, forMs: number): Failure {
     const tls = kind === "tls";
     const evidence = [apiMessage(e)];
     if (!tls && sinceMs > 0) evidence.push(`unreachable for ${seconds(sinceMs)}`);
     return {
         ok: false,
         final: tls || sinceMs >= forMs,
+        transport: kind,
         waiting: `the API server ${kube.server}: ${apiMessage(e)}`,
         diagnosis: {
             link: `checker → API server ${kube.server} (context ${kube.context})`,
@@ -119,12 +139,12 @@ function unreachable(
                 ? "the API server's certificate does not verify against the kubeconfig's certificate-authority: the kubeconfig belongs to another cluster, or the server address is not one the certificate names"
                 : kind === "unanswered"
                   ? "the API server accepts connections but does not answer: it is overloaded, or etcd below it is down"
-                  : "the gate checker cannot reach the Kubernetes API server through this kubeconfig context",
+                  : "this machine cannot reach the API server at the address the kubeconfig names: it is off the cluster's network (a VPN down), or the address is one only the nodes can reach (KubePrism's https://localhost:7445 works inside the cluster only), or the API server is down",
             fix: tls
                 ? "regenerate the kubeconfig for this cluster (talosctl kubeconfig) and use the endpoint it names"
                 : kind === "unanswered"
                   ? "check the control plane: `talosctl health`, and the kube-apiserver and etcd services on the control-plane nodes"
-                  : "check KUBECONFIG and talos-platform:cluster.kubeContext; `kubectl --context <context> get nodes` must work from this machine",
+                  : `connect this machine to the cluster's network (VPN), or point the kubeconfig's server at an endpoint reachable from here (\`talosctl kubeconfig\` writes the cluster endpoint); check KUBECONFIG and talos-platform:cluster.kubeContext: \`kubectl --context ${kube.context} get nodes\` must work from this machine`,
             blocks: [`the ${gate} gate and everything after it`],
         },
     };
@@ -166,9 +186,12 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
     let last: Failure | undefined;
     let lastStep = -1;
     let unreachableSince: number | undefined;
+    /** The latest request got no answer: a diagnosis from `unreachable` still stands. */
+    let unanswered = false;
     const unreachableFor = io.unreachableForMs ?? UNREACHABLE_FOR_MS;
     // No request may outlive the gate: an API server that accepts and stays silent is cut off here.
     ctx.kube.limit(deadline + REQUEST_GRACE_MS, ctx.signal);
+    const apiServer = (kind?: Transport): Partial<GateResult> => (kind ? { unreachable: { kind, server: ctx.kube.server } } : {});
 
     while (i < steps.length) {
         if (ctx.signal.aborted) return result({ interrupted: true, failedStep: steps[i].name, diagnosis: last?.diagnosis });
@@ -190,6 +213,7 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
             } else if (transport === "unanswered" && now() >= deadline) {
                 // Cut off by the deadline: an earlier poll's evidence, when there is one, explains more.
                 last ??= unreachable(ctx.kube, e, gate, transport, 0, unreachableFor);
+                unanswered = true;
                 break;
             } else {
                 reached = false;
@@ -198,6 +222,7 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
             }
         }
         if (reached) unreachableSince = undefined;
+        unanswered = !reached;
         if (r === TIMED_OUT) break;
         if (r.ok) {
             passed.push({ name: step.name, detail: r.detail });
@@ -207,7 +232,7 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
         }
         if (!(r.inconclusive && lastStep === i)) last = r;
         lastStep = i;
-        if (r.final) return result({ failedStep: step.name, diagnosis: r.diagnosis });
+        if (r.final) return result({ failedStep: step.name, diagnosis: r.diagnosis, ...apiServer(r.transport) });
         if (now() >= deadline) break;
         const elapsed = now() - start;
         const line = `${gate}: waiting for ${step.name}: ${r.waiting}`;
@@ -235,6 +260,7 @@ export async function runGate(gate: string, steps: Step[], ctx: Omit<StepContext
     return result({
         timedOut: true,
         failedStep: step.name,
+        ...apiServer(unanswered ? last?.transport : undefined),
         diagnosis: {
             ...diagnosis,
             evidence: [...diagnosis.evidence, `gave up after ${seconds(now() - start)} (timeout ${seconds(timeoutMs)})`],

@@ -1,7 +1,7 @@
 import { PlatformConfig, RawConfig, resolveSection, SectionName, SECTIONS, validateConfig } from "../config";
 import { readStackFile } from "../plan/stackfile";
 import { CONFIG_NAMESPACE, describeProblem } from "../problems";
-import { UsageError } from "./options";
+import { ConfigError } from "./options";
 
 /**
  * The validated config of a Pulumi.<stack>.yaml file, for the checker run by
@@ -12,7 +12,7 @@ export function stackFileConfig(file: string, stack: string): PlatformConfig {
     try {
         input = readStackFile(file, stack);
     } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new ConfigError((e as Error).message);
     }
     const raw: RawConfig = { sections: {}, otherKeys: {} };
     const prefix = `${CONFIG_NAMESPACE}:`;
@@ -26,7 +26,7 @@ export function stackFileConfig(file: string, stack: string): PlatformConfig {
     const { config, problems } = validateConfig(raw);
     if (!config) {
         const errors = problems.filter((p) => p.severity === "error").map((p) => `  ${describeProblem(p)}`);
-        throw new UsageError(`${file} has config errors; fix them first (npm run plan shows them all):\n${errors.join("\n")}`);
+        throw new ConfigError(`${file} has config errors; fix them first (npm run plan shows them all):\n${errors.join("\n")}`);
     }
     return config;
 }
