@@ -98,6 +98,27 @@ describe("ingress config checks", () => {
         expect(errors(edit("172.29.53.1"))).to.deep.equal([]);
     });
 
+    it("with no pool at all, names cilium.loadBalancerPools and offers a pool with its announcement, or a NodePort", () => {
+        const p = errors((s) => {
+            s.cilium.loadBalancerPools = [];
+            delete s.cilium.bgp;
+            s.ingressNginx.loadBalancer = {};
+        });
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.loadBalancerPools"]);
+        expect(p[0].value).to.deep.equal([]);
+        expect(p[0].message).to.contain("ingress-nginx/ingress-nginx-controller would get no address");
+        expect(p[0].fix)
+            .to.contain("cilium.l2Announcements")
+            .and.contain("talos-platform:ingressNginx.values.controller.service.type to NodePort");
+        const nodePort = errors((s) => {
+            s.cilium.loadBalancerPools = [];
+            delete s.cilium.bgp;
+            s.ingressNginx.loadBalancer = {};
+            s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
+        });
+        expect(nodePort, "the fix it offers works").to.deep.equal([]);
+    });
+
     it("rejects a fixed address without a pool, and one of a family the Service does not have", () => {
         expect(errors((s) => delete s.ingressNginx.loadBalancer.pool).map((x) => x.path)).to.include(
             "talos-platform:ingressNginx.loadBalancer.ip",

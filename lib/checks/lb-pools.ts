@@ -46,7 +46,13 @@ function annotationHint(s: EmittedService, pools: LbPoolConfig[]): string {
 /** The fix for a Service no pool selects, naming only pools that could serve its address family. */
 function noPoolFix(s: EmittedService, config: PlatformConfig, poolKey: boolean): string {
     const pools = config.cilium.loadBalancerPools;
-    if (!pools.length) return "add a pool under cilium.loadBalancerPools";
+    if (!pools.length) {
+        return (
+            `add a pool and announce it, e.g. cilium.loadBalancerPools: [{ name: lan, blocks: [{ start: <first>, stop: <last> }] }] ` +
+            `with cilium.l2Announcements: [{ name: lan, pools: [lan] }] (or a BGP peer under cilium.bgp); ` +
+            `or, without LoadBalancer addresses, set ${configPath([s.section, "values", ...s.typeKey.split(".")])} to NodePort`
+        );
+    }
     const candidates = poolsFor(s, pools);
     const families = (s.families ?? []).map((f) => (f === "ipv4" ? "IPv4" : "IPv6")).join("/");
     if (!candidates.length) return `add a pool with an ${families} block under cilium.loadBalancerPools; none of the pools has one`;
@@ -89,13 +95,20 @@ function poolSelection(config: PlatformConfig): Problem[] {
     ].filter((s) => s.type === "LoadBalancer" && s.wellTyped);
     for (const s of services) {
         const what = `the LoadBalancer Service ${s.namespace}/${s.name}`;
-        const { key, value, typed: poolKey } = labelsKey(s, config);
+        // With no pool at all, the missing pools are the key to name, not the Service's selector.
+        const {
+            key,
+            value,
+            typed: poolKey,
+        } = pools.length ? labelsKey(s, config) : { key: configPath(["cilium", "loadBalancerPools"]), value: [], typed: false };
         const matching = pools.filter((p) => selects(p.serviceSelector, selectorLabels(s)));
         if (matching.length === 0) {
             problems.push(
                 error(
                     key,
-                    `leaves ${what} selected by no Cilium pool, so it would stay <pending>${annotationHint(s, pools)}`,
+                    pools.length
+                        ? `leaves ${what} selected by no Cilium pool, so it would stay <pending>${annotationHint(s, pools)}`
+                        : `is empty, so ${what} would get no address and stay <pending>`,
                     noPoolFix(s, config, poolKey),
                     value,
                 ),

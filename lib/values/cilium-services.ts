@@ -42,6 +42,7 @@ export function ciliumServices(cluster: ClusterConfig, cilium: CiliumConfig): Em
             section: "cilium",
             labelsKey: "ingressController.service.labels",
             annotationsKey: "ingressController.service.annotations",
+            typeKey: "ingressController.service.type",
             namespace: cilium.namespace,
             name: readValue(v, "ingressController.service.name", KIND.string) || "cilium-ingress",
             type: switchOn(v, "ingressController.hostNetwork.enabled", false)
@@ -60,6 +61,7 @@ export function ciliumServices(cluster: ClusterConfig, cilium: CiliumConfig): Em
             section: "cilium",
             labelsKey: "clustermesh.apiserver.service.labels",
             annotationsKey: "clustermesh.apiserver.service.annotations",
+            typeKey: "clustermesh.apiserver.service.type",
             namespace: cilium.namespace,
             name: "clustermesh-apiserver",
             type: readValue(v, "clustermesh.apiserver.service.type", KIND.string) ?? "NodePort",

@@ -121,6 +121,7 @@ export function corednsServices(cluster: ClusterConfig, coredns: CorednsConfig):
             section: "coredns",
             labelsKey: "customLabels",
             annotationsKey: "service.annotations",
+            typeKey: "serviceType",
             namespace: coredns.namespace,
             name: readValue(v, "service.name", KIND.string) || COREDNS_RELEASE,
             type: readValue(v, "serviceType", KIND.string) ?? "ClusterIP",

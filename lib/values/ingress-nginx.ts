@@ -186,6 +186,7 @@ export function ingressNginxServices(ingress: IngressNginxConfig, pools: LbPoolC
             section: "ingressNginx" as const,
             labelsKey: t.labelsKey,
             annotationsKey: t.annotationKeys[0],
+            typeKey: t.typeKey,
             namespace: ingress.namespace,
             name: t.name,
             type: readValue(v, t.typeKey, KIND.string) || (t.inheritsControllerType ? controllerType : "ClusterIP"),

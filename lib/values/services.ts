@@ -14,6 +14,8 @@ export interface EmittedService {
     labelsKey: string;
     /** The values key (dotted) that sets its annotations. */
     annotationsKey: string;
+    /** The values key (dotted) that sets its type. */
+    typeKey: string;
     namespace: string;
     name: string;
     type: string;
