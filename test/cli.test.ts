@@ -4,15 +4,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { Io, main } from "../cli/plan";
+import { DEBUG_ENV, Io, main, processIo } from "../cli/plan";
 import { ROOT } from "./helpers";
 
-async function plan(args: string[], cwd = ROOT) {
+async function plan(args: string[], cwd = ROOT, over: Partial<Io> = {}, run?: Parameters<typeof main>[2]) {
     let out = "";
     let err = "";
-    const io: Io = { out: (t) => (out += t), err: (t) => (err += t), cwd };
-    const code = await main(args, io);
+    const io: Io = { out: (t) => (out += t), err: (t) => (err += t), cwd, ...over };
+    const code = await main(args, io, run);
     return { code, out, err };
+}
+
+function tmpDir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "talos-platform-"));
 }
 
 function tmpFile(name: string, text: string): string {
@@ -80,6 +84,53 @@ describe("plan command", () => {
         expect(out).to.not.contain("v1:abc");
     });
 
+    it("refuses an --out in a missing directory or naming a directory as a usage error, before planning", async () => {
+        const dir = tmpDir();
+        let ran = false;
+        const spy = async () => {
+            ran = true;
+            throw new Error("the plan ran");
+        };
+        for (const out of [path.join(dir, "no-such-dir", "plan.md"), dir]) {
+            const { code, err } = await plan(["--out", out], ROOT, {}, spy);
+            expect(code, out).to.equal(2);
+            expect(err, out).to.contain(`--out ${out}`).and.contain("usage:").and.not.contain("    at ");
+        }
+        expect(ran).to.equal(false);
+    });
+
+    it("exits 3 on an internal error with one line and no stack trace, unless --debug asks for it", async () => {
+        const bug = async () => {
+            throw new TypeError("cannot read properties of undefined\n(second line)");
+        };
+        const quiet = await plan([], ROOT, {}, bug);
+        expect(quiet.code).to.equal(3);
+        expect(quiet.out).to.equal("");
+        expect(quiet.err.trimEnd().split("\n")).to.have.length(1);
+        expect(quiet.err).to.contain("internal error").and.contain("TypeError: cannot read properties of undefined").and.contain("--debug");
+        for (const loud of [await plan(["--debug"], ROOT, {}, bug), await plan([], ROOT, { debug: true }, bug)]) {
+            expect(loud.code).to.equal(3);
+            expect(loud.err).to.match(/\n\s+at /);
+        }
+    });
+
+    it(`takes --debug from ${DEBUG_ENV} and the user's directory from npm's INIT_CWD`, () => {
+        const io = processIo({ INIT_CWD: "/somewhere/else", [DEBUG_ENV]: "1" });
+        expect(io).to.include({ cwd: "/somewhere/else", projectDir: process.cwd(), debug: true });
+        expect(processIo({ [DEBUG_ENV]: "0" })).to.include({ cwd: process.cwd(), debug: false });
+    });
+
+    it("resolves relative --config and --out from the user's directory, and --stack from the project", async () => {
+        const user = tmpDir();
+        fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(user, "Pulumi.mine.yaml"));
+        const mine = await plan(["--config", "Pulumi.mine.yaml", "--format", "json", "--out", "plan.json"], user, { projectDir: ROOT });
+        expect(mine.code, mine.err).to.equal(0);
+        expect(JSON.parse(fs.readFileSync(path.join(user, "plan.json"), "utf8")).stack).to.equal("mine");
+        const dev = await plan(["--stack", "dev", "--format", "json", "--out", "dev.json"], user, { projectDir: ROOT });
+        expect(dev.code, dev.err).to.equal(0);
+        expect(fs.existsSync(path.join(user, "dev.json"))).to.equal(true);
+    });
+
     it("writes the markdown plan, with its Mermaid graph, to --out", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-")), "plan.md");
         const { code, out } = await plan(["--format", "markdown", "--out", file]);
@@ -98,5 +149,17 @@ describe("plan command", () => {
             },
         );
         expect(JSON.parse(stdout).ok).to.equal(true);
+    });
+
+    it("runs as a command: a relative --out lands where npm was run (INIT_CWD), not in the package", async function () {
+        this.timeout(60_000);
+        const user = tmpDir();
+        await promisify(execFile)(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "cli/plan.ts", "--format", "json", "--out", "plan.json"],
+            { cwd: ROOT, env: { ...process.env, INIT_CWD: user } },
+        );
+        expect(JSON.parse(fs.readFileSync(path.join(user, "plan.json"), "utf8")).ok).to.equal(true);
+        expect(fs.existsSync(path.join(ROOT, "plan.json"))).to.equal(false);
     });
 });
