@@ -4,8 +4,9 @@ import { parseArgs } from "node:util";
 import { invocationDir } from "../lib/cwd";
 import type { Plan } from "../lib/plan/model";
 import { renderMarkdown, renderText } from "../lib/plan/render";
-import { runPlan } from "../lib/plan/run";
-import { readStackFile, StackFileError } from "../lib/plan/stackfile";
+import { failedPlan, runPlan } from "../lib/plan/run";
+import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/stackfile";
+import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
 /** Set to 1 to get the stack trace of an internal error, e.g. from CI where the flags are fixed. */
 export const DEBUG_ENV = "TALOS_PLATFORM_DEBUG";
@@ -147,12 +148,14 @@ export async function main(argv: string[], io: Io, run: typeof runPlan = runPlan
 
         let input;
         try {
-            input = readStackFile(file, stackName);
+            input = readStackFile(file, stackName, undefined, values.config ?? `Pulumi.${stack}.yaml`);
         } catch (e) {
-            if (e instanceof StackFileError) throw new UsageError(e.message);
-            throw e;
+            // A file that is there but broken is the config's problem, reported like any config error.
+            if (e instanceof StackFileProblems) input = e;
+            else if (e instanceof StackFileError) throw new UsageError(e.message);
+            else throw e;
         }
-        const plan = await run(input);
+        const plan = input instanceof StackFileProblems ? failedPlan(PROJECT, stackName, input.errors) : await run(input);
         const text = render(plan, format);
         if (out) writeFile("out", out, text);
         else io.out(text);

@@ -71,10 +71,34 @@ describe("plan command", () => {
         }
     });
 
-    it("exits 2 when the stack file is not YAML", async () => {
-        const { code, err } = await plan(["--config", tmpFile("Pulumi.bad.yaml", "config: [unclosed")]);
-        expect(code).to.equal(2);
-        expect(err).to.contain("is not valid YAML");
+    it("reports a stack file that is not YAML as a config error at file:line:col with the offending line, in every format", async () => {
+        const file = tmpFile("Pulumi.bad.yaml", "config:\n  talos-platform:cluster: {}\n  talos-platform:cluster: {}\n");
+        const json = await plan(["--config", file, "--format", "json"]);
+        expect(json.code, json.err).to.equal(1);
+        const doc = JSON.parse(json.out);
+        expect(doc).to.include({ ok: false, stack: "bad" });
+        expect(doc.resources).to.deep.equal([]);
+        expect(doc.phases.map((p: { name: string }) => p.name)).to.deep.equal(["network", "dns", "certificates", "ingress", "gitops"]);
+        expect(doc.errors).to.have.length(1);
+        expect(doc.errors[0].path).to.equal(`${file}:3:3`);
+        // The whole parser message: what is wrong, and the line with a caret under the spot.
+        expect(doc.errors[0].message).to.contain("Map keys must be unique").and.contain("  talos-platform:cluster: {}\n  ^");
+        for (const format of ["text", "markdown"]) {
+            const { code, out } = await plan(["--config", file, "--format", format]);
+            expect(code, format).to.equal(1);
+            expect(out, format)
+                .to.contain("Map keys must be unique")
+                .and.contain("  talos-platform:cluster: {}")
+                .and.match(/\n\s*\^/);
+        }
+    });
+
+    it("names a relative stack file as the user gave it in a YAML error's path", async () => {
+        const user = tmpDir();
+        fs.writeFileSync(path.join(user, "Pulumi.rel.yaml"), "config: [unclosed\n");
+        const { code, out } = await plan(["--config", "Pulumi.rel.yaml", "--format", "json"], user);
+        expect(code).to.equal(1);
+        expect(JSON.parse(out).errors[0].path).to.match(/^Pulumi\.rel\.yaml:\d+:\d+$/);
     });
 
     it("treats secure: values as secrets whose value is unknown", async () => {

@@ -1,5 +1,5 @@
 import { PHASE_PURPOSE } from "../phases";
-import type { Plan, PlanResource } from "./model";
+import type { Plan, PlanError, PlanResource } from "./model";
 
 /** A one-line description of what a resource deploys. */
 export function summary(r: PlanResource): string {
@@ -13,6 +13,18 @@ export function summary(r: PlanResource): string {
         return `${String(i.apiVersion)} ${String(i.kind)} ${m.namespace ? m.namespace + "/" : ""}${m.name ?? ""}`;
     }
     return "";
+}
+
+/**
+ * An error as "<path><what follows>" plus any quoted lines (a YAML error's
+ * source line and caret). Config errors' messages already start with their
+ * path; saying it twice would be noise.
+ */
+function errorParts(e: PlanError): { head: string; quoted: string[] } {
+    const [first, ...quoted] = e.message.trimEnd().split("\n");
+    const rest = first.startsWith(e.path) ? first.slice(e.path.length) : `: ${first}`;
+    while (quoted.length && quoted[0].trim() === "") quoted.shift();
+    return { head: rest, quoted };
 }
 
 function shortType(type: string): string {
@@ -123,7 +135,10 @@ export function renderText(plan: Plan): string {
     }
     if (plan.errors.length) {
         out.push("", `config errors (${plan.errors.length}); no resource was registered`);
-        plan.errors.forEach((e, i) => out.push(`  ${i + 1}. ${e.message}`));
+        plan.errors.forEach((e, i) => {
+            const { head, quoted } = errorParts(e);
+            out.push(`  ${i + 1}. ${e.path}${head}`, ...quoted.map((l) => `       ${l}`));
+        });
     }
     return out.join("\n") + "\n";
 }
@@ -195,6 +210,11 @@ export function renderMermaid(plan: Plan): string {
     return lines.join("\n");
 }
 
+/** Text GitHub would read as HTML (a `<pending>` vanishes) or as a table cell's end. */
+function escapeHtml(text: string): string {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 export function renderMarkdown(plan: Plan): string {
     const out: string[] = [];
     const icon = plan.ok ? "✅" : "❌";
@@ -210,7 +230,11 @@ export function renderMarkdown(plan: Plan): string {
     out.push("", "```mermaid", renderMermaid(plan), "```");
     if (plan.errors.length) {
         out.push("", `#### Config errors (nothing would be deployed)`, "");
-        for (const e of plan.errors) out.push(`- \`${e.path}\`: ${e.message.replace(/\n/g, " ")}`);
+        for (const e of plan.errors) {
+            const { head, quoted } = errorParts(e);
+            out.push(`- \`${e.path}\`${escapeHtml(head)}`);
+            if (quoted.length) out.push("", "  ```", ...quoted.map((l) => `  ${l}`), "  ```");
+        }
     }
     if (plan.findings.length) {
         out.push("", "#### Findings", "", "| Severity | Rule | Resource | Message |", "|---|---|---|---|");

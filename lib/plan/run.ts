@@ -4,7 +4,7 @@ import { validateConfig } from "../config";
 import { readStackConfig } from "../config/stack";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
-import { Finding, Plan, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
+import { Finding, Plan, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, stackPolicyConfig } from "./policies";
 
 export interface PlanInput {
@@ -81,6 +81,12 @@ export function subphasesOf(resources: PlanResource[], phase: PlanResource["phas
     return resources
         .filter((r) => r.phase === phase && typeof r.inputs[SUBPHASE_INPUT] === "string")
         .map((r) => ({ name: r.inputs[SUBPHASE_INPUT] as string, resources: below(r) }));
+}
+
+/** The plan of a stack file the program never saw (not YAML, or shaped wrong): its errors, and nothing registered. */
+export function failedPlan(project: string, stack: string, errors: PlanError[]): Plan {
+    const phases = PHASES.map((name) => ({ name, gate: null, resources: [], subphases: [] }));
+    return { project, stack, ok: false, errors, findings: [], phases, resources: [] };
 }
 
 /**
