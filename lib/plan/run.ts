@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { validateConfig } from "../config";
-import { readStackConfig } from "../config/stack";
+import { validateStack } from "../config/stack";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import { Finding, Plan, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
@@ -118,7 +117,7 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
     for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
     pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
 
-    const validation = validateConfig(readStackConfig());
+    const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
     plan.findings.push(
         ...validation.problems
