@@ -40,8 +40,10 @@ describe("plan command", () => {
         const { code, out } = await plan(["--format", "json"]);
         expect(code).to.equal(0);
         const doc = JSON.parse(out);
-        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
+        // The contract's keys in order, then extensions.
+        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources", "cluster"]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
+        expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "k8s.home.geoffdavis.com", kubeProxyDisabled: true });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
         for (const r of doc.resources) {
             expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs"]);

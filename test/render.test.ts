@@ -44,6 +44,62 @@ describe("plan rendering", () => {
     });
 });
 
+describe("plan rendering of the cluster facts", () => {
+    let plan: Plan;
+    before(async () => {
+        plan = await planDev();
+    });
+
+    it("records the dev stack's cluster facts, defaults applied, in the plan", () => {
+        expect(plan.cluster).to.deep.equal({
+            name: "home-ops",
+            dnsDomain: "k8s.home.geoffdavis.com",
+            apiEndpoint: "https://172.29.51.10:6443",
+            podSubnets: ["10.244.0.0/16", "fd47:25e1:2f96:100::/56"],
+            serviceSubnets: ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
+            nodeSubnets: ["172.29.51.0/24"],
+            kubeProxyDisabled: true,
+            kubePrism: { enabled: true, port: 7445 },
+            coreDnsDisabled: true,
+        });
+    });
+
+    it("prints them in the text and markdown headers, before the phases", () => {
+        for (const [format, text] of [
+            ["text", renderText(plan)],
+            ["markdown", renderMarkdown(plan)],
+        ]) {
+            const header = text.slice(0, text.search(/1\. network|\| # \|/));
+            for (const fact of [
+                "home-ops",
+                "k8s.home.geoffdavis.com",
+                "fd47:25e1:2f96:100::/56",
+                "fd47:25e1:2f96:51:1000::/108",
+                "172.29.51.0/24",
+            ])
+                expect(header, `${format}: ${fact}`).to.contain(fact);
+            expect(header, format)
+                .to.contain("kube-proxy disabled")
+                .and.match(/KubePrism on port `?7445/);
+        }
+    });
+
+    it("says when kube-proxy runs and KubePrism is off", async () => {
+        const other = await planDev((s) => {
+            s.cluster.kubeProxyDisabled = false;
+            s.cluster.kubePrism = { enabled: false };
+        });
+        const header = renderText(other).split("\n\n")[0];
+        expect(header, renderText(other).slice(0, 2000)).to.contain("kube-proxy enabled").and.contain("KubePrism off");
+    });
+
+    it("leaves them out when the config did not parse", async () => {
+        const broken = await planDev((s) => (s.cluster.kubeProxyDisabled = "yes"));
+        expect(broken).to.not.have.property("cluster");
+        expect(renderText(broken)).to.not.contain("dnsDomain");
+    });
+});
+
 describe("plan rendering of the Flux phases", () => {
     let plan: Plan;
     before(async () => {

@@ -1,5 +1,5 @@
 import { PHASE_PURPOSE } from "../phases";
-import type { Plan, PlanError, PlanResource } from "./model";
+import type { Plan, PlanCluster, PlanError, PlanResource } from "./model";
 
 /** A one-line description of what a resource deploys. */
 export function summary(r: PlanResource): string {
@@ -25,6 +25,20 @@ function errorParts(e: PlanError): { head: string; quoted: string[] } {
     const rest = first.startsWith(e.path) ? first.slice(e.path.length) : `: ${first}`;
     while (quoted.length && quoted[0].trim() === "") quoted.shift();
     return { head: rest, quoted };
+}
+
+/** The cluster facts as short phrases, for a header; `code` marks up values (markdown). */
+function clusterLines(c: PlanCluster, code: (v: string) => string = (v) => v): string[] {
+    const list = (vs: string[]) => vs.map(code).join(", ");
+    return [
+        `cluster ${code(c.name)} · dnsDomain ${code(c.dnsDomain)} · API ${code(c.apiEndpoint)}`,
+        `pods ${list(c.podSubnets)} · services ${list(c.serviceSubnets)} · nodes ${list(c.nodeSubnets)}`,
+        [
+            `kube-proxy ${c.kubeProxyDisabled ? "disabled (Cilium replaces it)" : "enabled"}`,
+            c.kubePrism.enabled ? `KubePrism on port ${code(String(c.kubePrism.port))}` : "KubePrism off",
+            c.coreDnsDisabled ? "CoreDNS deployed by this program" : "CoreDNS run by Talos",
+        ].join(" · "),
+    ];
 }
 
 function shortType(type: string): string {
@@ -103,6 +117,7 @@ export function renderText(plan: Plan): string {
     const children = childrenOf(plan);
     const status = plan.ok ? "OK" : plan.errors.length ? "CONFIG ERRORS: nothing would be deployed" : "BLOCKED by mandatory findings";
     out.push(`talos-platform plan · stack ${plan.stack} · ${plan.resources.length} resources · ${status}`);
+    if (plan.cluster) out.push(...clusterLines(plan.cluster).map((l) => `  ${l}`));
     const name = (urn: string | null) => plan.resources.find((r) => r.urn === urn)?.name ?? "";
     const subphases = subphaseLabels(plan);
 
@@ -219,6 +234,7 @@ export function renderMarkdown(plan: Plan): string {
     const out: string[] = [];
     const icon = plan.ok ? "✅" : "❌";
     out.push(`### ${icon} talos-platform plan for \`${plan.stack}\`: ${plan.resources.length} resources`, "");
+    if (plan.cluster) out.push(clusterLines(plan.cluster, (v) => `\`${v}\``).join("<br>\n"), "");
     out.push("| # | Phase | Resources | Gate |", "|---|---|---|---|");
     plan.phases.forEach((p, i) => {
         const gate = plan.resources.find((r) => r.urn === p.gate)?.name ?? "none";

@@ -3,7 +3,8 @@ import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { validateStack } from "../config/stack";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
-import { Finding, Plan, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
+import type { ClusterConfig } from "../config/cluster";
+import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, stackPolicyConfig } from "./policies";
 
 export interface PlanInput {
@@ -80,6 +81,25 @@ export function subphasesOf(resources: PlanResource[], phase: PlanResource["phas
     return resources
         .filter((r) => r.phase === phase && typeof r.inputs[SUBPHASE_INPUT] === "string")
         .map((r) => ({ name: r.inputs[SUBPHASE_INPUT] as string, resources: below(r) }));
+}
+
+/**
+ * The facts a reader needs to tell whether the plan is for their cluster.
+ * Picked field by field: the JSON is a public interface, and the config
+ * schema may grow keys that do not belong in it.
+ */
+export function clusterFacts(c: ClusterConfig): PlanCluster {
+    return {
+        name: c.name,
+        dnsDomain: c.dnsDomain,
+        apiEndpoint: c.apiEndpoint,
+        podSubnets: c.podSubnets,
+        serviceSubnets: c.serviceSubnets,
+        nodeSubnets: c.nodeSubnets,
+        kubeProxyDisabled: c.kubeProxyDisabled,
+        kubePrism: { enabled: c.kubePrism.enabled, port: c.kubePrism.port },
+        coreDnsDisabled: c.coreDnsDisabled,
+    };
 }
 
 /** The plan of a stack file the program never saw (not YAML, or shaped wrong): its errors, and nothing registered. */
@@ -201,6 +221,7 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
             validation.config ? stackPolicyConfig(validation.config) : {},
         )),
     );
+    if (validation.config) plan.cluster = clusterFacts(validation.config.cluster);
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
     return plan;
 }
