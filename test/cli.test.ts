@@ -5,7 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { DEBUG_ENV, Io, main, processIo } from "../cli/plan";
-import { ROOT } from "./helpers";
+import { SECRET_PLACEHOLDER } from "../lib/plan/model";
+import { readStackFile } from "../lib/plan/stackfile";
+import { Json, ROOT } from "./helpers";
 
 async function plan(args: string[], cwd = ROOT, over: Partial<Io> = {}, run?: Parameters<typeof main>[2]) {
     let out = "";
@@ -50,6 +52,32 @@ describe("plan command", () => {
             expect(r.dependsOn).to.be.an("array");
         }
         for (const f of doc.findings) expect(Object.keys(f)).to.deep.equal(["rule", "severity", "resource", "message"]);
+    });
+
+    it("follows the JSON contract for config errors: ok false, errors[] of {path, message}, nothing registered, exit 1", async () => {
+        const versionLatest = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("version: 1.19.4", "version: latest");
+        for (const file of [tmpFile("Pulumi.cfg.yaml", versionLatest), tmpFile("Pulumi.yml.yaml", "config: [unclosed")]) {
+            const { code, out } = await plan(["--config", file, "--format", "json"]);
+            expect(code, file).to.equal(1);
+            const doc = JSON.parse(out);
+            expect(Object.keys(doc), file).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
+            expect(doc.ok).to.equal(false);
+            expect(doc.errors).to.have.length.greaterThan(0);
+            for (const e of doc.errors) {
+                // path and message first, then only the documented extensions.
+                expect(Object.keys(e).slice(0, 2), file).to.deep.equal(["path", "message"]);
+                expect(
+                    Object.keys(e)
+                        .slice(2)
+                        .every((k) => ["value", "fix"].includes(k)),
+                    file,
+                ).to.equal(true);
+                expect(e.path).to.be.a("string").and.not.equal("");
+                expect(e.message).to.be.a("string").and.not.equal("");
+            }
+            expect(doc.resources).to.deep.equal([]);
+            for (const p of doc.phases) expect(p).to.deep.include({ gate: null, resources: [], subphases: [] });
+        }
     });
 
     it("exits 1 naming the key when the config is wrong, and registers nothing", async () => {
@@ -103,11 +131,33 @@ describe("plan command", () => {
         expect(JSON.parse(out).errors[0].path).to.match(/^Pulumi\.rel\.yaml:\d+:\d+$/);
     });
 
-    it("treats secure: values as secrets whose value is unknown", async () => {
-        const text = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") + "  talos-platform:otherApiToken:\n    secure: v1:abc\n";
-        const { code, out } = await plan(["--config", tmpFile("Pulumi.sec.yaml", text), "--format", "json"]);
+    it("treats secure: values as secrets whose value is unknown, in the stack file and in every resource built from one", async () => {
+        const text =
+            fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") +
+            "  talos-platform:otherApiToken:\n    secure: v1:abc\n" +
+            "  talos-platform:gitCredentials:\n    username: flux\n    password:\n      secure: v1:def\n";
+        const file = tmpFile("Pulumi.sec.yaml", text);
+        const input = readStackFile(file, "sec");
+        expect(input.config["talos-platform:otherApiToken"]).to.equal(SECRET_PLACEHOLDER);
+        expect(input.config["talos-platform:cloudflareApiToken"]).to.equal(SECRET_PLACEHOLDER);
+        // A structured key holding a secure value is secret as a whole, as it is for Pulumi.
+        expect(input.config["talos-platform:gitCredentials"]).to.deep.equal({ username: "flux", password: SECRET_PLACEHOLDER });
+        expect(input.secretKeys).to.have.members([
+            "talos-platform:cloudflareApiToken",
+            "talos-platform:otherApiToken",
+            "talos-platform:gitCredentials",
+        ]);
+
+        const { code, out } = await plan(["--config", file, "--format", "json"]);
         expect(code).to.equal(0);
-        expect(out).to.not.contain("v1:abc");
+        expect(out).to.not.contain("v1:abc").and.not.contain("v1:def").and.not.contain("v1:placeholder");
+        // The dev stack's Cloudflare token reaches cert-manager only through these Secrets.
+        const tokens = JSON.parse(out).resources.filter((r: Json) => r.type === "kubernetes:core/v1:Secret");
+        expect(tokens.map((r: Json) => r.name)).to.deep.equal([
+            "cluster-issuers-letsencrypt-staging-token",
+            "cluster-issuers-letsencrypt-prod-token",
+        ]);
+        for (const t of tokens) expect(t.inputs.stringData, t.name).to.equal(SECRET_PLACEHOLDER);
     });
 
     it("refuses an --out in a missing directory or naming a directory as a usage error, before planning", async () => {
