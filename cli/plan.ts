@@ -4,14 +4,15 @@ import { parseArgs } from "node:util";
 import { invocationDir } from "../lib/cwd";
 import type { Plan } from "../lib/plan/model";
 import { renderMarkdown, renderText } from "../lib/plan/render";
-import { failedPlan, runPlan } from "../lib/plan/run";
+import { failedPlan, runPlanWithPolicyConfig } from "../lib/plan/run";
 import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/stackfile";
 import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
 /** Set to 1 to get the stack trace of an internal error, e.g. from CI where the flags are fixed. */
 export const DEBUG_ENV = "TALOS_PLATFORM_DEBUG";
 
-const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE] [--debug]
+const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE]
+                            [--policy-config FILE] [--debug]
 
 Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
 \`pulumi up\` would deploy, phase by phase. No cluster, no Pulumi account.
@@ -20,6 +21,9 @@ Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
   --config FILE    read FILE instead (same format as Pulumi.<stack>.yaml)
   --format FORMAT  text (default), json, or markdown (for PR comments)
   --out FILE       write the plan to FILE instead of standard output
+  --policy-config FILE
+                   also write the stack's policy pack config to FILE, for
+                   pulumi preview/up --policy-pack policies --policy-pack-config FILE
   --debug          print the stack trace of an internal error (or set ${DEBUG_ENV}=1)
 
 Relative paths start from the directory you ran npm in; Pulumi.NAME.yaml is
@@ -35,7 +39,7 @@ type Format = (typeof FORMATS)[number];
 export interface Io {
     out(text: string): void;
     err(text: string): void;
-    /** Where relative --config and --out paths start: the directory the user ran `npm run` in. */
+    /** Where relative --config, --out and --policy-config paths start: the directory the user ran `npm run` in. */
     cwd: string;
     /** Where Pulumi.<stack>.yaml files live. @default cwd */
     projectDir?: string;
@@ -70,6 +74,7 @@ function options(argv: string[]) {
                 config: { type: "string" },
                 format: { type: "string", default: "text" },
                 out: { type: "string" },
+                "policy-config": { type: "string" },
                 debug: { type: "boolean" },
                 help: { type: "boolean", short: "h" },
             },
@@ -123,7 +128,7 @@ function internalError(e: unknown, debug: boolean): string {
 }
 
 /** The plan command. Returns the exit status; `run` is replaceable so tests can make it fail. */
-export async function main(argv: string[], io: Io, run: typeof runPlan = runPlan): Promise<number> {
+export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicyConfig = runPlanWithPolicyConfig): Promise<number> {
     let debug = io.debug ?? false;
     try {
         const values = options(argv);
@@ -145,6 +150,8 @@ export async function main(argv: string[], io: Io, run: typeof runPlan = runPlan
                   .replace(/\.ya?ml$/, "")
             : stack;
         const out = values.out === undefined ? undefined : writableFile("out", values.out, io.cwd);
+        const policyFile =
+            values["policy-config"] === undefined ? undefined : writableFile("policy-config", values["policy-config"], io.cwd);
 
         let input;
         try {
@@ -155,10 +162,14 @@ export async function main(argv: string[], io: Io, run: typeof runPlan = runPlan
             else if (e instanceof StackFileError) throw new UsageError(e.message);
             else throw e;
         }
-        const plan = input instanceof StackFileProblems ? failedPlan(PROJECT, stackName, input.errors) : await run(input);
+        const { plan, policyConfig } =
+            input instanceof StackFileProblems ? { plan: failedPlan(PROJECT, stackName, input.errors) } : await run(input);
         const text = render(plan, format);
         if (out) writeFile("out", out, text);
         else io.out(text);
+        if (policyFile && policyConfig) writeFile("policy-config", policyFile, JSON.stringify(policyConfig, null, 2) + "\n");
+        // Facts from a config with errors would be guesses; the plan already says what to fix.
+        else if (policyFile) io.err(`plan: ${values["policy-config"]} not written: the stack's config has errors\n`);
         return plan.ok ? 0 : 1;
     } catch (e) {
         if (e instanceof UsageError) {

@@ -207,6 +207,44 @@ describe("plan command", () => {
         expect(fs.existsSync(path.join(user, "dev.json"))).to.equal(true);
     });
 
+    it("writes the stack's policy pack config to --policy-config, from the user's directory", async () => {
+        const user = tmpDir();
+        const text = fs
+            .readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")
+            .replace("dnsDomain: k8s.home.geoffdavis.com", "dnsDomain: lab.example");
+        fs.writeFileSync(path.join(user, "Pulumi.lab.yaml"), text);
+        const { code, err } = await plan(
+            ["--config", "Pulumi.lab.yaml", "--policy-config", "policy-config.json", "--format", "json"],
+            user,
+            {
+                projectDir: ROOT,
+            },
+        );
+        expect(code, err).to.equal(0);
+        expect(JSON.parse(fs.readFileSync(path.join(user, "policy-config.json"), "utf8"))).to.deep.equal({
+            "flux-instance-cluster-domain": { dnsDomain: "lab.example" },
+            "flux-single-owner": { coreDnsDisabled: true },
+        });
+    });
+
+    it("writes no --policy-config for a config with errors, and says so", async () => {
+        const user = tmpDir();
+        const text = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("version: 1.19.4", "version: latest");
+        fs.writeFileSync(path.join(user, "Pulumi.bad.yaml"), text);
+        const { code, err } = await plan(["--config", "Pulumi.bad.yaml", "--policy-config", "pc.json"], user);
+        expect(code).to.equal(1);
+        expect(err).to.contain("pc.json not written: the stack's config has errors");
+        expect(fs.existsSync(path.join(user, "pc.json"))).to.equal(false);
+    });
+
+    it("checks --policy-config's directory before planning, like --out's", async () => {
+        const { code, err } = await plan(["--policy-config", "/nonexistent/dir/pc.json"], ROOT, {}, async () => {
+            throw new Error("the plan ran");
+        });
+        expect(code).to.equal(2);
+        expect(err).to.contain("--policy-config /nonexistent/dir/pc.json: the directory /nonexistent/dir does not exist");
+    });
+
     it("writes the markdown plan, with its Mermaid graph, to --out", async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-")), "plan.md");
         const { code, out } = await plan(["--format", "markdown", "--out", file]);

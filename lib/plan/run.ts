@@ -5,7 +5,7 @@ import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
 import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
-import { evaluatePolicies, stackPolicyConfig } from "./policies";
+import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -115,6 +115,11 @@ export function failedPlan(project: string, stack: string, errors: PlanError[]):
  * the plan cannot disagree with a real run.
  */
 export async function runPlan(input: PlanInput): Promise<Plan> {
+    return (await runPlanWithPolicyConfig(input)).plan;
+}
+
+/** runPlan, plus the policy pack config it evaluated the policies with (none when the config has errors). */
+export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan: Plan; policyConfig?: PolicyConfig }> {
     const project = input.project ?? "talos-platform";
     const stack = input.stack ?? "dev";
     const inputsByKey = new Map<string, unknown[]>();
@@ -215,13 +220,14 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
         resources: plan.resources.filter((r) => r.phase === name).map((r) => r.urn),
         subphases: subphasesOf(plan.resources, name),
     }));
+    const policyConfig = validation.config ? stackPolicyConfig(validation.config) : undefined;
     plan.findings.push(
         ...(await evaluatePolicies(
             plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
-            validation.config ? stackPolicyConfig(validation.config) : {},
+            policyConfig,
         )),
     );
     if (validation.config) plan.cluster = clusterFacts(validation.config.cluster);
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
-    return plan;
+    return { plan, policyConfig };
 }
