@@ -4,15 +4,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { Io, main } from "../cli/plan";
-import { ROOT } from "./helpers";
+import { DEBUG_ENV, Io, main, processIo } from "../cli/plan";
+import { SECRET_PLACEHOLDER } from "../lib/plan/model";
+import { readStackFile } from "../lib/plan/stackfile";
+import { Json, ROOT } from "./helpers";
 
-async function plan(args: string[], cwd = ROOT) {
+async function plan(args: string[], cwd = ROOT, over: Partial<Io> = {}, run?: Parameters<typeof main>[2]) {
     let out = "";
     let err = "";
-    const io: Io = { out: (t) => (out += t), err: (t) => (err += t), cwd };
-    const code = await main(args, io);
+    const io: Io = { out: (t) => (out += t), err: (t) => (err += t), cwd, ...over };
+    const code = await main(args, io, run);
     return { code, out, err };
+}
+
+function tmpDir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "talos-platform-"));
 }
 
 function tmpFile(name: string, text: string): string {
@@ -36,14 +42,42 @@ describe("plan command", () => {
         const { code, out } = await plan(["--format", "json"]);
         expect(code).to.equal(0);
         const doc = JSON.parse(out);
-        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
+        // The contract's keys in order, then extensions.
+        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources", "cluster"]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
+        expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "k8s.home.geoffdavis.com", kubeProxyDisabled: true });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
         for (const r of doc.resources) {
             expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs"]);
             expect(r.dependsOn).to.be.an("array");
         }
         for (const f of doc.findings) expect(Object.keys(f)).to.deep.equal(["rule", "severity", "resource", "message"]);
+    });
+
+    it("follows the JSON contract for config errors: ok false, errors[] of {path, message}, nothing registered, exit 1", async () => {
+        const versionLatest = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("version: 1.19.4", "version: latest");
+        for (const file of [tmpFile("Pulumi.cfg.yaml", versionLatest), tmpFile("Pulumi.yml.yaml", "config: [unclosed")]) {
+            const { code, out } = await plan(["--config", file, "--format", "json"]);
+            expect(code, file).to.equal(1);
+            const doc = JSON.parse(out);
+            expect(Object.keys(doc), file).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
+            expect(doc.ok).to.equal(false);
+            expect(doc.errors).to.have.length.greaterThan(0);
+            for (const e of doc.errors) {
+                // path and message first, then only the documented extensions.
+                expect(Object.keys(e).slice(0, 2), file).to.deep.equal(["path", "message"]);
+                expect(
+                    Object.keys(e)
+                        .slice(2)
+                        .every((k) => ["value", "fix"].includes(k)),
+                    file,
+                ).to.equal(true);
+                expect(e.path).to.be.a("string").and.not.equal("");
+                expect(e.message).to.be.a("string").and.not.equal("");
+            }
+            expect(doc.resources).to.deep.equal([]);
+            for (const p of doc.phases) expect(p).to.deep.include({ gate: null, resources: [], subphases: [] });
+        }
     });
 
     it("exits 1 naming the key when the config is wrong, and registers nothing", async () => {
@@ -67,17 +101,148 @@ describe("plan command", () => {
         }
     });
 
-    it("exits 2 when the stack file is not YAML", async () => {
-        const { code, err } = await plan(["--config", tmpFile("Pulumi.bad.yaml", "config: [unclosed")]);
-        expect(code).to.equal(2);
-        expect(err).to.contain("is not valid YAML");
+    it("reports a stack file that is not YAML as a config error at file:line:col with the offending line, in every format", async () => {
+        const file = tmpFile("Pulumi.bad.yaml", "config:\n  talos-platform:cluster: {}\n  talos-platform:cluster: {}\n");
+        const json = await plan(["--config", file, "--format", "json"]);
+        expect(json.code, json.err).to.equal(1);
+        const doc = JSON.parse(json.out);
+        expect(doc).to.include({ ok: false, stack: "bad" });
+        expect(doc.resources).to.deep.equal([]);
+        expect(doc.phases.map((p: { name: string }) => p.name)).to.deep.equal(["network", "dns", "certificates", "ingress", "gitops"]);
+        expect(doc.errors).to.have.length(1);
+        expect(doc.errors[0].path).to.equal(`${file}:3:3`);
+        // The whole parser message: what is wrong, and the line with a caret under the spot.
+        expect(doc.errors[0].message).to.contain("Map keys must be unique").and.contain("  talos-platform:cluster: {}\n  ^");
+        for (const format of ["text", "markdown"]) {
+            const { code, out } = await plan(["--config", file, "--format", format]);
+            expect(code, format).to.equal(1);
+            expect(out, format)
+                .to.contain("Map keys must be unique")
+                .and.contain("  talos-platform:cluster: {}")
+                .and.match(/\n\s*\^/);
+        }
     });
 
-    it("treats secure: values as secrets whose value is unknown", async () => {
-        const text = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") + "  talos-platform:otherApiToken:\n    secure: v1:abc\n";
-        const { code, out } = await plan(["--config", tmpFile("Pulumi.sec.yaml", text), "--format", "json"]);
+    it("names a relative stack file as the user gave it in a YAML error's path", async () => {
+        const user = tmpDir();
+        fs.writeFileSync(path.join(user, "Pulumi.rel.yaml"), "config: [unclosed\n");
+        const { code, out } = await plan(["--config", "Pulumi.rel.yaml", "--format", "json"], user);
+        expect(code).to.equal(1);
+        expect(JSON.parse(out).errors[0].path).to.match(/^Pulumi\.rel\.yaml:\d+:\d+$/);
+    });
+
+    it("treats secure: values as secrets whose value is unknown, in the stack file and in every resource built from one", async () => {
+        const text =
+            fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8") +
+            "  talos-platform:otherApiToken:\n    secure: v1:abc\n" +
+            "  talos-platform:gitCredentials:\n    username: flux\n    password:\n      secure: v1:def\n";
+        const file = tmpFile("Pulumi.sec.yaml", text);
+        const input = readStackFile(file, "sec");
+        expect(input.config["talos-platform:otherApiToken"]).to.equal(SECRET_PLACEHOLDER);
+        expect(input.config["talos-platform:cloudflareApiToken"]).to.equal(SECRET_PLACEHOLDER);
+        // A structured key holding a secure value is secret as a whole, as it is for Pulumi.
+        expect(input.config["talos-platform:gitCredentials"]).to.deep.equal({ username: "flux", password: SECRET_PLACEHOLDER });
+        expect(input.secretKeys).to.have.members([
+            "talos-platform:cloudflareApiToken",
+            "talos-platform:otherApiToken",
+            "talos-platform:gitCredentials",
+        ]);
+
+        const { code, out } = await plan(["--config", file, "--format", "json"]);
         expect(code).to.equal(0);
-        expect(out).to.not.contain("v1:abc");
+        expect(out).to.not.contain("v1:abc").and.not.contain("v1:def").and.not.contain("v1:placeholder");
+        // The dev stack's Cloudflare token reaches cert-manager only through these Secrets.
+        const tokens = JSON.parse(out).resources.filter((r: Json) => r.type === "kubernetes:core/v1:Secret");
+        expect(tokens.map((r: Json) => r.name)).to.deep.equal([
+            "cluster-issuers-letsencrypt-staging-token",
+            "cluster-issuers-letsencrypt-prod-token",
+        ]);
+        for (const t of tokens) expect(t.inputs.stringData, t.name).to.equal(SECRET_PLACEHOLDER);
+    });
+
+    it("refuses an --out in a missing directory or naming a directory as a usage error, before planning", async () => {
+        const dir = tmpDir();
+        let ran = false;
+        const spy = async () => {
+            ran = true;
+            throw new Error("the plan ran");
+        };
+        for (const out of [path.join(dir, "no-such-dir", "plan.md"), dir]) {
+            const { code, err } = await plan(["--out", out], ROOT, {}, spy);
+            expect(code, out).to.equal(2);
+            expect(err, out).to.contain(`--out ${out}`).and.contain("usage:").and.not.contain("    at ");
+        }
+        expect(ran).to.equal(false);
+    });
+
+    it("exits 3 on an internal error with one line and no stack trace, unless --debug asks for it", async () => {
+        const bug = async () => {
+            throw new TypeError("cannot read properties of undefined\n(second line)");
+        };
+        const quiet = await plan([], ROOT, {}, bug);
+        expect(quiet.code).to.equal(3);
+        expect(quiet.out).to.equal("");
+        expect(quiet.err.trimEnd().split("\n")).to.have.length(1);
+        expect(quiet.err).to.contain("internal error").and.contain("TypeError: cannot read properties of undefined").and.contain("--debug");
+        for (const loud of [await plan(["--debug"], ROOT, {}, bug), await plan([], ROOT, { debug: true }, bug)]) {
+            expect(loud.code).to.equal(3);
+            expect(loud.err).to.match(/\n\s+at /);
+        }
+    });
+
+    it(`takes --debug from ${DEBUG_ENV} and the user's directory from npm's INIT_CWD`, () => {
+        const io = processIo({ INIT_CWD: "/somewhere/else", [DEBUG_ENV]: "1" });
+        expect(io).to.include({ cwd: "/somewhere/else", projectDir: process.cwd(), debug: true });
+        expect(processIo({ [DEBUG_ENV]: "0" })).to.include({ cwd: process.cwd(), debug: false });
+    });
+
+    it("resolves relative --config and --out from the user's directory, and --stack from the project", async () => {
+        const user = tmpDir();
+        fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(user, "Pulumi.mine.yaml"));
+        const mine = await plan(["--config", "Pulumi.mine.yaml", "--format", "json", "--out", "plan.json"], user, { projectDir: ROOT });
+        expect(mine.code, mine.err).to.equal(0);
+        expect(JSON.parse(fs.readFileSync(path.join(user, "plan.json"), "utf8")).stack).to.equal("mine");
+        const dev = await plan(["--stack", "dev", "--format", "json", "--out", "dev.json"], user, { projectDir: ROOT });
+        expect(dev.code, dev.err).to.equal(0);
+        expect(fs.existsSync(path.join(user, "dev.json"))).to.equal(true);
+    });
+
+    it("writes the stack's policy pack config to --policy-config, from the user's directory", async () => {
+        const user = tmpDir();
+        const text = fs
+            .readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")
+            .replace("dnsDomain: k8s.home.geoffdavis.com", "dnsDomain: lab.example");
+        fs.writeFileSync(path.join(user, "Pulumi.lab.yaml"), text);
+        const { code, err } = await plan(
+            ["--config", "Pulumi.lab.yaml", "--policy-config", "policy-config.json", "--format", "json"],
+            user,
+            {
+                projectDir: ROOT,
+            },
+        );
+        expect(code, err).to.equal(0);
+        expect(JSON.parse(fs.readFileSync(path.join(user, "policy-config.json"), "utf8"))).to.deep.equal({
+            "flux-instance-cluster-domain": { dnsDomain: "lab.example" },
+            "flux-single-owner": { coreDnsDisabled: true },
+        });
+    });
+
+    it("writes no --policy-config for a config with errors, and says so", async () => {
+        const user = tmpDir();
+        const text = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("version: 1.19.4", "version: latest");
+        fs.writeFileSync(path.join(user, "Pulumi.bad.yaml"), text);
+        const { code, err } = await plan(["--config", "Pulumi.bad.yaml", "--policy-config", "pc.json"], user);
+        expect(code).to.equal(1);
+        expect(err).to.contain("pc.json not written: the stack's config has errors");
+        expect(fs.existsSync(path.join(user, "pc.json"))).to.equal(false);
+    });
+
+    it("checks --policy-config's directory before planning, like --out's", async () => {
+        const { code, err } = await plan(["--policy-config", "/nonexistent/dir/pc.json"], ROOT, {}, async () => {
+            throw new Error("the plan ran");
+        });
+        expect(code).to.equal(2);
+        expect(err).to.contain("--policy-config /nonexistent/dir/pc.json: the directory /nonexistent/dir does not exist");
     });
 
     it("writes the markdown plan, with its Mermaid graph, to --out", async () => {
@@ -98,5 +263,17 @@ describe("plan command", () => {
             },
         );
         expect(JSON.parse(stdout).ok).to.equal(true);
+    });
+
+    it("runs as a command: a relative --out lands where npm was run (INIT_CWD), not in the package", async function () {
+        this.timeout(60_000);
+        const user = tmpDir();
+        await promisify(execFile)(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "cli/plan.ts", "--format", "json", "--out", "plan.json"],
+            { cwd: ROOT, env: { ...process.env, INIT_CWD: user } },
+        );
+        expect(JSON.parse(fs.readFileSync(path.join(user, "plan.json"), "utf8")).ok).to.equal(true);
+        expect(fs.existsSync(path.join(ROOT, "plan.json"))).to.equal(false);
     });
 });

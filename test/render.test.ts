@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Plan } from "../lib/plan/model";
-import { renderMarkdown, renderMermaid, renderText, topLevelEdges } from "../lib/plan/render";
-import { byName, planDev } from "./helpers";
+import { MARKDOWN_BUDGET, renderMarkdown, renderMermaid, renderText, topLevelEdges } from "../lib/plan/render";
+import { byName, Json, planDev } from "./helpers";
 
 describe("plan rendering", () => {
     let plan: Plan;
@@ -41,6 +41,62 @@ describe("plan rendering", () => {
         expect(md).to.contain("```mermaid");
         expect(md).to.contain("#### Findings");
         expect(md).to.contain(`\`${byName(plan, "cilium-release").name}\``);
+    });
+});
+
+describe("plan rendering of the cluster facts", () => {
+    let plan: Plan;
+    before(async () => {
+        plan = await planDev();
+    });
+
+    it("records the dev stack's cluster facts, defaults applied, in the plan", () => {
+        expect(plan.cluster).to.deep.equal({
+            name: "home-ops",
+            dnsDomain: "k8s.home.geoffdavis.com",
+            apiEndpoint: "https://172.29.51.10:6443",
+            podSubnets: ["10.244.0.0/16", "fd47:25e1:2f96:100::/56"],
+            serviceSubnets: ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
+            nodeSubnets: ["172.29.51.0/24"],
+            kubeProxyDisabled: true,
+            kubePrism: { enabled: true, port: 7445 },
+            coreDnsDisabled: true,
+        });
+    });
+
+    it("prints them in the text and markdown headers, before the phases", () => {
+        for (const [format, text] of [
+            ["text", renderText(plan)],
+            ["markdown", renderMarkdown(plan)],
+        ]) {
+            const header = text.slice(0, text.search(/1\. network|\| # \|/));
+            for (const fact of [
+                "home-ops",
+                "k8s.home.geoffdavis.com",
+                "fd47:25e1:2f96:100::/56",
+                "fd47:25e1:2f96:51:1000::/108",
+                "172.29.51.0/24",
+            ])
+                expect(header, `${format}: ${fact}`).to.contain(fact);
+            expect(header, format)
+                .to.contain("kube-proxy disabled")
+                .and.match(/KubePrism on port `?7445/);
+        }
+    });
+
+    it("says when kube-proxy runs and KubePrism is off", async () => {
+        const other = await planDev((s) => {
+            s.cluster.kubeProxyDisabled = false;
+            s.cluster.kubePrism = { enabled: false };
+        });
+        const header = renderText(other).split("\n\n")[0];
+        expect(header, renderText(other).slice(0, 2000)).to.contain("kube-proxy enabled").and.contain("KubePrism off");
+    });
+
+    it("leaves them out when the config did not parse", async () => {
+        const broken = await planDev((s) => (s.cluster.kubeProxyDisabled = "yes"));
+        expect(broken).to.not.have.property("cluster");
+        expect(renderText(broken)).to.not.contain("dnsDomain");
     });
 });
 
@@ -90,5 +146,80 @@ describe("plan rendering of the Flux phases", () => {
         expect(text).to.match(
             /not in Flux, deployed by this program: Cilium, its LoadBalancer IP pools and BGP \(network\); CoreDNS \(dns\)/,
         );
+    });
+});
+
+describe("markdown plan with config errors", () => {
+    let md: string;
+    before(async () => {
+        md = renderMarkdown(await planDev((s) => (s.cilium.version = "latest")));
+    });
+
+    it("lists the errors first, naming each key once", () => {
+        expect(md.indexOf("#### Config errors")).to.be.within(0, md.indexOf("| # | Phase |"));
+        expect(md).to.contain('- `talos-platform:cilium.version` (got "latest"): is not a pinned version');
+        expect(md.split("talos-platform:cilium.version")).to.have.length(2);
+    });
+
+    it("draws no empty graph, no 'none' gates and no empty resources table", () => {
+        expect(md).to.not.contain("```mermaid").and.not.contain("subgraph").and.not.contain("none");
+        expect(md).to.not.contain("<details>").and.not.contain("| Phase | Resource |");
+        expect(md).to.match(/\| 1 \| \*\*network\*\*: .* \| 0 \| {2}\|/);
+    });
+});
+
+describe("markdown escaping", () => {
+    it("escapes text GitHub would read as HTML, but not inside code spans, and | in table cells", async () => {
+        const plan = await planDev((s) => (s.cilium.version = "latest"));
+        plan.errors = [
+            { path: "talos-platform:x", message: "talos-platform:x: the address stays <pending>; see `kubectl get svc <name>`" },
+        ];
+        plan.findings = [{ rule: "r", severity: "advisory", resource: "k", message: "EXTERNAL-IP <pending> | not <b>bold</b>" }];
+        const md = renderMarkdown(plan);
+        expect(md).to.contain("the address stays &lt;pending&gt;; see `kubectl get svc <name>`");
+        expect(md).to.contain("| EXTERNAL-IP &lt;pending&gt; \\| not &lt;b&gt;bold&lt;/b&gt; |");
+        expect(md).to.not.contain("<pending>").and.not.contain("<b>");
+    });
+});
+
+describe("markdown plan of a large stack", function () {
+    this.timeout(120_000);
+    let plan: Plan;
+    before(async () => {
+        // 500 Kustomizations in phases of 25, as `npm run bench` generates them.
+        plan = await planDev((s) => {
+            const phases: Json[] = [];
+            for (let i = 0; i < 500; i++) {
+                if (i % 25 === 0) phases.push({ name: `phase-${phases.length + 1}`, kustomizations: [] });
+                phases[phases.length - 1].kustomizations.push({ name: `app-${i + 1}`, path: `./apps/app-${i + 1}` });
+            }
+            s.flux.phases = phases;
+        });
+    });
+
+    it("fits a GitHub comment: phase table and graph whole, resources trimmed, and says where the rest is", () => {
+        const md = renderMarkdown(plan);
+        expect(md.length).to.be.at.most(MARKDOWN_BUDGET);
+        expect(md).to.contain("| 5.20 | ↳ phase-20 | 26 | |");
+        expect(md).to.contain("```mermaid\n" + renderMermaid(plan) + "\n```");
+        expect(md).to.contain("#### Findings");
+        const rows = md.split("\n").filter((l) => /^\| (network|dns|certificates|ingress|gitops|) \| `/.test(l));
+        expect(rows.length).to.be.within(100, plan.resources.length - 1);
+        expect(md).to.contain(`*${plan.resources.length - rows.length} of ${plan.resources.length} resources left out of this table`);
+        expect(md).to.contain("`npm run -s plan -- --format json` has everything");
+    });
+
+    it("collapses each Flux phase to one node when the graph alone would take half the budget", () => {
+        const md = renderMarkdown(plan, 20_000);
+        expect(md.length).to.be.at.most(20_000);
+        expect(md).to.not.contain('["app-1"]').and.not.contain("subgraph sub_");
+        expect(md).to.contain('sub_flux_phase_phase_1["5.1 phase-1<br/>25 resources"]');
+        expect(md).to.contain("sub_flux_phase_phase_1 --> sub_flux_phase_phase_2");
+        expect(md).to.contain("Each Flux phase is drawn as one node");
+    });
+
+    it("leaves the dev stack's markdown whole", async () => {
+        const md = renderMarkdown(await planDev());
+        expect(md).to.not.contain("left out").and.not.contain("one node");
     });
 });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
-import { PlatformConfig, RawConfig, SECTIONS, validateConfig } from "./index";
+import { PlatformConfig, RawConfig, SECTIONS, validateConfig, Validation } from "./index";
+import { foreignKeyProblems } from "./keys";
 
 // isConfigSecret is exported by the SDK's runtime but left out of its
 // typings; it is the only way to learn whether a key was set with --secret.
@@ -30,11 +31,22 @@ function parseJsonOrText(text: string): unknown {
 }
 
 /**
+ * validateConfig over the talos-platform: keys, plus the checks of the
+ * stack's keys in other namespaces. Without `raw`, both come from the running
+ * stack; with it, only `keys` are checked.
+ */
+export function validateStack(raw?: RawConfig, keys: readonly string[] = raw ? [] : Object.keys(pulumi.runtime.allConfig())): Validation {
+    const validation = validateConfig(raw ?? readStackConfig());
+    const problems = [...foreignKeyProblems(keys), ...validation.problems];
+    return { config: problems.some((p) => p.severity === "error") ? undefined : validation.config, problems };
+}
+
+/**
  * Validates the whole stack configuration before any resource exists.
  * Errors throw one ConfigError listing all of them; warnings are logged.
  */
-export function loadConfig(raw: RawConfig = readStackConfig()): PlatformConfig {
-    const { config, problems } = validateConfig(raw);
+export function loadConfig(raw?: RawConfig): PlatformConfig {
+    const { config, problems } = validateStack(raw);
     for (const w of problems.filter((p) => p.severity === "warning")) {
         void pulumi.log.warn(describeProblem(w));
     }

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { invocationDir } from "../cwd";
 import { formatDiagnosis } from "./diagnosis";
 import { gateSteps } from "./index";
 import { connect, Kube, KubeconfigError } from "./kube";
@@ -158,8 +159,7 @@ export function processIo(): CheckerIo {
     return {
         out: (t) => process.stdout.write(t),
         err: (t) => process.stderr.write(t),
-        // npm runs scripts in the package root and says in INIT_CWD where the user was.
-        cwd: process.env.INIT_CWD || process.cwd(),
+        cwd: invocationDir(),
         projectDir: process.cwd(),
         signal: controller.signal,
     };

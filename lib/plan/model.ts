@@ -50,6 +50,19 @@ export interface PlanResource {
     inputs: Record<string, unknown>;
 }
 
+/** The Talos facts a plan was made for: the stack's `cluster` section, defaults applied. */
+export interface PlanCluster {
+    name: string;
+    dnsDomain: string;
+    apiEndpoint: string;
+    podSubnets: string[];
+    serviceSubnets: string[];
+    nodeSubnets: string[];
+    kubeProxyDisabled: boolean;
+    kubePrism: { enabled: boolean; port: number };
+    coreDnsDisabled: boolean;
+}
+
 export interface Plan {
     project: string;
     stack: string;
@@ -58,6 +71,8 @@ export interface Plan {
     findings: Finding[];
     phases: PlanPhase[];
     resources: PlanResource[];
+    /** Extension: present only when the config parsed. */
+    cluster?: PlanCluster;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";

@@ -1,5 +1,5 @@
 import { PHASE_PURPOSE } from "../phases";
-import type { Plan, PlanResource } from "./model";
+import type { Plan, PlanCluster, PlanError, PlanResource } from "./model";
 
 /** A one-line description of what a resource deploys. */
 export function summary(r: PlanResource): string {
@@ -13,6 +13,32 @@ export function summary(r: PlanResource): string {
         return `${String(i.apiVersion)} ${String(i.kind)} ${m.namespace ? m.namespace + "/" : ""}${m.name ?? ""}`;
     }
     return "";
+}
+
+/**
+ * An error as "<path><what follows>" plus any quoted lines (a YAML error's
+ * source line and caret). Config errors' messages already start with their
+ * path; saying it twice would be noise.
+ */
+function errorParts(e: PlanError): { head: string; quoted: string[] } {
+    const [first, ...quoted] = e.message.trimEnd().split("\n");
+    const rest = first.startsWith(e.path) ? first.slice(e.path.length) : `: ${first}`;
+    while (quoted.length && quoted[0].trim() === "") quoted.shift();
+    return { head: rest, quoted };
+}
+
+/** The cluster facts as short phrases, for a header; `code` marks up values (markdown). */
+function clusterLines(c: PlanCluster, code: (v: string) => string = (v) => v): string[] {
+    const list = (vs: string[]) => vs.map(code).join(", ");
+    return [
+        `cluster ${code(c.name)} · dnsDomain ${code(c.dnsDomain)} · API ${code(c.apiEndpoint)}`,
+        `pods ${list(c.podSubnets)} · services ${list(c.serviceSubnets)} · nodes ${list(c.nodeSubnets)}`,
+        [
+            `kube-proxy ${c.kubeProxyDisabled ? "disabled (Cilium replaces it)" : "enabled"}`,
+            c.kubePrism.enabled ? `KubePrism on port ${code(String(c.kubePrism.port))}` : "KubePrism off",
+            c.coreDnsDisabled ? "CoreDNS deployed by this program" : "CoreDNS run by Talos",
+        ].join(" · "),
+    ];
 }
 
 function shortType(type: string): string {
@@ -91,6 +117,7 @@ export function renderText(plan: Plan): string {
     const children = childrenOf(plan);
     const status = plan.ok ? "OK" : plan.errors.length ? "CONFIG ERRORS: nothing would be deployed" : "BLOCKED by mandatory findings";
     out.push(`talos-platform plan · stack ${plan.stack} · ${plan.resources.length} resources · ${status}`);
+    if (plan.cluster) out.push(...clusterLines(plan.cluster).map((l) => `  ${l}`));
     const name = (urn: string | null) => plan.resources.find((r) => r.urn === urn)?.name ?? "";
     const subphases = subphaseLabels(plan);
 
@@ -123,7 +150,10 @@ export function renderText(plan: Plan): string {
     }
     if (plan.errors.length) {
         out.push("", `config errors (${plan.errors.length}); no resource was registered`);
-        plan.errors.forEach((e, i) => out.push(`  ${i + 1}. ${e.message}`));
+        plan.errors.forEach((e, i) => {
+            const { head, quoted } = errorParts(e);
+            out.push(`  ${i + 1}. ${e.path}${head}`, ...quoted.map((l) => `       ${l}`));
+        });
     }
     return out.join("\n") + "\n";
 }
@@ -139,7 +169,12 @@ function mermaidLabel(text: string): string {
 /** At most this many members of a sub-phase are drawn; the rest become one "+N more" node. */
 export const MERMAID_SUBPHASE_MEMBERS = 12;
 
-export function renderMermaid(plan: Plan): string {
+export interface MermaidOptions {
+    /** Draw each sub-phase as one node that counts its members, for graphs too big for a comment. */
+    collapseSubphases?: boolean;
+}
+
+export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string {
     const lines = ["flowchart LR"];
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
     const children = childrenOf(plan);
@@ -147,18 +182,26 @@ export function renderMermaid(plan: Plan): string {
     // Each drawn node or sub-phase subgraph, by URN; resources below one are drawn as it.
     const shown = new Map<string, string>();
     plan.phases.forEach((p, i) => {
+        const own = tops.filter((t) => t.phase === p.name);
+        const subphases = p.subphases ?? [];
+        if (!own.length && !subphases.length) return;
         lines.push(`  subgraph phase_${p.name}["${i + 1}. ${p.name}"]`);
-        for (const r of tops.filter((t) => t.phase === p.name)) {
+        for (const r of own) {
             const label = mermaidLabel(`${r.name}<br/>${shortType(r.type)}`);
             lines.push(r.urn === p.gate ? `    ${mermaidId(r.urn)}{{"${label}"}}` : `    ${mermaidId(r.urn)}["${label}"]`);
             shown.set(r.urn, mermaidId(r.urn));
         }
-        (p.subphases ?? []).forEach((sp, j) => {
+        subphases.forEach((sp, j) => {
             const component = sp.resources[0];
             const id = "sub_" + mermaidId(component).slice(2);
-            lines.push(`    subgraph ${id}["${i + 1}.${j + 1} ${mermaidLabel(sp.name)}"]`);
+            const title = `${i + 1}.${j + 1} ${mermaidLabel(sp.name)}`;
             shown.set(component, id);
             const members = children.get(component) ?? [];
+            if (options.collapseSubphases) {
+                lines.push(`    ${id}["${title}<br/>${members.length} resources"]`);
+                return;
+            }
+            lines.push(`    subgraph ${id}["${title}"]`);
             members.forEach((m, k) => {
                 if (k < MERMAID_SUBPHASE_MEMBERS) {
                     const short = m.inputs.metadata ? (m.inputs.metadata as { name?: string }).name : undefined;
@@ -195,30 +238,108 @@ export function renderMermaid(plan: Plan): string {
     return lines.join("\n");
 }
 
-export function renderMarkdown(plan: Plan): string {
-    const out: string[] = [];
+/** Escapes what GitHub would read as HTML (a `<pending>` vanishes), outside code spans, where everything is literal. */
+export function escapeMarkdown(text: string): string {
+    return text
+        .split(/(`[^`\n]*`)/)
+        .map((part, i) => (i % 2 ? part : part.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")))
+        .join("");
+}
+
+/** A table cell: a bare `|` would end it, even inside a code span. */
+function cell(text: string): string {
+    return escapeMarkdown(text).replace(/\|/g, "\\|");
+}
+
+/**
+ * What a markdown plan may take: GitHub refuses comments over 65,536
+ * characters; the rest is headroom for what a workflow adds around it.
+ */
+export const MARKDOWN_BUDGET = 60_000;
+
+/** Room kept for the note under a trimmed table. */
+const NOTE_ROOM = 200;
+
+const size = (lines: string[]) => lines.reduce((n, l) => n + l.length + 1, 0);
+
+/** As many rows as fit in `room` characters, and a note saying what was left out. */
+function tableRows<T>(items: T[], row: (item: T) => string, room: number, noun: string): string[] {
+    const rows: string[] = [];
+    let used = 0;
+    for (const item of items) {
+        const line = row(item);
+        if (used + line.length + 1 > room) break;
+        rows.push(line);
+        used += line.length + 1;
+    }
+    const left = items.length - rows.length;
+    if (left) {
+        const json = "`npm run -s plan -- --format json` has everything";
+        rows.push("", `*${left} of ${items.length} ${noun} left out of this table to fit a GitHub comment; ${json}.*`);
+    }
+    return rows;
+}
+
+export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
+    const head: string[] = [];
     const icon = plan.ok ? "✅" : "❌";
-    out.push(`### ${icon} talos-platform plan for \`${plan.stack}\`: ${plan.resources.length} resources`, "");
-    out.push("| # | Phase | Resources | Gate |", "|---|---|---|---|");
+    head.push(`### ${icon} talos-platform plan for \`${plan.stack}\`: ${plan.resources.length} resources`, "");
+    if (plan.cluster) head.push(clusterLines(plan.cluster, (v) => `\`${v}\``).join("<br>\n"), "");
+    // Errors first: with them, nothing below would be deployed.
+    if (plan.errors.length) {
+        head.push(`#### Config errors (nothing would be deployed)`, "");
+        for (const e of plan.errors) {
+            const { head: rest, quoted } = errorParts(e);
+            head.push(`- \`${e.path}\`${escapeMarkdown(rest)}`);
+            if (quoted.length) head.push("", "  ```", ...quoted.map((l) => `  ${l}`), "  ```");
+        }
+        head.push("");
+    }
+    head.push("| # | Phase | Resources | Gate |", "|---|---|---|---|");
     plan.phases.forEach((p, i) => {
-        const gate = plan.resources.find((r) => r.urn === p.gate)?.name ?? "none";
-        out.push(`| ${i + 1} | **${p.name}**: ${PHASE_PURPOSE[p.name]} | ${p.resources.length} | \`${gate}\` |`);
-        (p.subphases ?? []).forEach((sp, j) => out.push(`| ${i + 1}.${j + 1} | ↳ ${sp.name} | ${sp.resources.length} | |`));
+        const gate = plan.resources.find((r) => r.urn === p.gate)?.name;
+        head.push(`| ${i + 1} | **${p.name}**: ${cell(PHASE_PURPOSE[p.name])} | ${p.resources.length} | ${gate ? `\`${gate}\`` : ""} |`);
+        (p.subphases ?? []).forEach((sp, j) => head.push(`| ${i + 1}.${j + 1} | ↳ ${cell(sp.name)} | ${sp.resources.length} | |`));
     });
     const excluded = excludedLine(plan);
-    if (excluded) out.push("", excluded.replace(/^not in Flux/, "**Not in Flux**"));
-    out.push("", "```mermaid", renderMermaid(plan), "```");
-    if (plan.errors.length) {
-        out.push("", `#### Config errors (nothing would be deployed)`, "");
-        for (const e of plan.errors) out.push(`- \`${e.path}\`: ${e.message.replace(/\n/g, " ")}`);
+    if (excluded) head.push("", escapeMarkdown(excluded).replace(/^not in Flux/, "**Not in Flux**"));
+
+    let graph: string[] = [];
+    if (plan.resources.length) {
+        graph = ["", "```mermaid", renderMermaid(plan), "```"];
+        // Half the budget leaves room for the tables, and stays below Mermaid's own limit
+        // of 50,000 characters, past which GitHub shows an error instead of the graph.
+        if (size(graph) > budget / 2)
+            graph = [
+                "",
+                "```mermaid",
+                renderMermaid(plan, { collapseSubphases: true }),
+                "```",
+                "",
+                "*Each Flux phase is drawn as one node.*",
+            ];
     }
-    if (plan.findings.length) {
-        out.push("", "#### Findings", "", "| Severity | Rule | Resource | Message |", "|---|---|---|---|");
-        for (const f of plan.findings)
-            out.push(`| ${f.severity} | \`${f.rule}\` | \`${f.resource.split("::").pop()}\` | ${f.message.replace(/\|/g, "\\|")} |`);
-    }
-    out.push("", "<details><summary>Resources</summary>", "", "| Phase | Resource | Type | Deploys |", "|---|---|---|---|");
-    for (const r of plan.resources) out.push(`| ${r.phase ?? ""} | \`${r.name}\` | \`${r.type}\` | ${summary(r)} |`);
-    out.push("", "</details>");
-    return out.join("\n") + "\n";
+    const findingsHead = plan.findings.length
+        ? ["", "#### Findings", "", "| Severity | Rule | Resource | Message |", "|---|---|---|---|"]
+        : [];
+    const resourcesHead = plan.resources.length
+        ? ["", "<details><summary>Resources</summary>", "", "| Phase | Resource | Type | Deploys |", "|---|---|---|---|"]
+        : [];
+    const resourcesTail = plan.resources.length ? ["", "</details>"] : [];
+    let room = budget - size([...head, ...graph, ...findingsHead, ...resourcesHead, ...resourcesTail]) - 2 * NOTE_ROOM;
+    // Findings before resources: they are what a reviewer must act on.
+    const findings = tableRows(
+        plan.findings,
+        (f) => `| ${f.severity} | \`${f.rule}\` | \`${f.resource.split("::").pop()}\` | ${cell(f.message)} |`,
+        room,
+        "findings",
+    );
+    room -= size(findings);
+    const resources = tableRows(
+        plan.resources,
+        (r) => `| ${r.phase ?? ""} | \`${r.name}\` | \`${r.type}\` | ${cell(summary(r))} |`,
+        room,
+        "resources",
+    );
+    return [...head, ...graph, ...findingsHead, ...findings, ...resourcesHead, ...resources, ...resourcesTail].join("\n") + "\n";
 }

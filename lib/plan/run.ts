@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { validateConfig } from "../config";
-import { readStackConfig } from "../config/stack";
+import { validateStack } from "../config/stack";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
-import { Finding, Plan, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
-import { evaluatePolicies, stackPolicyConfig } from "./policies";
+import type { ClusterConfig } from "../config/cluster";
+import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
+import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -84,12 +84,42 @@ export function subphasesOf(resources: PlanResource[], phase: PlanResource["phas
 }
 
 /**
+ * The facts a reader needs to tell whether the plan is for their cluster.
+ * Picked field by field: the JSON is a public interface, and the config
+ * schema may grow keys that do not belong in it.
+ */
+export function clusterFacts(c: ClusterConfig): PlanCluster {
+    return {
+        name: c.name,
+        dnsDomain: c.dnsDomain,
+        apiEndpoint: c.apiEndpoint,
+        podSubnets: c.podSubnets,
+        serviceSubnets: c.serviceSubnets,
+        nodeSubnets: c.nodeSubnets,
+        kubeProxyDisabled: c.kubeProxyDisabled,
+        kubePrism: { enabled: c.kubePrism.enabled, port: c.kubePrism.port },
+        coreDnsDisabled: c.coreDnsDisabled,
+    };
+}
+
+/** The plan of a stack file the program never saw (not YAML, or shaped wrong): its errors, and nothing registered. */
+export function failedPlan(project: string, stack: string, errors: PlanError[]): Plan {
+    const phases = PHASES.map((name) => ({ name, gate: null, resources: [], subphases: [] }));
+    return { project, stack, ok: false, errors, findings: [], phases, resources: [] };
+}
+
+/**
  * Runs the Pulumi program in-process under the mock engine and records what
  * `pulumi up` would register: every resource, its parent, its direct
  * dependsOn and its inputs. Config errors come from the program itself, so
  * the plan cannot disagree with a real run.
  */
 export async function runPlan(input: PlanInput): Promise<Plan> {
+    return (await runPlanWithPolicyConfig(input)).plan;
+}
+
+/** runPlan, plus the policy pack config it evaluated the policies with (none when the config has errors). */
+export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan: Plan; policyConfig?: PolicyConfig }> {
     const project = input.project ?? "talos-platform";
     const stack = input.stack ?? "dev";
     const inputsByKey = new Map<string, unknown[]>();
@@ -112,7 +142,7 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
     for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
     pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
 
-    const validation = validateConfig(readStackConfig());
+    const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
     plan.findings.push(
         ...validation.problems
@@ -190,12 +220,14 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
         resources: plan.resources.filter((r) => r.phase === name).map((r) => r.urn),
         subphases: subphasesOf(plan.resources, name),
     }));
+    const policyConfig = validation.config ? stackPolicyConfig(validation.config) : undefined;
     plan.findings.push(
         ...(await evaluatePolicies(
             plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
-            validation.config ? stackPolicyConfig(validation.config) : {},
+            policyConfig,
         )),
     );
+    if (validation.config) plan.cluster = clusterFacts(validation.config.cluster);
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
-    return plan;
+    return { plan, policyConfig };
 }
