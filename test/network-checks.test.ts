@@ -324,6 +324,16 @@ describe("network checks: features the chart must enable", () => {
             s.cilium.l2Announcements = l2;
         });
         expect(errorsAt(noKpr, K("cilium.l2Announcements"))[0].message).to.contain(K("cilium.values.kubeProxyReplacement"));
+        expect(errorsAt(noKpr, K("cilium.l2Announcements"))[0].fix).to.contain(`set ${K("cluster.kubeProxyDisabled")} to true`);
+        // Talos already runs without kube-proxy: the fix is the values key, not the Talos one.
+        const kprOff = problems((s) => {
+            s.cilium.l2Announcements = l2;
+            s.cilium.values = { kubeProxyReplacement: false };
+        });
+        const fix = errorsAt(kprOff, K("cilium.l2Announcements"))[0].fix;
+        expect(fix)
+            .to.contain(`remove ${K("cilium.values.kubeProxyReplacement")}`)
+            .and.not.contain("run Talos without kube-proxy");
     });
 });
 
@@ -367,12 +377,22 @@ describe("network checks: address ranges and pools", () => {
         };
         const bgp = problems((s) => s.cilium.loadBalancerPools.push(lan));
         expect(errorsAt(bgp, K("cluster.nodeSubnets[0]"))).to.have.length(1);
+        expect(errorsAt(bgp, K("cluster.nodeSubnets[0]"))[0].fix).to.contain("announce pool lan with cilium.l2Announcements");
         const l2 = problems((s) => {
             s.cilium.loadBalancerPools.push(lan);
             s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
             s.cilium.bgp.advertisements = [{ name: "bgp", pools: ["bgp-default", "bgp-ingress", "bgp-reserved", "bgp-default-ipv6"] }];
         });
         expect(l2).to.deep.equal([]);
+    });
+
+    it("reports a misspelled pool in an L2 policy as that, not as the pool overlapping the node network", () => {
+        const p = problems((s) => {
+            s.cilium.loadBalancerPools.push({ name: "lan", blocks: [{ start: "172.29.51.200", stop: "172.29.51.220" }] });
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lna"] }];
+        });
+        expect(errorsAt(p, K("cilium.l2Announcements[0].pools[0]"))).to.have.length(1);
+        expect(errorsAt(p, K("cluster.nodeSubnets[0]"))).to.deep.equal([]);
     });
 
     it("warns about an L2-announced pool outside every node subnet", () => {

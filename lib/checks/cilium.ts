@@ -172,7 +172,9 @@ function features(config: PlatformConfig): Problem[] {
                 error(
                     configPath(["cilium", "l2Announcements"]),
                     `needs kube-proxy replacement, but ${KPR_KEY} is false (${KUBE_PROXY_KEY} is ${String(config.cluster.kubeProxyDisabled)})`,
-                    `run Talos without kube-proxy and set ${KUBE_PROXY_KEY} to true, or announce the pools with cilium.bgp instead`,
+                    config.cluster.kubeProxyDisabled
+                        ? `remove ${KPR_KEY} (it follows ${KUBE_PROXY_KEY}) or set it to true, or announce the pools with cilium.bgp instead`
+                        : `run Talos without kube-proxy and set ${KUBE_PROXY_KEY} to true, or announce the pools with cilium.bgp instead`,
                 ),
             );
         }

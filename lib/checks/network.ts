@@ -57,6 +57,11 @@ function l2Pools(config: PlatformConfig): Set<string> {
     return new Set(config.cilium.loadBalancerPools.filter((p) => l2Announces(poolObject(p).spec, policies)).map((p) => p.name));
 }
 
+function danglingL2Pool(config: PlatformConfig): boolean {
+    const names = new Set(config.cilium.loadBalancerPools.map((p) => p.name));
+    return config.cilium.l2Announcements.some((l2) => (l2.pools ?? []).some((p) => !names.has(p)));
+}
+
 /**
  * Pod, Service, node and LoadBalancer pool ranges must not share addresses.
  * Two overlaps are tolerated. A Service subnet inside the pod subnet under
@@ -85,11 +90,16 @@ export function subnetOverlaps(config: PlatformConfig, ranges: NamedRange[] = [.
                 contained(pool.range, node.range)
             )
                 continue;
+            const poolInNodes = pool.kind === "loadBalancerPools" && node.kind === "nodeSubnets" && contained(pool.range, node.range);
+            // An L2 policy naming a pool that does not exist is most likely this pool misspelled: that error says it all.
+            if (poolInNodes && danglingL2Pool(config)) continue;
             problems.push(
                 error(
                     a.path,
                     `overlaps ${b.path} (${b.text}); pods, Services, nodes and LoadBalancer pools must be routable apart`,
-                    `give each range its own addresses: change ${a.path} or ${b.path}`,
+                    poolInNodes
+                        ? `announce pool ${pool.pool} with cilium.l2Announcements (ARP answers for pool addresses inside the node network), or give it addresses outside ${node.path}`
+                        : `give each range its own addresses: change ${a.path} or ${b.path}`,
                     a.text,
                 ),
             );
