@@ -1,4 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
+import { secretLeaves } from "./checks/values-secrets";
 import type { ChartConfig } from "./config/common";
 import type { Values } from "./merge";
 
@@ -40,7 +41,7 @@ export function releaseArgs(releaseName: string, chart: ChartConfig, values: Val
         version: chart.version,
         namespace: chart.namespace,
         createNamespace: chart.namespace !== "kube-system",
-        values,
+        values: secretLeaves(values) as Values,
         // Helm waits for the workloads to be ready, so the next step starts on a running controller.
         skipAwait: false,
         timeout: 600,

@@ -13,6 +13,7 @@ import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { nodeIpamChecks } from "./node-ipam";
 import { secretChecks } from "./secrets";
+import { valuesSecretChecks } from "./values-secrets";
 import type { Check } from "./types";
 
 /** Every cross-check, by domain. Order only affects the order of the report. */
@@ -31,5 +32,6 @@ export const CHECKS: Check[] = [
     ...crossPhaseChecks,
     ...gitopsChecks,
     ...secretChecks,
+    ...valuesSecretChecks,
     ...gateChecks,
 ];
