@@ -9,7 +9,7 @@ export const PHASES = ["network", "dns", "certificates", "ingress", "gitops"] as
 export type Phase = (typeof PHASES)[number];
 
 export const PHASE_PURPOSE: Record<Phase, string> = {
-    network: "Cilium programs Service ClusterIPs (kube-proxy replacement), LB IPAM and BGP",
+    network: "Cilium programs Service ClusterIPs (kube-proxy replacement), LB IPAM, BGP or L2 announcements",
     dns: "CoreDNS resolves cluster and external names through the API server",
     certificates: "cert-manager, its webhook and the ClusterIssuers",
     ingress: "ingress-nginx on a LoadBalancer IP from a Cilium pool",

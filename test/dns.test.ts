@@ -241,7 +241,14 @@ describe("CoreDNS config checks", () => {
         });
         const w = result.problems.find((p) => p.rule === "coredns-settings-unused")!;
         expect(w.severity).to.equal("warning");
-        expect(w.message).to.contain("upstreams");
+        expect(w.path).to.equal("talos-platform:coredns.upstreams");
+        expect(w.message, "the key is named once, as the path").to.not.contain("upstreams");
+        const two = config((s) => {
+            s.cluster.coreDnsDisabled = false;
+            s.coredns.upstreams = ["8.8.8.8"];
+            s.coredns.replicas = 3;
+        }).problems.find((p) => p.rule === "coredns-settings-unused")!;
+        expect(two.message).to.contain("(nor do talos-platform:coredns.replicas)");
         expect(
             config((s) => ((s.cluster.coreDnsDisabled = false), (s.coredns = {}))).problems.some(
                 (p) => p.rule === "coredns-settings-unused",

@@ -510,7 +510,7 @@ describe("network checks: BGP", () => {
         });
         const gap = only(v4only, K("cilium.loadBalancerPools[3]"), "warning");
         expect(gap.message).to.contain("(ipv6)");
-        expect(gap.fix).to.contain("ipv6 family in the peer config");
+        expect(gap.fix).to.contain("the IPv6 family in the peer config");
     });
 
     it("warns about every pool when nothing announces at all", () => {

@@ -353,7 +353,7 @@ function announcementFix(config: PlatformConfig, families: Family[]): string {
     if (peers.length && sessionless.length) {
         return `add a BGP peer with the router's ${familyNames(sessionless)} address: each session here carries its own address family only (see bgp-family-without-session)`;
     }
-    return `name the pool in cilium.bgp.advertisements[].pools (with a ${families.join(" and ")} family in the peer config) or in cilium.l2Announcements[].pools`;
+    return `name the pool in cilium.bgp.advertisements[].pools (with the ${familyNames(families)} family in the peer config) or in cilium.l2Announcements[].pools`;
 }
 
 function announcements(config: PlatformConfig): Problem[] {

@@ -175,7 +175,14 @@ function unusedWhileTalosRunsCoreDns(config: PlatformConfig): Problem[] {
         warning(
             "coredns-settings-unused",
             configPath(["coredns", set[0]]),
-            `has no effect: cluster.coreDnsDisabled is false, so Talos runs CoreDNS and this program only gates on it (also set: ${set.join(", ")})`,
+            `has no effect: cluster.coreDnsDisabled is false, so Talos runs CoreDNS and this program only gates on it ${
+                set.length > 1
+                    ? ` (nor do ${set
+                          .slice(1)
+                          .map((k) => configPath(["coredns", k]))
+                          .join(", ")})`
+                    : ""
+            }`,
             "set cluster.coreDnsDisabled to true (and Talos cluster.coreDNS.disabled) to let this program own CoreDNS, or remove these keys",
         ),
     ];
