@@ -6,7 +6,7 @@ import type { Check } from "./types";
 
 export const gateChecks: Check[] = [
     {
-        name: "gate timeouts",
+        name: "gate-timeouts",
         run: ({ gates }) =>
             PHASES.filter((p) => durationMs(gates[p].timeout) > LONG_GATE_TIMEOUT_MS).map((p) =>
                 warning(

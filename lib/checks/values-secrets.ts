@@ -83,4 +83,4 @@ export function valuesSecrets(config: PlatformConfig): Problem[] {
     return problems;
 }
 
-export const valuesSecretChecks: Check[] = [{ name: "secrets in values", run: valuesSecrets }];
+export const valuesSecretChecks: Check[] = [{ name: "values-secrets", run: valuesSecrets }];

@@ -140,7 +140,7 @@ function skippedWarnings(skipped: Map<string, string[]>): Problem[] {
         warning(
             "checks-skipped",
             configPath([section]),
-            `has errors, so ${checks.length} cross-check${checks.length === 1 ? "" : "s"} reading it did not run (${checks.join(", ")}); they may find more once it is fixed`,
+            `has errors, so ${checks.length} cross-check${checks.length === 1 ? "" : "s"} reading it did not run (${checks.length > 4 ? `${checks.slice(0, 3).join(", ")} and ${checks.length - 3} more` : checks.join(", ")}); they may find more once it is fixed`,
             "fix this section's errors and plan again",
         ),
     );

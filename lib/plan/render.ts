@@ -128,6 +128,20 @@ export function renderText(plan: Plan): string {
         out.push(`${"  ".repeat(depth)}${gate}${r.name}  (${shortType(r.type)})${detail ? "  " + detail : ""}`);
         for (const c of children.get(r.urn) ?? []) tree(c, depth + 1);
     };
+    // A plan that registered nothing leads with why; five empty phases would only push it down.
+    const errors = () => {
+        out.push("", `config errors (${plan.errors.length}); no resource was registered`);
+        plan.errors.forEach((e, i) => {
+            const { head, quoted } = errorParts(e);
+            out.push(`  ${i + 1}. ${e.path}${head}`, ...quoted.map((l) => `       ${l}`));
+        });
+    };
+    if (plan.errors.length && !plan.resources.length) {
+        errors();
+        if (plan.findings.length) out.push("", "findings");
+        for (const f of plan.findings) out.push(`  [${f.severity}] ${f.rule}: ${f.message}`, `      at ${f.resource}`);
+        return out.join("\n") + "\n";
+    }
     const outside = (children.get(null) ?? []).filter((r) => r.phase === null);
     if (outside.length) {
         out.push("", "outside the phases");
@@ -148,13 +162,7 @@ export function renderText(plan: Plan): string {
         out.push("", "findings");
         for (const f of plan.findings) out.push(`  [${f.severity}] ${f.rule}: ${f.message}`, `      at ${f.resource}`);
     }
-    if (plan.errors.length) {
-        out.push("", `config errors (${plan.errors.length}); no resource was registered`);
-        plan.errors.forEach((e, i) => {
-            const { head, quoted } = errorParts(e);
-            out.push(`  ${i + 1}. ${e.path}${head}`, ...quoted.map((l) => `       ${l}`));
-        });
-    }
+    if (plan.errors.length) errors();
     return out.join("\n") + "\n";
 }
 
