@@ -22,7 +22,8 @@ probe pods that it always deletes.
   --poll D           poll interval, at most 2s (default: gates.pollInterval)
 
 Exit status: 0 every link works, 1 a link is broken, 2 usage, config or kubeconfig errors,
-or this machine cannot reach the API server, 130 interrupted (probe pods are deleted first).`;
+or this machine cannot reach the API server, 3 internal error (a bug: TALOS_PLATFORM_DEBUG=1
+shows its stack trace), 130 interrupted (probe pods are deleted first).`;
 
 const HELP = "npm run doctor -- --help";
 

@@ -29,8 +29,8 @@ const HELP_FLAG = {
 } as const;
 
 const EXIT = `Exit status: 0 the gate passed, 1 it failed (with a diagnosis), 2 usage, config or
-kubeconfig errors, or this machine cannot reach the API server, 130 interrupted
-(probe pods are deleted first).`;
+kubeconfig errors, or this machine cannot reach the API server, 3 internal error (a bug:
+TALOS_PLATFORM_DEBUG=1 shows its stack trace), 130 interrupted (probe pods are deleted first).`;
 
 const USAGE = `usage: cli/gate.ts <gate> [--stack NAME | --config FILE | --no-stack] [flags]
 

@@ -1,3 +1,4 @@
+import { DEBUG_ENV, debugRequested, INTERNAL_ERROR } from "../lib/exit";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -8,8 +9,7 @@ import { failedPlan, runPlanWithPolicyConfig } from "../lib/plan/run";
 import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/stackfile";
 import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
-/** Set to 1 to get the stack trace of an internal error, e.g. from CI where the flags are fixed. */
-export const DEBUG_ENV = "TALOS_PLATFORM_DEBUG";
+export { DEBUG_ENV };
 
 const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE]
                             [--policy-config FILE] [--debug]
@@ -54,7 +54,7 @@ export function processIo(env: NodeJS.ProcessEnv = process.env): Io {
         err: (t) => process.stderr.write(t),
         cwd: invocationDir(env),
         projectDir: process.cwd(),
-        debug: !["", "0", undefined].includes(env[DEBUG_ENV]),
+        debug: debugRequested(env),
     };
 }
 
@@ -177,7 +177,7 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
             return 2;
         }
         io.err(internalError(e, debug));
-        return 3;
+        return INTERNAL_ERROR;
     }
 }
 
@@ -187,7 +187,7 @@ if (require.main === module) {
         // main reports its own errors; this is the last resort should reporting itself fail.
         (e: unknown) => {
             process.stderr.write(internalError(e, true));
-            process.exitCode = 3;
+            process.exitCode = INTERNAL_ERROR;
         },
     );
 }

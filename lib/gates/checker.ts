@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { DEBUG_ENV, debugRequested, INTERNAL_ERROR } from "../exit";
 import * as path from "node:path";
 import { invocationDir } from "../cwd";
 import { formatDiagnosis } from "./diagnosis";
@@ -174,7 +175,11 @@ export function processIo(): CheckerIo {
 export function runCli(name: string, main: (argv: string[], io: CheckerIo) => Promise<number>): void {
     const exit = (code: number) => process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
     main(process.argv.slice(2), processIo()).then(exit, (e: unknown) => {
-        process.stderr.write(`${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-        exit(1);
+        // A bug, not a broken link: its own exit status, so 1 always means the cluster.
+        const debug = debugRequested();
+        const what = e instanceof Error ? (debug ? (e.stack ?? e.message) : e.message) : String(e);
+        const hint = debug ? "" : ` (set ${DEBUG_ENV}=1 for the stack trace, and report it)`;
+        process.stderr.write(`${name}: internal error: ${what}${hint}\n`);
+        exit(INTERNAL_ERROR);
     });
 }
