@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
-import { looksLikeCredential } from "../config/secrets";
+import { looksLikeCredential, TOKEN_PREFIX } from "../config/secrets";
 import { configPath, error, Problem, warning } from "../problems";
 import type { Check } from "./types";
 
@@ -13,8 +13,8 @@ const SECTIONS_WITH_VALUES = ["cilium", "coredns", "certManager", "ingressNginx"
 
 /** A private key in PEM form: never anything but a secret. */
 const PRIVATE_KEY = /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/;
-// Prefixes of well-known API tokens (GitHub, GitLab, Slack, OpenAI-style).
-const TOKEN_PREFIX = /^(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-)[A-Za-z0-9_-]{8,}/;
+/** A token of a known issuer: its prefix, and a body too long for an ordinary word ("sk-learn"). */
+const isToken = (v: string) => TOKEN_PREFIX.test(v) && /^[A-Za-z0-9_-]{16,}$/.test(v);
 /** Keys whose value is a credential itself... */
 const SECRET_KEY = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|^key)$/i;
 /** ...unless they only name where the credential is kept. */
@@ -32,7 +32,7 @@ function isPrivateKey(v: string): boolean {
 
 /** Whether a values leaf is a credential: certainly (refused), likely (a warning, and kept secret), or not. */
 export function credentialKind(key: string, value: string): "certain" | "likely" | undefined {
-    if (isPrivateKey(value) || TOKEN_PREFIX.test(value)) return "certain";
+    if (isPrivateKey(value) || isToken(value)) return "certain";
     if (SECRET_KEY.test(key) && !REFERENCE_KEY.test(key) && looksLikeCredential(value.replace(/[^A-Za-z0-9_-]/g, ""))) return "likely";
     return undefined;
 }

@@ -1,8 +1,5 @@
-import { distance } from "fastest-levenshtein";
 import { CONFIG_NAMESPACE, error, Problem, warning } from "../problems";
-
-/** How far a namespace may be from talos-platform to be taken for a typo of it rather than another program's. */
-const NEAR_MISS = 2;
+import { suggestion } from "./issues";
 
 const KUBE_CONTEXT = `${CONFIG_NAMESPACE}:cluster.kubeContext`;
 
@@ -21,7 +18,8 @@ export function foreignKeyProblems(keys: readonly string[]): Problem[] {
         const namespace = key.slice(0, colon);
         const rest = key.slice(colon + 1);
         if (namespace === CONFIG_NAMESPACE) continue;
-        if (distance(namespace, CONFIG_NAMESPACE) <= NEAR_MISS) {
+        // The same typo rule as for keys inside the namespace.
+        if (suggestion(namespace, [CONFIG_NAMESPACE])) {
             problems.push(
                 error(
                     key,

@@ -6,7 +6,7 @@ import { concealValue } from "./issues";
 const KEY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 // Prefixes of well-known API tokens: GitHub, GitLab, Slack, OpenAI-style keys.
-const TOKEN_PREFIX = /^(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-)/;
+export const TOKEN_PREFIX = /^(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-)/;
 
 /**
  * Does a string that fits KEY_NAME look like a credential rather than a
