@@ -9,8 +9,6 @@ import { failedPlan, runPlanWithPolicyConfig } from "../lib/plan/run";
 import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/stackfile";
 import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
-export { DEBUG_ENV };
-
 const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE]
                             [--policy-config FILE] [--debug]
 
