@@ -554,9 +554,9 @@ describe("transport errors", () => {
         expect(transportFailure(err({ code: "ECONNRESET", type: "system" }, "FetchError"))).to.equal("network");
         expect(transportFailure(err({}, "AbortError"))).to.equal("unanswered");
         expect(transportFailure(err({ code: "DEPTH_ZERO_SELF_SIGNED_CERT" }, "FetchError"))).to.equal("tls");
-        const missingCert = err({ code: "ENOENT", syscall: "open", path: "/home/me/.talos/admin.crt" });
+        const missingCert = err({ code: "ENOENT", syscall: "open", path: "/nonexistent/.talos/admin.crt" });
         expect(transportFailure(missingCert)).to.equal(undefined);
-        expect(kubeconfigFault(missingCert)).to.contain("/home/me/.talos/admin.crt");
+        expect(kubeconfigFault(missingCert)).to.contain("/nonexistent/.talos/admin.crt");
         expect(transportFailure(err({ code: "ERR_SOMETHING_ELSE" }))).to.equal(undefined);
         expect(transportFailure(new TypeError("a bug"))).to.equal(undefined);
     });

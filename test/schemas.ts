@@ -4,18 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT } from "./helpers";
 
-// Upstream schemas live beside the project in ../shared/schemas and are
-// never copied into it. TALOS_PLATFORM_SCHEMAS overrides the location.
-function findSchemas(): string {
-    const candidates = [process.env.TALOS_PLATFORM_SCHEMAS, path.resolve(ROOT, "..", "shared", "schemas"), "/work/shared/schemas"];
-    const found = candidates.find((c): c is string => !!c && fs.existsSync(path.join(c, "SOURCES.md")));
-    if (!found) {
-        throw new Error(`upstream schemas not found; looked in ${candidates.filter(Boolean).join(", ")}. Set TALOS_PLATFORM_SCHEMAS.`);
-    }
-    return found;
-}
-
-export const SCHEMAS = findSchemas();
+// The upstream files the tests read are vendored here, with their
+// provenance in SOURCES.md: a fresh clone tests on its own.
+export const SCHEMAS = path.join(ROOT, "test", "upstream");
 
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats(ajv);
