@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { secretConfig } from "../lib/config/secrets";
+import { secretConfig } from "../lib/config/stack";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { bgpSecretsNamespace, ciliumValues } from "../lib/values/cilium";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
-import { secretConfig } from "../lib/config/secrets";
+import { secretConfig } from "../lib/config/stack";
 import { typeToken } from "../lib/phases";
 import {
     caCertificate,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ownedComponents } from "../lib/checks/gitops-owners";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { secretConfig } from "../lib/config/secrets";
+import { secretConfig } from "../lib/config/stack";
 import { releaseArgs } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import {

@@ -1,24 +1,10 @@
-import * as k8s from "@pulumi/kubernetes";
-import { secretLeaves } from "./checks/values-secrets";
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { credentialKind } from "./checks/values-secrets";
 import type { ChartConfig } from "./config/common";
 import type { Values } from "./merge";
 
-/** Helm's trunc 63 | trimSuffix "-" on a generated name. */
-export function truncName(s: string, max = 63): string {
-    return s.slice(0, max).replace(/-+$/, "");
-}
-
-/**
- * Helm's conventional `<chart>.fullname` helper, which these charts use for
- * their objects: fullnameOverride, else the release name when it contains
- * the chart name (or nameOverride), else release-chart.
- */
-export function helmFullname(release: string, chart: string, values: Values): string {
-    const override = values.fullnameOverride;
-    if (typeof override === "string" && override !== "") return truncName(override);
-    const name = typeof values.nameOverride === "string" && values.nameOverride !== "" ? values.nameOverride : chart;
-    return truncName(release.includes(name) ? release : `${release}-${name}`);
-}
+export { helmFullname, truncName } from "./helm-names";
 
 /** The chart reference as Helm takes it: repository URL plus chart, or a full OCI reference. */
 export function chartRef(chart: ChartConfig): { chart: string; repositoryOpts?: { repo: string } } {
@@ -47,4 +33,16 @@ export function releaseArgs(releaseName: string, chart: ChartConfig, values: Val
         timeout: 600,
         atomic: false,
     };
+}
+
+/**
+ * The values with every likely credential made a Pulumi secret, so that one
+ * the check could only warn about is at least encrypted in the state and
+ * hidden in previews and the plan.
+ */
+export function secretLeaves(value: unknown, key = ""): unknown {
+    if (typeof value === "string") return credentialKind(key, value) ? pulumi.secret(value) : value;
+    if (Array.isArray(value)) return value.map((v) => secretLeaves(v, key));
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretLeaves(v, k)]));
+    return value;
 }

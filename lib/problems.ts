@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 
 /** Config keys live under this namespace in Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "talos-platform";
@@ -55,7 +55,7 @@ export function describeProblem(p: Problem): string {
  * Thrown before any resource is registered when the configuration cannot
  * work. A RunError, so `pulumi up` prints the list without a stack trace.
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends RunError {
     readonly problems: Problem[];
     constructor(problems: Problem[]) {
         const errors = problems.filter((p) => p.severity === "error");

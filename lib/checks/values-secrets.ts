@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import { looksLikeCredential, TOKEN_PREFIX } from "../config/secrets";
 import { configPath, error, Problem, warning } from "../problems";
@@ -35,18 +34,6 @@ export function credentialKind(key: string, value: string): "certain" | "likely"
     if (isPrivateKey(value) || isToken(value)) return "certain";
     if (SECRET_KEY.test(key) && !REFERENCE_KEY.test(key) && looksLikeCredential(value.replace(/[^A-Za-z0-9_-]/g, ""))) return "likely";
     return undefined;
-}
-
-/**
- * The values with every likely credential made a Pulumi secret, so that one
- * the check could only warn about is at least encrypted in the state and
- * hidden in previews and the plan.
- */
-export function secretLeaves(value: unknown, key = ""): unknown {
-    if (typeof value === "string") return credentialKind(key, value) ? pulumi.secret(value) : value;
-    if (Array.isArray(value)) return value.map((v) => secretLeaves(v, key));
-    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, secretLeaves(v, k)]));
-    return value;
 }
 
 function* leaves(value: unknown, path: (string | number)[]): Generator<{ path: (string | number)[]; value: string }> {

@@ -1,6 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CONFIG_NAMESPACE } from "../problems";
 import { concealValue } from "./issues";
 
 const KEY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -52,9 +50,4 @@ export interface SecretRef {
     path: string;
     /** The secret key it names, without the namespace. */
     key: string;
-}
-
-/** The secret's value, as a Pulumi secret. */
-export function secretConfig(key: string): pulumi.Output<string> {
-    return new pulumi.Config(CONFIG_NAMESPACE).requireSecret(key);
 }

@@ -53,3 +53,8 @@ export function loadConfig(raw?: RawConfig): PlatformConfig {
     if (!config) throw new ConfigError(problems);
     return config;
 }
+
+/** The secret's value, as a Pulumi secret. */
+export function secretConfig(key: string): pulumi.Output<string> {
+    return new pulumi.Config(CONFIG_NAMESPACE).requireSecret(key);
+}

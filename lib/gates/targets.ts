@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { PlatformConfig } from "../config";
 import { durationMs } from "../config/common";
-import { helmFullname, truncName } from "../helm";
+import { helmFullname, truncName } from "../helm-names";
 import { Values, valueAt } from "../merge";
 import { nthAddress, parseCidr } from "../net";
 import type { Phase } from "../phases";

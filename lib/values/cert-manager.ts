@@ -1,6 +1,6 @@
 import { ACME_SERVERS, CertManagerConfig, IssuerConfig } from "../config/cert-manager";
 import type { ClusterConfig } from "../config/cluster";
-import { helmFullname, truncName } from "../helm";
+import { helmFullname, truncName } from "../helm-names";
 import { mergeValues, Values } from "../merge";
 import { spreadAcrossNodes } from "./coredns";
 import { K8sObject, WAIT_FOR_READY } from "./objects";
