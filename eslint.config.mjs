@@ -20,6 +20,12 @@ export default tseslint.config(
         },
     },
     {
+        // cli/run.cjs: plain CommonJS, because it runs before anything is compiled.
+        files: ["**/*.cjs"],
+        languageOptions: { sourceType: "commonjs" },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
         // Chai's property assertions (expect(x).to.be.true) are expressions by design.
         files: ["test/**/*.ts"],
         rules: { "@typescript-eslint/no-unused-expressions": "off" },

@@ -80,4 +80,9 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
     }
 }
 
-if (require.main === module) runCli("doctor", main);
+/** Runs the command line in process.argv (cli/run.cjs calls this). */
+export function run(): void {
+    runCli("doctor", main);
+}
+
+if (require.main === module) run();

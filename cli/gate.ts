@@ -101,4 +101,9 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
     }
 }
 
-if (require.main === module) runCli("gate", main);
+/** Runs the command line in process.argv (cli/run.cjs calls this). */
+export function run(): void {
+    runCli("gate", main);
+}
+
+if (require.main === module) run();

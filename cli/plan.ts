@@ -179,8 +179,9 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2), processIo()).then(
+/** Runs the command line in process.argv (cli/run.cjs calls this). */
+export function run(): void {
+    void main(process.argv.slice(2), processIo()).then(
         (code) => (process.exitCode = code),
         // main reports its own errors; this is the last resort should reporting itself fail.
         (e: unknown) => {
@@ -189,3 +190,5 @@ if (require.main === module) {
         },
     );
 }
+
+if (require.main === module) run();

@@ -74,7 +74,7 @@ describe("Cilium component in the dev plan", () => {
     it("waits for exactly the CRDs of the emitted kinds, through the gate checker's crds command", () => {
         const check = plan.resources.find((r) => r.parent === ofType(plan, CRD_WAIT)[0].urn)!;
         const create = String(check.inputs.create);
-        expect(create).to.contain("cli/gate.ts crds");
+        expect(create).to.contain("cli/run.cjs gate crds");
         const crds = [...create.matchAll(/--crd (\S+)/g)].map((m) => m[1]);
         expect(crds).to.deep.equal([
             "ciliumbgpadvertisements.cilium.io",

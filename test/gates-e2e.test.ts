@@ -42,9 +42,9 @@ async function run<G extends GateName>(fake: FakeKube, gate: G, over: Partial<Ga
     return { result, out: sink.text(), ms: Date.now() - started };
 }
 
-/** Runs cli/gate.ts as `pulumi up` does, in a process of its own; resolves with its exit code, stderr, and when it exited. */
+/** Runs the gate checker as `pulumi up` does (cli/run.cjs), in a process of its own; resolves with its exit code, stderr, and when it exited. */
 function spawnGate(args: string[]) {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "cli/gate.ts", ...args], {
+    const child = spawn(process.execPath, ["cli/run.cjs", "gate", ...args], {
         cwd: ROOT,
         stdio: ["ignore", "pipe", "pipe"],
     });
@@ -441,7 +441,7 @@ describe("gate checker against a fake API server", function () {
                 "--timeout",
                 "3s",
             ]);
-            // The clock starts at the checker's first request: ts-node's start-up is not the gate's.
+            // The clock starts at the checker's first request: start-up (TypeScript's, when dist/ is stale) is not the gate's.
             while (!fake.requests.length && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
             const firstRequest = Date.now();
             const { code, stderr, at } = await exited;
@@ -472,18 +472,7 @@ describe("gate checker against a fake API server", function () {
             fake.podStuck = { reason: "ContainerCreating", message: "" };
             const child = spawn(
                 process.execPath,
-                [
-                    "-r",
-                    "ts-node/register/transpile-only",
-                    "cli/gate.ts",
-                    "dns",
-                    "--kubeconfig",
-                    fake.kubeconfig(),
-                    "--timeout",
-                    "20s",
-                    "--poll",
-                    "50ms",
-                ],
+                ["cli/run.cjs", "gate", "dns", "--kubeconfig", fake.kubeconfig(), "--timeout", "20s", "--poll", "50ms"],
                 {
                     cwd: ROOT,
                     stdio: ["ignore", "pipe", "pipe"],

@@ -7,7 +7,7 @@ import { PHASES } from "../lib/phases";
 import { devConfig } from "./cluster-scenarios";
 import { byName, ofType, planDev } from "./helpers";
 
-const PREFIX = "node -r ts-node/register/transpile-only cli/gate.ts";
+const PREFIX = "node cli/run.cjs gate";
 /** What follows the gate's name: no stack file on disk may change what the flags say. */
 const NO_STACK = "--no-stack";
 

@@ -1,12 +1,14 @@
 /**
  * The shell command that runs the gate checker (cli/gate.ts) from a
- * @pulumi/command resource: `gate` and its flags. The path is relative:
- * Pulumi runs commands in the project directory, and an absolute path would
- * make every machine's `up` see a changed command. `--no-stack`: the flags
- * carry every setting, and no stack file on disk may change them.
+ * @pulumi/command resource: `gate` and its flags. It goes through
+ * cli/run.cjs, which runs the compiled checker in dist/ when that matches the
+ * sources and the sources otherwise, so the command is the same either way.
+ * The path is relative: Pulumi runs commands in the project directory, and an
+ * absolute path would make every machine's `up` see a changed command.
+ * `--no-stack`: the flags carry every setting, and no stack file on disk may change them.
  */
 export function checkerCommand([gate, ...flags]: string[]): string {
-    return ["node", "-r", "ts-node/register/transpile-only", "cli/gate.ts", gate, "--no-stack", ...flags].map(shellQuote).join(" ");
+    return ["node", "cli/run.cjs", "gate", gate, "--no-stack", ...flags].map(shellQuote).join(" ");
 }
 
 export function shellQuote(arg: string): string {
