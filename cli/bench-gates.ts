@@ -15,6 +15,7 @@ import {
     TIMEOUT_LINE,
 } from "../test/cluster-scenarios";
 import { FakeKube } from "../test/fake-kube";
+import { median, verdict } from "./bench-stats";
 
 // Gate timings against the tests' fake API server, with the dev stack's real
 // poll interval and timeouts. The fake's probe pods finish in 20 ms; on a
@@ -69,12 +70,6 @@ const BREAKAGES: Record<Phase, Breakage[]> = {
         },
     ],
 };
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /**
  * Time from the fake cluster turning healthy to the gate passing, measured
@@ -144,7 +139,6 @@ export async function benchGates(runs: number): Promise<string[]> {
     rows.push(
         `| network gate: Week 4 incident → failed | ${median(inc.samples).toFixed(0)} | ${Math.min(...inc.samples).toFixed(0)} | ${Math.max(...inc.samples).toFixed(0)} |`,
     );
-    const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
     return [
         `gates against the fake API server: ${runs} runs per case, ms, poll interval ${pollMs} ms (dev stack)`,
         "",

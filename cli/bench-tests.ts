@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadNote, median, verdict } from "./bench";
+import { loadNote, median, verdict } from "./bench-stats";
 
 // `npm test` against the checks it ran before, one after the other, each
 // from cold caches as on a fresh clone (no incremental type-check record, no

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parse, stringify } from "yaml";
 import { checkerCommand } from "../lib/gates/command";
 import { benchGates } from "./bench-gates";
+import { loadNote, median, verdict } from "./bench-stats";
 import { benchTests } from "./bench-tests";
 
 // Wall-clock medians of whole processes, interleaved so drift in machine
@@ -40,21 +41,6 @@ function time(c: Case): number {
     const env = { ...process.env, PATH: `${NODE_BIN}${path.delimiter}${process.env.PATH ?? ""}` };
     for (const s of c.steps) execFileSync(s.file, s.args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] });
     return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-export function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-export const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
-
-export function loadNote(): string {
-    return `load average ${os
-        .loadavg()
-        .map((l) => l.toFixed(1))
-        .join(" / ")} (1 / 5 / 15 min)`;
 }
 
 /** Every case `runs` times, interleaved; rows of a Markdown table and the medians by name. */
