@@ -163,3 +163,53 @@ describe("the command a Gate resource runs", function () {
         expect(modules.filter((m) => /node_modules[/\\]@pulumi[/\\](pulumi|kubernetes|command)[/\\]index\.js$/.test(m))).to.deep.equal([]);
     });
 });
+
+describe("npm test (cli/test.cjs)", function () {
+    this.timeout(60_000);
+
+    // A project whose three checks print their priority and exit as told.
+    function checks(exit: { typecheck?: number; lint?: number; mocha?: number }): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-test-"));
+        const script = (name: string, status = 0) =>
+            `node -e "console.log('${name} ran at priority ' + require('os').getPriority()); process.exit(${status})"`;
+        const scripts = {
+            typecheck: script("typecheck", exit.typecheck),
+            lint: script("lint", exit.lint),
+            "test:unit": script("mocha", exit.mocha),
+        };
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "t", version: "1.0.0", private: true, scripts }));
+        return dir;
+    }
+    const runner = (dir: string) => spawnSync(process.execPath, [path.join(ROOT, "cli", "test.cjs")], { cwd: dir, encoding: "utf8" });
+    const priority = (out: string, name: string) => Number(new RegExp(`${name} ran at priority (-?\\d+)`).exec(out)![1]);
+
+    it("runs every check npm test ran before: the type-check, ESLint, Prettier and all of mocha's tests", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        expect(pkg.scripts.test).to.equal("node cli/test.cjs");
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { CHECKS } = require("../cli/test.cjs") as { CHECKS: { script: string }[] };
+        const commands = CHECKS.map((c) => pkg.scripts[c.script] as string).join(" && ");
+        expect(commands).to.contain("tsc -p tsconfig.json --noEmit").and.contain("eslint .").and.contain("prettier --check");
+        expect(commands).to.contain(`mocha --parallel --jobs 2 "test/**/*.test.ts"`);
+    });
+
+    it("passes when every check passes, the tests at normal priority and the others below", () => {
+        const r = runner(checks({}));
+        expect(r.status, r.stdout + r.stderr).to.equal(0);
+        for (const name of ["typecheck", "lint", "mocha"])
+            expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${name} ran at`));
+        expect(r.stdout).to.match(/npm test: all 3 checks passed in [\d.]+ s\n$/);
+        const normal = priority(r.stdout, "mocha");
+        expect(priority(r.stdout, "typecheck")).to.equal(Math.min(19, normal + 10));
+        expect(priority(r.stdout, "lint")).to.equal(Math.min(19, normal + 10));
+    });
+
+    it("fails when one check fails, naming it, after every check has run and shown its output", () => {
+        const r = runner(checks({ lint: 2 }));
+        expect(r.status).to.equal(1);
+        expect(r.stdout).to.contain("── lint FAILED (exit status 2) in").and.contain("lint ran at priority");
+        expect(r.stdout).to.contain("typecheck ran at priority").and.contain("mocha ran at priority");
+        expect(r.stdout).to.match(/npm test: lint failed \(2 of 3 checks passed\) in [\d.]+ s\n$/);
+        expect(runner(checks({ mocha: 1, typecheck: 1 })).stdout).to.contain("npm test: typecheck, mocha failed (1 of 3 checks passed)");
+    });
+});
