@@ -70,6 +70,8 @@ function staleness(root = ROOT) {
         const abs = path.join(root, file);
         if (!fs.existsSync(abs)) return `${file} was deleted since the last build`;
         if (digest(abs) !== hash) return `${file} changed since the last build`;
+        const emitted = path.join(DIST, file.replace(/\.ts$/, ".js"));
+        if (file.endsWith(".ts") && !fs.existsSync(path.join(root, emitted))) return `${posix(emitted)} is missing`;
     }
     return undefined;
 }
@@ -117,8 +119,10 @@ function build(root = ROOT) {
     fs.rmSync(path.join(root, MANIFEST), { force: true });
     const files = Object.fromEntries(buildInputs(root).map((f) => [f, digest(path.join(root, f))]));
     const tsc = require.resolve("typescript/bin/tsc", { paths: [root] });
+    // A dist/ that lost a file tsc -b believes it wrote: only --force writes it again.
+    const lost = Object.keys(files).some((f) => f.endsWith(".ts") && !fs.existsSync(path.join(root, DIST, f.replace(/\.ts$/, ".js"))));
     // tsc reports on stdout; stdout belongs to the command's own output (plan --format json).
-    const r = spawnSync(process.execPath, [tsc, "-b", TSCONFIG], { cwd: root, stdio: ["ignore", 2, 2] });
+    const r = spawnSync(process.execPath, [tsc, "-b", TSCONFIG, ...(lost ? ["--force"] : [])], { cwd: root, stdio: ["ignore", 2, 2] });
     if (r.status !== 0) return r.status ?? 1;
     for (const f of emittedSources(root)) if (!(f in files)) files[f] = digest(path.join(root, f));
     const tmp = path.join(root, `${MANIFEST}.${process.pid}`);

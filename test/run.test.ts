@@ -108,6 +108,17 @@ describe("cli/run.cjs: the compiled dist/ when it matches the sources", function
         expect(run(dir, "gate").err).to.contain("lib/unused.ts was deleted since the last build");
     });
 
+    it("treats a dist/ that lost a compiled file as stale, and build writes it again", () => {
+        const dir = project();
+        expect(run(dir, "build").status).to.equal(0);
+        fs.rmSync(path.join(dir, "dist", "lib", "tag.js"));
+        const lost = run(dir, "gate");
+        expect(lost.out).to.equal(`v1 gate source []`);
+        expect(lost.err).to.contain("dist/lib/tag.js is missing");
+        expect(run(dir, "build").status).to.equal(0);
+        expect(run(dir, "gate")).to.deep.equal({ status: 0, out: `v1 gate dist []`, err: "" });
+    });
+
     it("runs no plan from a dist/ that does not compile; prepare (npm ci) only warns, and the gates run the sources", () => {
         const dir = project();
         expect(run(dir, "build").status).to.equal(0);
