@@ -36,17 +36,14 @@ const INTERNAL_ERROR = 3;
 const USAGE_ERROR = 2;
 const DEBUG_ENV = "TALOS_PLATFORM_DEBUG";
 
-const USAGE = `usage: node cli/run.cjs <command> [args]
-       node cli/run.cjs build | prepare
+const USAGE = `usage: node cli/run.cjs plan|bench|gate|doctor [args]
+       node cli/run.cjs build|prepare
 
-Commands: ${Object.keys(COMMANDS).join(", ")} (cli/<command>.ts). Runs the
-compiled dist/ when it matches the sources, and otherwise ${Object.entries(COMMANDS)
-    .filter(([, how]) => how === "build")
-    .map(([c]) => c)
-    .join(" and ")} compile it
-first, while the others run from the sources.
-build    compile dist/ (tsc -b ${TSCONFIG}) and record its sources
-prepare  the same, run by npm ci and npm install; a failed compile only warns`;
+Runs cli/<command>.ts from dist/ when dist/ was compiled from the sources as
+they are. Otherwise plan and bench compile dist/ first, and gate and doctor
+run from the TypeScript sources (slower to start).
+  build    compile dist/ (tsc -b ${TSCONFIG}) and record its sources
+  prepare  the same, for npm ci and npm install: a failed compile only warns`;
 
 const posix = (p) => p.split(path.sep).join("/");
 

@@ -13,7 +13,12 @@ import { ROOT } from "./helpers";
 // editing never touch this repository's dist/.
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require("../cli/run.cjs") as { INTERNAL_ERROR: number; DEBUG_ENV: string; MANIFEST: string };
+const launcher = require("../cli/run.cjs") as {
+    INTERNAL_ERROR: number;
+    DEBUG_ENV: string;
+    MANIFEST: string;
+    COMMANDS: Record<string, string>;
+};
 
 // Without @types/node, so that each compile takes a fraction of a second.
 const COMMAND = (name: string) => `import { tag } from "../lib/tag";
@@ -143,6 +148,7 @@ describe("cli/run.cjs: the compiled dist/ when it matches the sources", function
         const r = run(project(), "deploy");
         expect(r.status).to.equal(2);
         expect(r.err).to.contain('unknown command "deploy"').and.contain("usage: node cli/run.cjs");
+        expect(r.err).to.contain(`usage: node cli/run.cjs ${Object.keys(launcher.COMMANDS).join("|")} [args]`);
     });
 
     it("exits with lib/exit.ts's internal-error status and debug variable", () => {
