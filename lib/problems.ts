@@ -1,5 +1,3 @@
-import { RunError } from "@pulumi/pulumi/errors";
-
 /** Config keys live under this namespace in Pulumi.<stack>.yaml. */
 export const CONFIG_NAMESPACE = "talos-platform";
 
@@ -53,9 +51,17 @@ export function describeProblem(p: Problem): string {
 
 /**
  * Thrown before any resource is registered when the configuration cannot
- * work. A RunError, so `pulumi up` prints the list without a stack trace.
+ * work. A Pulumi RunError, so `pulumi up` prints the list without a stack trace.
  */
-export class ConfigError extends RunError {
+export class ConfigError extends Error {
+    /**
+     * What makes it a RunError: Pulumi's RunError.isInstance looks for this
+     * field, so that errors of one copy of the SDK are known to another.
+     * Subclassing RunError instead would load the SDK's gRPC stack into every
+     * gate, which shares this module and never talks to Pulumi
+     * (test/run.test.ts checks both).
+     */
+    readonly __pulumiRunError = true;
     readonly problems: Problem[];
     constructor(problems: Problem[]) {
         const errors = problems.filter((p) => p.severity === "error");

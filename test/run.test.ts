@@ -4,7 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { checkerCommand } from "../lib/gates/command";
+import * as pulumi from "@pulumi/pulumi";
 import { DEBUG_ENV, INTERNAL_ERROR } from "../lib/exit";
+import { ConfigError, error } from "../lib/problems";
 import { ROOT } from "./helpers";
 
 // cli/run.cjs decides between the compiled dist/ and the TypeScript sources.
@@ -177,7 +179,14 @@ describe("the command a Gate resource runs", function () {
         expect(r.stdout).to.contain("usage: cli/gate.ts network");
         const modules: string[] = JSON.parse(fs.readFileSync(loaded, "utf8"));
         expect(modules.some((m) => m.includes(path.join("cli", "gate.")))).to.equal(true);
-        expect(modules.filter((m) => /node_modules[/\\]@pulumi[/\\](pulumi|kubernetes|command)[/\\]index\.js$/.test(m))).to.deep.equal([]);
+        expect(modules.filter((m) => /node_modules[/\\](@pulumi|@grpc)[/\\]/.test(m))).to.deep.equal([]);
+    });
+
+    it("still reports config errors to pulumi up as a RunError (a list, no stack trace), without the SDK in the gates", () => {
+        const e = new ConfigError([error("talos-platform:cluster.name", "is required", "set it")]);
+        expect(pulumi.RunError.isInstance(e)).to.equal(true);
+        expect(ConfigError.isConfigError(e)).to.equal(true);
+        expect(pulumi.RunError.isInstance(new Error("x"))).to.equal(false);
     });
 });
 
