@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,8 +17,25 @@ function coldCaches(root: string): void {
     fs.rmSync(path.join(root, "node_modules", ".cache", "prettier"), { recursive: true, force: true });
 }
 
+/**
+ * CPU seconds used so far by this process's finished children and theirs
+ * (Linux: /proc/self/stat cutime + cstime); undefined elsewhere.
+ */
+function childCpuSeconds(): number | undefined {
+    try {
+        const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+        const ticks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
+        // Fields 16 and 17 of stat(5), counted from the state (field 3) at index 0.
+        return (Number(fields[13]) + Number(fields[14])) / ticks;
+    } catch {
+        return undefined;
+    }
+}
+
 interface Run {
     ms: number;
+    /** CPU seconds of the whole run, all processes. */
+    cpu?: number;
     /** Mocha's titles of the failed tests, or the command's last lines when it failed otherwise. */
     failed?: string;
 }
@@ -26,14 +43,17 @@ interface Run {
 function timed(root: string, file: string, args: string[]): Run {
     coldCaches(root);
     const env = { ...process.env, PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}` };
+    const cpuBefore = childCpuSeconds();
     const start = process.hrtime.bigint();
     const r = spawnSync(file, args, { cwd: root, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (r.status === 0) return { ms };
+    const cpuAfter = childCpuSeconds();
+    const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+    if (r.status === 0) return { ms, cpu };
     const text = r.stdout + r.stderr;
     // Mocha: "  1) outer describe\n       inner describe\n         test title:"
     const titles = [...text.matchAll(/^ {2}\d+\) ((?:.+\n)*?.+):$/gm)].map((m) => m[1].replace(/\s*\n\s*/g, " › ").trim());
-    return { ms, failed: titles.length ? [...new Set(titles)].join("; ") : text.trim().split("\n").slice(-5).join(" / ") };
+    return { ms, cpu, failed: titles.length ? [...new Set(titles)].join("; ") : text.trim().split("\n").slice(-5).join(" / ") };
 }
 
 /** Markdown lines for the bench report. */
@@ -47,7 +67,8 @@ export function benchTests(root: string, runs: number): string[] {
     }
     const s = (runs: Run[]) => {
         const xs = runs.map((r) => r.ms / 1000);
-        return `${median(xs).toFixed(1)} | ${Math.min(...xs).toFixed(1)} | ${Math.max(...xs).toFixed(1)} | ${runs.filter((r) => r.failed).length}`;
+        const cpu = runs.every((r) => r.cpu !== undefined) ? median(runs.map((r) => r.cpu!)).toFixed(0) : "n/a";
+        return `${median(xs).toFixed(1)} | ${Math.min(...xs).toFixed(1)} | ${Math.max(...xs).toFixed(1)} | ${cpu} | ${runs.filter((r) => r.failed).length}`;
     };
     const failures = [...now.map((r) => ["npm test", r] as const), ...before.map((r) => ["before", r] as const)]
         .filter(([, r]) => r.failed)
@@ -56,8 +77,8 @@ export function benchTests(root: string, runs: number): string[] {
     return [
         `npm test from cold caches: ${runs} interleaved runs each, wall-clock s, ${os.cpus().length} CPUs, ${start} at the start, ${loadNote()} at the end`,
         "",
-        "| case | median | min | max | failed runs |",
-        "|---|---|---|---|---|",
+        "| case | median | min | max | CPU s (median) | failed runs |",
+        "|---|---|---|---|---|---|",
         `| npm test (type-check and lint at lower priority beside mocha --parallel) | ${s(now)} |`,
         `| before: ${BEFORE.replace(/\|/g, "\\|")} | ${s(before)} |`,
         "",

@@ -193,20 +193,26 @@ describe("the command a Gate resource runs", function () {
 describe("npm test (cli/test.cjs)", function () {
     this.timeout(60_000);
 
-    // A project whose three checks print their priority and exit as told.
+    // An npm stand-in: `npm run -s <script>` prints the script's priority and exits as told.
     function checks(exit: { typecheck?: number; lint?: number; mocha?: number }): string {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-test-"));
-        const script = (name: string, status = 0) =>
-            `node -e "console.log('${name} ran at priority ' + require('os').getPriority()); process.exit(${status})"`;
-        const scripts = {
-            typecheck: script("typecheck", exit.typecheck),
-            lint: script("lint", exit.lint),
-            "test:unit": script("mocha", exit.mocha),
-        };
-        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "t", version: "1.0.0", private: true, scripts }));
+        const status = { typecheck: exit.typecheck ?? 0, lint: exit.lint ?? 0, "test:unit": exit.mocha ?? 0 };
+        fs.writeFileSync(
+            path.join(dir, "npm.js"),
+            `const [run, silent, script] = process.argv.slice(2);
+if (run !== "run" || silent !== "-s") process.exit(99);
+console.log(script + " ran at priority " + require("os").getPriority());
+process.exit(${JSON.stringify(status)}[script]);
+`,
+        );
         return dir;
     }
-    const runner = (dir: string) => spawnSync(process.execPath, [path.join(ROOT, "cli", "test.cjs")], { cwd: dir, encoding: "utf8" });
+    const runner = (dir: string) =>
+        spawnSync(process.execPath, [path.join(ROOT, "cli", "test.cjs")], {
+            cwd: dir,
+            encoding: "utf8",
+            env: { ...process.env, npm_execpath: path.join(dir, "npm.js") },
+        });
     const priority = (out: string, name: string) => Number(new RegExp(`${name} ran at priority (-?\\d+)`).exec(out)![1]);
 
     it("runs every check npm test ran before: the type-check, ESLint, Prettier and all of mocha's tests", () => {
@@ -222,10 +228,11 @@ describe("npm test (cli/test.cjs)", function () {
     it("passes when every check passes, the tests at normal priority and the others below", () => {
         const r = runner(checks({}));
         expect(r.status, r.stdout + r.stderr).to.equal(0);
-        for (const name of ["typecheck", "lint", "mocha"])
-            expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${name} ran at`));
+        const scripts = { typecheck: "typecheck", lint: "lint", mocha: "test:unit" };
+        for (const [name, script] of Object.entries(scripts))
+            expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${script} ran at`));
         expect(r.stdout).to.match(/npm test: all 3 checks passed in [\d.]+ s\n$/);
-        const normal = priority(r.stdout, "mocha");
+        const normal = priority(r.stdout, "test:unit");
         expect(priority(r.stdout, "typecheck")).to.equal(Math.min(19, normal + 10));
         expect(priority(r.stdout, "lint")).to.equal(Math.min(19, normal + 10));
     });
@@ -234,7 +241,7 @@ describe("npm test (cli/test.cjs)", function () {
         const r = runner(checks({ lint: 2 }));
         expect(r.status).to.equal(1);
         expect(r.stdout).to.contain("── lint FAILED (exit status 2) in").and.contain("lint ran at priority");
-        expect(r.stdout).to.contain("typecheck ran at priority").and.contain("mocha ran at priority");
+        expect(r.stdout).to.contain("typecheck ran at priority").and.contain("test:unit ran at priority");
         expect(r.stdout).to.match(/npm test: lint failed \(2 of 3 checks passed\) in [\d.]+ s\n$/);
         expect(runner(checks({ mocha: 1, typecheck: 1 })).stdout).to.contain("npm test: typecheck, mocha failed (1 of 3 checks passed)");
     });
