@@ -1,9 +1,11 @@
 "use strict";
 // `npm test`: the type-check, the lint and mocha, side by side. One after the
-// other they took about two minutes on two cores; side by side, about the
-// longest of them. The type-check and the lint run at a lower priority, so
-// that the tests' own clocks (a gate's timeout, a poll interval) keep the
-// CPU they had when nothing ran beside them.
+// other they took about two minutes on two cores; side by side, about as long
+// as mocha alone. The type-check and the lint run at a lower priority, so
+// that the tests' own clocks (a gate's timeout, a poll interval) keep the CPU
+// they had when nothing ran beside them. For the same reason mocha runs its
+// files one at a time: with --parallel, the gates' end-to-end tests, whose
+// budgets are fractions of a second, failed on a loaded machine.
 //
 // Each check's output is printed whole when it ends, under a line that says
 // how it ended; the exit status is 0 only if every check passed.
