@@ -7,13 +7,14 @@
 // files one at a time: with --parallel, the gates' end-to-end tests, whose
 // budgets are fractions of a second, failed on a loaded machine.
 //
-// Each check's output is printed whole when it ends, under a line that says
-// how it ended; the exit status is 0 only if every check passed.
+// mocha's output streams as it runs; each other check's output is printed
+// whole after it, under a line that says how the check ended. The exit status
+// is 0 only if every check passed.
 
 const { spawn } = require("node:child_process");
 const os = require("node:os");
 
-/** npm scripts, in the order their output is most useful when several fail. */
+/** npm scripts. The one in the foreground streams its output; the others' waits for it. */
 const CHECKS = [
     { name: "typecheck", script: "typecheck", background: true },
     { name: "lint", script: "lint", background: true },
@@ -24,7 +25,11 @@ const LOWER_PRIORITY = 10;
 
 const children = new Set();
 
-function runCheck(check) {
+function rule(text) {
+    return `── ${text} ${"─".repeat(Math.max(3, 68 - text.length))}\n`;
+}
+
+function runCheck(check, onOutput) {
     const started = Date.now();
     // The npm that runs `npm test` sets npm_execpath; through it, the same npm runs each script.
     const npm = process.env.npm_execpath;
@@ -41,8 +46,9 @@ function runCheck(check) {
         }
     }
     const output = [];
-    child.stdout.on("data", (d) => output.push(d));
-    child.stderr.on("data", (d) => output.push(d));
+    const collect = (d) => (onOutput ? onOutput(d) : output.push(d));
+    child.stdout.on("data", collect);
+    child.stderr.on("data", collect);
     return new Promise((resolve) => {
         child.on("error", (e) => resolve({ check, status: 127, output: [Buffer.from(`${e.message}\n`)], seconds: 0 }));
         child.on("close", (code, signal) =>
@@ -56,30 +62,47 @@ function runCheck(check) {
     });
 }
 
-function report(r) {
-    const how = r.status === 0 ? "passed" : `FAILED (exit status ${r.status})`;
-    const head = `── ${r.check.name} ${how} in ${r.seconds.toFixed(1)} s `;
-    process.stdout.write(`${head}${"─".repeat(Math.max(3, 72 - head.length))}\n`);
-    const text = Buffer.concat(r.output).toString("utf8").replace(/\s+$/, "");
-    if (text) process.stdout.write(text + "\n");
+function ending(r) {
+    return `${r.check.name} ${r.status === 0 ? "passed" : `FAILED (exit status ${r.status})`} in ${r.seconds.toFixed(1)} s`;
 }
 
 async function main() {
     const started = Date.now();
+    const background = CHECKS.filter((c) => c.background);
+    const [live] = CHECKS.filter((c) => !c.background);
     process.stdout.write(
-        `npm test: ${CHECKS.map((c) => c.name).join(", ")} side by side (${CHECKS.filter((c) => c.background)
-            .map((c) => c.name)
-            .join(" and ")} at lower priority); each one's output follows when it ends\n`,
+        `npm test: ${CHECKS.map((c) => c.name).join(", ")} side by side (${background.map((c) => c.name).join(" and ")} at lower priority)\n`,
     );
-    const results = await Promise.all(
-        CHECKS.map((c) =>
+    process.stdout.write(rule(live.name));
+    let liveEnded = false;
+    const waiting = [];
+    const show = (r) => {
+        process.stdout.write(rule(ending(r)));
+        const text = Buffer.concat(r.output)
+            .toString("utf8")
+            .replace(/^\s*\n/, "")
+            .replace(/\s+$/, "");
+        if (text) process.stdout.write(text + "\n");
+    };
+    const results = await Promise.all([
+        runCheck(live, (d) => process.stdout.write(d)).then((r) => {
+            process.stdout.write(rule(ending(r)));
+            liveEnded = true;
+            waiting.splice(0).forEach(show);
+            return r;
+        }),
+        ...background.map((c) =>
             runCheck(c).then((r) => {
-                report(r);
+                if (liveEnded) show(r);
+                else waiting.push(r);
                 return r;
             }),
         ),
-    );
-    const failed = results.filter((r) => r.status !== 0).map((r) => r.check.name);
+    ]);
+    const failed = results
+        .filter((r) => r.status !== 0)
+        .map((r) => r.check.name)
+        .sort((a, b) => CHECKS.findIndex((c) => c.name === a) - CHECKS.findIndex((c) => c.name === b));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     process.stdout.write(
         failed.length
