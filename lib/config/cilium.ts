@@ -214,16 +214,10 @@ export const bgpPeerConfigSchema = z.strictObject({
         })
         .optional()
         .meta({ description: "BGP graceful restart: peers keep the routes while Cilium restarts.", defaultText: "off (Cilium's)" }),
-    ebgpMultihop: z
-        .number()
-        .int()
-        .min(1)
-        .max(255)
-        .optional()
-        .meta({
-            description: "TTL of eBGP packets; raise it for a router that is not on a node's own network.",
-            defaultText: "1 (Cilium's)",
-        }),
+    ebgpMultihop: z.number().int().min(1).max(255).optional().meta({
+        description: "TTL of eBGP packets; raise it for a router that is not on a node's own network.",
+        defaultText: "1 (Cilium's)",
+    }),
     authSecret: secretKeyName.optional().meta({
         description:
             "Name of a top-level secret key holding the session's TCP MD5 password, e.g. `bgpPassword` for `pulumi config set --secret talos-platform:bgpPassword`. It becomes the Secret `bgp-auth-<peer config>` (key `password`) in Cilium's `bgpControlPlane.secretsNamespace.name`.",
