@@ -21,7 +21,7 @@ function repositoryRoot(): string {
     }
 }
 
-export function main(argv: string[], out: (text: string) => void = (t) => process.stdout.write(t)): number {
+export function main(argv: string[], out: (text: string) => void = (t) => process.stdout.write(t), root = repositoryRoot()): number {
     let check: boolean;
     try {
         const { values } = parseArgs({
@@ -37,7 +37,6 @@ export function main(argv: string[], out: (text: string) => void = (t) => proces
         out(`${(e as Error).message}\n${USAGE}\n`);
         return 2;
     }
-    const root = repositoryRoot();
     let stale = 0;
     for (const [file, text] of Object.entries(generatedFiles(root))) {
         const target = path.join(root, file);

@@ -182,24 +182,33 @@ export function defaultSentence(node: JsonSchema): string | undefined {
  * extension renders in hovers); documentation-only metadata is gone.
  */
 export function publishedStackSchema(annotated: JsonSchema = annotatedStackSchema()): JsonSchema {
-    const publish = (node: unknown): unknown => {
-        if (Array.isArray(node)) return node.map(publish);
-        if (node === null || typeof node !== "object") return node;
-        const out: JsonSchema = {};
-        for (const [key, value] of Object.entries(node)) {
-            if (DOC_ONLY.includes(key)) continue;
-            // Values, not schemas: leave them as they are.
-            out[key] = key === "default" || key === "enum" || key === "const" ? value : publish(value);
+    return publish(annotated);
+}
+
+/** Keywords whose value is a map of schemas (its keys are names, not keywords). */
+const SCHEMA_MAPS = ["properties", "patternProperties", "definitions", "$defs"];
+/** Keywords whose value is a schema, or a list of schemas. */
+const SCHEMAS = ["items", "additionalProperties", "anyOf", "oneOf", "allOf", "not", "if", "then", "else"];
+
+function publish(node: JsonSchema): JsonSchema {
+    const out: JsonSchema = {};
+    for (const [key, value] of Object.entries(node)) {
+        if (DOC_ONLY.includes(key)) continue;
+        if (SCHEMA_MAPS.includes(key)) {
+            out[key] = Object.fromEntries(Object.entries<JsonSchema>(value).map(([name, schema]) => [name, publish(schema)]));
+        } else if (SCHEMAS.includes(key) && value !== null && typeof value === "object") {
+            out[key] = Array.isArray(value) ? value.map(publish) : publish(value);
+        } else {
+            out[key] = value;
         }
-        if (typeof out.description === "string") {
-            const def = defaultSentence(node as JsonSchema);
-            const prose = out.description;
-            out.markdownDescription = def ? `${prose}\n\nDefault: ${def}.` : prose;
-            out.description = def ? `${prose} Default: ${def}.` : prose;
-        }
-        return out;
-    };
-    return publish(annotated) as JsonSchema;
+    }
+    if (typeof out.description === "string") {
+        const def = defaultSentence(node);
+        const prose = out.description;
+        out.markdownDescription = def ? `${prose}\n\nDefault: ${def}.` : prose;
+        out.description = def ? `${prose} Default: ${def}.` : prose;
+    }
+    return out;
 }
 
 /** The file's text: stable key order, two-space indentation, a final newline. */
