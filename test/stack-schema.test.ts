@@ -8,7 +8,7 @@ import { main as genSchema } from "../cli/gen-schema";
 import { SECTIONS, validateConfig } from "../lib/config";
 import { JsonSchema, STACK_SCHEMA_FILE } from "../lib/config/json-schema";
 import { generatedFiles, REFERENCE_FILE, REFERENCE_TEMPLATE } from "../lib/config/reference";
-import { Json, ROOT } from "./helpers";
+import { devSections, Json, ROOT } from "./helpers";
 
 const SCHEMA: JsonSchema = JSON.parse(fs.readFileSync(path.join(ROOT, STACK_SCHEMA_FILE), "utf8"));
 const DEV_TEXT = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
@@ -448,5 +448,30 @@ describe("docs/configuration.md", () => {
         expect(at.every((i) => i > 0)).to.equal(true);
         expect([...at].sort((a, b) => a - b)).to.deep.equal(at);
         expect(Object.keys(SECTIONS)).to.deep.equal(["cluster", "cilium", "coredns", "certManager", "ingressNginx", "flux", "gates"]);
+    });
+});
+
+// .describe() and .meta() return clones: the problems of a documented key must
+// still conceal a secret, offer the accepted forms and show an example.
+describe("documenting a key changes none of its problems", () => {
+    it("still conceals a secret pasted where a secret key's name belongs, offers a pool block's forms, and gives a duration's example", () => {
+        const s = devSections();
+        const token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        s.certManager.issuers[2].acme.cloudflare.apiTokenSecret = token;
+        s.cilium.bgp.peerConfigs[0].authSecret = token;
+        s.cilium.loadBalancerPools[0].blocks = ["172.29.52.0/24"];
+        s.gates.network.timeout = 5;
+        const problems = validateConfig({ sections: s, otherKeys: { cloudflareApiToken: { secret: true } } }).problems;
+        const at = (p: string) => problems.find((x) => x.path === `${NS}:${p}`)!;
+        for (const key of ["certManager.issuers[2].acme.cloudflare.apiTokenSecret", "cilium.bgp.peerConfigs[0].authSecret"]) {
+            expect(at(key).message, key).to.contain("the value is not shown");
+            expect(at(key).value, key).to.equal(undefined);
+        }
+        expect(JSON.stringify(problems)).to.not.contain(token);
+        expect(at("cilium.loadBalancerPools[0].blocks[0]")).to.include({
+            message: "must be an object with cidr, or with start and stop",
+            fix: 'write it as { cidr: "172.29.52.0/24" }',
+        });
+        expect(at("gates.network.timeout").fix).to.equal("set it to a string, e.g. 90s (a number with a unit: ms, s, m, h)");
     });
 });
