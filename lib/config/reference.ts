@@ -137,7 +137,7 @@ function sectionsPart(schema: JsonSchema): string {
             const section: JsonSchema = config.properties[key];
             const presence = required.has(key) ? "Required." : "Optional: without it, every key below takes its default.";
             return [
-                `### \`${key}\`: ${section.title}`,
+                `### \`${key}\` — ${section.title}`,
                 `${presence} ${section.description}`,
                 ...((section.details as string[] | undefined) ?? []),
                 keyTable(keyRows(section)),
