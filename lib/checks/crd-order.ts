@@ -1,4 +1,5 @@
 import type { PlatformConfig } from "../config";
+import type { ChartConfig } from "../config/common";
 import { Values, valueAt } from "../merge";
 import { Phase, PHASES } from "../phases";
 import { configPath, error, Problem } from "../problems";
@@ -156,33 +157,53 @@ export function lateCrdFix(f: LateCrd): string {
 export interface Release {
     /** The config section whose `values` are merged into the release's. */
     section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux";
+    /** The chart this program knows it as (CRD_FEATURES, chart data); the section may name a mirror's copy. */
     chart: string;
     phase: Phase;
     values: Values;
+    /** The section: chart name, repository, pinned version, namespace and the user's own `values`. */
+    config: ChartConfig;
 }
 
 /** The charts this program installs, in phase order, with their final values. */
 export function releases(config: PlatformConfig): Release[] {
     const { cluster } = config;
-    return [
-        { section: "cilium" as const, chart: "cilium", phase: "network" as const, values: ciliumValues(cluster, config.cilium) },
-        ...(cluster.coreDnsDisabled
-            ? [{ section: "coredns" as const, chart: "coredns", phase: "dns" as const, values: corednsValues(cluster, config.coredns) }]
-            : []),
+    const out: Release[] = [
         {
-            section: "certManager" as const,
-            chart: "cert-manager",
-            phase: "certificates" as const,
-            values: certManagerValues(config.certManager, cluster),
+            section: "cilium",
+            chart: "cilium",
+            phase: "network",
+            values: ciliumValues(cluster, config.cilium),
+            config: config.cilium,
         },
-        {
-            section: "ingressNginx" as const,
-            chart: "ingress-nginx",
-            phase: "ingress" as const,
-            values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
-        },
-        { section: "flux" as const, chart: "flux-operator", phase: "gitops" as const, values: fluxOperatorValues(config.flux) },
     ];
+    if (cluster.coreDnsDisabled) {
+        out.push({
+            section: "coredns",
+            chart: "coredns",
+            phase: "dns",
+            values: corednsValues(cluster, config.coredns),
+            config: config.coredns,
+        });
+    }
+    out.push(
+        {
+            section: "certManager",
+            chart: "cert-manager",
+            phase: "certificates",
+            values: certManagerValues(config.certManager, cluster),
+            config: config.certManager,
+        },
+        {
+            section: "ingressNginx",
+            chart: "ingress-nginx",
+            phase: "ingress",
+            values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
+            config: config.ingressNginx,
+        },
+        { section: "flux", chart: "flux-operator", phase: "gitops", values: fluxOperatorValues(config.flux), config: config.flux },
+    );
+    return out;
 }
 
 function crdOrder(config: PlatformConfig): Problem[] {
