@@ -1,5 +1,7 @@
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as path from "node:path";
+import * as vm from "node:vm";
 import type { Values } from "../merge";
 import type { ChartKeys } from "./derive";
 
@@ -56,11 +58,22 @@ export function loadChartDir(dir: string, origin: ChartData["origin"]): ChartDat
     const data: ChartData = { chart: keys.chart, version: keys.version, origin, dir, keys };
     const validatorFile = path.join(dir, FILES.validator);
     if (fs.existsSync(validatorFile)) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        data.validate = require(validatorFile) as Validator;
+        data.validate = loadValidator(validatorFile);
         data.defaults = JSON.parse(fs.readFileSync(path.join(dir, FILES.defaults), "utf8")) as Values;
     }
     return data;
+}
+
+/**
+ * Loads a generated validator as Node loads a CommonJS module, except that
+ * its `require("ajv/dist/runtime/…")` resolves from this program: a fetched
+ * chart's validator sits in the user's cache, where no node_modules is.
+ */
+function loadValidator(file: string): Validator {
+    const module = { exports: {} as unknown };
+    const wrapped = vm.runInThisContext(`(function (exports, require, module) {${fs.readFileSync(file, "utf8")}\n})`, { filename: file });
+    (wrapped as (e: unknown, r: NodeJS.Require, m: { exports: unknown }) => void)(module.exports, createRequire(__filename), module);
+    return module.exports as Validator;
 }
 
 const carried = new Map<string, ChartData | null>();
