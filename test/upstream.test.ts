@@ -26,7 +26,8 @@ describe("a fresh clone stands alone", () => {
         const hits: string[] = [];
         for (const file of trackedFiles()) {
             // Upstream files, and the chart data generated from them ("#/properties/bpf/properties/root/type" is no home directory).
-            if (file === "package-lock.json" || file.startsWith("test/upstream/") || /^lib\/charts\/data\/.+\.(js|json)$/.test(file)) continue;
+            if (file === "package-lock.json" || file.startsWith("test/upstream/") || /^lib\/charts\/data\/.+\.(js|json)$/.test(file))
+                continue;
             const text = fs.readFileSync(path.join(ROOT, file), "utf8");
             text.split("\n").forEach((line, i) => {
                 for (const f of FORBIDDEN) if (f.re.test(line)) hits.push(`${file}:${i + 1}: ${f.what}: ${line.trim()}`);

@@ -66,7 +66,21 @@ export interface DefaultRule {
     source: RuleSource;
 }
 
-export type ChartRule = RefusalRule | VersionRule | DefaultRule;
+/** Annotation risks an ingress controller grades, which its annotations-risk-level admits or refuses. */
+export interface RiskRule {
+    kind: "risk";
+    id: string;
+    chart: string;
+    versions: string;
+    /** Annotation name (after `nginx.ingress.kubernetes.io/`) to its risk; only High and Critical are listed. */
+    risks: Record<string, RiskLevel>;
+    source: RuleSource;
+}
+
+export const RISK_LEVELS = ["Low", "Medium", "High", "Critical"] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+export type ChartRule = RefusalRule | VersionRule | DefaultRule | RiskRule;
 
 const cilium = (release: string, commit: string): RuleSource => ({
     change: `its templates/validate.yaml (cilium/cilium ${commit.slice(0, 12)})`,
@@ -165,6 +179,12 @@ const INGRESS_NGINX_11819: RuleSource = {
     change: "kubernetes/ingress-nginx#11819, annotations-risk-level High by default",
     release: "ingress-nginx chart 4.12.0 (controller v1.12.0)",
     url: "https://github.com/kubernetes/ingress-nginx/pull/11819",
+};
+
+const INGRESS_NGINX_RISKS: RuleSource = {
+    change: "docs/user-guide/nginx-configuration/annotations-risk.md of controller-v1.15.1 (kubernetes/ingress-nginx 0a5901f3c64f)",
+    release: "ingress-nginx chart 4.15.1 (controller v1.15.1)",
+    url: "https://github.com/kubernetes/ingress-nginx/blob/controller-v1.15.1/docs/user-guide/nginx-configuration/annotations-risk.md",
 };
 
 /** Every version-ranged rule, by chart. */
@@ -294,6 +314,31 @@ export const CHART_RULES: ChartRule[] = [
         setting: "annotations-risk-level",
         value: "Critical",
         source: INGRESS_NGINX_9673,
+    },
+    {
+        kind: "risk",
+        id: "ingress-nginx-annotation-risks",
+        chart: "ingress-nginx",
+        // Graded since annotation validation (#9673); the grades are read from the pinned 4.15.1's controller.
+        versions: ">=4.8.1-0",
+        risks: {
+            "auth-snippet": "Critical",
+            "configuration-snippet": "Critical",
+            "modsecurity-snippet": "Critical",
+            "server-snippet": "Critical",
+            "stream-snippet": "Critical",
+            "auth-signin": "High",
+            "auth-tls-error-page": "High",
+            "auth-tls-match-cn": "High",
+            "auth-url": "High",
+            "mirror-host": "High",
+            "mirror-target": "High",
+            "modsecurity-transaction-id": "High",
+            "proxy-ssl-name": "High",
+            "server-alias": "High",
+            "upstream-hash-by": "High",
+        },
+        source: INGRESS_NGINX_RISKS,
     },
     {
         kind: "default",

@@ -3,6 +3,7 @@ import type { PlatformConfig } from "../config";
 import { ARTICLE, suggestion } from "../config/issues";
 import { carriedVersions, ChartData, chartData, SchemaError } from "../charts/catalog";
 import type { KeyNode } from "../charts/derive";
+import { renderedObjects } from "../charts/rendered";
 import * as semver from "semver";
 import { CHART_RULES, ChartRule, Condition, inRange, rulesFor } from "../charts/rules";
 import { isPlainObject, mergeValues, Values, valueAt } from "../merge";
@@ -124,7 +125,7 @@ function schemaProblems(r: Release, data: ChartData, skip: Set<string>): { probl
         } else if (e.keyword === "required") {
             at = [...at, String(e.params.missingProperty)];
             message = "is required by the chart's schema";
-            fix = "remove the null in values that deletes the chart's default, or set it";
+            fix = "set it";
         } else if (e.keyword === "type") {
             fix = `set it to ${typeWords(e.params.type)}`;
         } else if (e.keyword === "enum") {
@@ -208,7 +209,7 @@ export function holds(values: Values, [key, state, chartDefault = false]: Condit
 function ruleProblems(r: Release, table: ChartRule[] = CHART_RULES): Problem[] {
     const problems: Problem[] = [];
     for (const rule of rulesFor(r.chart, r.config.version, table)) {
-        if (rule.kind === "default" || !rule.when.every((c) => holds(r.values, c))) continue;
+        if ((rule.kind !== "refused" && rule.kind !== "version") || !rule.when.every((c) => holds(r.values, c))) continue;
         const since = `since ${rule.source.release}: ${rule.source.change}`;
         if (rule.kind === "refused") {
             const why = rule.why ? `; ${rule.why}` : "";
@@ -235,6 +236,15 @@ function chartValues(config: PlatformConfig): Problem[] {
     for (const r of releases(config)) {
         const ruled = ruleProblems(r);
         problems.push(...ruled);
+        for (const u of renderedObjects(r).unrenderable) {
+            problems.push(
+                error(
+                    valuesKey(r, u.at),
+                    `is a map, but the ${chartName(r)} chart renders every ${u.key} item with tpl, which takes a string: Helm fails the release ("wrong type for value; expected string")`,
+                    `write the object as a YAML block string: ${u.key}: [ "- |" followed by the object's lines ]`,
+                ),
+            );
+        }
         const data = chartData(r.config.chart, r.config.version);
         if (!data) {
             // Nothing computed and nothing given: the chart's own defaults, nothing to check.

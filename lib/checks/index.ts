@@ -8,6 +8,7 @@ import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
+import { ingressAnnotationChecks } from "./ingress-annotations";
 import { lbPoolChecks } from "./lb-pools";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
@@ -26,6 +27,7 @@ export const CHECKS: Check[] = [
     ...dnsChecks,
     ...certificateChecks,
     ...ingressChecks,
+    ...ingressAnnotationChecks,
     ...chartValueChecks,
     ...crdOrderChecks,
     ...lbPoolChecks,
