@@ -250,7 +250,7 @@ export const CHART_RULES: ChartRule[] = [
         ],
         key: "installCRDs",
         chartSays: "ERROR: the deprecated .installCRDs option cannot be enabled at the same time as its replacement .crds.enabled",
-        why: "talos-platform sets crds.enabled (with crds.keep, so that an uninstall keeps every Certificate)",
+        why: "talos-platform sets crds.enabled, with crds.keep so that an uninstall keeps every Certificate",
         fix: "remove installCRDs: crds.enabled, which the program sets, installs the CRDs",
         source: CERT_MANAGER_6760,
     },

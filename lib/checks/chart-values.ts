@@ -267,7 +267,7 @@ function uncheckedProblem(r: Release): Problem {
     return warning(
         "chart-values-unchecked",
         configPath([r.section, "version"]),
-        `names a chart talos-platform carries no data for (${carried.length ? `it has ${r.config.chart} ${carried.join(", ")}` : `none for ${r.config.chart}`}), so the merged values were not checked against the chart's values.schema.json and values.yaml: a misspelled, removed or refused key would reach Helm unnoticed`,
+        `is a ${r.config.chart} chart version talos-platform carries no data for (${carried.length ? `it carries ${carried.join(", ")}` : "it carries none of this chart"}), so the merged values were not checked against the chart's values.schema.json and values.yaml: a misspelled, removed or refused key would reach Helm unnoticed`,
         `run npm run plan -- --fetch-charts (it downloads the chart from ${r.config.repository}) to check them against the chart itself${pin}`,
         r.config.version,
     );
