@@ -83,7 +83,7 @@ export type RiskLevel = (typeof RISK_LEVELS)[number];
 export type ChartRule = RefusalRule | VersionRule | DefaultRule | RiskRule;
 
 const cilium = (release: string, commit: string): RuleSource => ({
-    change: `its templates/validate.yaml (cilium/cilium ${commit.slice(0, 12)})`,
+    change: `its templates/validate.yaml, cilium/cilium ${commit.slice(0, 12)}`,
     release: `cilium ${release}`,
     url: `https://docs.cilium.io/en/v${release.split(".").slice(0, 2).join(".")}/operations/upgrade/#helm-options`,
 });
