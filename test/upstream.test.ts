@@ -25,7 +25,7 @@ describe("a fresh clone stands alone", () => {
     it("no tracked file names a path outside the repository", () => {
         const hits: string[] = [];
         for (const file of trackedFiles()) {
-            // Upstream files, and the chart data generated from them ("#/properties/bpf/properties/root/type" is no home directory).
+            // Upstream files, and the chart data generated from them (a schema path through a key named root is no home directory).
             if (file === "package-lock.json" || file.startsWith("test/upstream/") || /^lib\/charts\/data\/.+\.(js|json)$/.test(file))
                 continue;
             const text = fs.readFileSync(path.join(ROOT, file), "utf8");
