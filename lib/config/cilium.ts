@@ -244,6 +244,35 @@ export const ciliumSchema = z.strictObject({
     bgp: bgpSchema.optional(),
     /** L2 announcements (ARP), for networks without a BGP router. @default [] */
     l2Announcements: z.array(l2AnnouncementSchema).default([]),
+    /**
+     * How many LoadBalancer Services L2 announcements will announce at most,
+     * those Flux deploys later included. Sizes the agent's API client rate
+     * limit (k8sClientRateLimit) by Cilium's L2 announcements guide: each
+     * announced Service is a lease the agent renews.
+     * @default 50 (10 requests per second more with the default 5s lease renew deadline)
+     */
+    l2AnnouncedServices: z
+        .number()
+        .int()
+        .min(1)
+        .default(50)
+        .describe(
+            "How many LoadBalancer Services L2 announcements will announce at most, counting those Flux deploys later; sizes the Cilium agent's API client rate limit (k8sClientRateLimit) as Cilium's L2 announcements guide says. Default 50.",
+        ),
+    /**
+     * Cilium operator replicas. The chart keeps two on different nodes
+     * (required anti-affinity), so the second stays Pending on a one-node
+     * cluster; the gates accept one ready replica and say so.
+     * @default 2 (the chart's)
+     */
+    operatorReplicas: z
+        .number()
+        .int()
+        .min(1)
+        .default(2)
+        .describe(
+            "Cilium operator replicas; each needs a node of its own. Set 1 on a cluster that knows it runs on one node (the gates accept one ready replica of 2 and say the second is pending). Default 2.",
+        ),
 });
 export type CiliumConfig = z.output<typeof ciliumSchema>;
 
