@@ -38,6 +38,12 @@ const PLURALS: Record<string, string> = {
     GitRepository: "gitrepositories",
     Kustomization: "kustomizations",
     CiliumLoadBalancerIPPool: "ciliumloadbalancerippools",
+    CiliumBGPClusterConfig: "ciliumbgpclusterconfigs",
+    CiliumBGPPeerConfig: "ciliumbgppeerconfigs",
+    CiliumBGPAdvertisement: "ciliumbgpadvertisements",
+    CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
+    CiliumL2AnnouncementPolicy: "ciliuml2announcementpolicies",
+    Lease: "leases",
 };
 
 const STUB = `#!/bin/sh
@@ -224,8 +230,15 @@ export class FakeKube {
         if (obj) return this.send(res, 200, obj.kind === "Pod" ? this.podView(obj) : obj);
         const plural = p.split("/").pop()!;
         if (Object.values(PLURALS).includes(plural)) {
+            // A list without a namespace (/api/v1/services) lists every namespace's objects too.
+            const base = p.slice(0, -plural.length - 1);
+            const everyNamespace = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/namespaces/[^/]+/${plural}/[^/]+$`);
             const items = [...this.objects.entries()]
-                .filter(([k]) => k.startsWith(p + "/") && !k.slice(p.length + 1).includes("/"))
+                .filter(
+                    ([k]) =>
+                        (k.startsWith(p + "/") && !k.slice(p.length + 1).includes("/")) ||
+                        (!base.includes("/namespaces/") && everyNamespace.test(k)),
+                )
                 .map(([, v]) => v)
                 .filter((o) => matches(o.metadata.labels, url.searchParams.get("labelSelector")))
                 .map((o) => (o.kind === "Pod" ? this.podView(o) : o));

@@ -19,6 +19,9 @@ import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TI
 import { devSections, raw, ROOT } from "./helpers";
 import { crdErrors } from "./schemas";
 
+/** curlimages/curl:8.11.1's multi-platform index digest, as public manifests pin it (see lib/config/gates.ts). */
+const CURL_8_11_1 = "docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
+
 describe("gate options", () => {
     it("derives every gate's targets from the dev stack", () => {
         const o = devOptions();
@@ -30,7 +33,7 @@ describe("gate options", () => {
             operator: "cilium-operator",
         });
         expect(o.network.crds).to.include("ciliumloadbalancerippools.cilium.io");
-        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: "curlimages/curl:8.11.1", probeNamespace: "default" });
+        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: CURL_8_11_1, probeNamespace: "default" });
         expect(o.dns).to.include({
             namespace: "kube-system",
             deployment: "coredns",
