@@ -103,13 +103,19 @@ function peerLabel(p: ConfiguredPeer): string {
     return `${p.name} (${p.address}${p.asn !== undefined ? `, AS ${p.asn}` : ""})`;
 }
 
-/** Sessions the down ones share: a peer down on every node is the router's doing; on some nodes, those nodes'. */
-function sessionCause(peer: ConfiguredPeer, down: string[], nodes: number, localASN: unknown): string {
-    const where =
-        down.length === nodes ? "from any node" : `from node${down.length > 1 ? "s" : ""} ${down.join(", ")} (the other nodes have it)`;
-    return down.length === nodes
-        ? `the BGP session to ${peerLabel(peer)} is not established ${where}: the router does not accept it; check its neighbor configuration (AS ${String(localASN ?? "?")} on each node address), the TCP MD5 password, and that TCP 179 reaches it`
-        : `the BGP session to ${peerLabel(peer)} is not established ${where}: check those nodes' route to ${peer.address} and that the router lists their addresses as neighbors`;
+/** A peer down on every node is the router's doing; on some nodes only, those nodes'. */
+function sessionIssue(peer: ConfiguredPeer, down: string[], nodes: number, localASN: unknown): Pick<Issue, "cause" | "fix"> {
+    const ask = "`cilium-dbg bgp peers` in the agent of a node shows each session's state";
+    if (down.length === nodes)
+        return {
+            cause: `the BGP session to ${peerLabel(peer)} is not established from any node: the router does not accept it`,
+            fix: `on the router, configure each node's address as a neighbor with remote AS ${String(localASN ?? "?")} (and the TCP MD5 password when cilium.bgp.peerConfigs[].authSecret is set), and let TCP 179 through; ${ask}`,
+        };
+    const which = down.length > 1 ? `nodes ${down.join(", ")}` : `node ${down[0]}`;
+    return {
+        cause: `the BGP session to ${peerLabel(peer)} is not established from ${which}, while the other nodes have it`,
+        fix: `check that ${which} reach${down.length > 1 ? "" : "es"} ${peer.address} and that the router has ${down.length > 1 ? "their addresses" : "its address"} as neighbors; ${ask}`,
+    };
 }
 
 interface Expected {
@@ -259,13 +265,8 @@ export function bgpReport(live: BgpLive, o: Pick<AnnouncementFields, "bgpCluster
     }
     const localASN = instances[0]?.localASN;
     for (const { peer, nodes: on, lines } of down.values()) {
-        lines.forEach((line, i) =>
-            issues.push({
-                link: `BGP peer ${peerLabel(peer)} on node ${on[i]}`,
-                line,
-                cause: sessionCause(peer, on, nodes.length, localASN),
-            }),
-        );
+        const why = sessionIssue(peer, on, nodes.length, localASN);
+        lines.forEach((line, i) => issues.push({ link: `BGP peer ${peerLabel(peer)} on node ${on[i]}`, line, ...why }));
     }
 
     // Routes: each address of each announced pool, on every established session that sends its family.
