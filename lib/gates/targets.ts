@@ -104,11 +104,12 @@ export function announcementFields(config: PlatformConfig): AnnouncementFields {
           )
         : [];
     const l2Pools = objects.pools.filter((p) => l2Policies.length && l2Announces(p.spec, l2Policies)).map((p) => p.metadata.name);
+    // Keys stay present when unset, so that these options override others' (the doctor's, a test's) when spread.
     return {
         ciliumNamespace: config.cilium.namespace,
-        ...(objects.bgp ? { bgpClusterConfig: objects.bgp.clusterConfig.metadata.name } : {}),
-        ...(bgpPools.length ? { bgpPools } : {}),
-        ...(l2Pools.length ? { l2Pools } : {}),
+        bgpClusterConfig: objects.bgp?.clusterConfig.metadata.name,
+        bgpPools: bgpPools.length ? bgpPools : undefined,
+        l2Pools: l2Pools.length ? l2Pools : undefined,
     };
 }
 
