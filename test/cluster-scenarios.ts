@@ -151,6 +151,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
     const n = o.network;
     fake.put(...n.crds.map(crd));
     fake.put(daemonSet(n.namespace, n.agent, { "k8s-app": "cilium" }), deployment(n.namespace, n.operator, true, 2));
+    for (const node of NODES) setNodeReady(fake, node, true);
     fake.put({
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -400,6 +401,22 @@ function announced(fake: FakeKube, config: PlatformConfig, services: AnnouncedSe
             });
         }
     }
+}
+
+/** A Node object whose kubelet reports Ready, or has stopped reporting (Unknown, as for a node that is gone). */
+export function setNodeReady(fake: FakeKube, node: string, ready: boolean): void {
+    fake.put({
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name: node },
+        status: {
+            conditions: [
+                ready
+                    ? { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }
+                    : { type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." },
+            ],
+        },
+    });
 }
 
 /** Edits a stored object in place. */

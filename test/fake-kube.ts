@@ -44,6 +44,7 @@ const PLURALS: Record<string, string> = {
     CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
     CiliumL2AnnouncementPolicy: "ciliuml2announcementpolicies",
     Lease: "leases",
+    Node: "nodes",
 };
 
 const STUB = `#!/bin/sh

@@ -18,6 +18,7 @@ import {
     NODES,
     poolNotAdvertised,
     routesNotAdvertised,
+    setNodeReady,
 } from "./cluster-scenarios";
 import { FakeKube } from "./fake-kube";
 import { devSections, Json, raw, ROOT } from "./helpers";
@@ -118,6 +119,20 @@ describe("announcements: BGP and L2 against a fake API server", function () {
                 `CiliumBGPNodeConfig talos-cp-3: peer gateway: 0 ipv4 routes advertised, for 1 LoadBalancer address the advertisements select (pool bgp-ingress: ${LB_IP})`,
             );
             expect(d.fix).to.contain("cilium-dbg bgp routes advertised ipv4 unicast");
+        });
+
+        it("a node that is down (a cluster recovering on the nodes it has left) is not asked for its sessions", async () => {
+            setNodeReady(fake, NODES[1], false);
+            const config = fake.objects.get(`/apis/cilium.io/v2/ciliumbgpnodeconfigs/${NODES[1]}`);
+            delete config.status;
+            const { result, out } = await run(fake, "ingress", devOptions().ingress);
+            expect(result.ok, out).to.equal(true);
+            expect(result.passed.at(-1)!.detail)
+                .to.contain("2 sessions established on 2 nodes")
+                .and.contain("not asked: NotReady node talos-cp-2");
+            for (const node of NODES) setNodeReady(fake, node, false);
+            const none = await run(fake, "ingress", devOptions().ingress);
+            expect(none.result.diagnosis!.cause).to.contain("no node that BGP runs on is Ready");
         });
 
         it("the doctor shows BGP as a side link after ingress, checks GitOps past it, and exits 1", async () => {
@@ -231,6 +246,7 @@ describe("announcements: the rules at their boundaries", () => {
         const live = (advertised: number | undefined, services: LiveService[], entries: Json[] = [entry()]): BgpLive => ({
             services,
             pools: [pool],
+            notReadyNodes: [],
             ciliumConfig: { "enable-bgp-control-plane": "true" },
             clusterConfig: {
                 metadata: { name: "bgp" },

@@ -30,6 +30,8 @@ export const ESTABLISHED = "established";
 const BGP_CLASS = "io.cilium/bgp-control-plane";
 
 export interface BgpLive extends SharedLive {
+    /** Nodes whose Ready condition is not True: their agents cannot report. */
+    notReadyNodes: string[];
     clusterConfig?: CiliumResource;
     peerConfigs: CiliumResource[];
     advertisements: CiliumResource[];
@@ -207,12 +209,22 @@ export function bgpReport(live: BgpLive, o: Pick<AnnouncementFields, "bgpCluster
     // The node configs the operator made for this cluster config.
     const instanceNames = new Set(instances.map((i) => i.name));
     // The operator sets the cluster config as owner; without owners, the instance names tell.
-    const nodes = live.nodeConfigs.filter((n) => {
+    const selected = live.nodeConfigs.filter((n) => {
         const owners = n.metadata?.ownerReferences ?? [];
         if (owners.length) return owners.some((r) => r.kind === "CiliumBGPClusterConfig" && r.name === name);
         return ((n.spec?.bgpInstances ?? []) as { name?: string }[]).some((i) => instanceNames.has(i.name));
     });
-    if (!nodes.length && !trueCondition(cc, BGP_CONDITIONS.noMatchingNode)) {
+    // A node that is down (a cluster recovering on the nodes it has left) reports nothing; its sessions are not asked for.
+    const nodes = selected.filter((n) => !live.notReadyNodes.includes(n.metadata?.name ?? ""));
+    const skipped = selected.filter((n) => !nodes.includes(n)).map((n) => n.metadata?.name ?? "?");
+    if (selected.length && !nodes.length) {
+        issues.push({
+            link: `BGP: ${ccId} → nodes`,
+            line: `CiliumBGPNodeConfigs for ${name}: ${skipped.join(", ")}, every one on a NotReady node`,
+            cause: "no node that BGP runs on is Ready, so nothing peers",
+        });
+    }
+    if (!selected.length && !trueCondition(cc, BGP_CONDITIONS.noMatchingNode)) {
         issues.push({
             link: `BGP: ${ccId} → nodes`,
             line: `CiliumBGPNodeConfigs for ${name}: none`,
@@ -348,13 +360,14 @@ export function bgpReport(live: BgpLive, o: Pick<AnnouncementFields, "bgpCluster
     });
     return {
         ok: true,
-        detail: `${established.length} session${established.length === 1 ? "" : "s"} established on ${nodes.length} node${nodes.length === 1 ? "" : "s"} (${sessions.join(", ")})${announced.length ? `; advertised: ${announced.join("; ")}` : ""}`,
+        detail: `${established.length} session${established.length === 1 ? "" : "s"} established on ${nodes.length} node${nodes.length === 1 ? "" : "s"} (${sessions.join(", ")})${announced.length ? `; advertised: ${announced.join("; ")}` : ""}${skipped.length ? `; not asked: NotReady node${skipped.length === 1 ? "" : "s"} ${skipped.join(", ")}` : ""}`,
     };
 }
 
 export async function bgpLive(kube: Kube, o: AnnouncementFields): Promise<BgpLive> {
-    const [shared, clusterConfig, peerConfigs, advertisements, nodeConfigs] = await Promise.all([
+    const [shared, nodeList, clusterConfig, peerConfigs, advertisements, nodeConfigs] = await Promise.all([
         sharedLive(kube, o.ciliumNamespace),
+        kube.core.listNode(),
         readOptional(
             kube.custom.getClusterCustomObject({
                 group: "cilium.io",
@@ -367,7 +380,17 @@ export async function bgpLive(kube: Kube, o: AnnouncementFields): Promise<BgpLiv
         listCilium(kube, "ciliumbgpadvertisements"),
         listCilium(kube, "ciliumbgpnodeconfigs"),
     ]);
-    return { ...shared, clusterConfig: clusterConfig as CiliumResource | undefined, peerConfigs, advertisements, nodeConfigs };
+    const notReadyNodes = nodeList.items
+        .filter((n) => n.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True")
+        .map((n) => n.metadata?.name ?? "?");
+    return {
+        ...shared,
+        notReadyNodes,
+        clusterConfig: clusterConfig as CiliumResource | undefined,
+        peerConfigs,
+        advertisements,
+        nodeConfigs,
+    };
 }
 
 /** The BGP step: sessions established on every node, and each announced pool's addresses advertised over them. */
