@@ -32,7 +32,8 @@ function io(): CheckerIo & { text: () => string } {
     return { out: (t) => (text += t), err: (t) => (text += t), cwd: ROOT, signal: new AbortController().signal, text: () => text };
 }
 
-async function run<G extends GateName>(fake: FakeKube, gate: G, options: GateOptions[G], timeoutMs = 600) {
+/** Long enough for the probe pod under a loaded machine; a gate that passes returns as soon as it does. */
+async function run<G extends GateName>(fake: FakeKube, gate: G, options: GateOptions[G], timeoutMs = 3000) {
     const sink = io();
     const result = await checkGate(gate, { ...options, timeoutMs, pollMs: 20, kubeconfig: fake.kubeconfig() }, sink);
     return { result, out: sink.text() };
@@ -216,7 +217,8 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const lease = [...fake.objects.values()].find((o) => o.kind === "Lease");
             lease.spec.renewTime = new Date(Date.now() - 60_000).toISOString();
             const { result } = await run(fake, "ingress", gateOptions(config()).ingress);
-            expect(result.diagnosis!.evidence[0]).to.match(/held by talos-cp-1, last renewed (59|60|61)s ago \(lease duration 15s\)/);
+            const m = /held by talos-cp-1, last renewed (\d+)s ago \(lease duration 15s\)/.exec(result.diagnosis!.evidence[0]);
+            expect(Number(m?.[1])).to.be.within(59, 75);
         });
     });
 });

@@ -19,7 +19,8 @@ const OPERATOR_STEP = "Cilium operator ready (Deployment kube-system/cilium-oper
 const ANTI_AFFINITY =
     "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
 
-async function network(fake: FakeKube, timeoutMs = 600) {
+/** Long enough for the probe pod under a loaded machine; a gate that passes returns as soon as it does. */
+async function network(fake: FakeKube, timeoutMs = 3000) {
     let out = "";
     const result = await checkGate(
         "network",
@@ -96,15 +97,18 @@ describe("network gate: recovery after a config change and on one node", functio
         it("while the DaemonSet rolls its pods onto the new config: waits for the rollout, and passes once the agent runs it", async () => {
             fake.objects.get(AGENT_DS).spec.template = { metadata: { annotations: { [CONFIG_CHECKSUM]: "new-checksum" } } };
             fake.objects.get(AGENT_POD).metadata.annotations = { [CONFIG_CHECKSUM]: "old-checksum" };
-            const waiting = await network(fake, 600);
+            const waiting = await network(fake);
             expect(waiting.result.timedOut).to.equal(true);
             expect(waiting.result.diagnosis!.cause).to.contain("rolls its agents onto it (rollOutCiliumPods)");
             expect(waiting.out).to.contain("still runs the previous cilium-config");
 
-            setTimeout(() => {
+            // The rollout reaches the pod right after the gate first asks it.
+            let asked = 0;
+            fake.exec = () => {
+                if (++asked > 1) return agentSays("True")();
                 fake.objects.get(AGENT_POD).metadata.annotations = { [CONFIG_CHECKSUM]: "new-checksum" };
-                fake.exec = agentSays("True");
-            }, 300);
+                return agentSays("False")();
+            };
             const { result, out } = await network(fake, 5000);
             expect(result.ok, out).to.equal(true);
             expect(out).to.contain("still runs the previous cilium-config");
