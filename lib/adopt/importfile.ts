@@ -72,7 +72,7 @@ export function importFile(matches: Match[], planned: Planned): ImportFile | und
         added.add(r.urn);
     }
     if (names.has(provider.name)) throw new Error(`a resource to import is named ${provider.name}, like the provider's nameTable entry`);
-    return { nameTable: { [provider.name]: provider.urn }, resources };
+    return { nameTable: { [provider.name]: planned.providerUrn }, resources };
 }
 
 export interface CommandStep {

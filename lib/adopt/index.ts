@@ -176,7 +176,7 @@ export async function adopt(input: AdoptInput): Promise<AdoptReport> {
         blocking: findings.filter((f) => f.severity === "blocking").length,
         importFile: file,
         importFilePath: input.importFilePath,
-        commands: commandSequence(input.stack, planned.provider.urn, { file: input.importFilePath, count: counts.import }, input.adoptArgs),
+        commands: commandSequence(input.stack, planned.providerUrn, { file: input.importFilePath, count: counts.import }, input.adoptArgs),
         notes: live.notes,
     };
 }

@@ -31,6 +31,8 @@ export interface PlannedObject {
 export interface Planned {
     /** The explicit Kubernetes provider every Kubernetes resource of the program uses. */
     provider: PlanResource;
+    /** Its URN as `pulumi up` registers it, for the import file's nameTable and `pulumi up --target`. */
+    providerUrn: string;
     releases: PlannedRelease[];
     objects: PlannedObject[];
     /** Every resource, by URN: components are the parents an import file must recreate. */
@@ -45,6 +47,24 @@ export function parseKubernetesType(type: string): { group: string; version: str
 }
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
+/**
+ * The URN `pulumi up` gives a resource of the plan. The plan's URNs come from
+ * Pulumi's mock engine, which builds them differently from the real one
+ * (sdk/go/common/resource/urn.go, NewURN): it prefixes resources of the root
+ * stack with pulumi:pulumi:Stack$, and takes only the parent's own type where
+ * the engine takes the parent's whole qualified type chain
+ * (talos-platform:gitops:Flux$talos-platform:gitops:FluxPhase$kubernetes:…).
+ */
+export function engineUrn(r: PlanResource, byUrn: Map<string, PlanResource>, project: string, stack: string): string {
+    const types: string[] = [];
+    for (let cur: PlanResource | undefined = r; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+        if (cur.type !== ROOT_STACK_TYPE) types.unshift(cur.type);
+    }
+    return `urn:pulumi:${stack}::${project}::${types.join("$")}::${r.name}`;
+}
 
 /**
  * The plan's cluster objects. index.ts creates exactly one Kubernetes
@@ -77,5 +97,6 @@ export function plannedFrom(plan: Plan): Planned {
         const meta = (r.inputs.metadata ?? {}) as { name?: unknown; namespace?: unknown };
         objects.push({ resource: r, ...t, name: str(meta.name), namespace: str(meta.namespace) || undefined });
     }
-    return { provider: providers[0], releases, objects, byUrn: new Map(plan.resources.map((r) => [r.urn, r])) };
+    const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+    return { provider: providers[0], providerUrn: engineUrn(providers[0], byUrn, plan.project, plan.stack), releases, objects, byUrn };
 }
