@@ -52,6 +52,13 @@ const PLURALS: Record<string, string> = {
     Certificate: "certificates",
 };
 
+/** The resource name (plural) the fake serves a kind under. */
+export function pluralOf(kind: string): string {
+    const plural = PLURALS[kind];
+    if (!plural) throw new Error(`the fake API serves no kind ${kind}: add it to PLURALS`);
+    return plural;
+}
+
 /** Where a request path points: a kind's collection (name undefined) or one object, with its API group and version. */
 interface PathRef {
     group: string;

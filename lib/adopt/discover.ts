@@ -87,14 +87,16 @@ export function flagValues(args: string[], flag: string): string[] | undefined {
     return undefined;
 }
 
-function crdOf(c: k8s.V1CustomResourceDefinition): LiveCrd {
+function crdOf(c: k8s.V1CustomResourceDefinition): LiveCrd | undefined {
+    const names = c.spec?.names;
+    if (!c.spec?.group || !names?.kind || !names.plural) return undefined;
     return {
         name: c.metadata?.name ?? "",
         group: c.spec.group,
-        kind: c.spec.names.kind,
-        plural: c.spec.names.plural,
+        kind: names.kind,
+        plural: names.plural,
         namespaced: c.spec.scope === "Namespaced",
-        served: c.spec.versions.filter((v) => v.served).map((v) => v.name),
+        served: (c.spec.versions ?? []).filter((v) => v.served).map((v) => v.name),
     };
 }
 
@@ -189,7 +191,7 @@ export async function discover(kube: Kube, targets: DiscoveryTargets, progress: 
     progress("reading CustomResourceDefinitions and the objects of the plan's kinds");
     const crdList = await get("CustomResourceDefinitions", true, () => kube.ext.listCustomResourceDefinition());
     const wanted = new Set(targets.kinds.map((k) => kindKey(k.group, k.kind)));
-    const crds = (crdList?.items ?? []).map(crdOf).filter((c) => wanted.has(kindKey(c.group, c.kind)));
+    const crds = (crdList?.items ?? []).map(crdOf).filter((c): c is LiveCrd => !!c && wanted.has(kindKey(c.group, c.kind)));
     const objects: LiveObject[] = [];
     for (const crd of crds) {
         // Every object of a CRD is served in each of its served versions; one list sees them all.

@@ -111,14 +111,15 @@ function noPrune(r: FluxRef): string {
  * stop Flux re-applying, stop it pruning, remove its object, keep it out of
  * Git, then import. `what` names what changes owner.
  */
-export function handoverSteps(owner: FluxOwner, what: string): string[] {
+export function handoverSteps(owner: FluxOwner, what: string[]): string[] {
+    const one = what.length === 1 ? what[0] : "what it applied";
     if (owner.kind === "HelmRelease") {
         const ks = owner.appliedBy;
         return [
             ...(ks ? [`${suspend(ks)}   # stops Flux re-applying the HelmRelease (a re-apply would also undo its suspend)`] : []),
             `${suspend(owner)}   # helm-controller stops upgrading, and deleting a suspended HelmRelease skips helm uninstall`,
             ...(ks ? [`${noPrune(ks)}   # deleting or removing what it applied now leaves it in place`] : []),
-            `kubectl -n ${owner.namespace} delete helmrelease ${owner.name}   # ${what} and its workloads stay`,
+            `kubectl -n ${owner.namespace} delete helmrelease ${owner.name}   # ${one} and its workloads stay`,
             `remove the HelmRelease ${owner.name} from the repository${owner.path ? ` (${owner.path})` : ""} and commit, so Flux does not bring it back`,
             "run `npm run adopt` again: the release is then listed for import",
         ];
@@ -126,8 +127,8 @@ export function handoverSteps(owner: FluxOwner, what: string): string[] {
     return [
         `${suspend(owner)}   # stops Flux applying, and pruning, while the owner changes`,
         `${noPrune(owner)}   # (or spec.deletionPolicy: Orphan) its deletion then deletes nothing it applied`,
-        `kubectl -n ${owner.namespace} delete kustomization ${owner.name}   # ${what} stays`,
-        `remove ${owner.path ? `${owner.path} ` : "what it applied "}from the repository's Flux paths and commit, so no other Kustomization applies it again`,
+        `kubectl -n ${owner.namespace} delete kustomization ${owner.name}   # ${one} stays`,
+        `in the repository, remove what this program now owns from ${owner.path ?? "the Kustomization's path"} (or the whole path, if it holds nothing else) and commit, so no Kustomization applies it again`,
         "run `npm run adopt` again: what it applied is then listed for import",
     ];
 }

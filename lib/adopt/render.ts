@@ -51,8 +51,9 @@ export function renderReport(r: AdoptReport): string {
         out.push("", "values, live → planned:");
         for (const v of withDiffs) {
             out.push(`  ${v.target}:`);
-            const notable = v.diffs.filter((d) => d.note);
-            const rest = v.diffs.filter((d) => !d.note);
+            // What changes behaviour, and every credential that changes (its path only), always show.
+            const notable = v.diffs.filter((d) => d.note || d.secret);
+            const rest = v.diffs.filter((d) => !d.note && !d.secret);
             const shown = [...notable, ...rest.slice(0, Math.max(0, SHOWN_DIFFS - notable.length))];
             for (const d of shown) out.push(diffLine(d));
             if (v.diffs.length > shown.length) out.push(`    … and ${v.diffs.length - shown.length} more (--format json lists them)`);
@@ -74,7 +75,7 @@ export function renderReport(r: AdoptReport): string {
 
     out.push("");
     if (r.blocking) {
-        out.push(`${r.blocking} finding(s) block the adoption: fix them first, in the order listed, then run npm run adopt again.`);
+        out.push(`${r.blocking} finding(s) block the adoption: fix them first (each says how), then run npm run adopt again.`);
         if (r.importFilePath)
             out.push(
                 `(${r.importFilePath} was written for what can be imported already; do not run pulumi import before the blocking findings are fixed.)`,

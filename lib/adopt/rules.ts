@@ -248,8 +248,7 @@ function kubeProxy(ctx: RuleContext): Finding[] {
                 evidence,
                 "kube-proxy still runs while the plan has Cilium replace it: both would program every Service, and talos-platform:cluster.kubeProxyDisabled says Talos runs none",
                 [
-                    "if Talos should not run kube-proxy: set Talos cluster.proxy.disabled: true, apply it, and delete the DaemonSet (kubectl -n kube-system delete daemonset kube-proxy)",
-                    "otherwise set talos-platform:cluster.kubeProxyDisabled to false",
+                    "if Talos should not run kube-proxy, set Talos cluster.proxy.disabled: true, apply it, and delete the DaemonSet (kubectl -n kube-system delete daemonset kube-proxy); otherwise set talos-platform:cluster.kubeProxyDisabled to false",
                 ],
             ),
         ];
@@ -302,8 +301,7 @@ function kubernetesVersion(ctx: RuleContext): Finding[] {
                     [...evidence, `${component} ${s.row.release} supports Kubernetes ${s.row.min} to ${s.row.max} (${s.row.source})`],
                     `${component} ${s.row.release} does not support Kubernetes ${k}: it may use APIs this cluster does not serve, and its upstream does not test it there`,
                     [
-                        `upgrade Kubernetes to ${s.row.min} or later first (Talos: talosctl upgrade-k8s --to <version>)`,
-                        `or pin ${key} to a release that supports ${k}`,
+                        `upgrade Kubernetes to ${s.row.min} or later first (Talos: talosctl upgrade-k8s --to <version>), or pin ${key} to a release that supports ${k}`,
                     ],
                 ),
             );
@@ -390,7 +388,7 @@ function twoOwnerFindings(ctx: RuleContext): Finding[] {
             fluxName(owner),
             [`${fluxName(owner)} (known by ${owner.via}) applies: ${what.join("; ")}`],
             "Flux and this program would both own these: each undoes the other's changes on every reconcile, and removing them from either side deletes them (Flux prunes, Pulumi deletes)",
-            handoverSteps(owner, what.length === 1 ? what[0] : "what it applied"),
+            handoverSteps(owner, owner.via.startsWith("its name") || owner.via.startsWith("its path") ? [] : what),
         ),
     );
 }
@@ -477,7 +475,9 @@ function clusterFacts(ctx: RuleContext): Finding[] {
                 what,
                 [`Pod ${cm!.pod}: ${live.join(",")}`, `talos-platform:cluster.${key}: ${configured.join(", ")}`],
                 `the plan is made for ${what} the cluster does not have: Cilium, the LoadBalancer pools and the checks all assume talos-platform:cluster.${key}`,
-                [`set talos-platform:cluster.${key} to ${live.join(", ")} (Talos ${talos}), or change Talos first`],
+                [
+                    `make them agree: set talos-platform:cluster.${key} to ${live.join(", ")}, what Talos gives the control plane (${talos}), or change Talos' ${talos} to the stack's`,
+                ],
             ),
         );
     };
@@ -542,8 +542,7 @@ function clusterFacts(ctx: RuleContext): Finding[] {
                 ],
                 "Talos runs CoreDNS, while the plan installs a CoreDNS release of its own: Helm refuses to install over objects it does not own, and two CoreDNS would answer for kube-dns",
                 [
-                    "set talos-platform:cluster.coreDnsDisabled to false (the plan then checks Talos' CoreDNS)",
-                    "or disable it in Talos first (cluster.coreDNS.disabled: true)",
+                    "set talos-platform:cluster.coreDnsDisabled to false (the plan then checks Talos' CoreDNS), or disable CoreDNS in Talos first (cluster.coreDNS.disabled: true)",
                 ],
             ),
         );
@@ -601,8 +600,9 @@ function releaseConflict(ctx: RuleContext): Finding[] {
                     ],
                     `the plan installs ${p.chart} again as ${p.namespace}/${p.release}: two copies would fight over the same cluster-wide objects (Helm refuses the second's CRDs and RBAC)`,
                     [
-                        `set the section's namespace to ${r.namespace} if the release name is also ${p.release}`,
-                        `otherwise move it: helm -n ${r.namespace} uninstall ${r.name} in a maintenance window, and let pulumi up install it`,
+                        r.name === p.release
+                            ? `set the section's namespace to ${r.namespace}, where the release runs, so it is imported instead`
+                            : `move it in a maintenance window: helm -n ${r.namespace} uninstall ${r.name}, then let pulumi up install ${p.namespace}/${p.release}`,
                     ],
                 ),
             );
