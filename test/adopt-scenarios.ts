@@ -511,12 +511,3 @@ export function week4Prepared(fake: FakeKube): void {
         ),
     );
 }
-
-/** The stack of the first adoption round in docs/adopting.md: the dev stack, holding on to what runs. */
-export function roundOneConfig(config: Obj): Obj {
-    config["talos-platform:cilium"].version = "1.18.6";
-    config["talos-platform:cilium"].values = { ipam: { mode: "cluster-pool" }, ipv6: { enabled: false } };
-    config["talos-platform:certManager"].version = "v1.19.1";
-    config["talos-platform:flux"].distribution = { version: "2.8.1" };
-    return config;
-}

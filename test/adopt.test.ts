@@ -10,6 +10,7 @@ import { decodeReleaseData, latestRevisions, releaseFromSecret } from "../lib/ad
 import type { ImportFile } from "../lib/adopt/importfile";
 import { support } from "../lib/adopt/support";
 import type { CheckerIo } from "../lib/gates/checker";
+import { mergeValues } from "../lib/merge";
 import { runPlan } from "../lib/plan/run";
 import { readStackFile } from "../lib/plan/stackfile";
 import {
@@ -19,12 +20,12 @@ import {
     helmSecret,
     managedCluster,
     object,
-    roundOneConfig,
     WEEK4_CILIUM_VALUES,
     week4Cluster,
     week4Prepared,
 } from "./adopt-scenarios";
 import { devConfig } from "./cluster-scenarios";
+import { parseMarkdown, readDoc } from "./docs";
 import { FakeKube } from "./fake-kube";
 import { CUSTOM_DOMAIN, Json, ROOT } from "./helpers";
 
@@ -295,8 +296,12 @@ describe("npm run adopt against a fake API server", function () {
     describe("the Week 4 cluster, prepared as docs/adopting.md says", () => {
         it("passes round one: the running releases, pools, source and Kustomizations to import, nothing blocking", async () => {
             week4Prepared(fake);
-            const doc = parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
-            roundOneConfig(doc.config);
+            // The stack the page gives for round one: its YAML block, over the dev stack.
+            const page = readDoc("docs/adopting.md");
+            const block = parseMarkdown(page).blocks.find(
+                (b) => b.lang === "yaml" && b.line > page.split("\n").findIndex((l) => l.startsWith("### 6.")),
+            )!;
+            const doc = mergeValues(parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")), parse(block.body));
             const file = path.join(tmp(), "Pulumi.dev.yaml");
             fs.writeFileSync(file, stringify(doc));
             const { code, report, err } = await adopt(fake, ["--config", file, "--format", "json"]);
