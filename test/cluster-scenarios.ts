@@ -5,6 +5,7 @@ import { stackFileConfig } from "../lib/gates/stack";
 import type { GateOptions } from "../lib/gates/options";
 import { announcementFields, FLUX_PHASE_LABEL, gateOptions } from "../lib/gates/targets";
 import { BGP_CONDITIONS } from "../lib/gates/bgp";
+import { configzPath } from "../lib/gates/kubelet";
 import { l2LeaseName } from "../lib/gates/l2";
 import { selects } from "../lib/config/selectors";
 import { addressFamily } from "../lib/net";
@@ -145,13 +146,41 @@ export function gitRepository(
     };
 }
 
+/** The seed cluster's three control-plane nodes (talconfig.yaml: mini01-03). */
+export const NODES = ["mini01", "mini02", "mini03"];
+
+/** A Node as the kubelet registers it, with the pod CIDRs kube-controller-manager assigned. */
+export function node(name: string, kubeletVersion: string, podCIDRs: string[] = []): Obj {
+    return {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name, labels: { "kubernetes.io/hostname": name, "node-role.kubernetes.io/control-plane": "" } },
+        spec: podCIDRs.length ? { podCIDR: podCIDRs[0], podCIDRs } : {},
+        status: { nodeInfo: { kubeletVersion } },
+    };
+}
+
+/** Nodes whose kubelets answer /configz with `clusterDomain`. */
+export function nodesWithDomain(
+    fake: FakeKube,
+    clusterDomain: string,
+    kubeletVersion = "v1.34.2",
+    podCIDRs: (i: number) => string[] = () => [],
+): void {
+    NODES.forEach((name, i) => {
+        fake.put(node(name, kubeletVersion, podCIDRs(i)));
+        fake.raw.set(configzPath(name), { kubeletconfig: { clusterDomain, clusterDNS: ["10.96.0.10"] } });
+    });
+}
+
 /** Every link works: the dev stack's cluster after a good `pulumi up`. */
 export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): void {
     const o = gateOptions(config);
     const n = o.network;
+    nodesWithDomain(fake, config.cluster.dnsDomain);
     fake.put(...n.crds.map(crd));
     fake.put(daemonSet(n.namespace, n.agent, { "k8s-app": "cilium" }), deployment(n.namespace, n.operator, true, 2));
-    for (const node of NODES) setNodeReady(fake, node, true);
+    for (const name of NODES) setNodeReady(fake, name, true);
     fake.put({
         apiVersion: "v1",
         kind: "ConfigMap",
@@ -272,9 +301,6 @@ export function incident(fake: FakeKube): void {
 
 // --- BGP and L2 announcements
 
-/** The nodes the agent DaemonSet runs on (its desiredNumberScheduled is 3). */
-export const NODES = ["talos-cp-1", "talos-cp-2", "talos-cp-3"];
-
 /** cilium-config as the chart renders the keys the gates read. */
 function ciliumConfigData(config: PlatformConfig): Record<string, string> {
     const data: Record<string, string> = { "kube-proxy-replacement": "true" };
@@ -346,12 +372,12 @@ function announced(fake: FakeKube, config: PlatformConfig, services: AnnouncedSe
             return services.filter((s) => addressFamily(s.ip) === afi && entries.some((e) => e.selector && selects(e.selector, all(s))))
                 .length;
         };
-        for (const node of NODES) {
+        for (const name of NODES) {
             fake.put({
                 apiVersion: "cilium.io/v2",
                 kind: "CiliumBGPNodeConfig",
                 metadata: {
-                    name: node,
+                    name,
                     generation: 1,
                     ownerReferences: [
                         { apiVersion: "cilium.io/v2", kind: "CiliumBGPClusterConfig", name: cc.metadata.name, uid: "uid-cc" },
@@ -403,20 +429,19 @@ function announced(fake: FakeKube, config: PlatformConfig, services: AnnouncedSe
     }
 }
 
-/** A Node object whose kubelet reports Ready, or has stopped reporting (Unknown, as for a node that is gone). */
-export function setNodeReady(fake: FakeKube, node: string, ready: boolean): void {
-    fake.put({
-        apiVersion: "v1",
-        kind: "Node",
-        metadata: { name: node },
-        status: {
-            conditions: [
-                ready
-                    ? { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }
-                    : { type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." },
-            ],
-        },
-    });
+/** A node whose kubelet reports Ready, or has stopped reporting (Unknown, as for a node that is gone). */
+export function setNodeReady(fake: FakeKube, name: string, ready: boolean): void {
+    const path = FakeKube.pathOf({ apiVersion: "v1", kind: "Node", metadata: { name } });
+    if (!fake.objects.has(path)) fake.put(node(name, "v1.34.2"));
+    const obj = fake.objects.get(path);
+    obj.status = {
+        ...obj.status,
+        conditions: [
+            ready
+                ? { type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }
+                : { type: "Ready", status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status." },
+        ],
+    };
 }
 
 /** Edits a stored object in place. */

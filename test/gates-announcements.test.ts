@@ -86,10 +86,10 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             // The in-cluster probe passed: Cilium's socket LB answered the address on the node itself.
             expect(result.passed.map((p) => p.name)).to.include(IN_CLUSTER);
             const d = result.diagnosis!;
-            expect(d.link).to.equal(`BGP peer ${GATEWAY} on node talos-cp-2`);
-            expect(d.evidence[0]).to.equal(`CiliumBGPNodeConfig talos-cp-2: peer ${GATEWAY}: active`);
-            expect(d.cause).to.contain("from node talos-cp-2, while the other nodes have it").and.contain("socket load balancer");
-            expect(d.fix).to.contain("node talos-cp-2 reaches 172.29.51.1");
+            expect(d.link).to.equal(`BGP peer ${GATEWAY} on node mini02`);
+            expect(d.evidence[0]).to.equal(`CiliumBGPNodeConfig mini02: peer ${GATEWAY}: active`);
+            expect(d.cause).to.contain("from node mini02, while the other nodes have it").and.contain("socket load balancer");
+            expect(d.fix).to.contain("node mini02 reaches 172.29.51.1");
             expect(d.blocks.join(" ")).to.contain("outside the cluster");
             expect(out).to.contain("waiting for BGP sessions");
         });
@@ -115,9 +115,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             routesNotAdvertised(fake, NODES[2]);
             const { result } = await run(fake, "ingress", devOptions().ingress);
             const d = result.diagnosis!;
-            expect(d.link).to.equal(`BGP routes for pool bgp-ingress to peer ${GATEWAY} on node talos-cp-3`);
+            expect(d.link).to.equal(`BGP routes for pool bgp-ingress to peer ${GATEWAY} on node mini03`);
             expect(d.evidence[0]).to.equal(
-                `CiliumBGPNodeConfig talos-cp-3: peer gateway: 0 ipv4 routes advertised, for 1 LoadBalancer address the advertisements select (pool bgp-ingress: ${LB_IP})`,
+                `CiliumBGPNodeConfig mini03: peer gateway: 0 ipv4 routes advertised, for 1 LoadBalancer address the advertisements select (pool bgp-ingress: ${LB_IP})`,
             );
             expect(d.fix).to.contain("cilium-dbg bgp routes advertised ipv4 unicast");
         });
@@ -130,7 +130,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(result.ok, out).to.equal(true);
             expect(result.passed.at(-1)!.detail)
                 .to.contain("2 sessions established on 2 nodes")
-                .and.contain("not asked: NotReady node talos-cp-2");
+                .and.contain("not asked: NotReady node mini02");
             for (const node of NODES) setNodeReady(fake, node, false);
             const none = await run(fake, "ingress", devOptions().ingress);
             expect(none.result.diagnosis!.cause).to.contain("no node that BGP runs on is Ready");
@@ -144,7 +144,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(code, text).to.equal(1);
             expect(text).to.match(/✓ ingress +3 checks passed/);
             expect(text).to.match(
-                /✗ announcements +BGP peer gateway \(172\.29\.51\.1, AS 64513\) on node talos-cp-1 \(timed out after .*; nothing later depends on it\)/,
+                /✗ announcements +BGP peer gateway \(172\.29\.51\.1, AS 64513\) on node mini01 \(timed out after .*; nothing later depends on it\)/,
             );
             expect(text).to.match(/✓ gitops +\d+ checks passed/);
             expect(text).to.contain("announcements is broken (a side link");
@@ -197,7 +197,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(o.l2Pools).to.deep.equal(["bgp-ingress"]);
             const { result, out } = await run(fake, "ingress", o);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by talos-cp-1`);
+            expect(result.passed.at(-1)!.detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01`);
         });
 
         it("a missing lease: names the Service, the lease Cilium would hold, and the policy that selects it", async () => {
@@ -217,7 +217,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const lease = [...fake.objects.values()].find((o) => o.kind === "Lease");
             lease.spec.renewTime = new Date(Date.now() - 60_000).toISOString();
             const { result } = await run(fake, "ingress", gateOptions(config()).ingress);
-            const m = /held by talos-cp-1, last renewed (\d+)s ago \(lease duration 15s\)/.exec(result.diagnosis!.evidence[0]);
+            const m = /held by mini01, last renewed (\d+)s ago \(lease duration 15s\)/.exec(result.diagnosis!.evidence[0]);
             expect(Number(m?.[1])).to.be.within(59, 75);
         });
     });

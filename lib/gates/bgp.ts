@@ -380,8 +380,12 @@ export async function bgpLive(kube: Kube, o: AnnouncementFields): Promise<BgpLiv
         listCilium(kube, "ciliumbgpadvertisements"),
         listCilium(kube, "ciliumbgpnodeconfigs"),
     ]);
+    // Only a Ready condition that is not True says a node is down; a node that reports none is asked.
     const notReadyNodes = nodeList.items
-        .filter((n) => n.status?.conditions?.find((c) => c.type === "Ready")?.status !== "True")
+        .filter((n) => {
+            const ready = n.status?.conditions?.find((c) => c.type === "Ready");
+            return ready !== undefined && ready.status !== "True";
+        })
         .map((n) => n.metadata?.name ?? "?");
     return {
         ...shared,
