@@ -11,6 +11,9 @@ function isApiEndpoint(v: string): boolean {
     }
 }
 
+/** A Kubernetes UID: an RFC 4122 UUID, as the API server writes it. */
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const DNS_DOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
@@ -73,6 +76,38 @@ export const clusterSchema = z.strictObject({
     forwardKubeDNSToHost: z.boolean().default(true),
     /** kubeconfig context for the Kubernetes provider and the gate checker. @default the current context */
     kubeContext: z.string().min(1).optional(),
+    /**
+     * The UID of the cluster's kube-system namespace: which cluster this stack is bound to. Pins what
+     * `pulumi up` otherwise records in the stack's outputs; it survives a lost state file.
+     * @default none: the UID recorded by the stack's last `pulumi up` (none before the first)
+     */
+    identity: must(
+        z.string(),
+        (v) => UID.test(v),
+        "is not a Kubernetes UID",
+        "copy the UID `pulumi up` printed, or `kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'`",
+    )
+        .optional()
+        .describe(
+            "The UID of the cluster's kube-system namespace (`kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'`): which cluster this stack is bound to. Without it, `pulumi up` checks the UID it recorded in the stack's outputs at its last run; with it, this UID, which survives a lost state file. A cluster whose UID differs is refused before the first change. Setting the new UID is how a deliberate rebuild is accepted.",
+        ),
+    /**
+     * Other URLs of this cluster's API server that a kubeconfig may name: a control-plane node's own
+     * address, an SSH tunnel. @default [] (apiEndpoint, KubePrism's localhost and the in-cluster address only)
+     */
+    apiServerAliases: z
+        .array(
+            must(
+                z.string(),
+                isApiEndpoint,
+                "is not an https URL of an API server",
+                "write the server as the kubeconfig names it, e.g. https://172.29.51.11:6443",
+            ),
+        )
+        .default([])
+        .describe(
+            "Other URLs of this cluster's API server a kubeconfig may name: a control-plane node's own address, an SSH tunnel's `https://127.0.0.1:6443`. `pulumi up` refuses a kubeconfig whose server is none of `apiEndpoint`, KubePrism's `https://localhost:<port>` (when enabled), the in-cluster address of the kubernetes Service, and these.",
+        ),
 });
 
 export type ClusterConfig = z.output<typeof clusterSchema>;

@@ -119,6 +119,9 @@ export const gitUrl = example(
     { value: "https://github.com/<owner>/<repo>", note: "your GitOps repository" },
 );
 
+/** kustomize-controller v1's spec.deletionPolicy values. */
+export const DELETION_POLICIES = ["Orphan", "MirrorPrune", "Delete", "WaitForTermination"] as const;
+
 export const FLUX_COMPONENTS = [
     "source-controller",
     "kustomize-controller",
@@ -202,6 +205,17 @@ export const fluxSchema = z.strictObject({
         })
         // An absent source parses as {}, so the problem names the missing url itself.
         .prefault({} as { url: string }),
+    /**
+     * What kustomize-controller does with what a Kustomization applied when Pulumi deletes the
+     * Kustomization (`pulumi destroy`, or a Kustomization removed from `phases`).
+     * @default Orphan: its workloads, namespaces and volumes stay
+     */
+    deletionPolicy: z
+        .enum(DELETION_POLICIES)
+        .default("Orphan")
+        .describe(
+            "`spec.deletionPolicy` of every Kustomization: what kustomize-controller does with what a Kustomization applied when Pulumi deletes it (`pulumi destroy`, or a Kustomization removed from `phases`). `Orphan` (the default) leaves its workloads, namespaces and PersistentVolumeClaims in place; `MirrorPrune` deletes them when `prune` is true; `Delete` deletes them; `WaitForTermination` deletes them and waits until they are gone. Choose a deleting policy only for a cluster being torn down on purpose.",
+        ),
     /** Kustomizations in ordered phases: each phase waits for the previous one. @default [] */
     phases: z.array(fluxPhaseSchema).default([]),
 });

@@ -157,7 +157,9 @@ export function gateOptions(config: PlatformConfig): GateOptions {
  * (a new chart version, new values, a new pool), not on every `up`.
  */
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
-    const { cluster } = config;
+    // Which cluster the stack is bound to is not what the network phase deploys: the gates carry the identity as a trigger of its own.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
         network: [cluster, config.cilium],
         dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],

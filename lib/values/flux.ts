@@ -104,6 +104,15 @@ export function readyTimeoutSeconds(k: KustomizationConfig): number {
     return Math.ceil((2 * attemptTimeoutMs(k) + retry) / 1000);
 }
 
+/**
+ * How long Pulumi waits for a Flux object (a Kustomization, the GitRepository)
+ * to go once deleted. kustomize-controller's finalizer clears within seconds
+ * while it runs, and an Orphan deletion deletes nothing; when the controller
+ * is gone, the finalizer never clears, and waiting the ready timeout (up to
+ * half an hour) for it would only delay `npm run doctor`'s fix.
+ */
+export const FLUX_DELETE_TIMEOUT = "5m";
+
 /** Marks a Kustomization whose config says notOwnedByPlatform, so the policy flux-single-owner lets it pass too. */
 export const NOT_OWNED_BY_PLATFORM = "talos-platform/not-owned-by-platform";
 
@@ -115,6 +124,8 @@ export function kustomization(flux: FluxConfig, phaseIndex: number, previous: st
         prune: k.prune,
         wait: k.wait,
         sourceRef: { kind: "GitRepository", name: flux.source.name },
+        // Without it Flux's default (MirrorPrune) deletes everything a deleted Kustomization applied.
+        deletionPolicy: flux.deletionPolicy,
     };
     const deps = kustomizationDependencies(previous, k);
     if (deps.length) spec.dependsOn = deps.map((name) => ({ name }));
