@@ -44,7 +44,17 @@ describe("plan command", () => {
         expect(code).to.equal(0);
         const doc = JSON.parse(out);
         // The contract's keys in order, then extensions.
-        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources", "cluster"]);
+        expect(Object.keys(doc)).to.deep.equal([
+            "project",
+            "stack",
+            "ok",
+            "errors",
+            "findings",
+            "phases",
+            "resources",
+            "cluster",
+            "binding",
+        ]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
         expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "k8s.home.geoffdavis.com", kubeProxyDisabled: true });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);

@@ -4,9 +4,15 @@ import { DELETION_POLICY_EFFECT } from "../lifecycle/destroy";
 import { configPath, Problem, warning } from "../problems";
 import type { Check } from "./types";
 
-/** Settings that let an update or a destroy take something away from a running cluster: said in the plan, before `pulumi up`. */
-function lifecycleWarnings(config: PlatformConfig): Problem[] {
+/**
+ * Settings that let an update or a destroy take something away from a
+ * running cluster: said in the plan, before `pulumi up`. Partial: each
+ * warning reads only the sections it names, and a section that did not
+ * parse (undefined here) skips only its own.
+ */
+function lifecycleWarnings(config: Partial<PlatformConfig>): Problem[] {
     const problems: Problem[] = [];
+    if (!config.lifecycle) return problems;
     if (!config.lifecycle.protect) {
         problems.push(
             warning(
@@ -19,16 +25,19 @@ function lifecycleWarnings(config: PlatformConfig): Problem[] {
         );
     }
     config.lifecycle.allowNamespaceMove.forEach((section, i) => {
+        const namespace = config[section]?.namespace;
+        if (namespace === undefined) return;
         problems.push(
             warning(
                 "namespace-move-allowed",
                 configPath(["lifecycle", "allowNamespaceMove", i]),
-                `lets the ${section} release be uninstalled and then installed in ${config[section].namespace} when its namespace differs from the one the last \`pulumi up\` recorded: ${MOVE_OUTAGE[section]}; its section is not protected meanwhile`,
+                `lets the ${section} release be uninstalled and then installed in ${namespace} when its namespace differs from the one the last \`pulumi up\` recorded: ${MOVE_OUTAGE[section]}; its section is not protected meanwhile`,
                 "remove the entry once the move is done",
                 section,
             ),
         );
     });
+    if (!config.flux) return problems;
     const policy = config.flux.deletionPolicy;
     const pruning = config.flux.phases.some((p) => p.kustomizations.some((k) => k.prune));
     if (policy === "Delete" || policy === "WaitForTermination" || (policy === "MirrorPrune" && pruning)) {
@@ -45,4 +54,4 @@ function lifecycleWarnings(config: PlatformConfig): Problem[] {
     return problems;
 }
 
-export const lifecycleChecks: Check[] = [{ name: "lifecycle-settings", run: lifecycleWarnings }];
+export const lifecycleChecks: Check[] = [{ name: "lifecycle-settings", partial: true, run: lifecycleWarnings }];

@@ -35,7 +35,14 @@ export async function readLiveCluster(config: PlatformConfig, kubeconfig?: strin
 
 /** The name that refers to this very stack in a StackReference. */
 export function selfReferenceName(): string {
-    const org = pulumi.getOrganization();
+    let org: string | undefined;
+    try {
+        org = pulumi.getOrganization();
+    } catch {
+        // A CLI too old to pass the organization: a bare name is read in the current project.
+        org = undefined;
+    }
+    if (org === undefined) return pulumi.getStack();
     // A DIY backend's organization is always "organization", and its legacy
     // layout takes only a bare stack name; the project-scoped layout reads a
     // bare name in the current project. Pulumi Cloud needs the full name.
