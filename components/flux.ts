@@ -9,6 +9,7 @@ import { typeToken } from "../lib/phases";
 import {
     DISTRIBUTION_CRDS,
     FLUX_DELETE_TIMEOUT,
+    FLUX_OPERATOR_RELEASE,
     fluxInstance,
     fluxOperatorValues,
     gitCredentialsData,
@@ -63,7 +64,7 @@ export class Flux extends pulumi.ComponentResource {
         const cr = (role: string, obj: K8sObject, dependsOn: pulumi.Resource[], extra: pulumi.CustomResourceOptions = {}) =>
             new k8s.apiextensions.CustomResource(`${name}-${role}`, obj, { parent: this, dependsOn, ...extra });
 
-        this.release = new k8s.helm.v3.Release(`${name}-operator`, releaseArgs("flux-operator", config, fluxOperatorValues(config)), {
+        this.release = new k8s.helm.v3.Release(`${name}-operator`, releaseArgs(FLUX_OPERATOR_RELEASE, config, fluxOperatorValues(config)), {
             parent: this,
             ...RELEASE_OPTIONS,
         });

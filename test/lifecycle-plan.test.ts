@@ -6,7 +6,7 @@ import { gateDigest, NO_GATE_RUNS } from "../lib/lifecycle/gate-runs";
 import type { ClusterSource } from "../lib/lifecycle/source";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { renderMarkdown, renderText } from "../lib/plan/render";
-import { byName, descendants, Json, ofType, planDev } from "./helpers";
+import { byName, descendants, Json, ofType, planCustomDomain, planDev } from "./helpers";
 import { crdErrors } from "./schemas";
 
 // Lifecycle options, gate triggers and the destroy guard, under Pulumi's
@@ -45,8 +45,11 @@ function checkCommands(plan: Plan): PlanResource[] {
 
 describe("lifecycle options in the offline plan", () => {
     let plan: Plan;
+    /** The test stack where this program runs CoreDNS (the dev stack leaves it to Talos). */
+    let ownDns: Plan;
     before(async () => {
         plan = await planDev();
+        ownDns = await planCustomDomain();
     });
 
     it("gives every resource an options object holding only the lifecycle options that are set", () => {
@@ -66,15 +69,19 @@ describe("lifecycle options in the offline plan", () => {
         const objects = cilium.filter((r) => r.type === RELEASE || r.type.startsWith("kubernetes:cilium.io/"));
         // The dev stack: one release, four pools, three BGP objects.
         expect(objects).to.have.length(8);
-        const expected = [...objects.map((r) => r.name), "coredns-release"].sort();
-        const protectedOnes = plan.resources.filter((r) => r.options?.protect).map((r) => r.name);
-        expect(protectedOnes.sort()).to.deep.equal(expected);
+        const protectedOnes = (p: Plan) =>
+            p.resources
+                .filter((r) => r.options?.protect)
+                .map((r) => r.name)
+                .sort();
+        expect(protectedOnes(plan)).to.deep.equal(objects.map((r) => r.name).sort());
+        expect(protectedOnes(ownDns)).to.deep.equal([...objects.map((r) => r.name), "coredns-release"].sort());
         // The CRD wait is not: deleting a command removes nothing from the cluster.
         expect(byName(plan, "cilium-crds-check").options).to.deep.equal({});
     });
 
     it("replaces every Helm release delete-first: a create-first replacement collides with Helm's ownership check", () => {
-        const releases = ofType(plan, RELEASE);
+        const releases = ofType(ownDns, RELEASE);
         expect(releases.map((r) => r.inputs.name).sort()).to.deep.equal([
             "cert-manager",
             "cilium",
@@ -83,7 +90,7 @@ describe("lifecycle options in the offline plan", () => {
             "ingress-nginx",
         ]);
         for (const r of releases) expect(r.options?.deleteBeforeReplace, r.name).to.equal(true);
-        expect(plan.resources.filter((r) => r.options?.deleteBeforeReplace)).to.have.length(releases.length);
+        expect(ownDns.resources.filter((r) => r.options?.deleteBeforeReplace)).to.have.length(releases.length);
     });
 
     it("keeps the FluxInstance when Pulumi deletes it, so the Flux Operator never uninstalls Flux", () => {
@@ -152,7 +159,8 @@ describe("lifecycle options in the offline plan", () => {
 describe("the destroy guard", () => {
     let plan: Plan;
     before(async () => {
-        plan = await planDev();
+        // The test stack where this program runs CoreDNS, so a destroy has every phase to go through.
+        plan = await planCustomDomain();
     });
 
     it("depends on every top-level component, so `pulumi destroy` deletes it before anything else", () => {
@@ -173,7 +181,7 @@ describe("the destroy guard", () => {
         expect(run.status).to.equal(1);
         const message = run.stderr;
         expect(message).to.contain("pulumi destroy stopped before its first delete");
-        // Dependents go first: GitOps, then ingress, certificates, DNS (the dev stack runs CoreDNS), network.
+        // Dependents go first: GitOps, then ingress, certificates, DNS (this program runs CoreDNS here), network.
         const order = ["gitops:", "ingress:", "certificates:", "dns:", "network:"].map((p) => message.indexOf(`  ${p}`));
         expect(order.every((i) => i > 0)).to.equal(true);
         expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
@@ -186,7 +194,7 @@ describe("the destroy guard", () => {
     });
 
     it("leaves the DNS line out when Talos runs CoreDNS", async () => {
-        const talosDns = await planDev((s) => (s.cluster.coreDnsDisabled = false));
+        const talosDns = await planDev();
         const env = byName(talosDns, "destroy-guard-command").inputs.environment as Record<string, string>;
         expect(env[GUARD_MESSAGE_ENV]).to.not.contain("  dns:");
         expect(env[GUARD_MESSAGE_ENV]).to.contain("  network:");
@@ -321,7 +329,14 @@ describe("a release in another namespace on a deployed stack", () => {
         );
         expect(result.errors).to.deep.equal([]);
         expect(byName(result, "cilium-release").options).to.deep.equal({ deleteBeforeReplace: true });
-        expect(byName(result, "coredns-release").options).to.deep.equal({ protect: true, deleteBeforeReplace: true });
+        // Only the moving section loses its protection.
+        expect(byName(result, "cilium-pool-bgp-default").options).to.deep.equal({});
+        expect(
+            byName(await planCustomDomain((s) => (s.lifecycle = { allowNamespaceMove: ["cilium"] })), "coredns-release").options,
+        ).to.deep.equal({
+            protect: true,
+            deleteBeforeReplace: true,
+        });
         const finding = result.findings.find((f) => f.rule === "namespace-move-allowed");
         expect(finding?.message).to.contain("every pod loses its network");
     });
@@ -334,11 +349,10 @@ describe("a release in another namespace on a deployed stack", () => {
         expect(asked.errors.map((e) => e.path)).to.deep.equal(["talos-platform:lifecycle.allowNamespaceMove[0]"]);
     });
 
-    it("is not a move when the release was not deployed before, or is no longer deployed", async () => {
+    it("is not a move when the release is no longer deployed", async () => {
+        // The last `up` ran CoreDNS; now Talos does (the dev stack).
         const { result } = await capturingLog(() =>
-            planDev((s) => (s.cluster.coreDnsDisabled = false), {
-                clusterSource: deployed({ coredns: "kube-system", cilium: "kube-system" }),
-            }),
+            planDev(undefined, { clusterSource: deployed({ coredns: "kube-system", cilium: "kube-system" }) }),
         );
         expect(result.errors).to.deep.equal([]);
     });

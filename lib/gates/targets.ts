@@ -9,7 +9,7 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
+import { FLUX_OPERATOR_RELEASE, fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
 import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import type { GateOptions } from "./options";
 
@@ -23,6 +23,7 @@ export const RELEASES = {
     coredns: COREDNS_RELEASE,
     certManager: "cert-manager",
     ingressNginx: INGRESS_RELEASE,
+    flux: FLUX_OPERATOR_RELEASE,
 } as const;
 
 /** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */

@@ -14,6 +14,9 @@ export const OPERATOR_CRDS = ["fluxinstances.fluxcd.controlplane.io"];
 /** The CRDs of the objects this program creates, which the FluxInstance's distribution installs. */
 export const DISTRIBUTION_CRDS = ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"];
 
+/** The flux-operator chart's release name. */
+export const FLUX_OPERATOR_RELEASE = "flux-operator";
+
 /** The label that records a Kustomization's Flux phase on the object itself. */
 export const PHASE_LABEL = "talos-platform/flux-phase";
 
