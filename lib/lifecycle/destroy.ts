@@ -29,7 +29,7 @@ export function destroySteps(config: PlatformConfig): { phase: Phase; removes: s
         { phase: "ingress", removes: "ingress-nginx: ingress traffic stops and its LoadBalancer address is released" },
         {
             phase: "certificates",
-            removes: `${issuers} ClusterIssuer${issuers === 1 ? "" : "s"} and cert-manager: no certificate is issued or renewed (its CRDs, Certificates and their Secrets stay)`,
+            removes: `${issuers} ClusterIssuer${issuers === 1 ? "" : "s"} and cert-manager: no certificate is issued or renewed (its CRDs stay, and so do the certificates' Secrets)`,
         },
     ];
     if (config.cluster.coreDnsDisabled) steps.push({ phase: "dns", removes: "CoreDNS: cluster DNS stops" });
