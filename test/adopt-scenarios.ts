@@ -122,6 +122,34 @@ function versionInfo(gitVersion: string): Obj {
     };
 }
 
+/** Talos' kube-controller-manager static pod, mirrored into the API: its command line carries the subnets Talos was given. */
+export function controllerManager(kubernetes: string, podSubnets: string[], serviceSubnets: string[]): Obj {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+            name: `kube-controller-manager-${NODES[0]}`,
+            namespace: "kube-system",
+            labels: { "k8s-app": "kube-controller-manager" },
+        },
+        spec: {
+            containers: [
+                {
+                    name: "kube-controller-manager",
+                    image: `registry.k8s.io/kube-controller-manager:${kubernetes}`,
+                    command: [
+                        "/usr/local/bin/kube-controller-manager",
+                        "--allocate-node-cidrs=true",
+                        `--cluster-cidr=${podSubnets.join(",")}`,
+                        `--service-cluster-ip-range=${serviceSubnets.join(",")}`,
+                    ],
+                },
+            ],
+        },
+        status: { phase: "Running" },
+    };
+}
+
 /** What Talos brings up before any CNI: the API server, nodes, its own CoreDNS, the control plane's flags. */
 export function talosCluster(
     fake: FakeKube,
@@ -136,31 +164,7 @@ export function talosCluster(
     fake.raw.set("/version", versionInfo(o.kubernetes));
     nodesWithDomain(fake, o.clusterDomain, o.kubernetes, o.nodePodCidrs);
     fake.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system", uid: "5f0c0a52-7d36-4c1e-9a3b-2b8d61c0e4a1" } });
-    // Talos' static pod, mirrored into the API: its command line carries the subnets Talos was given.
-    fake.put({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: {
-            name: `kube-controller-manager-${NODES[0]}`,
-            namespace: "kube-system",
-            labels: { "k8s-app": "kube-controller-manager" },
-        },
-        spec: {
-            containers: [
-                {
-                    name: "kube-controller-manager",
-                    image: `registry.k8s.io/kube-controller-manager:${o.kubernetes}`,
-                    command: [
-                        "/usr/local/bin/kube-controller-manager",
-                        "--allocate-node-cidrs=true",
-                        `--cluster-cidr=${o.podSubnets.join(",")}`,
-                        `--service-cluster-ip-range=${o.serviceSubnets.join(",")}`,
-                    ],
-                },
-            ],
-        },
-        status: { phase: "Running" },
-    });
+    fake.put(controllerManager(o.kubernetes, o.podSubnets, o.serviceSubnets));
     fake.put(
         object("v1", "Service", "kubernetes", "default", { spec: { clusterIP: "10.96.0.1", clusterIPs: ["10.96.0.1"] } }, "kube-apiserver"),
         object("v1", "Service", "kube-dns", "kube-system", { spec: { clusterIP: "10.96.0.10", clusterIPs: ["10.96.0.10"] } }, "talos"),
@@ -464,5 +468,46 @@ export function managedCluster(fake: FakeKube, config: PlatformConfig, plan: Pla
             "enable-ipv4": "true",
             "enable-ipv6": "true",
         }),
+    );
+}
+
+/**
+ * The Week 4 cluster after the first steps of docs/adopting.md: Flux handed
+ * over (the root Kustomization, the HelmReleases and the Kustomizations of
+ * what this program deploys deleted with pruning off, their objects left in
+ * place with Flux's labels), the failed ingress-nginx release uninstalled,
+ * Talos' IPv6 pod subnet moved to the stack's /56, and Cilium upgraded by hand
+ * to 1.18, which also serves its pools and BGP kinds as cilium.io/v2.
+ */
+export function week4Prepared(fake: FakeKube): void {
+    week4Cluster(fake);
+    const ks = (name: string) => ({
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name, namespace: "flux-system" },
+    });
+    for (const name of [
+        "flux-system",
+        "infrastructure-cert-manager",
+        "infrastructure-ingress-nginx",
+        "infrastructure-cilium-pools",
+        "infrastructure-cilium-bgp",
+    ])
+        fake.remove(ks(name));
+    for (const name of ["cert-manager", "ingress-nginx"])
+        fake.remove({ apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name, namespace: name } });
+    fake.remove({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "sh.helm.release.v1.ingress-nginx.v1", namespace: "ingress-nginx" },
+    });
+    fake.put(controllerManager("v1.31.1", ["10.244.0.0/16", "fd47:25e1:2f96:100::/56"], ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"]));
+    const cilium = { name: "cilium", namespace: "kube-system", chart: "cilium", values: WEEK4_CILIUM_VALUES, manager: "helm" };
+    fake.put(
+        helmSecret({ ...cilium, revision: 1, status: "superseded", version: "1.17.6" }),
+        helmSecret({ ...cilium, revision: 2, status: "deployed", version: "1.18.6" }),
+        ...["CiliumLoadBalancerIPPool", "CiliumBGPClusterConfig", "CiliumBGPPeerConfig", "CiliumBGPAdvertisement"].map((k) =>
+            crd("cilium.io", k, ["v2alpha1", "v2"], false),
+        ),
     );
 }

@@ -66,7 +66,9 @@ export function kustomizationOf(
     const name = o.labels?.[KS_NAME];
     if (!name) return undefined;
     const namespace = o.labels?.[KS_NAMESPACE] ?? "flux-system";
+    // The labels outlive the Kustomization: once it is deleted (the handover), nothing applies the object any more.
     const ks = index.kustomizations.find((k) => k.name === name && k.namespace === namespace);
+    if (!ks) return undefined;
     return { kind: "Kustomization", name, namespace, via: `the labels ${KS_NAME}/namespace on it`, path: pathOf(ks) };
 }
 

@@ -34,7 +34,9 @@ export const SUPPORT: readonly SupportRow[] = [
         source: "Cilium 1.19 docs, network/kubernetes/compatibility and requirements",
     },
     // cert-manager: cert-manager/website content/docs/releases/README.md,
-    // "Supported Kubernetes / OpenShift Versions": 1.20 → 1.32-1.35, 1.21 → 1.33-1.36.
+    // "Supported Kubernetes / OpenShift Versions": 1.19 → 1.31-1.35,
+    // 1.20 → 1.32-1.35, 1.21 → 1.33-1.36.
+    { component: "cert-manager", release: "1.19", min: "1.31", max: "1.35", source: "cert-manager.io/docs/releases" },
     { component: "cert-manager", release: "1.20", min: "1.32", max: "1.35", source: "cert-manager.io/docs/releases" },
     { component: "cert-manager", release: "1.21", min: "1.33", max: "1.36", source: "cert-manager.io/docs/releases" },
     // ingress-nginx: kubernetes/ingress-nginx README.md "Supported Versions table":
