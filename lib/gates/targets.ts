@@ -9,7 +9,7 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
+import { FLUX_OPERATOR_RELEASE, fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
 import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import { clusterFamilies } from "../config/cluster";
 import { bgpAnnounces, l2Announces, poolFamilies } from "../checks/bgp";
@@ -25,6 +25,7 @@ export const RELEASES = {
     coredns: COREDNS_RELEASE,
     certManager: "cert-manager",
     ingressNginx: INGRESS_RELEASE,
+    flux: FLUX_OPERATOR_RELEASE,
 } as const;
 
 /** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */
@@ -197,7 +198,9 @@ export function gateOptions(config: PlatformConfig): GateOptions {
  * (a new chart version, new values, a new pool), not on every `up`.
  */
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
-    const { cluster } = config;
+    // Which cluster the stack is bound to is not what the network phase deploys: the gates carry the identity as a trigger of its own.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
         network: [cluster, config.cilium],
         dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
