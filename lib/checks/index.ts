@@ -10,6 +10,7 @@ import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { ingressAnnotationChecks } from "./ingress-annotations";
 import { lbPoolChecks } from "./lb-pools";
+import { lifecycleChecks } from "./lifecycle";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { nodeIpamChecks } from "./node-ipam";
@@ -36,4 +37,5 @@ export const CHECKS: Check[] = [
     ...secretChecks,
     ...valuesSecretChecks,
     ...gateChecks,
+    ...lifecycleChecks,
 ];
