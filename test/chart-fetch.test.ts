@@ -322,6 +322,7 @@ describe("--fetch-charts", function () {
         expect(pins(() => undefined)).to.deep.equal([]);
         expect(
             pins((c) => {
+                c["talos-platform:cluster"].coreDnsDisabled = true;
                 c["talos-platform:cilium"].version = "1.19.5";
                 c["talos-platform:coredns"] = { version: "1.45.0" };
                 c["talos-platform:flux"].values = { logLevel: "debug" };

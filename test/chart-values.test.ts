@@ -30,6 +30,9 @@ describe("chart values against the pinned charts", () => {
         expect(p.filter((x) => x.severity === "error")).to.deep.equal([]);
         const plan = await planDev();
         expect(plan.findings.filter((f) => f.rule.startsWith("chart-") || f.rule === "unknown-chart-value")).to.deep.equal([]);
+        // With this program's CoreDNS too.
+        const own = check((s) => (s.cluster.coreDnsDisabled = true));
+        expect(own.filter((x) => x.path.startsWith("talos-platform:coredns.values") || x.rule === "unknown-chart-value")).to.deep.equal([]);
     });
 
     describe("each carried values.schema.json refuses what its chart refuses, naming the key, the value and the schema's message", () => {
@@ -129,9 +132,18 @@ describe("chart values against the pinned charts", () => {
                         startupProbe: { httpGet: { path: "/healthz" } },
                     },
                 };
+                // This program's CoreDNS, so that its values are checked at all.
+                s.cluster.coreDnsDisabled = true;
                 s.coredns.values = { fullnameOverride: "kube-dns", service: { loadBalancerIP: "" } };
             });
             expect(rules(p, "unknown-chart-value")).to.deep.equal([]);
+            const misspelled = check((s) => {
+                s.cluster.coreDnsDisabled = true;
+                s.coredns.values = { service: { loadBalancerIPs: "" } };
+            });
+            expect(rules(misspelled, "unknown-chart-value").map((x) => x.path)).to.deep.equal([
+                "talos-platform:coredns.values.service.loadBalancerIPs",
+            ]);
         });
 
         it("says when a key the program itself sets is one the chart lacks (a chart version that dropped it)", () => {
