@@ -6,6 +6,7 @@ import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
 import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
+import { SecretTracer } from "./secret-trace";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -20,6 +21,8 @@ export interface PlanInput {
     config: Record<string, unknown>;
     /** Keys whose values are secrets, as given in `config`. */
     secretKeys?: string[];
+    /** A digest of each secret key's ciphertext in the stack file (readStackFile fills it), by full key. */
+    secretDigests?: Record<string, string>;
 }
 
 interface Recorded {
@@ -138,12 +141,20 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         stack,
         true,
     );
+    const secretKeys = (input.secretKeys ?? []).map(fullKey);
+    const tracer = new SecretTracer();
     const config: Record<string, string> = {};
-    for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
-    pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
+    for (const [k, given] of Object.entries(input.config)) {
+        const v = secretKeys.includes(fullKey(k)) ? tracer.tag(fullKey(k), given) : given;
+        config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    pulumi.runtime.setAllConfig(config, secretKeys);
 
     const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
+    plan.config = Object.fromEntries(
+        Object.entries(input.config).map(([k, v]) => [fullKey(k), secretKeys.includes(fullKey(k)) ? SECRET_PLACEHOLDER : v]),
+    );
     plan.findings.push(
         ...validation.problems
             .filter((p) => p.severity === "warning")
@@ -211,9 +222,19 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             parent: r.parent ? (urns.get(r.parent) ?? null) : null,
             dependsOn: (await r.dependsOn).map((d) => urns.get(d)).filter((u): u is string => u !== undefined),
             phase: phaseOf(r),
-            inputs: redactSecrets(raw) as Record<string, unknown>,
+            inputs: tracer.untag(redactSecrets(raw) as Record<string, unknown>),
         });
     }
+    plan.secrets = secretKeys.map((key) => ({
+        key,
+        ciphertextDigest: input.secretDigests?.[key] ?? null,
+        usedBy: plan.resources.flatMap((r, i) =>
+            tracer
+                .uses(rawInputs[i])
+                .filter((u) => u.keys.includes(key))
+                .map((u) => ({ urn: r.urn, path: u.path })),
+        ),
+    }));
     plan.phases = PHASES.map((name) => ({
         name,
         gate: plan.resources.find((r) => r.type === `talos-platform:${name}:Gate`)?.urn ?? null,
@@ -223,7 +244,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
     const policyConfig = validation.config ? stackPolicyConfig(validation.config) : undefined;
     plan.findings.push(
         ...(await evaluatePolicies(
-            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
+            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(tracer.untag(rawInputs[i])) as Record<string, unknown> })),
             policyConfig,
         )),
     );
