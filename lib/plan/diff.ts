@@ -11,6 +11,33 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const COMMAND = "command:local:Command";
 
 /**
+ * The config each phase's gate digest covers (phaseDigest in
+ * lib/gates/targets.ts; a test ties the two): a changed path under one of
+ * these feeds that phase, which tells the phases a change touches even when
+ * the new config has errors and registers nothing.
+ */
+export const PHASE_CONFIG: Record<Phase, string[]> = {
+    network: ["cluster", "cilium"],
+    dns: ["cluster.dnsDomain", "cluster.coreDnsDisabled", "cluster.forwardKubeDNSToHost", "coredns"],
+    certificates: ["certManager"],
+    ingress: ["ingressNginx", "cilium.loadBalancerPools"],
+    gitops: ["flux"],
+};
+
+function feeds(phase: Phase, path: string): boolean {
+    const bare = path.replace(/^talos-platform:/, "");
+    return PHASE_CONFIG[phase].some((p) => bare === p || bare.startsWith(p + ".") || bare.startsWith(p + "["));
+}
+
+/** Flux's finalizer deletes what a pruning Kustomization applied once the Kustomization goes (see the NOTES on destroy). */
+function removalNote(r: PlanResource): { note?: string } {
+    const spec = r.inputs.spec as { prune?: unknown } | undefined;
+    if (r.inputs.kind === "Kustomization" && spec?.prune === true)
+        return { note: "prune: true, so Flux also deletes everything this Kustomization applied" };
+    return {};
+}
+
+/**
  * Changed inputs that make Pulumi replace a resource instead of updating it
  * (see the NOTES on what a real `pulumi up` does): a Helm release's name or
  * namespace, a Kubernetes object's name or namespace, a Command's triggers.
@@ -149,6 +176,7 @@ export function diffPlans(base: Plan, head: Plan): PlanChanges {
         });
     }
 
+    const configChanges = compareConfig(base, head, notes);
     const subphaseOf = (phases: Plan["phases"], u: string) =>
         phases.flatMap((p) => p.subphases ?? []).find((s) => s.resources.includes(u))?.name;
     const basePhases = rehomedPhases(base, urn);
@@ -158,7 +186,8 @@ export function diffPlans(base: Plan, head: Plan): PlanChanges {
             removed: removed.filter((r) => r.phase === name).length,
             changed: changed.filter((r) => r.phase === name).length,
         };
-        if (!n.added && !n.removed && !n.changed) return [];
+        const config = configChanges.map((f) => f.path).filter((p) => feeds(name, p));
+        if (!n.added && !n.removed && !n.changed && !config.length) return [];
         const subphases = new Set(
             [
                 ...[...added, ...changed].filter((r) => r.phase === name).map((r) => subphaseOf(head.phases, r.urn)),
@@ -166,7 +195,8 @@ export function diffPlans(base: Plan, head: Plan): PlanChanges {
             ].filter((s): s is string => !!s),
         );
         const blocks = phasesBlockedBy(head.resources.some((r) => r.phase === name) ? head : base, name);
-        return [{ name, ...n, subphases: [...subphases], blocks }];
+        const order = [...head.phases, ...basePhases].flatMap((p) => (p.subphases ?? []).map((sp) => sp.name));
+        return [{ name, ...n, subphases: [...subphases].sort((a, b) => order.indexOf(a) - order.indexOf(b)), blocks, config }];
     });
 
     const baseFindings = new Set(base.findings.map((f) => findingKey(f, urn)));
@@ -177,7 +207,7 @@ export function diffPlans(base: Plan, head: Plan): PlanChanges {
     return {
         base: { project: base.project, stack: base.stack, ok: base.ok, resources: base.resources.length },
         added: added.map(ref),
-        removed: removed.map(ref),
+        removed: removed.map((r) => ({ ...ref(r), ...removalNote(r) })),
         changed,
         phases,
         gates,
@@ -186,7 +216,7 @@ export function diffPlans(base: Plan, head: Plan): PlanChanges {
             // Without resources, no policy ran: their findings are not resolved, only unknown.
             resolved: compare ? base.findings.filter((f) => !headFindings.has(findingKey(f, urn))) : [],
         },
-        config: compareConfig(base, head, notes),
+        config: configChanges,
         errors: {
             new: head.errors.filter((e) => !baseErrors.has(errorKey(e))),
             resolved: base.errors.filter((e) => !headErrors.has(errorKey(e))),

@@ -104,6 +104,8 @@ export interface ResourceRef {
     name: string;
     phase: Phase | null;
     parent: string | null;
+    /** Extension: what else happens, when the plan knows (a pruning Kustomization's removal). */
+    note?: string;
 }
 
 export interface FieldChange {
@@ -136,6 +138,8 @@ export interface PhaseChange {
     subphases: string[];
     /** Phases that wait for this one: a failure here holds them back. */
     blocks: Phase[];
+    /** Extension: changed stack config paths that feed this phase (what its gate's trigger digest covers). */
+    config: string[];
 }
 
 /** A readiness check (a phase gate or a CRD wait) that runs again on `pulumi up`. */

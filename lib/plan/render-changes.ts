@@ -156,7 +156,8 @@ function sections(c: PlanChanges): Section[] {
             gates: c.gates.filter((g) => g.phase === phase),
             checks: new Map(c.changed.filter((r) => r.phase === phase && checks.has(r.urn)).map((r) => [checks.get(r.urn)!.gate, r])),
         };
-        return s.changed.length || s.added.length || s.removed.length || s.gates.length ? [s] : [];
+        const configOnly = !!phase && !!c.phases.find((p) => p.name === phase)?.config.length;
+        return s.changed.length || s.added.length || s.removed.length || s.gates.length || configOnly ? [s] : [];
     });
 }
 
@@ -168,6 +169,10 @@ function sectionTitle(s: Section, c: PlanChanges, code: (t: string) => string): 
         s.added.length ? `${s.added.length} added` : "",
         s.removed.length ? `${s.removed.length} removed` : "",
         s.gates.length ? `re-runs ${s.gates.map((g) => code(g.name)).join(", ")}` : "",
+        // Without resources to compare, the config says which phases a change touches.
+        !s.changed.length && !s.added.length && !s.removed.length && !s.gates.length && phaseChange?.config.length
+            ? `its config changes: ${phaseChange.config.map(code).join(", ")}`
+            : "",
         phaseChange?.subphases.length ? `Flux phases ${phaseChange.subphases.map(code).join(", ")}` : "",
         phaseChange?.blocks.length ? `blocks ${phaseChange.blocks.join(", ")}` : "",
     ].filter(Boolean);
@@ -175,14 +180,12 @@ function sectionTitle(s: Section, c: PlanChanges, code: (t: string) => string): 
 }
 
 /** The counts worth saying: resources always, the rest when there is any. */
-function totals(c: PlanChanges): string[] {
+function totals(c: PlanChanges, compared: boolean): string[] {
     const changed = ownChanges(c);
     const replaced = changed.filter((r) => r.replaces.length).length;
     const some = (n: number, text: string) => (n ? [text] : []);
     return [
-        `${changed.length} changed`,
-        `${c.added.length} added`,
-        `${c.removed.length} removed`,
+        ...(compared ? [`${changed.length} changed`, `${c.added.length} added`, `${c.removed.length} removed`] : []),
         ...some(replaced, `${replaced} replaced`),
         ...some(c.gates.length, `${c.gates.length} ${c.gates.length === 1 ? "check runs" : "checks run"} again`),
         ...some(c.config.length, `${c.config.length} config ${c.config.length === 1 ? "value" : "values"} changed`),
@@ -198,6 +201,9 @@ function totals(c: PlanChanges): string[] {
 }
 
 export { ownChanges };
+
+/** Were resources compared? Not when this plan has config errors and registered nothing. */
+const compared = (plan: Plan) => !(plan.errors.length && !plan.resources.length);
 
 export function isUnchanged(c: PlanChanges): boolean {
     return (
@@ -219,7 +225,7 @@ export function changesText(plan: Plan): string[] {
     const base = `the base plan (${c.base.project}/${c.base.stack}, ${c.base.resources} resources)`;
     const out: string[] = [];
     if (isUnchanged(c)) out.push(`no changes against ${base}`);
-    else out.push(`changes against ${base}: ${totals(c).join(", ")}`);
+    else out.push(`changes against ${base}: ${totals(c, compared(plan)).join(", ")}`);
     for (const n of c.notes) out.push(`  note: ${n}`);
     if (c.config.length) out.push("  stack config", ...c.config.map((f) => `    ${fieldText(f)}`));
     for (const e of c.errors.new) out.push(`  new config error: ${e.path}`);
@@ -235,7 +241,7 @@ export function changesText(plan: Plan): string[] {
             for (const l of dependsOnLines(r).text) out.push(`        ${l}`);
         }
         for (const r of s.added) out.push(`    + ${r.name}  (${typeLabel(r.type)})`);
-        for (const r of s.removed) out.push(`    - ${r.name}  (${typeLabel(r.type)})`);
+        for (const r of s.removed) out.push(`    - ${r.name}  (${typeLabel(r.type)})${r.note ? `: ${r.note}` : ""}`);
         for (const g of s.gates) {
             out.push(`    ↻ ${g.name} ${gateVerb(g)}: ${gateWhy(g)}`);
             for (const f of (s.checks.get(g.gate)?.fields ?? []).filter((f) => f.path !== "triggers" && !f.path.startsWith("triggers[")))
@@ -273,7 +279,7 @@ const NOTE_ROOM = 300;
 function sectionMarkdown(plan: Plan, s: Section, room: number): string[] {
     const c = plan.changes!;
     const code = (t: string) => `\`${t}\``;
-    const head = [`##### ${escapeMarkdown(sectionTitle(s, c, code))}`, "", "| | Resource | Type | What changes |", "|---|---|---|---|"];
+    const head = [`##### ${escapeMarkdown(sectionTitle(s, c, code))}`, ""];
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
     const paths = (r: ChangedResource) => {
         const all = [...r.fields.map(label), ...(r.dependsOn ? ["dependsOn"] : [])];
@@ -288,7 +294,7 @@ function sectionMarkdown(plan: Plan, s: Section, room: number): string[] {
                 : row("changed", r.name, r.type, paths(r)),
         ),
         ...s.added.map((r) => row("added", r.name, r.type, cell(byUrn.get(r.urn) ? summary(byUrn.get(r.urn)!) : ""))),
-        ...s.removed.map((r) => row("removed", r.name, r.type, "")),
+        ...s.removed.map((r) => row(r.note ? "**removed**" : "removed", r.name, r.type, cell(r.note ?? ""))),
         ...s.gates.map((g) => row(gateVerb(g), g.name, g.kind === "gate" ? "Gate" : "CrdWait", cell(gateWhy(g, code)))),
     ];
     const diff: string[] = [];
@@ -299,6 +305,7 @@ function sectionMarkdown(plan: Plan, s: Section, room: number): string[] {
         const fields = (s.checks.get(g.gate)?.fields ?? []).filter((f) => !f.path.startsWith("triggers"));
         if (fields.length) diff.push(`@@ ${g.name} (its check) @@`, ...fields.flatMap(fieldDiff));
     }
+    if (rows.length) head.push("| | Resource | Type | What changes |", "|---|---|---|---|");
     let left = room - size(head) - NOTE_ROOM;
     // The table says what changed; the diff says how. Each gets at least half of what is left.
     const table = fit(rows, Math.max(left / 2, left - size(diff) - 10), (n) => [
@@ -318,7 +325,7 @@ export function changesMarkdown(plan: Plan, room: number): string[] {
     const base = `the base plan (\`${c.base.project}/${c.base.stack}\`, ${c.base.resources} resources${c.base.ok ? "" : ", which failed"})`;
     const out = ["#### Changes", ""];
     if (isUnchanged(c)) out.push(`**No changes** against ${base}.`, "");
-    else out.push(`Against ${base}: **${totals(c).join(" · ")}**`, "");
+    else out.push(`Against ${base}: **${totals(c, compared(plan)).join(" · ")}**`, "");
     for (const n of c.notes) out.push(`> ${escapeMarkdown(n)}`, "");
     if (c.errors.new.length) {
         const paths = c.errors.new.map((e) => `\`${e.path}\``).join(", ");
