@@ -31,10 +31,10 @@ Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
 Relative paths start from the directory you ran npm in; Pulumi.NAME.yaml is
 read from the project's directory.
 
-Exit status (with --base too, that of this plan): 0 ok; 1 config errors or
-mandatory findings (the plan says which); 2 usage errors (nothing was
-planned); 3 internal error, a bug in talos-platform (rerun with --debug and
-report it).`;
+Exit status: 0 ok; 1 config errors or mandatory findings (the plan says
+which); 2 usage errors (nothing was planned); 3 internal error, a bug in
+talos-platform (rerun with --debug and report it). With --base, the status is
+still that of this plan, whatever the base's.`;
 
 const FORMATS = ["text", "json", "markdown"] as const;
 type Format = (typeof FORMATS)[number];
