@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { invocationDir } from "../lib/cwd";
 import { DEBUG_ENV, debugRequested, INTERNAL_ERROR } from "../lib/exit";
-import { composeComment } from "../lib/pr/comment";
+import { composeComment } from "../lib/plan/pr-comment";
 import { main as plan } from "./plan";
 
 const USAGE = `usage: npm run -s pr-comment -- --base-ref REF [--stack NAME] [--out FILE] [--debug]

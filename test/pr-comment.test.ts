@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { main, PrIo } from "../cli/pr-comment";
-import { commentMarker, composeComment, GITHUB_COMMENT_LIMIT, markerOf } from "../lib/pr/comment";
+import { commentMarker, composeComment, GITHUB_COMMENT_LIMIT, markerOf } from "../lib/plan/pr-comment";
 import { ROOT } from "./helpers";
 
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();

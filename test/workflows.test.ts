@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { commentMarker } from "../lib/pr/comment";
+import { commentMarker } from "../lib/plan/pr-comment";
 import { Json, ROOT } from "./helpers";
 import { SCHEMAS } from "./schemas";
 

@@ -116,7 +116,7 @@ function dependsOnLines(r: ChangedResource): { text: string[]; diff: string[] } 
 
 /** What runs a check again, e.g. `trigger sha256:… → sha256:…`; `code` marks up values (markdown). */
 function gateWhy(g: GateChange, code: (t: string) => string = (t) => t): string {
-    if (g.reason === "new") return "new: runs for the first time";
+    if (g.reason === "new") return "for the first time";
     if (g.reason === "command") return "its check changed";
     const [b, a] = [g.triggers.before ?? [], g.triggers.after ?? []];
     const gone = b.filter((x) => !a.some((y) => deepEqual(x, y)));
@@ -316,7 +316,7 @@ function sectionMarkdown(plan: Plan, s: Section, room: number): string[] {
     const block = diff.length
         ? ["", "```diff", ...fit(diff, left - 20, (n) => [`# … ${n} more lines; ${EVERY_CHANGE.replace(/`/g, "")}`]), "```"]
         : [];
-    return [...head, ...table, ...block, ""];
+    return table.length || block.length ? [...head, ...table, ...block, ""] : head;
 }
 
 /** The changes section of the markdown plan, within `room` characters. */

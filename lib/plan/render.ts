@@ -425,6 +425,8 @@ function renderComparedMarkdown(plan: Plan, budget: number): string {
     ];
     room -= size(findingsPart);
 
+    // A plan that registered nothing has no whole plan to fold away: its errors above are all of it.
+    if (!plan.resources.length) return [...title, ...changes, ...findingsPart].join("\n").trimEnd() + "\n";
     const summaryLine = `<details><summary>The whole plan: ${plan.resources.length} resources in ${plan.phases.length} phases, and the graph</summary>`;
     const open = [summaryLine, "", ...phaseTable(plan)];
     const resourcesHead = plan.resources.length ? ["", "| Phase | Resource | Type | Deploys |", "|---|---|---|---|"] : [];

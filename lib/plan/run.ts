@@ -6,6 +6,7 @@ import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
 import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
+import { configView } from "./config-view";
 import { SecretTracer } from "./secret-trace";
 
 export interface PlanInput {
@@ -152,9 +153,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
 
     const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
-    plan.config = Object.fromEntries(
-        Object.entries(input.config).map(([k, v]) => [fullKey(k), secretKeys.includes(fullKey(k)) ? SECRET_PLACEHOLDER : v]),
-    );
+    plan.config = configView(Object.fromEntries(Object.entries(input.config).map(([k, v]) => [fullKey(k), v])), secretKeys);
     plan.findings.push(
         ...validation.problems
             .filter((p) => p.severity === "warning")
