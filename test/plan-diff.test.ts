@@ -129,7 +129,7 @@ describe("plan --base: comparing two plans", function () {
         ]);
         // The graph marks them: the new node green, the removed one drawn dashed where it was.
         expect(md).to.match(/class [\w,]*n_flux_ks_apps_grafana[\w,]* added/);
-        expect(md).to.contain('x_flux_ks_infrastructure_onepassword["flux-ks-infrastructure-onepassword<br/>removed"]');
+        expect(md).to.contain('x_flux_ks_infrastructure_onepassword["infrastructure-onepassword<br/>removed"]');
         expect(md).to.match(/class [\w,]*x_flux_ks_infrastructure_onepassword[\w,]* removed/);
     });
 

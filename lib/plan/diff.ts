@@ -29,12 +29,20 @@ function feeds(phase: Phase, path: string): boolean {
     return PHASE_CONFIG[phase].some((p) => bare === p || bare.startsWith(p + ".") || bare.startsWith(p + "["));
 }
 
-/** Flux's finalizer deletes what a pruning Kustomization applied once the Kustomization goes (see the NOTES on destroy). */
-function removalNote(r: PlanResource): { note?: string } {
+/**
+ * What the plan knows about a removal: the object's name, and that Flux's
+ * finalizer deletes what a pruning Kustomization applied once the
+ * Kustomization goes (see the NOTES on destroy).
+ */
+function removalNote(r: PlanResource): { note?: string; object?: string } {
     const spec = r.inputs.spec as { prune?: unknown } | undefined;
-    if (r.inputs.kind === "Kustomization" && spec?.prune === true)
-        return { note: "prune: true, so Flux also deletes everything this Kustomization applied" };
-    return {};
+    const name = (r.inputs.metadata as { name?: unknown } | undefined)?.name;
+    return {
+        ...(r.inputs.kind === "Kustomization" && spec?.prune === true
+            ? { note: "prune: true, so Flux also deletes everything this Kustomization applied" }
+            : {}),
+        ...(typeof name === "string" ? { object: name } : {}),
+    };
 }
 
 /**

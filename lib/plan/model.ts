@@ -106,6 +106,8 @@ export interface ResourceRef {
     parent: string | null;
     /** Extension: what else happens, when the plan knows (a pruning Kustomization's removal). */
     note?: string;
+    /** Extension: for a removed Kubernetes object, its metadata.name (what the graph labels it by). */
+    object?: string;
 }
 
 export interface FieldChange {

@@ -199,10 +199,11 @@ export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string 
     // Each drawn node or sub-phase subgraph, by URN; resources below one are drawn as it.
     const shown = new Map<string, string>();
     const ghosts: string[] = [];
-    const ghost = (indent: string, r: { urn: string; name: string }) => {
+    // A removed member of a sub-phase is labelled like its siblings, by its object's name.
+    const ghost = (indent: string, r: { urn: string; name: string; object?: string }, member = false) => {
         const id = ghostId(r.urn);
         ghosts.push(id);
-        lines.push(`${indent}${id}["${mermaidLabel(r.name)}<br/>removed"]`);
+        lines.push(`${indent}${id}["${mermaidLabel((member && r.object) || r.name)}<br/>removed"]`);
     };
     const subgraphs = new Set<string>();
     plan.phases.forEach((p, i) => {
@@ -239,7 +240,7 @@ export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string 
             if (members.length > MERMAID_SUBPHASE_MEMBERS) {
                 lines.push(`      ${id}_more["+${members.length - MERMAID_SUBPHASE_MEMBERS} more"]`);
             }
-            for (const r of removed.filter((x) => x.parent === component).slice(0, MERMAID_SUBPHASE_MEMBERS)) ghost("      ", r);
+            for (const r of removed.filter((x) => x.parent === component).slice(0, MERMAID_SUBPHASE_MEMBERS)) ghost("      ", r, true);
             lines.push("    end");
         });
         lines.push("  end");
