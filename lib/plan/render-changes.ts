@@ -273,6 +273,9 @@ function fit(lines: string[], room: number, note: (left: number) => string[]): s
 /** Where every change is, for a note under something trimmed. */
 export const EVERY_CHANGE = "`npm run -s plan -- --base BASE.json --format json` has every change";
 
+/** The last line of a trimmed diff block. */
+const moreLines = (n: number) => [`# … ${n} more ${n === 1 ? "line" : "lines"}; ${EVERY_CHANGE.replace(/`/g, "")}`];
+
 /** Room kept for the notes that say what a trimmed table or diff left out. */
 const NOTE_ROOM = 300;
 
@@ -313,9 +316,7 @@ function sectionMarkdown(plan: Plan, s: Section, room: number): string[] {
         `*${n} more of this phase's ${rows.length} changes left out to fit a GitHub comment; ${EVERY_CHANGE}.*`,
     ]);
     left -= size(table);
-    const block = diff.length
-        ? ["", "```diff", ...fit(diff, left - 20, (n) => [`# … ${n} more lines; ${EVERY_CHANGE.replace(/`/g, "")}`]), "```"]
-        : [];
+    const block = diff.length ? ["", "```diff", ...fit(diff, left - 20, moreLines), "```"] : [];
     return table.length || block.length ? [...head, ...table, ...block, ""] : head;
 }
 
@@ -337,12 +338,7 @@ export function changesMarkdown(plan: Plan, room: number): string[] {
     if (c.config.length) {
         const lines = c.config.flatMap(fieldDiff);
         const head = ["##### Stack config", "", "```diff"];
-        out.push(
-            ...head,
-            ...fit(lines, room / 4 - size(head), (n) => [`# … ${n} more lines; ${EVERY_CHANGE.replace(/`/g, "")}`]),
-            "```",
-            "",
-        );
+        out.push(...head, ...fit(lines, room / 4 - size(head), moreLines), "```", "");
     }
     const all = sections(c);
     let left = room - size(out);
