@@ -2,15 +2,6 @@ import { expect } from "chai";
 import * as path from "node:path";
 import { anchors, docFiles, links, readDoc, slug, workingTreeFiles } from "./docs";
 
-/**
- * Pages another part of the project generates. A link to one passes while
- * the page is missing from this working tree, and only then: once it exists,
- * its anchors are checked like any page's. docs/configuration.md is written
- * by the generator of the configuration reference (from the zod schema); this
- * allowance goes once that generator is merged.
- */
-const GENERATED_ELSEWHERE = ["docs/configuration.md"];
-
 /** Line anchors GitHub gives a source file: #L10, #L10-L20. */
 const LINE_ANCHOR = /^L\d+(-L\d+)?$/;
 
@@ -37,7 +28,7 @@ export function brokenLinks(pages: string[], tree: readonly string[], read: (fil
                 continue;
             }
             if (!files.has(rel) && !isDir(rel)) {
-                if (!GENERATED_ELSEWHERE.includes(rel)) out.push(`${where}: ${rel} does not exist`);
+                out.push(`${where}: ${rel} does not exist`);
                 continue;
             }
             if (anchor === undefined || anchor === "") continue;
@@ -63,19 +54,15 @@ describe("links in README.md and docs/", () => {
         expect(docs.filter((p) => !fromReadme.has(p))).to.deep.equal([]);
     });
 
-    it("allows a link to a generated page only while that page is missing", () => {
-        const tree = ["README.md", "docs/a.md"];
+    it("checks a link's anchor against the target page's headings", () => {
+        const tree = ["README.md", "docs/configuration.md"];
         const pages: Record<string, string> = {
-            "README.md": "[ref](docs/configuration.md) [anchor](docs/configuration.md#cluster) [other](docs/missing.md)\n",
-            "docs/a.md": "# A\n",
+            "README.md": "[ok](docs/configuration.md#cluster) [bad](docs/configuration.md#clusters) [other](docs/missing.md)\n",
             "docs/configuration.md": "# Configuration\n\n## cluster\n",
         };
-        const read = (f: string) => pages[f];
-        expect(brokenLinks(["README.md"], tree, read)).to.deep.equal(["README.md:1: docs/missing.md: docs/missing.md does not exist"]);
-        // Once the generator's page exists, its anchors count like any page's.
-        pages["README.md"] = "[ok](docs/configuration.md#cluster) [bad](docs/configuration.md#clusters)\n";
-        expect(brokenLinks(["README.md"], [...tree, "docs/configuration.md"], read)).to.deep.equal([
+        expect(brokenLinks(["README.md"], tree, (f) => pages[f])).to.deep.equal([
             "README.md:1: docs/configuration.md#clusters: docs/configuration.md has no heading with the anchor #clusters",
+            "README.md:1: docs/missing.md: docs/missing.md does not exist",
         ]);
     });
 
