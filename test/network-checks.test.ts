@@ -135,11 +135,17 @@ describe("network checks: kube-proxy replacement", () => {
             "kubernetes.default",
             "kubernetes.default.svc",
             "KUBERNETES.default.",
-            "kubernetes.default.svc.k8s.home.geoffdavis.com",
+            "kubernetes.default.svc.cluster.local",
+            "kubernetes.default.svc.home.arpa",
         ]) {
             expect(
                 only(
-                    problems((s) => (s.cilium.values = { k8sServiceHost: host })),
+                    problems(
+                        (s) => (
+                            (s.cluster.dnsDomain = host.endsWith("home.arpa") ? "home.arpa" : "cluster.local"),
+                            (s.cilium.values = { k8sServiceHost: host })
+                        ),
+                    ),
                     K("cilium.values.k8sServiceHost"),
                 ).message,
                 host,
