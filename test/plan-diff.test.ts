@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parseDocument } from "yaml";
 import { Io, main } from "../cli/plan";
 import { parseBasePlan } from "../lib/plan/base";
 import { diffPlans, PHASE_CONFIG } from "../lib/plan/diff";
@@ -49,7 +50,7 @@ describe("plan --base: comparing two plans", function () {
             [],
         ]);
         expect(head.ok).to.equal(true);
-        expect(renderText(head)).to.contain("no changes against the base plan (talos-platform/dev, 58 resources)");
+        expect(renderText(head)).to.contain(`no changes against the base plan (talos-platform/dev, ${base.resources.length} resources)`);
         const md = renderMarkdown(head);
         expect(md).to.contain("**No changes** against the base plan").and.not.contain("```diff");
         expect(md.split("\n")[0]).to.match(/· no changes$/);
@@ -134,11 +135,11 @@ describe("plan --base: comparing two plans", function () {
     });
 
     it("says a changed Helm release namespace replaces the release", async () => {
-        const head = await compare(base, (s) => (s.coredns.namespace = "dns-system"));
-        const release = head.changes!.changed.find((r) => r.name === "coredns-release")!;
+        const head = await compare(base, (s) => (s.ingressNginx.namespace = "ingress-system"));
+        const release = head.changes!.changed.find((r) => r.name === "ingress-nginx-release")!;
         expect(release.replaces).to.deep.equal(["namespace"]);
-        expect(renderMarkdown(head)).to.contain("| **replaced** | `coredns-release` |");
-        expect(renderText(head)).to.match(/~ coredns-release .*REPLACED \(namespace changed/);
+        expect(renderMarkdown(head)).to.contain("| **replaced** | `ingress-nginx-release` |");
+        expect(renderText(head)).to.match(/~ ingress-nginx-release .*REPLACED \(namespace changed/);
     });
 
     it("compares a base plan from an older version that lacks the newer fields", async () => {
@@ -295,12 +296,11 @@ describe("plan --base on the command line", function () {
     }
 
     it("the Week 4 incident: kubeProxyReplacement true → false fails the plan, and the diff shows the flip, the error and what it blocks", async () => {
-        const withKpr = (v: boolean) =>
-            dev.replace(
-                "  talos-platform:cilium:\n    version: 1.19.4\n",
-                `  talos-platform:cilium:\n    version: 1.19.4\n    values:\n      kubeProxyReplacement: ${v}\n`,
-            );
-        expect(withKpr(true)).to.not.equal(dev);
+        const withKpr = (v: boolean) => {
+            const doc = parseDocument(dev);
+            doc.setIn(["config", "talos-platform:cilium", "values", "kubeProxyReplacement"], v);
+            return doc.toString();
+        };
         const base = await baseJson(withKpr(true));
         const head = stackFile(withKpr(false));
 
