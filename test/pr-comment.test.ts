@@ -72,7 +72,7 @@ describe("npm run pr-comment on two commits of a Git repository", function () {
         const { code, out, err } = await prComment(["--base-ref", "main"], repo);
         expect(code, err).to.equal(0);
         expect(out.split("\n")[0]).to.equal(commentMarker("dev"));
-        expect(out).to.match(/^### ✅ talos-platform plan for `dev`: \d+ resources · 1 changed, 0 added, 0 removed$/m);
+        expect(out).to.match(/^### ✅ talos-platform plan for `dev`: \d+ resources · \d+ changed, 0 added, 0 removed$/m);
         // The stack file's change, and the code's: the base's Helm timeout came from the base's code.
         expect(out).to.contain("- talos-platform:cilium.version: 1.19.4\n+ talos-platform:cilium.version: 1.19.5");
         expect(out).to.contain("- version: 1.19.4\n+ version: 1.19.5");
