@@ -77,7 +77,10 @@ describe("plan --base: comparing two plans", function () {
         expect(c.config).to.deep.equal([{ path: "talos-platform:cilium.version", before: "1.19.4", after: "1.19.5", change: "changed" }]);
         const md = renderMarkdown(head);
         expect(diffLines(md)).to.include.members(["@@ cilium-release @@", "- version: 1.19.4", "+ version: 1.19.5"]);
-        expect(md).to.contain("| re-runs | `network-gate` | `Gate` | trigger `" + gate.triggers.before![0]);
+        // The phase digest is the first trigger; the others did not change, so only it is shown.
+        expect(md).to.contain(
+            `| re-runs | \`network-gate\` | \`Gate\` | triggers \`${gate.triggers.before![0]}\` → \`${gate.triggers.after![0]}\` |`,
+        );
         expect(md).to.contain("blocks dns, certificates, ingress, gitops");
     });
 
