@@ -40,12 +40,6 @@ export function brokenLinks(pages: string[], tree: readonly string[], read: (fil
     return out;
 }
 
-/**
- * Pages whose README row the lead adds when merging their branch (README.md
- * is the docs owner's file). Only while README.md does not link them.
- */
-const README_ROW_AT_MERGE = ["docs/pr-previews.md"];
-
 describe("links in README.md and docs/", () => {
     it("every relative link resolves to a file of the working tree, and every #anchor to a heading of its page", () => {
         expect(brokenLinks(docFiles(), workingTreeFiles(), readDoc)).to.deep.equal([]);
@@ -57,12 +51,7 @@ describe("links in README.md and docs/", () => {
         const docs = pages.filter((p) => p.startsWith("docs/"));
         expect(docs.length).to.be.at.least(8);
         const fromReadme = new Set(links(readDoc("README.md")).map((l) => l.target.split("#")[0]));
-        expect(docs.filter((p) => !fromReadme.has(p) && !README_ROW_AT_MERGE.includes(p))).to.deep.equal([]);
-        // The allowance ends when README.md links the page: then this line fails until it is removed.
-        expect(
-            README_ROW_AT_MERGE.filter((p) => fromReadme.has(p)),
-            "README_ROW_AT_MERGE is stale",
-        ).to.deep.equal([]);
+        expect(docs.filter((p) => !fromReadme.has(p))).to.deep.equal([]);
     });
 
     it("checks a link's anchor against the target page's headings", () => {
