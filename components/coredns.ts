@@ -14,6 +14,12 @@ export interface CoreDnsArgs {
      * @default chart coredns 1.46.2 from https://coredns.github.io/helm into kube-system
      */
     config?: PlatformConfigInput["coredns"];
+    /**
+     * Zones inside the cluster domain whose names CoreDNS has no record for go
+     * on to the upstreams (`dns01FallthroughZones(config)` from lib/values/dns01.ts).
+     * @default [] (CoreDNS answers NXDOMAIN for every such name, as Talos' does)
+     */
+    fallthrough?: string[];
 }
 
 /**
@@ -28,9 +34,13 @@ export class CoreDns extends pulumi.ComponentResource {
         const config = resolveSection("coredns", args.config);
 
         if (args.cluster.coreDnsDisabled) {
-            this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("coredns", config, corednsValues(args.cluster, config)), {
-                parent: this,
-            });
+            this.release = new k8s.helm.v3.Release(
+                `${name}-release`,
+                releaseArgs("coredns", config, corednsValues(args.cluster, config, { fallthrough: args.fallthrough })),
+                {
+                    parent: this,
+                },
+            );
         }
         this.registerOutputs({ managed: args.cluster.coreDnsDisabled });
     }

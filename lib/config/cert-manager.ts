@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { addressFamily, isAddress } from "../net";
 import { configPath } from "../problems";
 import { chartFields, duration, k8sName, must } from "./common";
 import { SecretRef, secretKeyName } from "./secrets";
@@ -53,12 +54,83 @@ const acmeSchema = z.strictObject({
     /** Account e-mail for expiry notices. @default none */
     email: must(z.string(), (v) => /^[^@\s]+@[^@\s]+$/.test(v), "is not an e-mail address", "write it as name@example.com").optional(),
     cloudflare: z.strictObject({
-        /** Top-level secret key holding a Cloudflare API token with Zone:DNS:Edit. */
+        /**
+         * Top-level secret key holding a Cloudflare API token with the permissions
+         * cert-manager's Cloudflare guide asks for: Zone:DNS:Edit and Zone:Zone:Read
+         * (without Zone:Zone:Read cert-manager cannot look the zone up). No
+         * .describe() on this field: it clones the schema, which would lose the
+         * concealment of a secret pasted here.
+         */
         apiTokenSecret: secretKeyName,
         /** Zones this solver answers for. @default [] (every zone) */
         dnsZones: z.array(dnsZone).default([]),
     }),
 });
+
+/**
+ * A resolver as cert-manager's --dns01-recursive-nameservers takes it (its
+ * controller options validation): host:port, [IPv6]:port, or the https://
+ * URL of a DNS-over-HTTPS (RFC 8484) server.
+ */
+export function isRecursiveNameserver(v: string): boolean {
+    if (v.startsWith("https://")) {
+        try {
+            return new URL(v).hostname !== "";
+        } catch {
+            return false;
+        }
+    }
+    const port = (p: string) => /^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535;
+    const v6 = /^\[([^\]]+)\]:([^:]*)$/.exec(v);
+    if (v6) return addressFamily(v6[1]) === "ipv6" && port(v6[2]);
+    const host = /^([^:[\]\s/]+):([^:]*)$/.exec(v);
+    return host !== null && port(host[2]);
+}
+
+/** The fix for a resolver cert-manager would refuse: the commonest slip is a bare address. */
+function nameserverFix(v: unknown): string {
+    if (typeof v === "string" && isAddress(v)) return `add the port: ${addressFamily(v) === "ipv6" ? `[${v}]:53` : `${v}:53`}`;
+    return "write host:port (8.8.8.8:53, [2606:4700:4700::1111]:53) or the https:// URL of a DNS-over-HTTPS server";
+}
+
+const recursiveNameserver = z.string().superRefine((v, ctx) => {
+    if (!isRecursiveNameserver(v))
+        ctx.addIssue({ code: "custom", message: "is not a resolver cert-manager takes", params: { fix: nameserverFix(v) }, input: v });
+});
+
+/** The resolvers cert-manager's DNS-01 documentation shows for its self-check: Google's and Cloudflare's public ones. */
+export const PUBLIC_RESOLVERS = ["8.8.8.8:53", "1.1.1.1:53"];
+
+/**
+ * Where cert-manager's DNS-01 self-check asks whether the challenge record
+ * is visible ("Setting Nameservers for DNS01 Self Check" in cert-manager's
+ * DNS01 docs). By default it asks the resolvers in its /etc/resolv.conf, which
+ * is CoreDNS, and CoreDNS answers every name in the cluster domain itself.
+ */
+export const dns01SelfCheckSchema = z.strictObject({
+    /** Recursive resolvers the self-check asks (--dns01-recursive-nameservers). @default 8.8.8.8:53, 1.1.1.1:53 */
+    nameservers: z
+        .array(recursiveNameserver)
+        .min(1)
+        .default(PUBLIC_RESOLVERS)
+        .describe(
+            "Recursive resolvers cert-manager's DNS-01 self-check asks instead of the cluster's CoreDNS (--dns01-recursive-nameservers, " +
+                "with --dns01-recursive-nameservers-only): host:port or an https:// DNS-over-HTTPS URL. They must see the public zone.",
+        ),
+    /**
+     * auto: only when an ACME issuer's zones or a certificate's names overlap
+     * cluster.dnsDomain (the preflight rule dns01-cluster-domain says so);
+     * always: whenever cert-manager runs (split-horizon DNS). @default auto
+     */
+    use: z
+        .enum(["auto", "always"])
+        .default("auto")
+        .describe(
+            "auto: pass the resolvers to cert-manager only when an ACME issuer's dnsZones or a certificate's names overlap cluster.dnsDomain; " +
+                "always: pass them whenever (e.g. split-horizon DNS).",
+        ),
+});
+export type Dns01SelfCheckConfig = z.output<typeof dns01SelfCheckSchema>;
 
 export const ISSUER_TYPES = ["selfSigned", "ca", "acme"] as const;
 
@@ -95,6 +167,25 @@ export const certManagerSchema = z.strictObject({
      * (cert-manager's ingress-shim). @default none
      */
     defaultIssuer: k8sName.optional(),
+    /**
+     * Replicas of cert-manager's webhook, spread across nodes. Its
+     * failurePolicy is Fail, so at least 2 survive a drain; cert-manager's
+     * best-practice guide (High Availability) recommends 3 or more in production.
+     * @default 2
+     */
+    webhookReplicas: z
+        .number()
+        .int()
+        .min(2)
+        .default(2)
+        .describe(
+            "Replicas of the cert-manager webhook, spread across nodes (at least 2: its failurePolicy is Fail). " +
+                "cert-manager's best-practice guide recommends 3 or more in production.",
+        ),
+    /** cert-manager's DNS-01 self-check resolvers. @default public resolvers, used when names overlap cluster.dnsDomain */
+    dns01SelfCheck: dns01SelfCheckSchema
+        .prefault({})
+        .describe("Which resolvers cert-manager's DNS-01 self-check asks, and when (see docs/dns01-cluster-domain.md)."),
 });
 export type CertManagerConfig = z.output<typeof certManagerSchema>;
 

@@ -47,5 +47,20 @@ export const corednsSchema = z.strictObject({
     clusterIPs: z.array(address).min(1).max(2).optional(),
     /** CoreDNS replicas, spread across nodes. @default 2 */
     replicas: z.number().int().min(2).default(2),
+    /**
+     * When an ACME DNS-01 zone or certificate name overlaps cluster.dnsDomain,
+     * names in it that CoreDNS has no record for go on to the upstreams, so
+     * pods resolve the public records there. A public wildcard record in that
+     * zone would then also answer pods' search-path lookups (github.com.<domain>):
+     * set false if the zone has one. @default true
+     */
+    clusterDomainFallthrough: z
+        .boolean()
+        .default(true)
+        .describe(
+            "When an ACME DNS-01 zone or certificate name overlaps cluster.dnsDomain, let names CoreDNS has no record for in it go on to " +
+                "the upstreams, so pods resolve public records there. Set false when the public zone has a wildcard record under the " +
+                "cluster domain: it would answer pods' search-path lookups (github.com.<domain>).",
+        ),
 });
 export type CorednsConfig = z.output<typeof corednsSchema>;

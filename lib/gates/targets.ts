@@ -10,6 +10,7 @@ import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
 import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
 import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import type { GateOptions } from "./options";
 
@@ -160,8 +161,9 @@ export function phaseDigest(config: PlatformConfig, phase: Phase): string {
     const { cluster } = config;
     const inputs: Record<Phase, unknown> = {
         network: [cluster, config.cilium],
-        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
-        certificates: [config.certManager],
+        // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
+        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns, dns01FallthroughZones(config)],
+        certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null],
         ingress: [config.ingressNginx, config.cilium.loadBalancerPools],
         gitops: [config.flux],
     };
