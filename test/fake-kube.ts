@@ -38,6 +38,8 @@ const PLURALS: Record<string, string> = {
     GitRepository: "gitrepositories",
     Kustomization: "kustomizations",
     CiliumLoadBalancerIPPool: "ciliumloadbalancerippools",
+    Certificate: "certificates",
+    Challenge: "challenges",
 };
 
 const STUB = `#!/bin/sh

@@ -69,6 +69,8 @@ export interface IngressOptions extends CommonOptions, ServiceIpOptions {
     serviceType: string;
     deployment: string;
     port: number;
+    /** The default TLS Certificate, in `namespace`, that must be Ready. @default none: no certificate is checked */
+    certificate?: string;
 }
 
 export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
@@ -185,6 +187,12 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         ),
         deployment: f("deployment", "string", "NAME", "the controller Deployment"),
         port: f("port", "int", "N", "the controller Service's HTTP port"),
+        certificate: f(
+            "certificate",
+            "string",
+            "NAME",
+            "a cert-manager Certificate in NS that must be Ready (default: ingressNginx.defaultCertificate's, when set)",
+        ),
         ...SERVICE_IP,
     },
     gitops: {

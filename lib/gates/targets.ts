@@ -11,7 +11,7 @@ import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
 import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
 import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
-import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
+import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import type { GateOptions } from "./options";
 
 // What each gate looks at in the cluster, derived from the same config and
@@ -141,6 +141,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
+            certificate: defaultCertificate(config.ingressNginx)?.metadata.name,
         },
         gitops: {
             ...phase(gates.gitops.timeout),
