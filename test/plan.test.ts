@@ -194,9 +194,9 @@ describe("offline plan of the dev stack", () => {
         expect(byName(plan, "kubernetes").phase).to.equal(null);
     });
 
-    it("is ok, with only the advisory findings that its IPv6 pool is not announced and ingress-nginx is retired", () => {
+    it("is ok, with only the advisory findings that its IPv6 pool is not announced, its ACME zones reach into the cluster domain, and ingress-nginx is retired", () => {
         expect(plan.ok).to.equal(true);
-        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["lb-pool-not-announced", "ingress-nginx-retired"]);
+        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["lb-pool-not-announced", "dns01-cluster-domain", "ingress-nginx-retired"]);
         expect(plan.findings.every((f) => f.severity === "advisory")).to.equal(true);
     });
 

@@ -1,10 +1,24 @@
 import { z } from "zod";
-import { chartFields, duration, k8sName, must, pinnedVersion } from "./common";
+import { chartFields, duration, isPinnedVersion, k8sName, must, pinnedVersionFix } from "./common";
 import { example, showValueAs } from "./issues";
 import { secretKeyName } from "./secrets";
 
 /** The Flux distribution this program installs unless told otherwise. */
 export const FLUX_VERSION = "2.9.4";
+
+/** MAJOR.MINOR.x: the newest patch release of one minor version, which flux-operator picks ("Distribution version" in its FluxInstance docs). */
+const PATCH_WILDCARD = /^v?\d+\.\d+\.x$/;
+
+export function isPatchWildcard(v: unknown): boolean {
+    return typeof v === "string" && PATCH_WILDCARD.test(v);
+}
+
+/** An exact Flux version, or a patch wildcard: patch and CVE releases without a config edit, never a new minor version. */
+export function isFluxVersion(v: unknown): boolean {
+    return isPinnedVersion(v) || isPatchWildcard(v);
+}
+
+export const FLUX_VERSION_FIX = `${pinnedVersionFix("Flux", FLUX_VERSION)}, or a patch wildcard such as 2.9.x (flux-operator then installs that minor version's newest patch release); a minor or major wildcard (2.x) would change Flux's APIs on its own`;
 
 const healthCheck = z.strictObject({
     /** @default the API server's preferred version of the kind */
@@ -14,6 +28,9 @@ const healthCheck = z.strictObject({
     /** @default the Kustomization's namespace */
     namespace: z.string().min(1).optional(),
 });
+
+/** Flux's retry after a failed attempt; Flux's own default is the interval (10m here). */
+export const RETRY_INTERVAL = "2m";
 
 /** Is `path` inside the repository? Flux resolves it against the repository root. */
 export function isRepositoryPath(v: string): boolean {
@@ -39,8 +56,12 @@ export const kustomizationSchema = z.strictObject({
     interval: duration.default("10m"),
     /** Flux's timeout for one attempt: build, apply and health checks. @default Flux's: the interval minus 30s, at least 30s */
     timeout: duration.optional(),
-    /** Retry interval after a failure. @default Flux's default (the interval) */
-    retryInterval: duration.optional(),
+    /** Retry interval after a failure. @default 2m (Flux's own default would be the interval, 10m) */
+    retryInterval: duration
+        .default(RETRY_INTERVAL)
+        .describe(
+            "How soon Flux retries after a failed attempt (spec.retryInterval). Flux's own default is the interval, 10 minutes here.",
+        ),
     /** Delete what was removed from Git. @default true */
     prune: z.boolean().default(true),
     /** Ready only when everything it applied is ready; Flux then ignores healthChecks. @default true */
@@ -140,8 +161,16 @@ export const fluxSchema = z.strictObject({
     /** The Flux distribution the FluxInstance installs. */
     distribution: z
         .strictObject({
-            /** An exact Flux version; the operator would otherwise upgrade Flux on its own. @default 2.9.4 */
-            version: pinnedVersion("Flux", FLUX_VERSION).default(FLUX_VERSION),
+            /**
+             * An exact Flux version, or a patch wildcard (2.9.x) that flux-operator
+             * resolves to the newest patch release it knows. @default 2.9.4
+             */
+            version: must(z.string(), isFluxVersion, "is not an exact version or a patch wildcard of Flux", FLUX_VERSION_FIX)
+                .default(FLUX_VERSION)
+                .describe(
+                    "The Flux version the FluxInstance installs: exact (2.9.4), or a patch wildcard (2.9.x) that flux-operator resolves " +
+                        "at deploy time to the newest patch release of that minor version it bundles. The plan shows what that is when it knows the operator's bundle.",
+                ),
             /** @default ghcr.io/fluxcd */
             registry: z.string().min(1).default("ghcr.io/fluxcd"),
         })
@@ -204,6 +233,30 @@ export const fluxSchema = z.strictObject({
         .prefault({} as { url: string }),
     /** Kustomizations in ordered phases: each phase waits for the previous one. @default [] */
     phases: z.array(fluxPhaseSchema).default([]),
+    /**
+     * The Flux Operator's own bootstrap: the FluxInstance's .spec.sync owns
+     * the root GitRepository and Kustomization (both named source.name), made
+     * from `source` and this path. The program then creates no GitRepository
+     * and no Kustomization; `phases` is the graph it expects to find in Git,
+     * which the gitops gate checks read-only.
+     * @default none: this program creates the GitRepository and every Kustomization in `phases`
+     */
+    sync: z
+        .strictObject({
+            /** The directory in the repository the root Kustomization applies, e.g. ./clusters/home-ops. */
+            path: must(
+                z.string(),
+                isRepositoryPath,
+                "is not a path inside the repository",
+                "start the path with ./ and stay below the repository root, e.g. ./clusters/home-ops",
+            ).describe("The directory in the repository the FluxInstance's root Kustomization applies, e.g. ./clusters/home-ops."),
+        })
+        .optional()
+        .describe(
+            "Flux Operator's sync: the FluxInstance's .spec.sync owns the root GitRepository and Kustomization (named source.name, from " +
+                "source.url, its branch or tag, and this path); the program creates no GitRepository or Kustomization, and flux.phases becomes " +
+                "the graph the gitops gate expects to find in Git. See docs/flux-ownership.md, also for switching an existing stack.",
+        ),
 });
 export type FluxConfig = z.output<typeof fluxSchema>;
 export type GitSourceConfig = FluxConfig["source"];

@@ -9,7 +9,7 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
+import { fluxInstance, gitRepository, kustomizationDependencies, PHASE_LABEL, previousPhaseNames } from "../values/flux";
 import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
 import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import type { GateOptions } from "./options";
@@ -150,6 +150,17 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
+            ...(config.flux.sync
+                ? {
+                      rootKustomization: config.flux.source.name,
+                      // The same dependencies the program would have generated: the previous phase, then the extras.
+                      dependsOn: config.flux.phases.flatMap((p, i) =>
+                          p.kustomizations.flatMap((k) =>
+                              kustomizationDependencies(previousPhaseNames(config.flux.phases, i), k).map((d) => `${k.name}=${d}`),
+                          ),
+                      ),
+                  }
+                : {}),
         },
     };
 }
