@@ -22,47 +22,78 @@ const timeout = must(
     "give the gate time to run a probe pod, e.g. 2m; a broken link is still reported as soon as it is certain",
 );
 
-function gate(defaultTimeout: string) {
-    return z.strictObject({ timeout: timeout.default(defaultTimeout) }).prefault({});
+const TIMEOUT_TEXT =
+    "How long the gate waits for its phase to work before `pulumi up` stops there, with a diagnosis. At least `1s`; over `10m` is the warning `gate-timeout-long`. A failure that is certain ends the gate at once.";
+
+function gate(defaultTimeout: string, passes: string) {
+    return z
+        .strictObject({ timeout: timeout.default(defaultTimeout).describe(TIMEOUT_TEXT) })
+        .prefault({})
+        .describe(`The ${passes}`);
 }
 
 /** Readiness gates between phases. */
 export const gatesSchema = z
     .strictObject({
-        /** Image of the short-lived probe pods; pinned by tag. It needs sh, curl and nslookup. @default curlimages/curl:8.11.1 */
         probeImage: must(
             z.string().min(1),
             (v) => /:[\w][\w.-]*$|@sha256:[0-9a-f]{64}$/.test(v) && !v.endsWith(":latest"),
             "is not pinned to a tag or digest",
             "name an exact tag or digest, e.g. curlimages/curl:8.11.1; an unpinned probe can change between two runs",
-        ).default("curlimages/curl:8.11.1"),
-        /** Namespace the probe pods run in; it must admit non-root pods (Pod Security baseline or restricted). @default default */
-        probeNamespace: k8sName.default("default"),
-        /** How often a gate polls. At most 2s, so a gate passes within 2s of its phase becoming healthy. @default 2s */
-        pollInterval: must(duration, (v) => !isDuration(v) || POLL_RULE.ok(durationMs(v)), POLL_RULE.message, POLL_RULE.fix).default("2s"),
-        /** A broken network shows within seconds; waiting longer only delays the diagnosis. Over 10m is a warning. @default 2m */
-        network: gate("2m"),
+        )
+            .default("curlimages/curl:8.11.1")
+            .describe("Image of the short-lived probe pods, pinned by tag or digest (not `latest`). It needs `sh`, `curl` and `nslookup`."),
+        probeNamespace: k8sName
+            .default("default")
+            .describe("Namespace the probe pods run in; it must admit non-root pods (Pod Security baseline or restricted)."),
+        pollInterval: must(duration, (v) => !isDuration(v) || POLL_RULE.ok(durationMs(v)), POLL_RULE.message, POLL_RULE.fix)
+            .default("2s")
+            .describe(
+                "How often a gate polls: at most `2s`, so a gate passes within 2s of its phase becoming healthy (the same rule as the gate commands' `--poll`).",
+            ),
+        network: gate(
+            "2m",
+            "network gate, before DNS: Cilium is ready and a probe pod reaches the kubernetes Service. A broken network shows within seconds; waiting longer only delays the diagnosis.",
+        ),
         dns: z
             .strictObject({
-                timeout: timeout.default("3m"),
-                /**
-                 * An external name the DNS probe resolves, proving CoreDNS forwards upstream.
-                 * @default the host of flux.source.url (github.com for the report's repository)
-                 */
+                timeout: timeout.default("3m").describe(TIMEOUT_TEXT),
                 externalName: must(
                     z.string(),
                     (v) => /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}\.?$/i.test(v),
                     "is not a fully qualified host name",
                     "name a public host, e.g. github.com",
-                ).optional(),
+                )
+                    .optional()
+                    .meta({
+                        description: "A public host name the DNS probe resolves, proving CoreDNS forwards to its upstreams.",
+                        defaultText: "the host of `flux.source.url` (`github.com` for the report's repository)",
+                    }),
             })
-            .prefault({}),
-        /** @default 3m */
-        certificates: gate("3m"),
-        /** @default 3m */
-        ingress: gate("3m"),
-        /** @default 3m */
-        gitops: gate("3m"),
+            .prefault({})
+            .describe(
+                "The DNS gate, before certificates: CoreDNS is ready and a probe pod resolves `kubernetes.default.svc.<dnsDomain>` and `externalName`.",
+            ),
+        certificates: gate(
+            "3m",
+            "certificates gate, before ingress: cert-manager's webhook is ready and a dry-run create of a Certificate succeeds.",
+        ),
+        ingress: gate(
+            "3m",
+            "ingress gate, before GitOps: the controller is ready, its LoadBalancer Service has an address from a Cilium pool, and a probe pod gets an HTTP answer from it.",
+        ),
+        gitops: gate(
+            "3m",
+            "GitOps gate, last: the Flux controllers are ready, the `GitRepository` has an artifact, and every configured Kustomization, phase by phase, is Ready.",
+        ),
     })
-    .prefault({});
+    .prefault({})
+    .meta({
+        title: "Readiness gates between the phases",
+        description:
+            "Readiness gates: between two phases, `pulumi up` runs the gate checker, which proves the phase works (short-lived probe pods, the components' own status) before the next one is deployed.",
+        details: [
+            "A timeout is at least `1s`; one over `10m` is the warning `gate-timeout-long`: a link that is not up by then is broken, and a longer wait only delays naming it.",
+        ],
+    });
 export type GatesConfig = z.output<typeof gatesSchema>;
