@@ -181,10 +181,7 @@ describe("DNS-01 names and the cluster domain", () => {
             const w = warnings(undefined, "dns01-cluster-domain");
             expect(w).to.have.length(1);
             expect(w[0].path).to.equal("talos-platform:certManager.issuers[2].acme.cloudflare.dnsZones[0]");
-            expect(w[0].message)
-                .to.contain("8.8.8.8:53, 1.1.1.1:53")
-                .and.contain(`CoreDNS passes names in ${DOMAIN}`)
-                .and.contain("and 3 more");
+            expect(w[0].message).to.contain("8.8.8.8:53, 1.1.1.1:53").and.contain(`CoreDNS passes names in ${DOMAIN}`);
             expect(w[0].fix).to.contain("wildcard").and.contain("talos-platform:coredns.clusterDomainFallthrough");
             expect(warnings(undefined, "dns01-cluster-domain-talos-coredns")).to.deep.equal([]);
         });

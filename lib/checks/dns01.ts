@@ -25,11 +25,9 @@ function clusterDomainOverlap(config: PlatformConfig): Problem[] {
     const overlaps = dns01Overlaps(config);
     if (!overlaps.length) return [];
     const domain = config.cluster.dnsDomain;
-    const [first, ...rest] = overlaps;
+    const [first] = overlaps;
     const nameservers = dns01RecursiveNameservers(config) ?? [];
     const zones = dns01FallthroughZones(config);
-    const named = rest.slice(0, 2).map((o) => o.key);
-    const also = rest.length ? ` (so do ${named.join(", ")}${rest.length > 2 ? ` and ${rest.length - 2} more` : ""})` : "";
     const coredns = !config.cluster.coreDnsDisabled
         ? "Talos' CoreDNS keeps answering NXDOMAIN for public names there (see the rule dns01-cluster-domain-talos-coredns)"
         : zones.length
@@ -39,7 +37,7 @@ function clusterDomainOverlap(config: PlatformConfig): Problem[] {
         warning(
             "dns01-cluster-domain",
             first.key,
-            `reaches into the cluster domain ${domain} (${DOMAIN_KEY}), which CoreDNS answers itself${also}: cert-manager's DNS-01 self-check ` +
+            `reaches into the cluster domain ${domain} (${DOMAIN_KEY}), which CoreDNS answers itself: cert-manager's DNS-01 self-check ` +
                 `would get NXDOMAIN for the _acme-challenge records there and wait for propagation forever. So cert-manager asks ` +
                 `${nameservers.join(", ")} instead (${RECURSIVE_NAMESERVERS_ONLY_FLAG}), and ${coredns}`,
             zones.length

@@ -185,7 +185,7 @@ export const certManagerSchema = z
         }),
         dns01SelfCheck: dns01SelfCheckSchema.prefault({}).meta({
             description:
-                "Which resolvers cert-manager's DNS-01 self-check asks, and when. By default it asks the resolvers in its /etc/resolv.conf (CoreDNS), which answer every name in the cluster domain themselves. See docs/dns01-cluster-domain.md.",
+                "Which resolvers cert-manager's DNS-01 self-check asks, and when. By default it asks the resolvers in its /etc/resolv.conf (CoreDNS), which answer every name in the cluster domain themselves. See docs/phases.md#dns-01-under-a-cluster-domain-that-is-part-of-a-public-zone.",
             defaultText:
                 "the public resolvers 8.8.8.8:53 and 1.1.1.1:53, passed only when an ACME DNS-01 name overlaps `cluster.dnsDomain`",
         }),
@@ -195,7 +195,7 @@ export const certManagerSchema = z
         description: "cert-manager, with its CRDs, webhook and cainjector, and the ClusterIssuers.",
         details: [
             "cert-manager installs its CRDs through the chart with `crds.keep` (an uninstall keeps every Certificate), plus webhook and cainjector. Controller, webhook and cainjector run 2 replicas each, spread across nodes, with a PodDisruptionBudget of `minAvailable: 1`: the webhook's failurePolicy is Fail, so with a single replica one node drain would block every write of a cert-manager object. Two is the least that survives a drain; cert-manager's best-practice guide recommends 3 or more webhook replicas in production (`webhookReplicas`). Fewer than 2 webhook replicas, or a budget that allows no eviction, is refused.",
-            "A `ca` issuer's CA Certificate keeps its key at renewal (`privateKey.rotationPolicy: Never`; since cert-manager 1.18 the default is `Always`, which would leave earlier leaf certificates outside the trust bundle). Rotating the CA key is a deliberate act: docs/cert-manager-operations.md.",
+            "A `ca` issuer's CA Certificate keeps its key at renewal (`privateKey.rotationPolicy: Never`; since cert-manager 1.18 the default is `Always`, which would leave earlier leaf certificates outside the trust bundle). Rotating the CA key is a deliberate act: docs/phases.md#rotating-the-ca-key-on-purpose.",
             "When an ACME DNS-01 zone (`dnsZones`) or a name of the default certificate overlaps `cluster.dnsDomain`, the controller gets `--dns01-recursive-nameservers-only --dns01-recursive-nameservers=<dns01SelfCheck.nameservers>`, since CoreDNS answers every name in the cluster domain itself; the rule `dns01-cluster-domain` says so.",
             "The Cloudflare token (Zone:DNS:Edit and Zone:Zone:Read) is set with `pulumi config set --secret talos-platform:cloudflareApiToken` and named by `apiTokenSecret`; it goes into a Kubernetes Secret `<issuer>-cloudflare-api-token` in cert-manager's cluster resource namespace and never into Helm values or plan output.",
         ],

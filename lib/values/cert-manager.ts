@@ -192,7 +192,7 @@ export function clusterIssuer(issuer: IssuerConfig): CustomObject {
  * issuer. Its key never rotates at renewal (rotationPolicy Never): since
  * cert-manager 1.18 the default is Always, and a CA with a new key leaves
  * every leaf certificate issued before the renewal outside the trust bundle.
- * Rotating the CA key is a deliberate act (docs/cert-manager-operations.md).
+ * Rotating the CA key is a deliberate act (docs/phases.md#rotating-the-ca-key-on-purpose).
  */
 export function caCertificate(issuer: IssuerConfig, certManager: CertManagerConfig): CustomObject | undefined {
     if (!issuer.ca) return undefined;
