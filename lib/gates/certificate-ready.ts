@@ -1,5 +1,5 @@
 import { blockedAfter, Diagnosis, notFound } from "./diagnosis";
-import { readOptional } from "./kube";
+import { Condition, readOptional } from "./kube";
 import type { Step, StepResult } from "./run";
 
 // The ingress phase's default TLS certificate, issued (ACME DNS-01 takes
@@ -7,14 +7,6 @@ import type { Step, StepResult } from "./run";
 // await treats Ready=False as "not yet" and waits out its whole timeout
 // (10 minutes) with nothing to say, where this step reads the Certificate's
 // and its Challenges' messages and names the broken link.
-
-interface Condition {
-    type?: string;
-    status?: string;
-    reason?: string;
-    message?: string;
-    observedGeneration?: number;
-}
 
 export interface CertificateObject {
     metadata?: { name?: string; namespace?: string; generation?: number };

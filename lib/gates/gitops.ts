@@ -1,17 +1,9 @@
 import { Diagnosis, notFound } from "./diagnosis";
-import { readOptional } from "./kube";
+import { Condition, Kube, readOptional } from "./kube";
 import type { GitopsOptions } from "./options";
 import type { Step, StepResult } from "./run";
 import { FLUX_PHASE_LABEL, gitHost } from "./targets";
 import { workloadStep } from "./workloads";
-
-interface Condition {
-    type?: string;
-    status?: string;
-    reason?: string;
-    message?: string;
-    observedGeneration?: number;
-}
 
 export interface FluxObject {
     metadata?: { name?: string; namespace?: string; generation?: number };
@@ -166,6 +158,20 @@ export function missingKustomizations(configured: string[], phase: string, items
         .filter((name) => !present.has(name));
 }
 
+/** The Kustomizations in `namespace`, with the label selector when given; none when the CRD is missing (404). */
+async function listKustomizations(kube: Kube, namespace: string, labelSelector?: string): Promise<FluxObject[]> {
+    const list = ((await readOptional(
+        kube.custom.listNamespacedCustomObject({
+            group: "kustomize.toolkit.fluxcd.io",
+            version: "v1",
+            namespace,
+            plural: "kustomizations",
+            ...(labelSelector ? { labelSelector } : {}),
+        }),
+    )) ?? {}) as { items?: FluxObject[] };
+    return list.items ?? [];
+}
+
 function fluxPhaseStep(o: GitopsOptions, index: number): Step {
     const phase = o.fluxPhases[index];
     const labelSelector = `${FLUX_PHASE_LABEL}=${phase}`;
@@ -173,16 +179,7 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
         name: `Flux phase ${phase}: Kustomizations Ready`,
         async check({ kube }): Promise<StepResult> {
             // No Kustomization CRD (404) means none exist: the diagnosis says so.
-            const list = ((await readOptional(
-                kube.custom.listNamespacedCustomObject({
-                    group: "kustomize.toolkit.fluxcd.io",
-                    version: "v1",
-                    namespace: o.namespace,
-                    plural: "kustomizations",
-                    labelSelector,
-                }),
-            )) ?? {}) as { items?: FluxObject[] };
-            const items = list.items ?? [];
+            const items = await listKustomizations(kube, o.namespace, labelSelector);
             const unready = unreadyKustomizations(items);
             const missing = missingKustomizations(o.kustomizations, phase, items);
             if (items.length && !unready.length && !missing.length) return { ok: true, detail: `${items.length} Ready` };
@@ -295,15 +292,7 @@ function gitPhaseStep(o: GitopsOptions, index: number): Step {
     return {
         name: `Flux phase ${phase}: Kustomizations from Git exist, depend as declared and are Ready`,
         async check({ kube }): Promise<StepResult> {
-            const list = ((await readOptional(
-                kube.custom.listNamespacedCustomObject({
-                    group: "kustomize.toolkit.fluxcd.io",
-                    version: "v1",
-                    namespace: o.namespace,
-                    plural: "kustomizations",
-                }),
-            )) ?? {}) as { items?: FluxObject[] };
-            const all = list.items ?? [];
+            const all = await listKustomizations(kube, o.namespace);
             const names = o.kustomizations.filter((e) => e.startsWith(`${phase}/`)).map((e) => e.slice(phase.length + 1));
             const mine = all.filter((k) => names.includes(k.metadata?.name ?? ""));
             const missing = missingKustomizations(o.kustomizations, phase, all);
