@@ -178,11 +178,14 @@ export const certManagerSchema = z
                 "The ClusterIssuer cert-manager's ingress-shim uses for Ingresses annotated `kubernetes.io/tls-acme`; it must name a configured issuer.",
             defaultText: "none",
         }),
-        webhookReplicas: z.number().int().min(2).default(2).meta({
-            description:
+        webhookReplicas: z
+            .number()
+            .int()
+            .min(2)
+            .default(2)
+            .describe(
                 "Replicas of the cert-manager webhook, spread across nodes: at least 2, since its failurePolicy is Fail and a single replica would block every write of a cert-manager object during a node drain. cert-manager's best-practice guide (High Availability) recommends 3 or more in production.",
-            defaultText: "2",
-        }),
+            ),
         dns01SelfCheck: dns01SelfCheckSchema.prefault({}).meta({
             description:
                 "Which resolvers cert-manager's DNS-01 self-check asks, and when. By default it asks the resolvers in its /etc/resolv.conf (CoreDNS), which answer every name in the cluster domain themselves. See docs/phases.md#dns-01-under-a-cluster-domain-that-is-part-of-a-public-zone.",

@@ -60,11 +60,11 @@ export const kustomizationSchema = z.strictObject({
             "Flux's timeout for one attempt: build, apply and health checks. Pulumi waits for Ready through a failed attempt, the retry interval and the retry: `2 × timeout + retryInterval` (21m by default: 2 × 9m30s + 2m).",
         defaultText: "Flux's: the interval minus 30s, at least 30s",
     }),
-    retryInterval: duration.default(RETRY_INTERVAL).meta({
-        description:
+    retryInterval: duration
+        .default(RETRY_INTERVAL)
+        .describe(
             "How long Flux waits after a failed attempt before it tries again (`spec.retryInterval`). Flux's own default is the interval, so one failed apply would wait 10 minutes for its retry.",
-        defaultText: "2m",
-    }),
+        ),
     prune: z.boolean().default(true).describe("Delete from the cluster what was removed from Git."),
     wait: z
         .boolean()
