@@ -336,6 +336,7 @@ export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
     });
     const excluded = excludedLine(plan);
     if (excluded) head.push("", escapeMarkdown(excluded).replace(/^not in Flux/, "**Not in Flux**"));
+    for (const line of fluxLines(plan)) head.push("", escapeMarkdown(line));
 
     let graph: string[] = [];
     if (plan.resources.length) {
