@@ -4,7 +4,7 @@ import { checkGate, CheckerIo } from "../lib/gates/checker";
 import { gitopsSteps, missingDependencies } from "../lib/gates/gitops";
 import type { GateOptions } from "../lib/gates/options";
 import { gateOptions } from "../lib/gates/targets";
-import { renderText } from "../lib/plan/render";
+import { renderMarkdown, renderText } from "../lib/plan/render";
 import { fluxDistribution, fluxInstance, kustomization } from "../lib/values/flux";
 import { deployment, gitRepository } from "./cluster-scenarios";
 import { FakeKube } from "./fake-kube";
@@ -226,6 +226,7 @@ describe("flux.sync: the plan", () => {
         const plan = await planDev((s) => (s.flux.distribution.version = "2.9.x"));
         expect(byName(plan, "flux").inputs.fluxDistribution).to.deep.include({ version: "2.9.x", resolvesTo: "2.9.4" });
         expect(renderText(plan)).to.contain("Flux 2.9.x → 2.9.4 (flux-operator 0.58.1 at deploy time: the newest 2.9 release it bundles)");
+        expect(renderMarkdown(plan)).to.contain("Flux 2.9.x → 2.9.4 (flux-operator 0.58.1 at deploy time");
     });
 });
 
