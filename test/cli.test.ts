@@ -46,7 +46,7 @@ describe("plan command", () => {
         // The contract's keys in order, then extensions.
         expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources", "cluster"]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
-        expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "k8s.home.geoffdavis.com", kubeProxyDisabled: true });
+        expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "cluster.local", kubeProxyDisabled: true, coreDnsDisabled: false });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
         for (const r of doc.resources) {
             expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs"]);
@@ -212,7 +212,8 @@ describe("plan command", () => {
         const user = tmpDir();
         const text = fs
             .readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")
-            .replace("dnsDomain: k8s.home.geoffdavis.com", "dnsDomain: lab.example");
+            .replace("dnsDomain: cluster.local", "dnsDomain: lab.example")
+            .replace("coreDnsDisabled: false", "coreDnsDisabled: true");
         fs.writeFileSync(path.join(user, "Pulumi.lab.yaml"), text);
         const { code, err } = await plan(
             ["--config", "Pulumi.lab.yaml", "--policy-config", "policy-config.json", "--format", "json"],

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { PlatformConfig } from "../lib/config";
 import { stackFileConfig } from "../lib/gates/stack";
 import type { GateOptions } from "../lib/gates/options";
+import { configzPath } from "../lib/gates/kubelet";
 import { FLUX_PHASE_LABEL, gateOptions } from "../lib/gates/targets";
 import { FakeKube } from "./fake-kube";
 
@@ -170,10 +171,38 @@ export function certificate(
     };
 }
 
+/** The seed cluster's three control-plane nodes (talconfig.yaml: mini01-03). */
+export const NODES = ["mini01", "mini02", "mini03"];
+
+/** A Node as the kubelet registers it, with the pod CIDRs kube-controller-manager assigned. */
+export function node(name: string, kubeletVersion: string, podCIDRs: string[] = []): Obj {
+    return {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: { name, labels: { "kubernetes.io/hostname": name, "node-role.kubernetes.io/control-plane": "" } },
+        spec: podCIDRs.length ? { podCIDR: podCIDRs[0], podCIDRs } : {},
+        status: { nodeInfo: { kubeletVersion } },
+    };
+}
+
+/** Nodes whose kubelets answer /configz with `clusterDomain`. */
+export function nodesWithDomain(
+    fake: FakeKube,
+    clusterDomain: string,
+    kubeletVersion = "v1.34.2",
+    podCIDRs: (i: number) => string[] = () => [],
+): void {
+    NODES.forEach((name, i) => {
+        fake.put(node(name, kubeletVersion, podCIDRs(i)));
+        fake.raw.set(configzPath(name), { kubeletconfig: { clusterDomain, clusterDNS: ["10.96.0.10"] } });
+    });
+}
+
 /** Every link works: the dev stack's cluster after a good `pulumi up`. */
 export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): void {
     const o = gateOptions(config);
     const n = o.network;
+    nodesWithDomain(fake, config.cluster.dnsDomain);
     fake.put(...n.crds.map(crd));
     fake.put(daemonSet(n.namespace, n.agent, { "k8s-app": "cilium" }), deployment(n.namespace, n.operator, true, 2));
     fake.put({

@@ -4,16 +4,19 @@ import { isRecursiveNameserver } from "../lib/config/cert-manager";
 import { certManagerValues } from "../lib/values/cert-manager";
 import { corednsValues } from "../lib/values/coredns";
 import { dns01FallthroughZones, dns01Overlaps, dns01RecursiveNameservers, inDomain, outermostZones } from "../lib/values/dns01";
-import { byName, devSections, Json, planDev, raw } from "./helpers";
+import { byName, customDomainStack, devSections, Json, planCustomDomain, raw } from "./helpers";
 import { valuesErrors } from "./schemas";
 
-// ACME DNS-01 under a cluster domain that is part of a public zone (the dev
-// stack's: k8s.home.geoffdavis.com, with issuers for it and geoffdavis.com).
+// ACME DNS-01 under a cluster domain that is part of a public zone: the
+// custom-domain test stack (k8s.home.geoffdavis.com, this program's CoreDNS,
+// as the report's talos/patches/cluster.yaml has it), whose issuers solve for
+// it and for geoffdavis.com.
 
 const DOMAIN = "k8s.home.geoffdavis.com";
 
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
+    customDomainStack(s);
     edit?.(s);
     return validateConfig(raw(s));
 }
@@ -44,7 +47,7 @@ describe("DNS-01 names and the cluster domain", () => {
             expect(inDomain("home.geoffdavis.com", DOMAIN)).to.equal(false);
         });
 
-        it("finds the dev stack's zones (one equal, one containing the domain) and its default certificate's names", () => {
+        it("finds the stack's zones (one equal, one containing the domain) and its default certificate's names", () => {
             const o = dns01Overlaps(configOf());
             expect(o.map((x) => [x.key, x.zone])).to.deep.equal([
                 ["talos-platform:certManager.issuers[2].acme.cloudflare.dnsZones[0]", DOMAIN],
@@ -63,6 +66,13 @@ describe("DNS-01 names and the cluster domain", () => {
                 `b.${DOMAIN}`,
                 `c.${DOMAIN}`,
             ]);
+        });
+
+        it("finds nothing on the dev stack, whose cluster domain is cluster.local (the seed's talconfig.yaml)", () => {
+            const dev = validateConfig(raw(devSections())).config!;
+            expect(dev.cluster.dnsDomain).to.equal("cluster.local");
+            expect(dns01Overlaps(dev)).to.deep.equal([]);
+            expect(dns01RecursiveNameservers(dev)).to.equal(undefined);
         });
 
         it("finds nothing for zones and names outside the domain", () => {
@@ -156,7 +166,7 @@ describe("DNS-01 names and the cluster domain", () => {
     });
 
     describe("CoreDNS", () => {
-        it("falls through for the cluster domain on the dev stack, and for nothing when told not to", () => {
+        it("falls through for the cluster domain, and for nothing when told not to", () => {
             expect(dns01FallthroughZones(configOf())).to.deep.equal([DOMAIN]);
             const off = configOf((s) => (s.coredns.clusterDomainFallthrough = false));
             expect(dns01FallthroughZones(off)).to.deep.equal([]);
@@ -204,8 +214,8 @@ describe("DNS-01 names and the cluster domain", () => {
         });
     });
 
-    it("plans the dev stack with the finding, the flags and the fallthrough, still OK", async () => {
-        const plan = await planDev();
+    it("plans the custom-domain stack with the finding, the flags and the fallthrough, still OK", async () => {
+        const plan = await planCustomDomain();
         expect(plan.ok).to.equal(true);
         expect(plan.findings.filter((f) => f.rule === "dns01-cluster-domain").map((f) => f.severity)).to.deep.equal(["advisory"]);
         const cm = byName(plan, "cert-manager-release").inputs.values as Json;

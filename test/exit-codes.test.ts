@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
+import { main as adoptMain } from "../cli/adopt";
 import { main as doctorMain } from "../cli/doctor";
 import { main as gateMain } from "../cli/gate";
 import { main as planMain } from "../cli/plan";
@@ -23,6 +24,7 @@ const SOURCES = {
     gates: [
         { file: "cli/gate.ts", functions: ["main"] },
         { file: "cli/doctor.ts", functions: ["main"] },
+        { file: "cli/adopt.ts", functions: ["main"] },
         { file: "lib/gates/checker.ts", functions: ["errorExit", "runCli"] },
         { file: "lib/gates/run.ts", functions: ["exitStatus"] },
         { file: "lib/gates/doctor.ts", functions: ["doctorExit"] },
@@ -140,6 +142,7 @@ describe("README exit codes", () => {
         expect(helpCodes(await helpOf(gateMain as never, ["--help"]))).to.deep.equal(rowsFor("gates"));
         expect(helpCodes(await helpOf(gateMain as never, ["dns", "--help"]))).to.deep.equal(rowsFor("gates"));
         expect(helpCodes(await helpOf(doctorMain as never, ["--help"]))).to.deep.equal(rowsFor("gates"));
+        expect(helpCodes(await helpOf(adoptMain as never, ["--help"]))).to.deep.equal(rowsFor("gates"));
     });
 
     it("each plan row says what the plan does for that code", async () => {

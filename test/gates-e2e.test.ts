@@ -19,6 +19,7 @@ import {
     incident,
     INGRESS_CLUSTER_IP,
     NSLOOKUP_TIMEOUT,
+    nodesWithDomain,
     TIMEOUT_LINE,
     WEBHOOK_CRASH,
 } from "./cluster-scenarios";
@@ -250,6 +251,46 @@ describe("gate checker against a fake API server", function () {
             expect(out).to.contain("waiting for pods resolve");
             expect(fake.createdPods.length).to.be.greaterThan(1);
             expect(fake.deletedPods).to.have.length(fake.createdPods.length);
+        });
+
+        it("kubelets on another cluster domain: fails at once, before any probe pod, although CoreDNS answers for the configured one", async () => {
+            // The probe's lookup of the configured domain would succeed (healthy answers it); the kubelets say otherwise.
+            nodesWithDomain(fake, "home.arpa");
+            const { result } = await run(fake, "dns", { timeoutMs: 5000 });
+            expect(result.ok).to.equal(false);
+            expect(result.timedOut, "a wrong domain does not fix itself: no waiting").to.not.equal(true);
+            expect(result.failedStep).to.equal(`kubelets give pods the cluster domain ${devOptions().dns.dnsDomain}`);
+            const d = result.diagnosis!;
+            expect(d.link).to.contain("home.arpa");
+            expect(d.evidence).to.deep.equal(
+                ["mini01", "mini02", "mini03"].map(
+                    (n) => `node ${n}: kubelet clusterDomain home.arpa (GET /api/v1/nodes/${n}/proxy/configz)`,
+                ),
+            );
+            expect(d.fix).to.contain("set talos-platform:cluster.dnsDomain to home.arpa");
+            expect(fake.createdPods).to.deep.equal([]);
+            expect(fake.requests.filter((r) => r.path.endsWith("/proxy/configz")).map((r) => r.method)).to.deep.equal([
+                "GET",
+                "GET",
+                "GET",
+            ]);
+        });
+
+        it("kubelets on the configured domain: the step passes and says how many kubelets it read", async () => {
+            const { result } = await run(fake, "dns");
+            expect(result.ok).to.equal(true);
+            const step = result.passed.find((p) => p.name.startsWith("kubelets give pods"));
+            expect(step?.detail).to.equal("3 of 3 kubelets read");
+        });
+
+        it("kubelet configuration not readable (RBAC on nodes/proxy): the domain is not checked, and the gate goes on to probe", async () => {
+            nodesWithDomain(fake, "home.arpa");
+            fake.forbid = /\/proxy\/configz$/;
+            const { result } = await run(fake, "dns");
+            expect(result.ok).to.equal(true);
+            const step = result.passed.find((p) => p.name.startsWith("kubelets give pods"));
+            expect(step?.detail).to.match(/^not checked: the kubeconfig's user may not get nodes\/proxy/);
+            expect(fake.createdPods).to.have.length(1);
         });
 
         it("webhook not ready: names the crash-looping webhook and the network behind it", async () => {

@@ -5,7 +5,7 @@ import { FLUX_PHASE_LABEL, gateOptions, RELEASES } from "../lib/gates/targets";
 import { kustomization } from "../lib/values/flux";
 import { PHASES } from "../lib/phases";
 import { devConfig } from "./cluster-scenarios";
-import { byName, ofType, planDev } from "./helpers";
+import { byName, CUSTOM_DOMAIN, customDomainConfig, ofType, planCustomDomain } from "./helpers";
 
 const PREFIX = "node -r ts-node/register/transpile-only cli/gate.ts";
 /** What follows the gate's name: no stack file on disk may change what the flags say. */
@@ -15,16 +15,17 @@ function gateCommand(plan: Plan, phase: string): { create: string; triggers: unk
     return byName(plan, `${phase}-gate-check`).inputs as { create: string; triggers: unknown[] };
 }
 
+// The custom-domain test stack: its cluster domain must reach the dns gate, and its CoreDNS is this program's release.
 describe("gates in the offline plan", () => {
     let plan: Plan;
     before(async () => {
-        plan = await planDev();
+        plan = await planCustomDomain();
     });
 
     it("runs the checker for each phase, after the phase, with the phase's options as flags", () => {
         const gateUrns = new Set(plan.resources.filter((r) => /^talos-platform:[a-z]+:Gate$/.test(r.type)).map((r) => r.urn));
         expect(ofType(plan, "command:local:Command").filter((c) => gateUrns.has(c.parent!))).to.have.length(5);
-        const options = gateOptions(devConfig());
+        const options = gateOptions(customDomainConfig());
         // The component each gate closes: the gate runs after it, and after nothing else.
         const component = { network: "cilium", dns: "coredns", certificates: "cert-manager", ingress: "ingress-nginx", gitops: "flux" };
         for (const phase of PHASES) {
@@ -44,7 +45,7 @@ describe("gates in the offline plan", () => {
             .and.contain("--kube-proxy-replacement true")
             .and.contain("--timeout 2m --poll 2s");
         expect(gateCommand(plan, "dns").create)
-            .to.contain("--dns-domain k8s.home.geoffdavis.com")
+            .to.contain(`--dns-domain ${CUSTOM_DOMAIN}`)
             .and.contain("--resolve github.com")
             .and.contain("--timeout 3m");
     });
@@ -58,9 +59,9 @@ describe("gates in the offline plan", () => {
     });
 
     it("re-runs a gate only when its own phase's inputs change", async () => {
-        const again = await planDev();
-        const changed = await planDev((s) => (s.cilium.values = { operator: { replicas: 1 } }));
-        const gitops = await planDev((s) => (s.flux.source.branch = "release"));
+        const again = await planCustomDomain();
+        const changed = await planCustomDomain((s) => (s.cilium.values = { operator: { replicas: 1 } }));
+        const gitops = await planCustomDomain((s) => (s.flux.source.branch = "release"));
         for (const phase of PHASES) {
             const t = gateCommand(plan, phase).triggers;
             expect(t).to.have.length(1);
@@ -72,7 +73,7 @@ describe("gates in the offline plan", () => {
     });
 
     it("follows the kube context into every gate", async () => {
-        const withContext = await planDev((s) => (s.cluster.kubeContext = "admin@home-ops"));
+        const withContext = await planCustomDomain((s) => (s.cluster.kubeContext = "admin@home-ops"));
         for (const phase of PHASES) expect(gateCommand(withContext, phase).create).to.contain("--context admin@home-ops");
         expect(gateCommand(plan, "network").create).to.not.contain("--context");
     });

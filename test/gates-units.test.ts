@@ -16,7 +16,7 @@ import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
 import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from "../lib/gates/workloads";
 import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
-import { devSections, raw, ROOT } from "./helpers";
+import { CUSTOM_DOMAIN, customDomainConfig, devSections, raw, ROOT } from "./helpers";
 import { crdErrors } from "./schemas";
 
 describe("gate options", () => {
@@ -34,10 +34,11 @@ describe("gate options", () => {
         expect(o.dns).to.include({
             namespace: "kube-system",
             deployment: "coredns",
-            dnsDomain: "k8s.home.geoffdavis.com",
+            dnsDomain: "cluster.local",
             externalName: "github.com",
             timeoutMs: 180_000,
         });
+        expect(gateOptions(customDomainConfig()).dns.dnsDomain, "a custom domain reaches the dns gate").to.equal(CUSTOM_DOMAIN);
         expect(o.certificates).to.include({ namespace: "cert-manager", deployment: "cert-manager-webhook" });
         expect(o.ingress).to.include({
             namespace: "ingress-nginx",
@@ -301,7 +302,8 @@ describe("network diagnosis", () => {
 });
 
 describe("dns diagnosis", () => {
-    const o = devOptions().dns;
+    // The custom-domain test stack: the diagnoses name its domain.
+    const o = gateOptions(customDomainConfig()).dns;
     const ok = (id: string) => ({ id, rc: 0, output: "Name: x Address: 1.2.3.4" });
 
     it("classifies nslookup's own words by the rcode it prints", () => {

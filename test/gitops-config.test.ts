@@ -243,7 +243,10 @@ describe("gitops config: two owners", () => {
         expect(p.map((x) => x.path)).to.deep.equal([`${KS}[0].kustomizations[3].name`]);
         expect(p[0].message).to.contain("which Talos runs").and.contain("talos-platform:cluster.coreDnsDisabled is false");
         expect(p[0].fix).to.contain("Talos cluster.coreDNS").and.not.contain("talos-platform:coredns");
-        const ours = errors((s) => s.flux.phases[0].kustomizations.push({ name: "coredns", path: "./infrastructure/coredns" }));
+        const ours = errors((s) => {
+            s.cluster.coreDnsDisabled = true;
+            s.flux.phases[0].kustomizations.push({ name: "coredns", path: "./infrastructure/coredns" });
+        });
         expect(ours[0].message).to.contain("which this program deploys in its dns phase");
         expect(ours[0].fix).to.contain("talos-platform:coredns");
     });

@@ -49,9 +49,9 @@ describe("offline plan of the dev stack", () => {
             "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository": 1,
             "talos-platform:gitops:FluxPhase": 4,
             "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization": 9,
-            // Cilium, CoreDNS, cert-manager, ingress-nginx and the Flux operator. No Helm- or
+            // Cilium, cert-manager, ingress-nginx and the Flux operator (Talos runs CoreDNS). No Helm- or
             // Talos-managed object is also emitted as a raw resource.
-            [RELEASE]: 5,
+            [RELEASE]: 4,
             "talos-platform:network:Gate": 1,
             "talos-platform:dns:Gate": 1,
             "talos-platform:certificates:Gate": 1,
@@ -174,8 +174,6 @@ describe("offline plan of the dev stack", () => {
         const releases = Object.fromEntries(ofType(plan, RELEASE).map((r) => [r.name, r.inputs]));
         expect(releases["cilium-release"]).to.include({ chart: "cilium", version: "1.19.4", namespace: "kube-system", name: "cilium" });
         expect(releases["cilium-release"].repositoryOpts).to.deep.equal({ repo: "https://helm.cilium.io" });
-        expect(releases["coredns-release"]).to.include({ chart: "coredns", version: "1.46.2", namespace: "kube-system" });
-        expect(releases["coredns-release"].repositoryOpts).to.deep.equal({ repo: "https://coredns.github.io/helm" });
         expect(releases["cert-manager-release"]).to.include({ chart: "cert-manager", version: "v1.21.1", namespace: "cert-manager" });
         expect(releases["cert-manager-release"].repositoryOpts).to.deep.equal({ repo: "https://charts.jetstack.io" });
         expect(releases["ingress-nginx-release"]).to.include({ chart: "ingress-nginx", version: "4.15.1", namespace: "ingress-nginx" });
@@ -194,9 +192,9 @@ describe("offline plan of the dev stack", () => {
         expect(byName(plan, "kubernetes").phase).to.equal(null);
     });
 
-    it("is ok, with only the advisory findings that its IPv6 pool is not announced, its ACME zones reach into the cluster domain, and ingress-nginx is retired", () => {
+    it("is ok, with only the advisory findings that its IPv6 pool is not announced and ingress-nginx is retired", () => {
         expect(plan.ok).to.equal(true);
-        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["lb-pool-not-announced", "dns01-cluster-domain", "ingress-nginx-retired"]);
+        expect(plan.findings.map((f) => f.rule)).to.deep.equal(["lb-pool-not-announced", "ingress-nginx-retired"]);
         expect(plan.findings.every((f) => f.severity === "advisory")).to.equal(true);
     });
 

@@ -11,6 +11,8 @@ export interface Kube {
     apps: k8s.AppsV1Api;
     ext: k8s.ApiextensionsV1Api;
     custom: k8s.CustomObjectsApi;
+    /** GET /version: the API server's Kubernetes version. */
+    version: k8s.VersionApi;
     exec: k8s.Exec;
     /**
      * Deletes probe pods. It has a time limit of its own (CLEANUP_LIMIT_MS per
@@ -91,6 +93,7 @@ export function connect(opts: { kubeconfig?: string; context?: string; contextFr
         apps: apiClient(kc, cluster, k8s.AppsV1Api, bounded),
         ext: apiClient(kc, cluster, k8s.ApiextensionsV1Api, bounded),
         custom: apiClient(kc, cluster, k8s.CustomObjectsApi, bounded),
+        version: apiClient(kc, cluster, k8s.VersionApi, bounded),
         cleanup: apiClient(kc, cluster, k8s.CoreV1Api, cleanup, CLEANUP_LIMIT_MS),
         exec: new k8s.Exec(kc),
         limit: (deadline, signal) => bounded.set(deadline, signal),
