@@ -9,7 +9,9 @@ const USAGE = `usage: npm run doctor -- [--stack NAME | --config FILE] [--contex
 
 Checks a running cluster link by link in recovery order (network → dns →
 certificates → ingress → gitops), stops at the first broken link, and
-prints the chain with the diagnosis. Read-only, apart from short-lived
+prints the chain with the diagnosis. BGP and L2 announcements, when
+configured, are a side link after ingress: only clients outside the
+cluster need them, so the chain goes on past them. Read-only, apart from short-lived
 probe pods that it always deletes.
 
   --stack NAME       the stack whose settings describe the cluster (default: the only

@@ -51,6 +51,8 @@ const PLURALS: Record<string, string> = {
     ClusterIssuer: "clusterissuers",
     Certificate: "certificates",
     Challenge: "challenges",
+    CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
+    Lease: "leases",
 };
 
 /** The resource name (plural) the fake serves a kind under. */

@@ -272,6 +272,8 @@ function everyKey(): Json {
         l2Announcements: [
             { name: "lan", interfaces: ["^eth[0-9]+"], nodeSelector: SELECTOR, pools: ["a"], loadBalancerIPs: true, externalIPs: false },
         ],
+        l2AnnouncedServices: 20,
+        operatorReplicas: 1,
     };
     c[`${NS}:coredns`] = {
         ...chart("coredns"),
@@ -441,7 +443,8 @@ describe("docs/configuration.md", () => {
             ["distribution.registry", "`ghcr.io/fluxcd`"],
             ["source.interval", "`1m`"],
             ["phases[].kustomizations[].interval", "`10m`"],
-            ["probeImage", "`curlimages/curl:8.11.1`"],
+            // Pinned by digest since issue 13 (the README listed the bare tag).
+            ["probeImage", "`docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69`"],
             ["pollInterval", "`2s`"],
             ["network.timeout", "`2m`"],
             ["gitops.timeout", "`3m`"],
