@@ -224,6 +224,10 @@ export function ingressSteps(o: IngressOptions): Step[] {
         }),
         lb ? addressStep(o, found) : clusterIpStep(o, found),
         answersStep(o, found),
-        ...(o.certificate ? [certificateReadyStep({ namespace: o.namespace, certificate: o.certificate })] : []),
     ];
+}
+
+/** The default TLS certificate's step, when there is one: last in the ingress gate, as issuance is its slowest part. */
+export function defaultCertificateSteps(o: IngressOptions): Step[] {
+    return o.certificate ? [certificateReadyStep({ namespace: o.namespace, certificate: o.certificate })] : [];
 }
