@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { CERT_MANAGER_RELEASE, certManagerValues } from "../lib/values/cert-manager";
 
@@ -42,7 +42,7 @@ export class CertManager extends pulumi.ComponentResource {
                 config,
                 certManagerValues(config, args.cluster, { recursiveNameservers: args.recursiveNameservers }),
             ),
-            { parent: this },
+            { parent: this, ...RELEASE_OPTIONS },
         );
         this.registerOutputs({ releaseStatus: this.release.status.status });
     }

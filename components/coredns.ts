@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { corednsValues } from "../lib/values/coredns";
 
@@ -20,6 +20,8 @@ export interface CoreDnsArgs {
      * @default [] (CoreDNS answers NXDOMAIN for every such name, as Talos' does)
      */
     fallthrough?: string[];
+    /** Protects the release: Pulumi refuses to delete or replace it (cluster DNS hangs on it). @default true */
+    protect?: boolean;
 }
 
 /**
@@ -37,9 +39,7 @@ export class CoreDns extends pulumi.ComponentResource {
             this.release = new k8s.helm.v3.Release(
                 `${name}-release`,
                 releaseArgs("coredns", config, corednsValues(args.cluster, config, { fallthrough: args.fallthrough })),
-                {
-                    parent: this,
-                },
+                { parent: this, protect: args.protect ?? true, ...RELEASE_OPTIONS },
             );
         }
         this.registerOutputs({ managed: args.cluster.coreDnsDisabled });

@@ -4,6 +4,7 @@ import { checkGate, CheckerIo } from "../lib/gates/checker";
 import { gitopsSteps, missingDependencies } from "../lib/gates/gitops";
 import type { GateOptions } from "../lib/gates/options";
 import { gateOptions } from "../lib/gates/targets";
+import { destroySteps } from "../lib/lifecycle/destroy";
 import { renderMarkdown, renderText } from "../lib/plan/render";
 import { fluxDistribution, fluxInstance, kustomization } from "../lib/values/flux";
 import { deployment, gitRepository } from "./cluster-scenarios";
@@ -66,6 +67,27 @@ describe("flux.sync: config", () => {
         });
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.components"]);
         expect(p[0].message).to.contain("root Kustomization of talos-platform:flux.sync");
+    });
+
+    it("says flux.deletionPolicy belongs in Git with sync, instead of warning that it deletes workloads", () => {
+        const rules = (edit: (s: Record<string, Json>) => void) =>
+            check(edit)
+                .problems.filter((p) => p.rule === "flux-settings-owned-by-git" || p.rule === "flux-deletes-workloads")
+                .map((p) => [p.rule, p.path]);
+        expect(rules((s) => (sync(s), (s.flux.deletionPolicy = "Delete")))).to.deep.equal([
+            ["flux-settings-owned-by-git", "talos-platform:flux.deletionPolicy"],
+        ]);
+        expect(rules((s) => (s.flux.deletionPolicy = "Delete"))).to.deep.equal([
+            ["flux-deletes-workloads", "talos-platform:flux.deletionPolicy"],
+        ]);
+    });
+
+    it("tells the destroy guard that Git's Kustomizations go with the FluxInstance, not through Pulumi", () => {
+        const gitops = (c: ReturnType<typeof configOf>) => destroySteps(c).find((x) => x.phase === "gitops")!.removes;
+        expect(gitops(configOf(sync)))
+            .to.contain("the Kustomizations from Git; what they applied stays")
+            .and.not.contain("deletionPolicy");
+        expect(gitops(configOf())).to.contain("9 Kustomizations (deletionPolicy Orphan");
     });
 
     it("warns that a Kustomization's settings belong in Git with sync, and only then", () => {

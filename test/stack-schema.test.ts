@@ -241,7 +241,13 @@ function everyKey(): Json {
         namespace: "platform",
         values: {},
     });
-    Object.assign(c[`${NS}:cluster`], { nodeCidrMaskSizeIPv4: 24, nodeCidrMaskSizeIPv6: 64, kubeContext: "admin@home-ops" });
+    Object.assign(c[`${NS}:cluster`], {
+        nodeCidrMaskSizeIPv4: 24,
+        nodeCidrMaskSizeIPv6: 64,
+        kubeContext: "admin@home-ops",
+        identity: "6f1c2a4e-3b5d-4c7e-9f8a-0b1c2d3e4f5a",
+        apiServerAliases: ["https://172.29.51.11:6443"],
+    });
     c[`${NS}:cilium`] = {
         ...chart("cilium"),
         version: "1.19.4",
@@ -313,6 +319,7 @@ function everyKey(): Json {
         distribution: { version: "2.9.4", registry: "ghcr.io/fluxcd" },
         components: ["source-controller", "kustomize-controller"],
         networkPolicy: false,
+        deletionPolicy: "Orphan",
         source: {
             name: "flux-system",
             url: "ssh://git@github.com/owner/repo",
@@ -355,6 +362,7 @@ function everyKey(): Json {
         ingress: { timeout: "3m" },
         gitops: { timeout: "3m" },
     };
+    c[`${NS}:lifecycle`] = { protect: true, allowNamespaceMove: ["cilium"] };
     return doc;
 }
 
@@ -459,7 +467,16 @@ describe("docs/configuration.md", () => {
         const at = Object.keys(SECTIONS).map((s) => page.indexOf(`### \`${NS}:${s}\``));
         expect(at.every((i) => i > 0)).to.equal(true);
         expect([...at].sort((a, b) => a - b)).to.deep.equal(at);
-        expect(Object.keys(SECTIONS)).to.deep.equal(["cluster", "cilium", "coredns", "certManager", "ingressNginx", "flux", "gates"]);
+        expect(Object.keys(SECTIONS)).to.deep.equal([
+            "cluster",
+            "cilium",
+            "coredns",
+            "certManager",
+            "ingressNginx",
+            "flux",
+            "gates",
+            "lifecycle",
+        ]);
     });
 });
 

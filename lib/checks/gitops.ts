@@ -286,6 +286,8 @@ function settingsOwnedByGit(flux: FluxConfig): Problem[] {
             for (const field of GIT_OWNED) if (JSON.stringify(k[field]) !== JSON.stringify(defaults[field])) set.push(ksPath(i, j, field));
         }),
     );
+    // flux.deletionPolicy only reaches the Kustomizations this program creates: none under sync.
+    if (flux.deletionPolicy !== "Orphan") set.push(configPath(["flux", "deletionPolicy"]));
     if (!set.length) return [];
     return [
         warning(

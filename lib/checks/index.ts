@@ -10,6 +10,7 @@ import { dns01Checks } from "./dns01";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
+import { lifecycleChecks } from "./lifecycle";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { nodeIpamChecks } from "./node-ipam";
@@ -36,4 +37,5 @@ export const CHECKS: Check[] = [
     ...secretChecks,
     ...valuesSecretChecks,
     ...gateChecks,
+    ...lifecycleChecks,
 ];

@@ -9,7 +9,14 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { fluxInstance, gitRepository, kustomizationDependencies, PHASE_LABEL, previousPhaseNames } from "../values/flux";
+import {
+    FLUX_OPERATOR_RELEASE,
+    fluxInstance,
+    gitRepository,
+    kustomizationDependencies,
+    PHASE_LABEL,
+    previousPhaseNames,
+} from "../values/flux";
 import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
 import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import { clusterFamilies } from "../config/cluster";
@@ -26,6 +33,7 @@ export const RELEASES = {
     coredns: COREDNS_RELEASE,
     certManager: "cert-manager",
     ingressNginx: INGRESS_RELEASE,
+    flux: FLUX_OPERATOR_RELEASE,
 } as const;
 
 /** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */
@@ -210,7 +218,9 @@ export function gateOptions(config: PlatformConfig): GateOptions {
  * (a new chart version, new values, a new pool), not on every `up`.
  */
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
-    const { cluster } = config;
+    // Which cluster the stack is bound to is not what the network phase deploys: the gates carry the identity as a trigger of its own.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
         network: [cluster, config.cilium],
         // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
