@@ -281,7 +281,13 @@ function everyKey(): Json {
         l2AnnouncedServices: 20,
         operatorReplicas: 1,
     };
-    c[`${NS}:coredns`] = { ...chart("coredns"), upstreams: ["1.1.1.1", "/etc/resolv.conf"], clusterIPs: ["10.96.0.10"], replicas: 3 };
+    c[`${NS}:coredns`] = {
+        ...chart("coredns"),
+        upstreams: ["1.1.1.1", "/etc/resolv.conf"],
+        clusterIPs: ["10.96.0.10"],
+        replicas: 3,
+        clusterDomainFallthrough: false,
+    };
     c[`${NS}:certManager`] = {
         ...chart("cert-manager"),
         issuers: [
@@ -297,6 +303,8 @@ function everyKey(): Json {
             },
         ],
         defaultIssuer: "le",
+        webhookReplicas: 3,
+        dns01SelfCheck: { nameservers: ["9.9.9.9:53", "https://dns.google/dns-query"], use: "always" },
     };
     c[`${NS}:ingressNginx`] = {
         ...chart("ingress-nginx"),
@@ -323,6 +331,7 @@ function everyKey(): Json {
             httpsToken: { tokenSecret: "fluxGitToken", username: "git" },
             sshKey: { privateKeySecret: "fluxSshKey", knownHosts: "github.com ssh-ed25519 AAAA" },
         },
+        sync: { path: "./clusters/home-ops" },
         phases: [
             {
                 name: "apps",

@@ -6,6 +6,7 @@ import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
+import { dns01Checks } from "./dns01";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { ingressAnnotationChecks } from "./ingress-annotations";
@@ -27,6 +28,7 @@ export const CHECKS: Check[] = [
     ...bgpChecks,
     ...dnsChecks,
     ...certificateChecks,
+    ...dns01Checks,
     ...ingressChecks,
     ...chartValueChecks,
     ...crdOrderChecks,

@@ -118,6 +118,30 @@ function excludedLine(plan: Plan): string | undefined {
     return `not in Flux, ${parts.join(" — ")}`;
 }
 
+/** What the Flux component says about its distribution and who owns the Kustomizations (its inputs). */
+interface FluxFacts {
+    fluxDistribution?: { version?: string; resolvesTo?: string; resolvedBy?: string };
+    fluxOwnership?: { kustomizations?: string; root?: string; path?: string };
+}
+
+/** The Flux release the operator installs and, under flux.sync, who owns the Kustomizations. */
+function fluxLines(plan: Plan): string[] {
+    const flux = plan.resources.find((r) => r.type === "talos-platform:gitops:Flux")?.inputs as FluxFacts | undefined;
+    const lines: string[] = [];
+    const d = flux?.fluxDistribution;
+    if (d?.version) {
+        const to = d.resolvesTo && d.resolvesTo !== d.version ? ` → ${d.resolvesTo}` : "";
+        lines.push(`Flux ${d.version}${to}${d.resolvedBy ? ` (${d.resolvedBy})` : ""}`);
+    }
+    const o = flux?.fluxOwnership;
+    if (o?.kustomizations === "git") {
+        lines.push(
+            `Kustomizations in Git, applied by the FluxInstance's sync (root ${o.root ?? "?"}, path ${o.path ?? "?"}); the sub-phases are the graph the gitops gate checks there, read-only`,
+        );
+    }
+    return lines;
+}
+
 /** "5.2 storage" for each sub-phase component, by URN. */
 function subphaseLabels(plan: Plan): Map<string, string> {
     const labels = new Map<string, string>();
@@ -176,6 +200,7 @@ export function renderText(plan: Plan): string {
         if (!tops.length) out.push("  (nothing)");
         const excluded = p.name === "gitops" ? excludedLine(plan) : undefined;
         if (excluded) out.push(`  ${excluded}`);
+        if (p.name === "gitops") out.push(...fluxLines(plan).map((l) => `  ${l}`));
     });
     if (plan.findings.length) {
         out.push("", "findings");
@@ -365,6 +390,7 @@ function phaseTable(plan: Plan): string[] {
     });
     const excluded = excludedLine(plan);
     if (excluded) out.push("", escapeMarkdown(excluded).replace(/^not in Flux/, "**Not in Flux**"));
+    for (const line of fluxLines(plan)) out.push("", escapeMarkdown(line));
     return out;
 }
 
