@@ -1,6 +1,6 @@
 "use strict";
-// The entry point of every command (npm run plan/gate/doctor/bench, and the
-// gates that `pulumi up` runs): `node cli/run.cjs <command> [args]`.
+// The entry point of every command (npm run plan/gate/doctor/adopt/bench/
+// pr-comment, and the gates and CRD waits that `pulumi up` runs): `node cli/run.cjs <command> [args]`.
 //
 // It runs cli/<command>.ts from its compiled JavaScript in dist/ when dist/
 // was built from the sources as they are now, because loading TypeScript
@@ -10,9 +10,9 @@
 // milliseconds, where `tsc -b`'s own up-to-date check loads TypeScript.
 // When dist/ is missing or older than a source:
 //   - plan and bench compile it first (tsc -b, which also type-checks);
-//   - gate and doctor run from the sources under ts-node, and say so. They
-//     never compile: `pulumi up` may run two of them at once, and a
-//     half-written dist/ must not run.
+//   - gate, doctor, adopt and pr-comment run from the sources under ts-node,
+//     and say so. They never compile: `pulumi up` may run two gates at once,
+//     and a half-written dist/ must not run.
 // `npm ci` builds dist/ (the prepare script), so a fresh clone starts fast.
 //
 // Plain CommonJS without dependencies: it must run before anything is built.
@@ -29,19 +29,19 @@ const TSCONFIG = "tsconfig.build.json";
 const BUILD_CONFIG = ["tsconfig.json", TSCONFIG];
 
 /** What each command does when dist/ is stale. */
-const COMMANDS = { plan: "build", bench: "build", gate: "source", doctor: "source" };
+const COMMANDS = { plan: "build", bench: "build", gate: "source", doctor: "source", adopt: "source", "pr-comment": "source" };
 
 // The same as lib/exit.ts (a test compares them).
 const INTERNAL_ERROR = 3;
 const USAGE_ERROR = 2;
 const DEBUG_ENV = "TALOS_PLATFORM_DEBUG";
 
-const USAGE = `usage: node cli/run.cjs plan|bench|gate|doctor [args]
+const USAGE = `usage: node cli/run.cjs plan|bench|gate|doctor|adopt|pr-comment [args]
        node cli/run.cjs build|prepare
 
 Runs cli/<command>.ts from dist/ when dist/ was compiled from the sources as
-they are. Otherwise plan and bench compile dist/ first, and gate and doctor
-run from the TypeScript sources (slower to start).
+they are. Otherwise plan and bench compile dist/ first, and gate, doctor,
+adopt and pr-comment run from the TypeScript sources (slower to start).
   build    compile dist/ (tsc -b ${TSCONFIG}) and record its sources
   prepare  the same, for npm ci and npm install: a failed compile only warns`;
 
@@ -51,24 +51,33 @@ function digest(file) {
     return crypto.createHash("sha1").update(fs.readFileSync(file)).digest("hex");
 }
 
+/** What tsc writes to dist/ for a recorded file; undefined for the build's own configuration. */
+function emittedFile(file) {
+    return BUILD_CONFIG.includes(file) ? undefined : path.join(DIST, file.replace(/\.ts$/, ".js"));
+}
+
+function readManifest(root) {
+    try {
+        return JSON.parse(fs.readFileSync(path.join(root, MANIFEST), "utf8"));
+    } catch {
+        return undefined;
+    }
+}
+
 /**
  * Why dist/ under `root` does not match the sources, or undefined when it
  * does. Only content counts: a checkout or a `touch` does not make it stale.
  */
 function staleness(root = ROOT) {
-    let manifest;
-    try {
-        manifest = JSON.parse(fs.readFileSync(path.join(root, MANIFEST), "utf8"));
-    } catch {
-        return `${DIST}/ has not been built (no ${posix(MANIFEST)})`;
-    }
+    const manifest = readManifest(root);
+    if (manifest === undefined) return `${DIST}/ has not been built (no ${posix(MANIFEST)})`;
     if (!manifest || typeof manifest.files !== "object") return `${posix(MANIFEST)} is not a build record`;
     for (const [file, hash] of Object.entries(manifest.files)) {
         const abs = path.join(root, file);
         if (!fs.existsSync(abs)) return `${file} was deleted since the last build`;
         if (digest(abs) !== hash) return `${file} changed since the last build`;
-        const emitted = path.join(DIST, file.replace(/\.ts$/, ".js"));
-        if (file.endsWith(".ts") && !fs.existsSync(path.join(root, emitted))) return `${posix(emitted)} is missing`;
+        const emitted = emittedFile(file);
+        if (emitted && !fs.existsSync(path.join(root, emitted))) return `${posix(emitted)} is missing`;
     }
     return undefined;
 }
@@ -94,15 +103,21 @@ function tsFilesUnder(root, dir) {
         .map((e) => posix(path.relative(root, path.join(e.parentPath ?? e.path, e.name))));
 }
 
-/** Sources of the JavaScript in dist/ that tsc emitted from a file outside `include` (an import). */
+/**
+ * Sources of what tsc put in dist/ besides `include`: the JavaScript of a
+ * .ts file outside it (an import), and the copy of a JSON file a source
+ * imports (resolveJsonModule), which the compiled code reads instead of the
+ * original. Data the code reads from the repository at run time
+ * (lib/charts/data, found from dist/ too) is not in dist/, and needs no build.
+ */
 function emittedSources(root) {
     const dist = path.join(root, DIST);
     if (!fs.existsSync(dist)) return [];
     return fs
         .readdirSync(dist, { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile() && e.name.endsWith(".js"))
+        .filter((e) => e.isFile() && (e.name.endsWith(".js") || e.name.endsWith(".json")))
         .map((e) => posix(path.relative(dist, path.join(e.parentPath ?? e.path, e.name))).replace(/\.js$/, ".ts"))
-        .filter((f) => fs.existsSync(path.join(root, f)));
+        .filter((f) => f !== path.basename(MANIFEST) && fs.existsSync(path.join(root, f)));
 }
 
 /**
@@ -113,13 +128,24 @@ function emittedSources(root) {
  */
 function build(root = ROOT) {
     const { spawnSync } = require("node:child_process");
+    const previous = readManifest(root)?.files;
     fs.rmSync(path.join(root, MANIFEST), { force: true });
     const files = Object.fromEntries(buildInputs(root).map((f) => [f, digest(path.join(root, f))]));
     const tsc = require.resolve("typescript/bin/tsc", { paths: [root] });
-    // A dist/ that lost a file tsc -b believes it wrote: only --force writes it again.
-    const lost = Object.keys(files).some((f) => f.endsWith(".ts") && !fs.existsSync(path.join(root, DIST, f.replace(/\.ts$/, ".js"))));
+    const exists = (f) => fs.existsSync(path.join(root, f));
+    // tsc -b trusts its own record of what it wrote, and misses some changes: only --force writes everything again.
+    const force =
+        // no record of ours (the first build, one after a failed build, a dist/ another tool wrote);
+        typeof previous !== "object" ||
+        previous === null ||
+        // a dist/ that lost a file tsc -b believes it wrote;
+        [...Object.keys(files), ...Object.keys(previous)].some((f) => emittedFile(f) && exists(f) && !exists(emittedFile(f))) ||
+        // an imported JSON file that changed: tsc -b copies it again only when a .ts file changed too.
+        Object.entries(previous).some(
+            ([f, hash]) => f.endsWith(".json") && emittedFile(f) && exists(f) && digest(path.join(root, f)) !== hash,
+        );
     // tsc reports on stdout; stdout belongs to the command's own output (plan --format json).
-    const r = spawnSync(process.execPath, [tsc, "-b", TSCONFIG, ...(lost ? ["--force"] : [])], { cwd: root, stdio: ["ignore", 2, 2] });
+    const r = spawnSync(process.execPath, [tsc, "-b", TSCONFIG, ...(force ? ["--force"] : [])], { cwd: root, stdio: ["ignore", 2, 2] });
     if (r.status !== 0) return r.status ?? 1;
     for (const f of emittedSources(root)) if (!(f in files)) files[f] = digest(path.join(root, f));
     const tmp = path.join(root, `${MANIFEST}.${process.pid}`);

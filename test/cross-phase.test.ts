@@ -4,10 +4,12 @@ import { corednsValues } from "../lib/values/coredns";
 import { gateOptions } from "../lib/gates/targets";
 import { certManagerValues, certManagerWebhook } from "../lib/values/cert-manager";
 import { fluxInstance } from "../lib/values/flux";
-import { devSections, Json, planDev, raw } from "./helpers";
+import { customDomainStack, devSections, Json, planDev, raw } from "./helpers";
 
+// The custom-domain test stack: its CoreDNS is this program's release, whose values these rules read.
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
+    customDomainStack(s);
     edit?.(s);
     return validateConfig(raw(s));
 }

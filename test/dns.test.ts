@@ -4,10 +4,12 @@ import { isUpstream } from "../lib/config/coredns";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
-import { byName, devSections, Json, planDev, raw, singleStack } from "./helpers";
+import { byName, customDomainStack, devSections, Json, planCustomDomain, planDev, raw, singleStack } from "./helpers";
 
+// The custom-domain test stack, where this program installs CoreDNS.
 function config(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
+    customDomainStack(s);
     edit?.(s);
     return validateConfig(raw(s));
 }
@@ -61,7 +63,7 @@ describe("CoreDNS values", () => {
     });
 
     it("keeps the ServiceMonitor off: its CRD comes with Flux, after the DNS phase", () => {
-        expect(valuesOf().prometheus).to.deep.equal({ monitor: { enabled: false } });
+        expect(valuesOf().prometheus.monitor).to.deep.equal({ enabled: false });
     });
 
     it("uses only keys the coredns 1.46.2 chart knows", () => {
@@ -279,10 +281,11 @@ describe("DNS phase in the plan", () => {
     });
 
     it("installs the pinned chart into kube-system when this program owns CoreDNS, after the network gate", async () => {
-        const plan = await planDev();
+        const plan = await planCustomDomain();
         const release = byName(plan, "coredns-release");
         expect(release.phase).to.equal("dns");
         expect(release.inputs).to.include({ chart: "coredns", version: "1.46.2", namespace: "kube-system", createNamespace: false });
+        expect(release.inputs.repositoryOpts).to.deep.equal({ repo: "https://coredns.github.io/helm" });
         expect((release.inputs.values as Json).service.clusterIPs).to.deep.equal(["10.96.0.10", "fd47:25e1:2f96:51:1000::a"]);
         expect(byName(plan, "coredns").dependsOn).to.deep.equal([byName(plan, "network-gate").urn]);
     });

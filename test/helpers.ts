@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import type { RawConfig } from "../lib/config";
+import { PlatformConfig, RawConfig, validateConfig } from "../lib/config";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { PlanInput, runPlan } from "../lib/plan/run";
 import { readStackFile } from "../lib/plan/stackfile";
@@ -90,4 +90,36 @@ export const REPORT_IPV6_POD_SUBNET = "fd47:25e1:2f96:51:2000::/64";
 /** Puts the report's own IPv6 pod subnet back into the dev stack. */
 export function reportPodSubnets(s: Record<string, Json>): void {
     s.cluster.podSubnets = ["10.244.0.0/16", REPORT_IPV6_POD_SUBNET];
+}
+
+/** The cluster domain of the tests' custom-domain stack. */
+export const CUSTOM_DOMAIN = "k8s.home.geoffdavis.com";
+
+/**
+ * The test stack for the cluster-domain propagation and this program's
+ * CoreDNS release: the dev stack with a custom cluster domain and Talos'
+ * CoreDNS disabled (cluster.coreDNS.disabled), as talos/patches/cluster.yaml
+ * of the report's repository describes it. The dev stack follows the
+ * talconfig.yaml the cluster is built from: cluster.local, Talos' CoreDNS.
+ */
+export function customDomainStack(s: Record<string, Json>): void {
+    s.cluster.dnsDomain = CUSTOM_DOMAIN;
+    s.cluster.coreDnsDisabled = true;
+}
+
+/** Runs the program offline on the custom-domain test stack, after `edit`. */
+export async function planCustomDomain(edit?: (sections: Record<string, Json>) => void, extra?: Partial<PlanInput>): Promise<Plan> {
+    return planDev((s) => {
+        customDomainStack(s);
+        edit?.(s);
+    }, extra);
+}
+
+/** The custom-domain test stack's validated config. */
+export function customDomainConfig(): PlatformConfig {
+    const s = devSections();
+    customDomainStack(s);
+    const { config, problems } = validateConfig(raw(s));
+    if (!config) throw new Error(problems.map((p) => p.message).join("; "));
+    return config;
 }

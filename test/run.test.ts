@@ -126,6 +126,29 @@ describe("cli/run.cjs: the compiled dist/ when it matches the sources", function
         expect(run(dir, "gate")).to.deep.equal({ status: 0, out: `v1 gate dist []`, err: "" });
     });
 
+    it("records a JSON file a source imports, whose copy in dist/ the compiled code reads: an edit or a lost copy makes dist/ stale", () => {
+        const dir = project();
+        const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8"));
+        config.compilerOptions.resolveJsonModule = true;
+        fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(config));
+        fs.writeFileSync(path.join(dir, "lib", "data.json"), `{ "tag": "v1" }\n`);
+        fs.writeFileSync(path.join(dir, "lib", "tag.ts"), `import * as data from "./data.json";\nexport const tag = data.tag;\n`);
+        expect(run(dir, "build").status).to.equal(0);
+        expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, launcher.MANIFEST), "utf8")).files)).to.include("lib/data.json");
+        expect(run(dir, "gate")).to.deep.equal({ status: 0, out: `v1 gate dist []`, err: "" });
+
+        fs.writeFileSync(path.join(dir, "lib", "data.json"), `{ "tag": "v2" }\n`);
+        const edited = run(dir, "gate");
+        expect(edited.out).to.equal(`v2 gate source []`);
+        expect(edited.err).to.contain("lib/data.json changed since the last build");
+        expect(run(dir, "plan").out).to.equal(`v2 plan dist []`);
+
+        fs.rmSync(path.join(dir, "dist", "lib", "data.json"));
+        expect(run(dir, "gate").err).to.contain("dist/lib/data.json is missing");
+        expect(run(dir, "build").status).to.equal(0);
+        expect(run(dir, "gate")).to.deep.equal({ status: 0, out: `v2 gate dist []`, err: "" });
+    });
+
     it("runs no plan from a dist/ that does not compile; prepare (npm ci) only warns, and the gates run the sources", () => {
         const dir = project();
         expect(run(dir, "build").status).to.equal(0);

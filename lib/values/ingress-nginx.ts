@@ -82,6 +82,8 @@ interface ServiceTemplate {
     /** Unset, the type is the controller Service's (else ClusterIP). */
     inheritsControllerType?: boolean;
     familiesKey?: string;
+    /** Where its externalTrafficPolicy is set; the chart's "" leaves Kubernetes' Cluster. */
+    trafficPolicyKey?: string;
     /** Where the user sets this Service's own labels. */
     labelsKey: string;
     /** Every labels map the template merges, in order. */
@@ -101,6 +103,7 @@ const SERVICES: ServiceTemplate[] = [
         typeKey: "controller.service.type",
         inheritsControllerType: true,
         familiesKey: "controller.service.ipFamilies",
+        trafficPolicyKey: "controller.service.externalTrafficPolicy",
         labelsKey: "controller.service.labels",
         labelKeys: ["controller.service.labels", "controller.service.external.labels"],
         annotationKeys: ["controller.service.annotations"],
@@ -115,6 +118,7 @@ const SERVICES: ServiceTemplate[] = [
         typeKey: "controller.service.internal.type",
         inheritsControllerType: true,
         familiesKey: "controller.service.internal.ipFamilies",
+        trafficPolicyKey: "controller.service.internal.externalTrafficPolicy",
         labelsKey: "controller.service.internal.labels",
         labelKeys: ["controller.service.labels", "controller.service.internal.labels"],
         annotationKeys: ["controller.service.internal.annotations"],
@@ -136,8 +140,9 @@ const SERVICES: ServiceTemplate[] = [
         component: "admission-webhook",
         when: [["controller.admissionWebhooks.enabled", true]],
         typeKey: "controller.admissionWebhooks.service.type",
-        labelsKey: "controller.admissionWebhooks.labels",
-        labelKeys: ["controller.admissionWebhooks.labels"],
+        // controller-service-webhook.yaml labels it with the controller's labels.
+        labelsKey: "controller.labels",
+        labelKeys: ["controller.labels"],
         annotationKeys: ["controller.admissionWebhooks.service.annotations"],
     },
     {
@@ -145,8 +150,9 @@ const SERVICES: ServiceTemplate[] = [
         component: "default-backend",
         when: [["defaultBackend.enabled", false]],
         typeKey: "defaultBackend.service.type",
-        labelsKey: "defaultBackend.service.labels",
-        labelKeys: ["defaultBackend.service.labels"],
+        // default-backend-service.yaml reads defaultBackend.labels; the chart has no defaultBackend.service.labels.
+        labelsKey: "defaultBackend.labels",
+        labelKeys: ["defaultBackend.labels"],
         annotationKeys: ["defaultBackend.service.annotations"],
     },
 ];
@@ -167,6 +173,7 @@ export const INGRESS_NGINX_VALUE_KEYS: ValueKeys = {
             ...t.when.map(([k]) => [k, KIND.switch]),
             [t.typeKey, KIND.string],
             ...(t.familiesKey ? [[t.familiesKey, KIND.strings]] : []),
+            ...(t.trafficPolicyKey ? [[t.trafficPolicyKey, KIND.string]] : []),
             ...[...t.labelKeys, ...t.annotationKeys].map((k) => [k, KIND.stringMap]),
         ]),
     ),
@@ -201,6 +208,12 @@ export function ingressNginxServices(ingress: IngressNginxConfig, pools: LbPoolC
             },
             annotations: annotations.map,
             families: families?.length ? families : undefined,
+            ...(t.trafficPolicyKey
+                ? {
+                      trafficPolicyKey: t.trafficPolicyKey,
+                      externalTrafficPolicy: readValue(v, t.trafficPolicyKey, KIND.string) || "Cluster",
+                  }
+                : {}),
             wellTyped: common.ok && labels.ok && annotations.ok,
         };
     });
