@@ -182,25 +182,43 @@ describe("cli/run.cjs: the compiled dist/ when it matches the sources", function
     });
 });
 
+/** Runs a shell command in the project directory, as pulumi-command does; the modules its node process loaded. */
+function loadedModules(command: string) {
+    const loaded = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-modules-")), "modules.json");
+    const reporter = path.join(path.dirname(loaded), "report.js");
+    fs.writeFileSync(
+        reporter,
+        `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`,
+    );
+    const r = spawnSync("/bin/sh", ["-c", command], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NODE_OPTIONS: `--require ${reporter}` },
+    });
+    return { r, modules: JSON.parse(fs.readFileSync(loaded, "utf8")) as string[] };
+}
+
+describe("what the offline plan loads", function () {
+    // It compiles dist/ first when a source changed since the last build.
+    this.timeout(300_000);
+
+    it("plans the dev stack without the Kubernetes client, which only a live cluster read needs", () => {
+        const { r, modules } = loadedModules("node cli/run.cjs plan --format json");
+        expect(r.status, r.stderr).to.equal(0);
+        expect(JSON.parse(r.stdout).ok).to.equal(true);
+        expect(modules.some((m) => m.includes(path.join("dist", "lib", "lifecycle", "source.js")))).to.equal(true);
+        expect(modules.filter((m) => /node_modules[/\\]@kubernetes[/\\]/.test(m))).to.deep.equal([]);
+    });
+});
+
 describe("the command a Gate resource runs", function () {
     this.timeout(60_000);
 
     it("starts the checker from the project directory, as pulumi up does, without loading the Pulumi SDK", () => {
         // pulumi-command runs `create` with /bin/sh -c in the project directory.
-        const loaded = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-gate-")), "modules.json");
-        const reporter = path.join(path.dirname(loaded), "report.js");
-        fs.writeFileSync(
-            reporter,
-            `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`,
-        );
-        const r = spawnSync("/bin/sh", ["-c", checkerCommand(["network", "--help"])], {
-            cwd: ROOT,
-            encoding: "utf8",
-            env: { ...process.env, NODE_OPTIONS: `--require ${reporter}` },
-        });
+        const { r, modules } = loadedModules(checkerCommand(["network", "--help"]));
         expect(r.status, r.stderr).to.equal(0);
         expect(r.stdout).to.contain("usage: cli/gate.ts network");
-        const modules: string[] = JSON.parse(fs.readFileSync(loaded, "utf8"));
         expect(modules.some((m) => m.includes(path.join("cli", "gate.")))).to.equal(true);
         expect(modules.filter((m) => /node_modules[/\\](@pulumi|@grpc)[/\\]/.test(m))).to.deep.equal([]);
     });
