@@ -5,10 +5,13 @@ import { ClusterIssuers } from "./components/cluster-issuers";
 import { CoreDns } from "./components/coredns";
 import { Flux } from "./components/flux";
 import { Gate } from "./components/gate";
+import { Gateway } from "./components/gateway";
+import { GatewayApiCrds } from "./components/gateway-api-crds";
 import { IngressNginx } from "./components/ingress-nginx";
 import type { Phase } from "./lib/phases";
 import { loadConfig } from "./lib/config/stack";
 import { gateOptions, phaseDigest } from "./lib/gates/targets";
+import { gatewayNamespaceExists } from "./lib/values/gateway";
 
 // Wiring only: the recovery order network → dns → certificates → ingress →
 // gitops. Each phase depends on the previous phase's gate, never on
@@ -26,7 +29,23 @@ export = async () => {
     // Operators register their CRDs once running; those waits share the phase gate's budget.
     const crdWait = (phase: Phase) => ({ timeout: config.gates[phase].timeout, pollInterval: config.gates.pollInterval });
 
-    const cilium = new Cilium("cilium", { cluster, config: config.cilium, crdWait: crdWait("network") }, opts);
+    // Cilium's operator starts its Gateway API controller only if the Gateway API
+    // CRDs exist when it starts: they go in first. Only they may be adopted when
+    // they already exist, and only once their pre-check has refused another installer's.
+    const gatewayApi = config.gateway.enabled
+        ? [
+              new GatewayApiCrds(
+                  "gateway-api",
+                  { config: config.gateway, check: gates["gateway-api-crds"] },
+                  { provider: new k8s.Provider("kubernetes-gateway-api", { context: cluster.kubeContext, upsertExistingObjects: true }) },
+              ),
+          ]
+        : [];
+    const cilium = new Cilium(
+        "cilium",
+        { cluster, config: config.cilium, crdWait: crdWait("network"), gateway: config.gateway },
+        { ...opts, dependsOn: gatewayApi },
+    );
     const networkGate = new Gate("network-gate", { ...gate("network"), after: [cilium] });
 
     // CoreDNS lists Services through the kubernetes ClusterIP; without Cilium
@@ -39,20 +58,33 @@ export = async () => {
     // The webhook reaches the API server by name, and ACME DNS-01 resolves
     // public names: both need working DNS.
     const dnsReady = [dnsGate];
-    const certManager = new CertManager("cert-manager", { cluster, config: config.certManager }, { ...opts, dependsOn: dnsReady });
+    const certManager = new CertManager(
+        "cert-manager",
+        { cluster, config: config.certManager, gatewayApi: config.gateway.enabled },
+        { ...opts, dependsOn: dnsReady },
+    );
     const certificatesGate = new Gate("certificates-gate", { ...gate("certificates"), after: [certManager] }, { dependsOn: dnsReady });
     // cert-manager's webhook admits ClusterIssuers: create them only once the gate has seen it answer.
     const issuers = new ClusterIssuers("cluster-issuers", { config: config.certManager }, { ...opts, dependsOn: [certificatesGate] });
 
     // ingress-nginx's admission webhook needs a certificate, and its default
-    // certificate names an issuer, which must be Ready.
+    // certificate names an issuer, which must be Ready; so do the Gateway's
+    // listeners, through cert-manager's gateway-shim.
     const certificatesReady = [certificatesGate, issuers];
-    const ingress = new IngressNginx(
-        "ingress-nginx",
-        { config: config.ingressNginx, pools: config.cilium.loadBalancerPools },
-        { ...opts, dependsOn: certificatesReady },
-    );
-    const ingressGate = new Gate("ingress-gate", { ...gate("ingress"), after: [ingress] }, { dependsOn: certificatesReady });
+    const pools = config.cilium.loadBalancerPools;
+    const ingress = config.ingressNginx.enabled
+        ? [new IngressNginx("ingress-nginx", { config: config.ingressNginx, pools }, { ...opts, dependsOn: certificatesReady })]
+        : [];
+    const gateway = config.gateway.enabled
+        ? [
+              new Gateway(
+                  "gateway",
+                  { config: config.gateway, pools, createNamespace: !gatewayNamespaceExists(config) },
+                  { ...opts, dependsOn: certificatesReady },
+              ),
+          ]
+        : [];
+    const ingressGate = new Gate("ingress-gate", { ...gate("ingress"), after: [...ingress, ...gateway] }, { dependsOn: certificatesReady });
 
     // Flux clones over DNS and egress, and what it deploys expects
     // certificates and ingress to be in place.

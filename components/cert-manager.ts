@@ -14,6 +14,13 @@ export interface CertManagerArgs {
      * @default chart cert-manager v1.21.1 from https://charts.jetstack.io into cert-manager
      */
     config?: PlatformConfigInput["certManager"];
+    /**
+     * Turn on cert-manager's Gateway API support, so that its gateway-shim
+     * issues the certificates of Gateways annotated with an issuer. The
+     * Gateway API CRDs must exist when cert-manager starts.
+     * @default false
+     */
+    gatewayApi?: boolean;
 }
 
 /**
@@ -30,7 +37,7 @@ export class CertManager extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
-            releaseArgs(CERT_MANAGER_RELEASE, config, certManagerValues(config, args.cluster)),
+            releaseArgs(CERT_MANAGER_RELEASE, config, certManagerValues(config, args.cluster, { gatewayApi: args.gatewayApi })),
             { parent: this },
         );
         this.registerOutputs({ releaseStatus: this.release.status.status });

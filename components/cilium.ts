@@ -19,6 +19,12 @@ export interface CiliumArgs {
     config?: PlatformConfigInput["cilium"];
     /** How long to wait for Cilium's operator to register its CRDs. @default 2m, polled every 2s */
     crdWait?: CrdWaitTiming;
+    /**
+     * The `gateway` section: enabled, Cilium serves Gateway API. Its CRDs must
+     * exist before this release (the GatewayApiCrds component).
+     * @default off
+     */
+    gateway?: PlatformConfigInput["gateway"];
 }
 
 export interface PoolSummary {
@@ -47,7 +53,7 @@ export class Cilium extends pulumi.ComponentResource {
     constructor(name: string, args: CiliumArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("network", "Cilium"), name, {}, opts);
         const config = resolveSection("cilium", args.config);
-        const values = ciliumValues(args.cluster, config);
+        const values = ciliumValues(args.cluster, config, resolveSection("gateway", args.gateway));
         const objects = ciliumObjects(args.cluster, config);
 
         this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("cilium", config, values), { parent: this });

@@ -93,6 +93,8 @@ describe("ingress config checks", () => {
             s.cilium.loadBalancerPools[1].blocks = [{ cidr: "172.29.53.0/28" }];
             s.cilium.loadBalancerPools[1].allowFirstLastIPs = false;
             s.ingressNginx.loadBalancer.ip = ip;
+            // The Gateway next to it draws from the same pool.
+            s.gateway.loadBalancer.ip = "172.29.53.2";
         };
         expect(errors(edit("172.29.53.0")).map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
         expect(errors(edit("172.29.53.1"))).to.deep.equal([]);
@@ -103,6 +105,7 @@ describe("ingress config checks", () => {
             s.cilium.loadBalancerPools = [];
             delete s.cilium.bgp;
             s.ingressNginx.loadBalancer = {};
+            delete s.gateway;
         });
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.loadBalancerPools"]);
         expect(p[0].value).to.deep.equal([]);
@@ -115,6 +118,7 @@ describe("ingress config checks", () => {
             delete s.cilium.bgp;
             s.ingressNginx.loadBalancer = {};
             s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
+            delete s.gateway;
         });
         expect(nodePort, "the fix it offers works").to.deep.equal([]);
     });
@@ -184,11 +188,19 @@ describe("ingress phase in the plan", () => {
         expect((cert.inputs.metadata as Json).annotations).to.equal(undefined);
     });
 
-    it("reports the retirement of ingress-nginx as an advisory finding with the Gateway API hint, without blocking", () => {
+    it("reports the retirement of ingress-nginx as an advisory finding that says what is left to move to the dev stack's Gateway, without blocking", () => {
         const f = plan.findings.filter((x) => x.rule === "ingress-nginx-retired");
         expect(f).to.have.length(1);
         expect(f[0]).to.include({ severity: "advisory", resource: byName(plan, "ingress-nginx-release").urn });
-        expect(f[0].message).to.contain("March 2026").and.contain("Gateway API").and.contain("Cilium");
+        expect(f[0].message).to.contain("March 2026").and.contain("Gateway API").and.contain("talos-platform:gateway");
+        expect(f[0].message)
+            .to.contain("every Ingress of class nginx and, as it is the default class, every Ingress without ingressClassName")
+            .and.contain("HTTPRoute on gateway/platform (172.29.52.202)")
+            .and.contain("ingress2gateway")
+            .and.contain("DNS: the names that resolve to 172.29.52.201 (ingress-nginx), to 172.29.52.202")
+            .and.contain("talos-platform:ingressNginx.enabled to false");
+        // The Gateway's listeners take both names of ingress-nginx's default certificate.
+        expect(f[0].message).to.not.contain("no Gateway listener takes them");
         expect(plan.ok).to.equal(true);
     });
 });

@@ -165,7 +165,12 @@ export interface Release {
 export function releases(config: PlatformConfig): Release[] {
     const { cluster } = config;
     return [
-        { section: "cilium" as const, chart: "cilium", phase: "network" as const, values: ciliumValues(cluster, config.cilium) },
+        {
+            section: "cilium" as const,
+            chart: "cilium",
+            phase: "network" as const,
+            values: ciliumValues(cluster, config.cilium, config.gateway),
+        },
         ...(cluster.coreDnsDisabled
             ? [{ section: "coredns" as const, chart: "coredns", phase: "dns" as const, values: corednsValues(cluster, config.coredns) }]
             : []),
@@ -173,14 +178,18 @@ export function releases(config: PlatformConfig): Release[] {
             section: "certManager" as const,
             chart: "cert-manager",
             phase: "certificates" as const,
-            values: certManagerValues(config.certManager, cluster),
+            values: certManagerValues(config.certManager, cluster, { gatewayApi: config.gateway.enabled }),
         },
-        {
-            section: "ingressNginx" as const,
-            chart: "ingress-nginx",
-            phase: "ingress" as const,
-            values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
-        },
+        ...(config.ingressNginx.enabled
+            ? [
+                  {
+                      section: "ingressNginx" as const,
+                      chart: "ingress-nginx",
+                      phase: "ingress" as const,
+                      values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
+                  },
+              ]
+            : []),
         { section: "flux" as const, chart: "flux-operator", phase: "gitops" as const, values: fluxOperatorValues(config.flux) },
     ];
 }

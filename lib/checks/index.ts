@@ -6,6 +6,7 @@ import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
+import { gatewayChecks } from "./gateway";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
@@ -26,6 +27,7 @@ export const CHECKS: Check[] = [
     ...dnsChecks,
     ...certificateChecks,
     ...ingressChecks,
+    ...gatewayChecks,
     ...chartValueChecks,
     ...crdOrderChecks,
     ...lbPoolChecks,

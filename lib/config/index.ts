@@ -7,6 +7,7 @@ import { ciliumSchema } from "./cilium";
 import { clusterSchema } from "./cluster";
 import { corednsSchema } from "./coredns";
 import { fluxSchema } from "./flux";
+import { gatewaySchema } from "./gateway";
 import { gatesSchema } from "./gates";
 import { ingressNginxSchema } from "./ingress-nginx";
 import { issueToProblems } from "./issues";
@@ -18,6 +19,7 @@ export const SECTIONS = {
     coredns: corednsSchema.prefault({}),
     certManager: certManagerSchema.prefault({}),
     ingressNginx: ingressNginxSchema.prefault({}),
+    gateway: gatewaySchema.prefault({}),
     flux: fluxSchema.prefault({}),
     gates: gatesSchema,
 };

@@ -11,9 +11,11 @@ import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
 import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
 import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
+import { CILIUM_REQUIRED_CRDS, gatewayApiCrdNames } from "../values/gateway-api";
+import { REDIRECT_LISTENER, redirects, resolvedListeners } from "../values/gateway";
 import { clusterFamilies } from "../config/cluster";
 import { bgpAnnounces, l2Announces, poolFamilies } from "../checks/bgp";
-import type { AnnouncementFields, GateOptions } from "./options";
+import type { AnnouncementFields, GatewayFields, GateOptions } from "./options";
 
 // What each gate looks at in the cluster, derived from the same config and
 // values builders that deploy it, so a renamed release or a fullnameOverride
@@ -113,6 +115,24 @@ export function announcementFields(config: PlatformConfig): AnnouncementFields {
     };
 }
 
+/**
+ * The Gateway the ingress gate checks, from the same builders that deploy
+ * it: each listener, with the TLS Secret an HTTPS one serves, and the
+ * redirect listener. Keys stay present when unset, like the announcements'.
+ */
+export function gatewayFields(config: PlatformConfig): GatewayFields {
+    const g = config.gateway;
+    if (!g.enabled) return { gateway: undefined, gatewayClass: undefined, gatewayListeners: undefined };
+    return {
+        gateway: `${g.namespace}/${g.name}`,
+        gatewayClass: g.className,
+        gatewayListeners: [
+            ...resolvedListeners(g).map((l) => (l.secret ? `${l.name}=${l.secret}` : l.name)),
+            ...(redirects(g) ? [REDIRECT_LISTENER] : []),
+        ],
+    };
+}
+
 /** Every gate's options, from the validated stack config. Pure: index.ts and the doctor share it. */
 export function gateOptions(config: PlatformConfig): GateOptions {
     const { cluster, gates } = config;
@@ -127,7 +147,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     // Every phase gate reads crash messages, which name the kubernetes Service by this address.
     const phase = (timeout: string) => ({ ...common(timeout), serviceIp });
 
-    const cilium = ciliumValues(cluster, config.cilium);
+    const cilium = ciliumValues(cluster, config.cilium, config.gateway);
     // The operator's own CRDs, plus those of every kind the Cilium component emits (what its CrdWait waits for).
     const ciliumCrds = [...new Set([...CILIUM_CORE_CRDS, ...requiredCrds(ciliumObjects(cluster, config.cilium))])].sort();
 
@@ -145,12 +165,21 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     const ingressController = truncName(`${helmFullname(RELEASES.ingressNginx, "ingress-nginx", ingress)}-${controllerName}`);
 
     const announce = announcementFields(config);
+    const gateway = gatewayFields(config);
+    const gatewayApi = config.gateway.gatewayApi;
 
     const instance = fluxInstance(cluster, config.flux);
     const components = Array.isArray(instance.spec.components) ? instance.spec.components.map(String) : [];
 
     return {
         crds: { ...common(gates.network.timeout), crds: ciliumCrds },
+        "gateway-api-crds": {
+            ...common(gates.network.timeout),
+            mode: gatewayApi.crds,
+            crds: gatewayApiCrdNames(gatewayApi.version),
+            served: CILIUM_REQUIRED_CRDS.map((c) => `${c.name}=${c.version}`),
+            bundleVersion: gatewayApi.version,
+        },
         network: {
             ...phase(gates.network.timeout),
             namespace: config.cilium.namespace,
@@ -178,6 +207,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
+            ingressNginx: config.ingressNginx.enabled,
+            ...gateway,
             ...announce,
         },
         gitops: {
@@ -188,6 +219,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
         },
+        gateway: { ...common(gates.ingress.timeout), ...gateway },
         announcements: { ...common(gates.ingress.timeout), ...announce },
     };
 }
@@ -199,11 +231,18 @@ export function gateOptions(config: PlatformConfig): GateOptions {
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
     const { cluster } = config;
     const inputs: Record<Phase, unknown> = {
-        network: [cluster, config.cilium],
+        // The Gateway API switch changes Cilium's values; off, it leaves the digest as it was.
+        network: [cluster, config.cilium, ...(config.gateway.enabled ? [config.gateway.gatewayApi, config.gateway.loadBalancer] : [])],
         dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
-        certificates: [config.certManager],
+        certificates: [config.certManager, ...(config.gateway.enabled ? ["gatewayAPI"] : [])],
         // The ingress gate also checks that BGP or L2 announce the addresses.
-        ingress: [config.ingressNginx, config.cilium.loadBalancerPools, config.cilium.bgp, config.cilium.l2Announcements],
+        ingress: [
+            config.ingressNginx,
+            config.cilium.loadBalancerPools,
+            config.cilium.bgp,
+            config.cilium.l2Announcements,
+            ...(config.gateway.enabled ? [config.gateway] : []),
+        ],
         gitops: [config.flux],
     };
     return "sha256:" + createHash("sha256").update(JSON.stringify(inputs[phase])).digest("hex").slice(0, 16);

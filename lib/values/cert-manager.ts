@@ -90,8 +90,18 @@ function highlyAvailable(component: string, name: string): Values {
     };
 }
 
+/** Inputs of the cert-manager values that come from other sections. */
+export interface CertManagerValuesOptions {
+    /**
+     * Turn on cert-manager's Gateway API support (its gateway-shim), which
+     * issues certificates for Gateways annotated with an issuer.
+     * @default false
+     */
+    gatewayApi?: boolean;
+}
+
 /** cert-manager chart values; `certManager.values` merged last. */
-export function certManagerValues(certManager: CertManagerConfig, cluster: ClusterConfig): Values {
+export function certManagerValues(certManager: CertManagerConfig, cluster: ClusterConfig, options: CertManagerValuesOptions = {}): Values {
     const controllerName = readValue(certManager.values, "nameOverride", KIND.string) || certManager.chart;
     const computed: Values = {
         // Keep the CRDs on uninstall: deleting them deletes every Certificate.
@@ -106,6 +116,12 @@ export function certManagerValues(certManager: CertManagerConfig, cluster: Clust
         // ServiceMonitor and PodMonitor CRDs arrive with Flux, after this phase.
         prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
     };
+    if (options.gatewayApi) {
+        // The v1.21 chart's controller configuration (ControllerConfiguration, apiVersion
+        // and kind defaulted by the chart); earlier releases took config.enableGatewayAPI
+        // (from 1.16) or the flag --enable-gateway-api (1.15).
+        computed.config = { gatewayAPI: { enabled: true } };
+    }
     if (certManager.defaultIssuer) {
         computed.ingressShim = {
             defaultIssuerName: certManager.defaultIssuer,

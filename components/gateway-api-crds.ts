@@ -1,0 +1,69 @@
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfigInput, resolveSection } from "../lib/config";
+import { checkerCommand } from "../lib/gates/command";
+import { gateFlags, GateOptions } from "../lib/gates/options";
+import { typeToken } from "../lib/phases";
+import { gatewayApiCrds } from "../lib/values/gateway-api";
+
+export interface GatewayApiCrdsArgs {
+    /**
+     * The `gateway` section: its `gatewayApi` says which release, and whether
+     * this program installs the CRDs or their owner does.
+     * @default the section's defaults: Gateway API v1.4.1, installed here
+     */
+    config?: PlatformConfigInput["gateway"];
+    /**
+     * What the pre-check looks at (`gateOptions(config)["gateway-api-crds"]`
+     * from lib/gates/targets.ts). Plain settings only.
+     */
+    check: GateOptions["gateway-api-crds"];
+}
+
+/**
+ * The Gateway API CRDs (standard channel) for the network phase: Cilium's
+ * operator starts its Gateway API controller only if they exist when it
+ * starts, so the Cilium release depends on this component.
+ *
+ * `install`: a pre-check first refuses CRDs another installer already put on
+ * the cluster (creating them would fail with AlreadyExists, which a preview
+ * does not show), then each vendored CRD is created, labelled as this
+ * program's and kept on delete: deleting a CRD deletes every Gateway and
+ * route of its kind, Flux's included. Give this component a provider with
+ * `upsertExistingObjects`: CRDs this program installed before (kept by an
+ * earlier delete, or handed over with its label) are then updated in place.
+ * `existing`: another owner installs them; the check waits for those Cilium needs.
+ */
+export class GatewayApiCrds extends pulumi.ComponentResource {
+    readonly crds: k8s.apiextensions.v1.CustomResourceDefinition[] = [];
+
+    constructor(name: string, args: GatewayApiCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("network", "GatewayApiCrds"), name, {}, opts);
+        const config = resolveSection("gateway", args.config);
+        const { version, crds: mode } = config.gatewayApi;
+        const check = new command.local.Command(
+            `${name}-check`,
+            {
+                create: checkerCommand(["gateway-api-crds", ...gateFlags("gateway-api-crds", args.check)]),
+                // Again for another release or owner; an unchanged one is not checked twice.
+                triggers: [version, mode],
+            },
+            { parent: this },
+        );
+        if (mode === "install") {
+            for (const crd of gatewayApiCrds(version)) {
+                // A CRD's name is plural.group; the plural names the resource.
+                const plural = crd.spec.names.plural;
+                this.crds.push(
+                    new k8s.apiextensions.v1.CustomResourceDefinition(`${name}-${plural}`, crd, {
+                        parent: this,
+                        dependsOn: [check],
+                        retainOnDelete: true,
+                    }),
+                );
+            }
+        }
+        this.registerOutputs({ version, mode, crds: this.crds.map((c) => c.metadata.name) });
+    }
+}
