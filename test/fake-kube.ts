@@ -52,6 +52,9 @@ const PLURALS: Record<string, string> = {
     Certificate: "certificates",
     CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
     Lease: "leases",
+    GatewayClass: "gatewayclasses",
+    Gateway: "gateways",
+    HTTPRoute: "httproutes",
 };
 
 /** The resource name (plural) the fake serves a kind under. */
