@@ -12,6 +12,7 @@ import {
     authSecretMissing,
     bgpSessionDown,
     devOptions,
+    GATEWAY_IP,
     healthy,
     l2LeaseMissing,
     LB_IP,
@@ -51,6 +52,9 @@ const BGP_STEP = "BGP sessions established and LoadBalancer addresses advertised
 const GATEWAY = "gateway (172.29.51.1, AS 64513)";
 const INGRESS_SVC = "ingress-nginx/ingress-nginx-controller";
 const IN_CLUSTER = "the controller answers on its LoadBalancer address from inside the cluster";
+/** The dev stack's Gateway, next to ingress-nginx in pool bgp-ingress: its probe comes last before the announcements. */
+const GATEWAY_PROBE = "Gateway gateway/platform answers HTTP on its address from inside the cluster";
+const GATEWAY_SVC = "gateway/cilium-gateway-platform";
 
 describe("announcements: BGP and L2 against a fake API server", function () {
     this.timeout(20_000);
@@ -69,9 +73,11 @@ describe("announcements: BGP and L2 against a fake API server", function () {
         it("the ingress gate checks every node's session and each announced pool's routes after its probe", async () => {
             const { result, out } = await run(fake, "ingress", devOptions().ingress);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.map((p) => p.name).slice(-2)).to.deep.equal([IN_CLUSTER, BGP_STEP]);
+            expect(result.passed.map((p) => p.name).slice(-2)).to.deep.equal([GATEWAY_PROBE, BGP_STEP]);
+            expect(result.passed.map((p) => p.name)).to.include(IN_CLUSTER);
             const bgp = result.passed.at(-1)!.detail;
-            expect(bgp).to.contain(`3 sessions established on 3 nodes (${GATEWAY})`).and.contain("bgp-ingress: 1 address");
+            // ingress-nginx's address and the Gateway's, both from bgp-ingress.
+            expect(bgp).to.contain(`3 sessions established on 3 nodes (${GATEWAY})`).and.contain("bgp-ingress: 2 addresses");
             // The IPv6 pool has no IPv6 session to go over (the plan warns): nothing is expected of it.
             expect(bgp).to.not.contain("bgp-default-ipv6");
             expect(result.passed.find((p) => p.name === IN_CLUSTER)!.detail).to.contain("says nothing about BGP or L2");
@@ -117,7 +123,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const d = result.diagnosis!;
             expect(d.link).to.equal(`BGP routes for pool bgp-ingress to peer ${GATEWAY} on node mini03`);
             expect(d.evidence[0]).to.equal(
-                `CiliumBGPNodeConfig mini03: peer gateway: 0 ipv4 routes advertised, for 1 LoadBalancer address the advertisements select (pool bgp-ingress: ${LB_IP})`,
+                `CiliumBGPNodeConfig mini03: peer gateway: 0 ipv4 routes advertised, for 2 LoadBalancer addresses the advertisements select (pool bgp-ingress: ${LB_IP}, ${GATEWAY_IP})`,
             );
             expect(d.fix).to.contain("cilium-dbg bgp routes advertised ipv4 unicast");
         });
@@ -156,7 +162,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], sink);
             expect(code, sink.text()).to.equal(0);
             const chain = sink.text().slice(sink.text().indexOf("recovery chain:"));
-            expect(chain).to.match(/✓ ingress +3 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/);
+            expect(chain).to.match(/✓ ingress +3 checks passed[^\n]*\n +✓ gateway +5 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/);
         });
     });
 
@@ -197,7 +203,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(o.l2Pools).to.deep.equal(["bgp-ingress"]);
             const { result, out } = await run(fake, "ingress", o);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01`);
+            expect(result.passed.at(-1)!.detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01; ${GATEWAY_SVC} ${GATEWAY_IP} by mini01`);
         });
 
         it("a missing lease: names the Service, the lease Cilium would hold, and the policy that selects it", async () => {

@@ -190,7 +190,8 @@ describe("gate checker against a fake API server", function () {
             for (const p of ["network", "dns", "certificates", "ingress", "gitops"])
                 expect(sink.text()).to.match(new RegExp(`✓ ${p} +\\d+ checks passed`));
             expect(sink.text()).to.contain("every link works");
-            expect(fake.createdPods).to.have.length(3);
+            // network, dns, ingress-nginx and the Gateway each send one probe pod.
+            expect(fake.createdPods).to.have.length(4);
         });
     });
 
@@ -337,10 +338,11 @@ describe("gate checker against a fake API server", function () {
         });
 
         it("a NodePort controller Service: skips the pool check and probes the ClusterIP", async () => {
-            // Without BGP, too: the BGP step would read the pools for the other Services' addresses.
+            // Without BGP and the Gateway, too: their steps would read the pools for their Services' addresses.
             const config = configWith((s) => {
                 ingressWithoutLoadBalancer(s);
                 delete s.cilium.bgp;
+                s.gateway.enabled = false;
             });
             healthy(fake, config);
             const o = gateOptions(config).ingress;
