@@ -72,6 +72,8 @@ describe("gate options", () => {
         s.cluster.kubeProxyDisabled = false;
         s.cilium.loadBalancerPools = [];
         delete s.cilium.bgp;
+        // Cilium serves no Gateway without kube-proxy replacement, nor without a pool.
+        delete s.gateway;
         s.gates = { dns: { externalName: "example.org" } };
         const o = gateOptions(validateConfig(raw(s)).config!);
         expect(o.ingress).to.include({ service: "edge-controller", port: 8080, serviceType: "NodePort" });
@@ -128,7 +130,7 @@ describe("gate options", () => {
             for (const { flag, arg, help } of Object.values(FLAGS[gate])) {
                 // The flag, its format, and the first words of its meaning on the same line.
                 const line = text.split("\n").find((l) => l.startsWith(`  --${flag} `));
-                expect(line, `${gate} --${flag}`).to.match(new RegExp(`^  --${flag} ${arg.replace(/\|/g, "\\|")} +\\S`));
+                expect(line, `${gate} --${flag}`).to.match(new RegExp(`^  --${flag} ${arg.replace(/[|[\]]/g, "\\$&")} +\\S`));
                 expect(line, `${gate} --${flag}`).to.contain(help.split(" ").slice(0, 3).join(" "));
             }
             const others = GATE_NAMES.flatMap((g) => Object.values(FLAGS[g]).map((f) => f.flag)).filter((f) => !own.has(f));
