@@ -30,16 +30,9 @@ export = async () => {
     const crdWait = (phase: Phase) => ({ timeout: config.gates[phase].timeout, pollInterval: config.gates.pollInterval });
 
     // Cilium's operator starts its Gateway API controller only if the Gateway API
-    // CRDs exist when it starts: they go in first. Only they may be adopted when
-    // they already exist, and only once their pre-check has refused another installer's.
+    // CRDs exist when it starts: they go in first.
     const gatewayApi = config.gateway.enabled
-        ? [
-              new GatewayApiCrds(
-                  "gateway-api",
-                  { config: config.gateway, check: gates["gateway-api-crds"] },
-                  { provider: new k8s.Provider("kubernetes-gateway-api", { context: cluster.kubeContext, upsertExistingObjects: true }) },
-              ),
-          ]
+        ? [new GatewayApiCrds("gateway-api", { config: config.gateway, check: gates["gateway-api-crds"] }, opts)]
         : [];
     const cilium = new Cilium(
         "cilium",

@@ -26,14 +26,15 @@ export interface GatewayApiCrdsArgs {
  * operator starts its Gateway API controller only if they exist when it
  * starts, so the Cilium release depends on this component.
  *
- * `install`: a pre-check first refuses CRDs another installer already put on
- * the cluster (creating them would fail with AlreadyExists, which a preview
- * does not show), then each vendored CRD is created, labelled as this
- * program's and kept on delete: deleting a CRD deletes every Gateway and
- * route of its kind, Flux's included. Give this component a provider with
- * `upsertExistingObjects`: CRDs this program installed before (kept by an
- * earlier delete, or handed over with its label) are then updated in place.
- * `existing`: another owner installs them; the check waits for those Cilium needs.
+ * `install`: a pre-check first refuses Gateway API CRDs already on the
+ * cluster (creating them would fail with AlreadyExists, which a preview does
+ * not show), then each vendored CRD is created, labelled as this program's
+ * and kept on delete: deleting a CRD deletes every Gateway and route of its
+ * kind, Flux's included. Labelled CRDs (kept by an earlier delete, or handed
+ * over) pass the pre-check when `pulumi up` runs with
+ * PULUMI_K8S_UPSERT_EXISTING_OBJECTS=true, which makes the provider update
+ * them in place. `existing`: another owner installs them; the check waits
+ * for those Cilium needs.
  */
 export class GatewayApiCrds extends pulumi.ComponentResource {
     readonly crds: k8s.apiextensions.v1.CustomResourceDefinition[] = [];
@@ -46,8 +47,11 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
             `${name}-check`,
             {
                 create: checkerCommand(["gateway-api-crds", ...gateFlags("gateway-api-crds", args.check)]),
-                // Again for another release or owner; an unchanged one is not checked twice.
-                triggers: [version, mode],
+                // Only creating the CRDs can collide, so it runs with them: once, and again for
+                // another owner. A later change (another release, a timeout) finds them in this
+                // stack's state, where the check would take them for another installer's.
+                update: "true",
+                triggers: [mode],
             },
             { parent: this },
         );

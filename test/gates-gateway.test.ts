@@ -4,6 +4,7 @@ import { main as gateMain } from "../cli/gate";
 import { validateConfig } from "../lib/config";
 import { checkGate, CheckerIo } from "../lib/gates/checker";
 import { gatewayProbe } from "../lib/gates/gateway";
+import { UPSERT_ENV } from "../lib/gates/gateway-api-crds";
 import type { GateName, GateOptions } from "../lib/gates/options";
 import { gateOptions } from "../lib/gates/targets";
 import { gatewayApiCrdNames } from "../lib/values/gateway-api";
@@ -262,20 +263,40 @@ describe("the Gateway API CRDs' pre-check against a fake API server", function (
         expect(d.cause).to.contain("AlreadyExists (which a preview does not show)");
         expect(d.fix)
             .to.contain("talos-platform:gateway.gatewayApi.crds to existing")
-            .and.contain("kubectl label crd gateways.gateway.networking.k8s.io app.kubernetes.io/managed-by=talos-platform");
+            .and.contain("kubectl label crd gateways.gateway.networking.k8s.io app.kubernetes.io/managed-by=talos-platform")
+            .and.contain(`${UPSERT_ENV}=true pulumi up`);
         expect(d.blocks.join("; ")).to.contain("Cilium's Gateway API controller");
+        // Even with the provider told to take existing objects over: another installer would keep applying them.
+        process.env[UPSERT_ENV] = "true";
+        try {
+            expect((await run(fake, "gateway-api-crds", devOptions()["gateway-api-crds"], 5000)).result.ok).to.equal(false);
+        } finally {
+            delete process.env[UPSERT_ENV];
+        }
     });
 
-    it("passes its own, labelled ones, and refuses to downgrade them", async () => {
+    it("refuses its own, kept from an earlier install, unless the provider takes existing objects over; never a downgrade", async () => {
         const ours = { labels: { "app.kubernetes.io/managed-by": "talos-platform" } };
         fake.put(...names.map((n) => crd(n, { ...ours, annotations: { "gateway.networking.k8s.io/bundle-version": "v1.4.1" } })));
-        const { result } = await run(fake, "gateway-api-crds", devOptions()["gateway-api-crds"]);
-        expect(result.ok).to.equal(true);
-        expect(result.passed[0].detail).to.contain("6 installed by this program before");
-        fake.put(crd(names[0], { ...ours, annotations: { "gateway.networking.k8s.io/bundle-version": "v1.5.0" } }));
-        const newer = await run(fake, "gateway-api-crds", devOptions()["gateway-api-crds"], 5000);
-        expect(newer.result.ok).to.equal(false);
-        expect(newer.result.diagnosis!.cause).to.contain("downgrade");
+        const kept = await run(fake, "gateway-api-crds", devOptions()["gateway-api-crds"], 5000);
+        expect(kept.result.ok).to.equal(false);
+        expect(kept.result.timedOut).to.equal(undefined);
+        expect(kept.result.diagnosis!.cause).to.contain("kept them when they left the stack");
+        expect(kept.result.diagnosis!.fix).to.equal(
+            `run \`${UPSERT_ENV}=true pulumi up\` once: the Kubernetes provider then updates existing objects in place instead of failing`,
+        );
+        process.env[UPSERT_ENV] = "true";
+        try {
+            const taken = await run(fake, "gateway-api-crds", devOptions()["gateway-api-crds"]);
+            expect(taken.result.ok).to.equal(true);
+            expect(taken.result.passed[0].detail).to.contain("6 labelled app.kubernetes.io/managed-by=talos-platform");
+            fake.put(crd(names[0], { ...ours, annotations: { "gateway.networking.k8s.io/bundle-version": "v1.5.0" } }));
+            const newer = await run(fake, "gateway-api-crds", devOptions()["gateway-api-crds"], 5000);
+            expect(newer.result.ok).to.equal(false);
+            expect(newer.result.diagnosis!.cause).to.contain("downgrade");
+        } finally {
+            delete process.env[UPSERT_ENV];
+        }
     });
 
     it("with crds: existing, waits for the CRDs Cilium needs, serving the versions it needs", async () => {

@@ -25,8 +25,7 @@ describe("offline plan of the dev stack", () => {
         const counts: Record<string, number> = {};
         for (const r of plan.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
         expect(counts).to.deep.equal({
-            // The stack's provider, and the Gateway API CRDs' own (upsertExistingObjects).
-            "pulumi:providers:kubernetes": 2,
+            "pulumi:providers:kubernetes": 1,
             // network: the Gateway API CRDs (standard channel v1.4.1) and their pre-check, then
             // Cilium, its CRD wait, one LoadBalancer pool per stack pool, and BGP
             "talos-platform:network:GatewayApiCrds": 1,
@@ -71,8 +70,8 @@ describe("offline plan of the dev stack", () => {
         });
     });
 
-    it("puts every resource in a phase but the providers", () => {
-        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.name)).to.deep.equal(["kubernetes", "kubernetes-gateway-api"]);
+    it("puts every resource in a phase but the provider", () => {
+        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal(["pulumi:providers:kubernetes"]);
     });
 
     it("lists the five phases in recovery order, each with its gate", () => {

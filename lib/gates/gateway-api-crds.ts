@@ -7,14 +7,28 @@ import { readOptional } from "./kube";
 import type { GatewayApiCrdsOptions } from "./options";
 import type { Step, StepResult } from "./run";
 
-// Before the network phase installs the Gateway API CRDs: whether another
-// installer already put them on the cluster. Creating them then fails with
-// AlreadyExists, which a preview does not show, and two installers of one
-// CRD fight over the version every Gateway and route is stored in. With
-// `gatewayApi.crds: existing`, the other installer owns them, and this
-// waits until the CRDs Cilium needs are there.
+// Before the network phase creates the Gateway API CRDs: whether they are
+// already on the cluster. Creating one that exists fails with AlreadyExists,
+// which a preview does not show; and a CRD that another installer (Talos
+// extraManifests, kubectl, a chart) keeps applying would be fought over, the
+// last apply deciding the schema every Gateway and route is stored in.
+// The component runs this once, with the CRDs' creation: afterwards they
+// are in the stack's state, and their presence is no collision. With
+// `gatewayApi.crds: existing`, another owner installs them, and this waits
+// until the CRDs Cilium needs are there.
+
+/**
+ * The Kubernetes provider's switch that updates an object that already
+ * exists instead of failing with AlreadyExists. Commands inherit `pulumi
+ * up`'s environment, so the checker sees what the provider will do.
+ */
+export const UPSERT_ENV = "PULUMI_K8S_UPSERT_EXISTING_OBJECTS";
 
 const BLOCKS = () => blockedAfter("network", ["Cilium's Gateway API controller", "the Gateway (ingress)"]);
+
+export function upsertRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+    return env[UPSERT_ENV] === "true";
+}
 
 /** One line about a CRD already on the cluster: its bundle, channel and who wrote it. */
 export function crdOwnerLine(crd: k8s.V1CustomResourceDefinition): string {
@@ -30,7 +44,7 @@ export function crdOwnerLine(crd: k8s.V1CustomResourceDefinition): string {
 
 function ownershipStep(o: GatewayApiCrdsOptions): Step {
     return {
-        name: `no other installer owns the Gateway API CRDs (${o.bundleVersion}, standard channel)`,
+        name: `no Gateway API CRD to collide with before installing them (${o.bundleVersion}, standard channel)`,
         async check({ kube }): Promise<StepResult> {
             const live = (await Promise.all(o.crds.map((name) => readOptional(kube.ext.readCustomResourceDefinition({ name }))))).filter(
                 (c): c is k8s.V1CustomResourceDefinition => c !== undefined,
@@ -38,6 +52,7 @@ function ownershipStep(o: GatewayApiCrdsOptions): Step {
             if (!live.length) return { ok: true, detail: "none installed yet" };
             const ours = (c: k8s.V1CustomResourceDefinition) => c.metadata?.labels?.[INSTALLED_BY.key] === INSTALLED_BY.value;
             const foreign = live.filter((c) => !ours(c));
+            const label = `${INSTALLED_BY.key}=${INSTALLED_BY.value}`;
             if (foreign.length) {
                 const names = foreign.map((c) => c.metadata!.name!);
                 return {
@@ -47,10 +62,11 @@ function ownershipStep(o: GatewayApiCrdsOptions): Step {
                     diagnosis: {
                         link: "Gateway API CRDs already installed by another installer",
                         evidence: foreign.map(crdOwnerLine),
-                        cause: "this program would create them and fail with AlreadyExists (which a preview does not show), and two installers of one CRD overwrite each other: the last to apply decides the schema every Gateway and route is stored in",
+                        cause:
+                            "this program would create them and fail with AlreadyExists (which a preview does not show), and two installers of one CRD overwrite each other: the last to apply decides the schema every Gateway and route is stored in",
                         fix:
                             "keep their installer: set talos-platform:gateway.gatewayApi.crds to existing (the network phase then waits for the CRDs Cilium needs); " +
-                            `or hand them over: remove them from their installer (e.g. Talos cluster.extraManifests), then \`kubectl label crd ${names.join(" ")} ${INSTALLED_BY.key}=${INSTALLED_BY.value}\` and run pulumi up again, which adopts the labelled CRDs in place`,
+                            `or hand them over: remove them from their installer (e.g. Talos cluster.extraManifests), mark them as this program's with \`kubectl label crd ${names.join(" ")} ${label}\`, and run \`${UPSERT_ENV}=true pulumi up\` once, which updates them in place`,
                         blocks: BLOCKS(),
                     },
                 };
@@ -73,9 +89,19 @@ function ownershipStep(o: GatewayApiCrdsOptions): Step {
                     },
                 };
             }
+            if (upsertRequested()) return { ok: true, detail: `${live.length} labelled ${label}: ${UPSERT_ENV}=true, so the provider takes them over in place` };
             return {
-                ok: true,
-                detail: `${live.length} installed by this program before (${INSTALLED_BY.key}=${INSTALLED_BY.value}): updated in place`,
+                ok: false,
+                final: true,
+                waiting: `${live.length} Gateway API CRDs labelled ${label} already exist`,
+                diagnosis: {
+                    link: "Gateway API CRDs already on the cluster",
+                    evidence: live.map(crdOwnerLine),
+                    cause:
+                        "this program installed them before and kept them when they left the stack (turning the gateway off, a destroy: deleting a CRD would delete every route of its kind), or they were handed over to it; creating them again would fail with AlreadyExists",
+                    fix: `run \`${UPSERT_ENV}=true pulumi up\` once: the Kubernetes provider then updates existing objects in place instead of failing`,
+                    blocks: BLOCKS(),
+                },
             };
         },
     };
