@@ -6,7 +6,7 @@ import type { Plan } from "../lib/plan/model";
 import { runPlan } from "../lib/plan/run";
 import { caCertificate, certManagerValues, clusterIssuer } from "../lib/values/cert-manager";
 import { defaultCertificate } from "../lib/values/ingress-nginx";
-import { byName, devSecretKeys, devSections, Json, ofType, planDev, raw } from "./helpers";
+import { byName, devSecretKeys, devSections, Json, ofType, planDev, raw, withoutGateway } from "./helpers";
 import { crdErrors, valuesErrors } from "./schemas";
 
 const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
@@ -213,6 +213,7 @@ describe("ClusterIssuers in the plan", () => {
         const none = await planDev((s) => {
             s.certManager = { version: "v1.21.1" };
             delete s.ingressNginx.defaultCertificate;
+            withoutGateway(s);
         });
         expect(none.errors).to.deep.equal([]);
         expect(ofType(none, ISSUER)).to.deep.equal([]);

@@ -162,7 +162,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], sink);
             expect(code, sink.text()).to.equal(0);
             const chain = sink.text().slice(sink.text().indexOf("recovery chain:"));
-            expect(chain).to.match(/✓ ingress +3 checks passed[^\n]*\n +✓ gateway +5 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/);
+            expect(chain).to.match(
+                /✓ ingress +3 checks passed[^\n]*\n +✓ gateway +5 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/,
+            );
         });
     });
 
@@ -203,7 +205,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(o.l2Pools).to.deep.equal(["bgp-ingress"]);
             const { result, out } = await run(fake, "ingress", o);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01; ${GATEWAY_SVC} ${GATEWAY_IP} by mini01`);
+            expect(result.passed.at(-1)!.detail).to.equal(
+                `announced: ${INGRESS_SVC} ${LB_IP} by mini01; ${GATEWAY_SVC} ${GATEWAY_IP} by mini01`,
+            );
         });
 
         it("a missing lease: names the Service, the lease Cilium would hold, and the policy that selects it", async () => {

@@ -72,10 +72,23 @@ export function singleStack(s: Record<string, Json>): void {
     s.cilium.loadBalancerPools = (s.cilium.loadBalancerPools ?? []).filter((p: Json) => p.name !== "bgp-default-ipv6");
 }
 
-/** Serves ingress-nginx on a NodePort, so a config needs no LoadBalancer pool for it. */
+/**
+ * Serves ingress without a LoadBalancer pool: ingress-nginx on a NodePort,
+ * and no Gateway (Cilium serves a Gateway only on a LoadBalancer address).
+ */
 export function ingressWithoutLoadBalancer(s: Record<string, Json>): void {
     s.ingressNginx.loadBalancer = {};
     s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
+    delete s.gateway;
+}
+
+/**
+ * The dev stack without its Gateway, for a test of a stack the Gateway could
+ * not run on: no issuers, no pools, or kube-proxy kept (Cilium serves Gateway
+ * API only with kube-proxy replacement).
+ */
+export function withoutGateway(s: Record<string, Json>): void {
+    delete s.gateway;
 }
 
 /** Everything registered below the resource named `name`. */

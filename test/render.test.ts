@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Plan } from "../lib/plan/model";
 import { MARKDOWN_BUDGET, renderMarkdown, renderMermaid, renderText, topLevelEdges } from "../lib/plan/render";
-import { byName, Json, planDev } from "./helpers";
+import { byName, Json, planDev, withoutGateway } from "./helpers";
 
 describe("plan rendering", () => {
     let plan: Plan;
@@ -89,6 +89,7 @@ describe("plan rendering of the cluster facts", () => {
         const other = await planDev((s) => {
             s.cluster.kubeProxyDisabled = false;
             s.cluster.kubePrism = { enabled: false };
+            withoutGateway(s);
         });
         const header = renderText(other).split("\n\n")[0];
         expect(header, renderText(other).slice(0, 2000)).to.contain("kube-proxy enabled").and.contain("KubePrism off");
