@@ -293,12 +293,26 @@ function everyKey(): Json {
         defaultIssuer: "le",
     };
     c[`${NS}:ingressNginx`] = {
+        enabled: true,
         ...chart("ingress-nginx"),
         replicas: 2,
         loadBalancer: { pool: "a", ip: "172.29.52.201", externalTrafficPolicy: "Local" },
         ingressClass: { name: "nginx", default: false },
         metrics: false,
         defaultCertificate: { issuer: "le", dnsNames: ["*.example.com"], secretName: "default-tls" },
+    };
+    c[`${NS}:gateway`] = {
+        enabled: true,
+        className: "edge",
+        name: "shared",
+        namespace: "gateway",
+        gatewayApi: { version: "v1.4.1", crds: "existing" },
+        loadBalancer: { pool: "a", ip: "172.29.52.202", externalTrafficPolicy: "Cluster" },
+        listeners: [
+            { name: "https", hostname: "*.example.com", port: 443, protocol: "HTTPS", issuer: "le", certificateSecret: "wildcard-tls" },
+        ],
+        httpsRedirect: true,
+        allowedRoutes: { namespaces: { from: "Selector", selector: SELECTOR } },
     };
     c[`${NS}:flux`] = {
         ...chart("flux-operator"),
@@ -450,7 +464,16 @@ describe("docs/configuration.md", () => {
         const at = Object.keys(SECTIONS).map((s) => page.indexOf(`### \`${NS}:${s}\``));
         expect(at.every((i) => i > 0)).to.equal(true);
         expect([...at].sort((a, b) => a - b)).to.deep.equal(at);
-        expect(Object.keys(SECTIONS)).to.deep.equal(["cluster", "cilium", "coredns", "certManager", "ingressNginx", "flux", "gates"]);
+        expect(Object.keys(SECTIONS)).to.deep.equal([
+            "cluster",
+            "cilium",
+            "coredns",
+            "certManager",
+            "ingressNginx",
+            "gateway",
+            "flux",
+            "gates",
+        ]);
     });
 });
 

@@ -62,8 +62,7 @@ function ownershipStep(o: GatewayApiCrdsOptions): Step {
                     diagnosis: {
                         link: "Gateway API CRDs already installed by another installer",
                         evidence: foreign.map(crdOwnerLine),
-                        cause:
-                            "this program would create them and fail with AlreadyExists (which a preview does not show), and two installers of one CRD overwrite each other: the last to apply decides the schema every Gateway and route is stored in",
+                        cause: "this program would create them and fail with AlreadyExists (which a preview does not show), and two installers of one CRD overwrite each other: the last to apply decides the schema every Gateway and route is stored in",
                         fix:
                             "keep their installer: set talos-platform:gateway.gatewayApi.crds to existing (the network phase then waits for the CRDs Cilium needs); " +
                             `or hand them over: remove them from their installer (e.g. Talos cluster.extraManifests), mark them as this program's with \`kubectl label crd ${names.join(" ")} ${label}\`, and run \`${UPSERT_ENV}=true pulumi up\` once, which updates them in place`,
@@ -89,7 +88,11 @@ function ownershipStep(o: GatewayApiCrdsOptions): Step {
                     },
                 };
             }
-            if (upsertRequested()) return { ok: true, detail: `${live.length} labelled ${label}: ${UPSERT_ENV}=true, so the provider takes them over in place` };
+            if (upsertRequested())
+                return {
+                    ok: true,
+                    detail: `${live.length} labelled ${label}: ${UPSERT_ENV}=true, so the provider takes them over in place`,
+                };
             return {
                 ok: false,
                 final: true,
@@ -97,8 +100,7 @@ function ownershipStep(o: GatewayApiCrdsOptions): Step {
                 diagnosis: {
                     link: "Gateway API CRDs already on the cluster",
                     evidence: live.map(crdOwnerLine),
-                    cause:
-                        "this program installed them before and kept them when they left the stack (turning the gateway off, a destroy: deleting a CRD would delete every route of its kind), or they were handed over to it; creating them again would fail with AlreadyExists",
+                    cause: "this program installed them before and kept them when they left the stack (turning the gateway off, a destroy: deleting a CRD would delete every route of its kind), or they were handed over to it; creating them again would fail with AlreadyExists",
                     fix: `run \`${UPSERT_ENV}=true pulumi up\` once: the Kubernetes provider then updates existing objects in place instead of failing`,
                     blocks: BLOCKS(),
                 },
