@@ -12,6 +12,7 @@ import type { Phase } from "./lib/phases";
 import { loadConfig } from "./lib/config/stack";
 import { gateOptions, phaseDigest } from "./lib/gates/targets";
 import { gatewayNamespaceExists } from "./lib/values/gateway";
+import { ownershipOf } from "./lib/checks/gitops-owners";
 
 // Wiring only: the recovery order network → dns → certificates → ingress →
 // gitops. Each phase depends on the previous phase's gate, never on
@@ -82,7 +83,11 @@ export = async () => {
     // Flux clones over DNS and egress, and what it deploys expects
     // certificates and ingress to be in place.
     const ingressReady = [ingressGate];
-    const flux = new Flux("flux", { cluster, config: config.flux, crdWait: crdWait("gitops") }, { ...opts, dependsOn: ingressReady });
+    const flux = new Flux(
+        "flux",
+        { cluster, config: config.flux, crdWait: crdWait("gitops"), ownership: ownershipOf(config) },
+        { ...opts, dependsOn: ingressReady },
+    );
     new Gate("gitops-gate", { ...gate("gitops"), after: [flux] }, { dependsOn: ingressReady });
 
     return {

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ownedComponents } from "../lib/checks/gitops-owners";
+import { ownedComponents, Ownership } from "../lib/checks/gitops-owners";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { secretConfig } from "../lib/config/secrets";
@@ -29,6 +29,11 @@ export interface FluxArgs {
     config?: PlatformConfigInput["flux"];
     /** How long to wait for the operator's and the distribution's CRDs. @default 2m each, polled every 2s */
     crdWait?: CrdWaitTiming;
+    /**
+     * Who deploys what Flux must leave alone (`ownershipOf(config)`).
+     * @default from `cluster` alone: ingress-nginx deployed here, no Gateway API CRDs
+     */
+    ownership?: Ownership;
 }
 
 /**
@@ -42,7 +47,7 @@ export class Flux extends pulumi.ComponentResource {
 
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
         // For the plan: what Flux leaves alone on this cluster, and who deploys it instead.
-        const excludedFromFlux = ownedComponents(args.cluster).map(({ component, phase, covers, owner }) => ({
+        const excludedFromFlux = ownedComponents(args.ownership ?? args.cluster).map(({ component, phase, covers, owner }) => ({
             component,
             phase,
             covers,

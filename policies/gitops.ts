@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops";
-import { ownedComponents, Ownership, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
+import { ownedComponents, Ownership, ownershipOf, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
 import type { PlatformConfig } from "../lib/config";
 import { isPinnedVersion, pinnedVersionFix } from "../lib/config/common";
 import { FLUX_VERSION } from "../lib/config/flux";
@@ -91,19 +91,27 @@ export const fluxDistributionPinned: ResourceValidationPolicy = {
  * Same predicate and message as the config check flux-single-owner. Who
  * runs CoreDNS comes from the policy config's coreDnsDisabled (the offline
  * plan passes the stack's cluster.coreDnsDisabled); without, Talos' default:
- * Talos runs it.
+ * Talos runs it. Likewise ingressNginx (default: this program deploys it)
+ * and gatewayApiCrds (default: it does not install them).
  */
 export const fluxSingleOwner: ResourceValidationPolicy = {
     name: "flux-single-owner",
     description: "No Kustomization stands for a component this program or Talos deploys, unless it is marked as not owned by the platform.",
     enforcementLevel: "mandatory",
     configSchema: {
-        properties: { coreDnsDisabled: { type: "boolean", description: "Talos cluster.coreDNS.disabled: this program deploys CoreDNS." } },
+        properties: {
+            coreDnsDisabled: { type: "boolean", description: "Talos cluster.coreDNS.disabled: this program deploys CoreDNS." },
+            ingressNginx: { type: "boolean", description: "ingressNginx.enabled: this program deploys ingress-nginx (the default)." },
+            gatewayApiCrds: {
+                type: "boolean",
+                description: "gateway.enabled with gateway.gatewayApi.crds install: this program installs the Gateway API CRDs.",
+            },
+        },
     },
     validateResource: validateCustomResourceOfType<FluxObject>(...KUSTOMIZATION, (obj, args, report) => {
         if (obj.metadata?.annotations?.[NOT_OWNED_BY_PLATFORM] === "true") return;
-        const { coreDnsDisabled = false } = args.getConfig<Partial<Ownership>>();
-        const hit = twoOwners(obj.metadata?.name, obj.spec?.path, ownedComponents({ coreDnsDisabled }));
+        const { coreDnsDisabled = false, ingressNginx = true, gatewayApiCrds = false } = args.getConfig<Partial<Ownership>>();
+        const hit = twoOwners(obj.metadata?.name, obj.spec?.path, ownedComponents({ coreDnsDisabled, ingressNginx, gatewayApiCrds }));
         if (hit) report(twoOwnersMessage(hit) + ".");
     }),
 };
@@ -126,7 +134,7 @@ export const fluxGitUrlWithoutCredentials: ResourceValidationPolicy = {
 export function gitopsPolicyConfig(config: PlatformConfig): Record<string, Record<string, unknown>> {
     return {
         [fluxInstanceClusterDomain.name]: { dnsDomain: config.cluster.dnsDomain } satisfies ClusterDomainConfig,
-        [fluxSingleOwner.name]: { coreDnsDisabled: config.cluster.coreDnsDisabled } satisfies Ownership,
+        [fluxSingleOwner.name]: ownershipOf(config) satisfies Ownership,
     };
 }
 

@@ -336,3 +336,31 @@ describe("ingressNginx.enabled: false", () => {
         expect(check((s) => (s.ingressNginx.enabled = false)).filter((p) => p.rule === "no-ingress")).to.deep.equal([]);
     });
 });
+
+describe("gateway config: Flux and the two owners", () => {
+    const withKustomization = (name: string, path: string) => (s: Record<string, Json>) =>
+        s.flux.phases[3].kustomizations.push({ name, path });
+
+    it("refuses a Kustomization that would install the Gateway API CRDs too, and takes it with crds: existing", () => {
+        const e = errors(withKustomization("gateway-api-crds", "./infrastructure/gateway-api"));
+        expect(paths(e)).to.deep.equal(["flux.phases[3].kustomizations[2].name"]);
+        expect(e[0].message).to.contain("the Gateway API CRDs");
+        expect(
+            errors((s) => {
+                withKustomization("gateway-api-crds", "./infrastructure/gateway-api")(s);
+                s.gateway.gatewayApi = { crds: "existing" };
+            }),
+        ).to.deep.equal([]);
+    });
+
+    it("leaves ingress-nginx to Flux once ingressNginx.enabled is false", () => {
+        const nginx = withKustomization("infrastructure-ingress-nginx", "./infrastructure/ingress-nginx");
+        expect(paths(errors(nginx))).to.deep.equal(["flux.phases[3].kustomizations[2].name"]);
+        expect(
+            errors((s) => {
+                nginx(s);
+                s.ingressNginx.enabled = false;
+            }),
+        ).to.deep.equal([]);
+    });
+});

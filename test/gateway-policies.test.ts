@@ -192,3 +192,32 @@ describe("policy ingress-nginx-retired", () => {
         expect(listenerTakes("app.example.com", "*.example.com")).to.equal(false);
     });
 });
+
+describe("two owners, with the Gateway and without ingress-nginx", () => {
+    const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+    const ks = (name: string, path: string) =>
+        resource(KUSTOMIZATION, name, {
+            apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+            kind: "Kustomization",
+            metadata: { name, namespace: "flux-system", annotations: {} },
+            spec: { path },
+        });
+    const owners = async (props: PolicyInput, config: Json) =>
+        (await evaluatePolicies([props], { "flux-single-owner": config })).filter((f) => f.rule === "flux-single-owner");
+
+    it("refuses a Kustomization that installs the Gateway API CRDs this program installs, and not when it leaves them to another owner", async () => {
+        const crds = ks("gateway-api", "./infrastructure/gateway-api-crds");
+        const f = await owners(crds, { coreDnsDisabled: false, ingressNginx: true, gatewayApiCrds: true });
+        expect(f).to.have.length(1);
+        expect(f[0].message).to.contain("duplicates gateway-api, which this program deploys in its network phase (the Gateway API CRDs)");
+        expect(await owners(crds, { coreDnsDisabled: false, ingressNginx: true, gatewayApiCrds: false })).to.deep.equal([]);
+        expect(await owners(crds, {})).to.deep.equal([]);
+    });
+
+    it("leaves ingress-nginx to Flux once this program no longer deploys it", async () => {
+        const nginx = ks("infrastructure-ingress-nginx", "./infrastructure/ingress-nginx");
+        expect(await owners(nginx, { ingressNginx: true })).to.have.length(1);
+        expect(await owners(nginx, {})).to.have.length(1);
+        expect(await owners(nginx, { ingressNginx: false })).to.deep.equal([]);
+    });
+});

@@ -146,7 +146,7 @@ describe("plan rendering of the Flux phases", () => {
         const text = renderText(plan);
         expect(text).to.contain("flux-phase-core  (FluxPhase)  sub-phase 5.1 core");
         expect(text).to.match(
-            /not in Flux, deployed by this program: Cilium, its LoadBalancer IP pools and BGP \(network\); cert-manager .* — run by Talos: CoreDNS \(dns\)/,
+            /not in Flux, deployed by this program: the Gateway API CRDs \(network\); Cilium, its LoadBalancer IP pools and BGP \(network\); cert-manager .* — run by Talos: CoreDNS \(dns\)/,
         );
     });
 });
