@@ -76,6 +76,7 @@ describe("gitops plan: the dev stack", () => {
         // The dev stack's Talos runs CoreDNS (talconfig.yaml leaves it on): the one component Flux leaves to Talos.
         expect(excluded.map((e) => e.owner)).to.deep.equal([
             "talos-platform",
+            "talos-platform",
             "Talos",
             "talos-platform",
             "talos-platform",
