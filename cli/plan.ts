@@ -3,6 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { invocationDir } from "../lib/cwd";
+import { BasePlanError, parseBasePlan } from "../lib/plan/base";
+import { diffPlans } from "../lib/plan/diff";
 import type { Plan } from "../lib/plan/model";
 import { renderMarkdown, renderText } from "../lib/plan/render";
 import { failedPlan, runPlanWithPolicyConfig } from "../lib/plan/run";
@@ -10,7 +12,7 @@ import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/st
 import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
 const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE]
-                            [--policy-config FILE] [--debug]
+                            [--base FILE] [--policy-config FILE] [--fetch-charts] [--debug]
 
 Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
 \`pulumi up\` would deploy, phase by phase. No cluster, no Pulumi account.
@@ -19,9 +21,15 @@ Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
   --config FILE    read FILE instead (same format as Pulumi.<stack>.yaml)
   --format FORMAT  text (default), json, or markdown (for PR comments)
   --out FILE       write the plan to FILE instead of standard output
+  --base FILE      compare with an earlier JSON plan (the base branch's): show
+                   what changes first, and add "changes" to the JSON
   --policy-config FILE
                    also write the stack's policy pack config to FILE, for
                    pulumi preview/up --policy-pack policies --policy-pack-config FILE
+  --fetch-charts   download each pinned chart version talos-platform carries no
+                   data for (its Helm repository or OCI registry: network), keep
+                   it in \$XDG_CACHE_HOME/talos-platform/charts (else
+                   ~/.cache/talos-platform/charts), and check the values against it
   --debug          print the stack trace of an internal error (or set ${DEBUG_ENV}=1)
 
 Relative paths start from the directory you ran npm in; Pulumi.NAME.yaml is
@@ -29,7 +37,8 @@ read from the project's directory.
 
 Exit status: 0 ok; 1 config errors or mandatory findings (the plan says
 which); 2 usage errors (nothing was planned); 3 internal error, a bug in
-talos-platform (rerun with --debug and report it).`;
+talos-platform (rerun with --debug and report it). With --base, the status is
+still that of this plan, whatever the base's.`;
 
 const FORMATS = ["text", "json", "markdown"] as const;
 type Format = (typeof FORMATS)[number];
@@ -43,6 +52,8 @@ export interface Io {
     projectDir?: string;
     /** Print an internal error's stack trace (--debug does too). */
     debug?: boolean;
+    /** Where --fetch-charts keeps charts. @default chartCacheDir() */
+    chartCache?: string;
 }
 
 /** The real command line's Io. */
@@ -72,7 +83,9 @@ function options(argv: string[]) {
                 config: { type: "string" },
                 format: { type: "string", default: "text" },
                 out: { type: "string" },
+                base: { type: "string" },
                 "policy-config": { type: "string" },
+                "fetch-charts": { type: "boolean" },
                 debug: { type: "boolean" },
                 help: { type: "boolean", short: "h" },
             },
@@ -109,12 +122,58 @@ function writableFile(flag: string, given: string, cwd: string): string {
     return file;
 }
 
+/** The --base plan, read before the plan runs: a wrong file is a usage error, found in a second, not after the plan. */
+function readBase(given: string, cwd: string): Plan {
+    const file = path.resolve(cwd, given);
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new UsageError(`--base ${given}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+        return parseBasePlan(text, `--base ${given}`);
+    } catch (e) {
+        if (e instanceof BasePlanError) throw new UsageError(e.message);
+        throw e;
+    }
+}
+
 /** Writes a file checked by writableFile; a failure now (disk full, a race) is the user's environment, not a bug. */
 function writeFile(flag: string, file: string, text: string): void {
     try {
         fs.writeFileSync(file, text);
     } catch (e) {
         throw new UsageError(`--${flag}: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+}
+
+/**
+ * --fetch-charts: the chart data the checks need for versions the program
+ * does not carry. A chart that cannot be fetched stops the plan: CI asked
+ * for the check, and a plan without it would look the same as one with it.
+ */
+async function fetchCharts(input: { config: Record<string, unknown>; secretKeys?: string[] }, io: Io): Promise<void> {
+    // Loaded only here: a plan without the flag does not pay for tar and the downloader.
+    type FetchModule = typeof import("../lib/charts/fetch");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ChartFetchError, chartCacheDir, fetchChart, uncheckedPins } = require("../lib/charts/fetch") as FetchModule;
+    const cacheDir = io.chartCache ?? chartCacheDir();
+    const inside = path.relative(io.projectDir ?? io.cwd, cacheDir);
+    if (!inside.startsWith("..") && !path.isAbsolute(inside)) {
+        throw new UsageError(`--fetch-charts: the chart cache ${cacheDir} is inside the project; point XDG_CACHE_HOME outside it`);
+    }
+    for (const pin of uncheckedPins(input.config, input.secretKeys)) {
+        try {
+            const data = await fetchChart(pin, { cacheDir });
+            io.err(
+                `plan: ${pin.section}: checking the ${pin.chart} ${pin.version} chart's values against ${pin.repository} (${data.dir})\n`,
+            );
+        } catch (e) {
+            if (e instanceof ChartFetchError)
+                throw new UsageError(`--fetch-charts: cannot fetch ${pin.chart} ${pin.version}: ${e.message}`);
+            throw e;
+        }
     }
 }
 
@@ -148,6 +207,7 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
                   .replace(/\.ya?ml$/, "")
             : stack;
         const out = values.out === undefined ? undefined : writableFile("out", values.out, io.cwd);
+        const base = values.base === undefined ? undefined : readBase(values.base, io.cwd);
         const policyFile =
             values["policy-config"] === undefined ? undefined : writableFile("policy-config", values["policy-config"], io.cwd);
 
@@ -160,8 +220,10 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
             else if (e instanceof StackFileError) throw new UsageError(e.message);
             else throw e;
         }
+        if (values["fetch-charts"] && !(input instanceof StackFileProblems)) await fetchCharts(input, io);
         const { plan, policyConfig } =
             input instanceof StackFileProblems ? { plan: failedPlan(PROJECT, stackName, input.errors) } : await run(input);
+        if (base) plan.changes = diffPlans(base, plan);
         const text = render(plan, format);
         if (out) writeFile("out", out, text);
         else io.out(text);

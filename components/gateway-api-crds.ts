@@ -19,6 +19,18 @@ export interface GatewayApiCrdsArgs {
      * from lib/gates/targets.ts). Plain settings only.
      */
     check: GateOptions["gateway-api-crds"];
+    /**
+     * The cluster's identity as a trigger (identityTrigger() in lib/lifecycle/binding.ts): a
+     * rebuilt cluster, which may hold another installer's CRDs, is checked again.
+     * @default none: a rebuilt cluster is not checked again
+     */
+    clusterIdentity?: string;
+    /**
+     * Protects the CRDs, as the rest of the network phase: Pulumi refuses to delete or replace them.
+     * They are kept in the cluster when Pulumi does delete them either way.
+     * @default true
+     */
+    protect?: boolean;
 }
 
 /**
@@ -44,14 +56,15 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
         const config = resolveSection("gateway", args.config);
         const { version, crds: mode } = config.gatewayApi;
         const check = new command.local.Command(
-            `${name}-check`,
+            // Not `-check`: it is no readiness gate (lib/lifecycle/gate-runs.ts counts those).
+            `${name}-precheck`,
             {
                 create: checkerCommand(["gateway-api-crds", ...gateFlags("gateway-api-crds", args.check)]),
                 // Only creating the CRDs can collide, so it runs with them: once, and again for
                 // another owner. A later change (another release, a timeout) finds them in this
                 // stack's state, where the check would take them for another installer's.
                 update: "true",
-                triggers: [mode],
+                triggers: [mode, ...(args.clusterIdentity === undefined ? [] : [args.clusterIdentity])],
             },
             { parent: this },
         );
@@ -64,6 +77,7 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
                         parent: this,
                         dependsOn: [check],
                         retainOnDelete: true,
+                        protect: args.protect ?? true,
                     }),
                 );
             }

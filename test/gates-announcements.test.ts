@@ -55,6 +55,10 @@ const IN_CLUSTER = "the controller answers on its LoadBalancer address from insi
 /** The dev stack's Gateway, next to ingress-nginx in pool bgp-ingress: its probe comes last before the announcements. */
 const GATEWAY_PROBE = "Gateway gateway/platform answers HTTP on its address from inside the cluster";
 const GATEWAY_SVC = "gateway/cilium-gateway-platform";
+/** The dev stack's default certificate (ingressNginx.defaultCertificate), which the ingress gate waits for last. */
+const CERTIFICATE_STEP = "default TLS certificate issued (Certificate ingress-nginx/default-tls Ready)";
+/** The ingress gate's last announcement step: the one before the default certificate's. */
+const lastAnnouncement = (passed: { name: string; detail: string }[]) => passed.filter((p) => p.name !== CERTIFICATE_STEP).at(-1)!;
 
 describe("announcements: BGP and L2 against a fake API server", function () {
     this.timeout(20_000);
@@ -73,9 +77,10 @@ describe("announcements: BGP and L2 against a fake API server", function () {
         it("the ingress gate checks every node's session and each announced pool's routes after its probe", async () => {
             const { result, out } = await run(fake, "ingress", devOptions().ingress);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.map((p) => p.name).slice(-2)).to.deep.equal([GATEWAY_PROBE, BGP_STEP]);
+            // The Gateway's steps follow ingress-nginx's; BGP follows the Gateway's probe; the default certificate comes last.
+            expect(result.passed.map((p) => p.name).slice(-3)).to.deep.equal([GATEWAY_PROBE, BGP_STEP, CERTIFICATE_STEP]);
             expect(result.passed.map((p) => p.name)).to.include(IN_CLUSTER);
-            const bgp = result.passed.at(-1)!.detail;
+            const bgp = result.passed.find((p) => p.name === BGP_STEP)!.detail;
             // ingress-nginx's address and the Gateway's, both from bgp-ingress.
             expect(bgp).to.contain(`3 sessions established on 3 nodes (${GATEWAY})`).and.contain("bgp-ingress: 2 addresses");
             // The IPv6 pool has no IPv6 session to go over (the plan warns): nothing is expected of it.
@@ -134,7 +139,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             delete config.status;
             const { result, out } = await run(fake, "ingress", devOptions().ingress);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail)
+            expect(lastAnnouncement(result.passed).detail)
                 .to.contain("2 sessions established on 2 nodes")
                 .and.contain("not asked: NotReady node mini02");
             for (const node of NODES) setNodeReady(fake, node, false);
@@ -148,7 +153,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "1s", "--poll", "20ms"], sink);
             const text = sink.text();
             expect(code, text).to.equal(1);
-            expect(text).to.match(/✓ ingress +3 checks passed/);
+            expect(text).to.match(/✓ ingress +4 checks passed/);
             expect(text).to.match(
                 /✗ announcements +BGP peer gateway \(172\.29\.51\.1, AS 64513\) on node mini01 \(timed out after .*; nothing later depends on it\)/,
             );
@@ -163,7 +168,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(code, sink.text()).to.equal(0);
             const chain = sink.text().slice(sink.text().indexOf("recovery chain:"));
             expect(chain).to.match(
-                /✓ ingress +3 checks passed[^\n]*\n +✓ gateway +5 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/,
+                /✓ ingress +4 checks passed[^\n]*\n +✓ gateway +5 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/,
             );
         });
     });
@@ -205,7 +210,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(o.l2Pools).to.deep.equal(["bgp-ingress"]);
             const { result, out } = await run(fake, "ingress", o);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail).to.equal(
+            expect(lastAnnouncement(result.passed).detail).to.equal(
                 `announced: ${INGRESS_SVC} ${LB_IP} by mini01; ${GATEWAY_SVC} ${GATEWAY_IP} by mini01`,
             );
         });

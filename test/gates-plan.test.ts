@@ -77,8 +77,10 @@ describe("gates in the offline plan", () => {
         const gitops = await planCustomDomain((s) => (s.flux.source.branch = "release"));
         for (const phase of PHASES) {
             const t = gateCommand(plan, phase).triggers;
-            expect(t).to.have.length(1);
+            // The phase's digest, then the cluster's identity (offline: not known until `pulumi up` reads it).
+            expect(t).to.have.length(2);
             expect(String(t[0])).to.match(/^sha256:[0-9a-f]{16}$/);
+            expect(t[1]).to.equal("kube-system-uid:read-at-pulumi-up");
             expect(gateCommand(again, phase).triggers, phase).to.deep.equal(t);
             expect(gateCommand(changed, phase).triggers[0] !== t[0], `cilium change re-runs ${phase}`).to.equal(phase === "network");
             expect(gateCommand(gitops, phase).triggers[0] !== t[0], `flux change re-runs ${phase}`).to.equal(phase === "gitops");

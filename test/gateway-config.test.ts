@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import { hostnameProblem } from "../lib/checks/gateway";
 import type { Problem } from "../lib/problems";
-import { devSections, Json, raw } from "./helpers";
+import { dns01Overlaps, dns01RecursiveNameservers } from "../lib/values/dns01";
+import { customDomainStack, devSections, Json, raw } from "./helpers";
 
 // The preflight rules of the `gateway` section, on the dev stack (which runs
 // the Gateway next to ingress-nginx), each probed on both sides.
@@ -361,6 +362,39 @@ describe("gateway config: Flux and the two owners", () => {
                 nginx(s);
                 s.ingressNginx.enabled = false;
             }),
+        ).to.deep.equal([]);
+    });
+});
+
+describe("gateway config: DNS-01 under the cluster domain", () => {
+    it("counts the Gateway's ACME listener names with the default certificate's, and alone once ingress-nginx is off", () => {
+        const overlaps = (edit: (s: Record<string, Json>) => void) => {
+            const s = devSections();
+            customDomainStack(s);
+            // No zone of their own (every zone): only certificate names can reach into the domain.
+            for (const i of s.certManager.issuers) if (i.acme) i.acme.cloudflare.dnsZones = [];
+            edit(s);
+            const { config, problems } = validateConfig(raw(s));
+            if (!config) throw new Error(problems.map((p) => p.message).join("; "));
+            return { keys: dns01Overlaps(config).map((o) => o.key.slice(NS.length + 1)), nameservers: dns01RecursiveNameservers(config) };
+        };
+        const both = overlaps(() => undefined);
+        expect(both.keys).to.deep.equal([
+            "ingressNginx.defaultCertificate.dnsNames[0]",
+            "ingressNginx.defaultCertificate.dnsNames[1]",
+            "gateway.listeners[0].hostname",
+            "gateway.listeners[1].hostname",
+        ]);
+        const gatewayOnly = overlaps((s) => (s.ingressNginx.enabled = false));
+        expect(gatewayOnly.keys).to.deep.equal(["gateway.listeners[0].hostname", "gateway.listeners[1].hostname"]);
+        // cert-manager's self-check still asks public resolvers for the Gateway's certificates.
+        expect(gatewayOnly.nameservers).to.not.equal(undefined);
+        // A private CA solves no DNS-01 challenge.
+        expect(
+            overlaps((s) => {
+                s.ingressNginx.enabled = false;
+                for (const l of s.gateway.listeners) l.issuer = "home-ops-ca";
+            }).keys,
         ).to.deep.equal([]);
     });
 });

@@ -65,13 +65,18 @@ describe("offline plan of the dev stack", () => {
             "talos-platform:certificates:Gate": 1,
             "talos-platform:ingress:Gate": 1,
             "talos-platform:gitops:Gate": 1,
-            // One check per gate, one per CRD wait, and the Gateway API CRDs' pre-check.
-            "command:local:Command": 9,
+            // One check per gate, one per CRD wait, the Gateway API CRDs' pre-check, and the destroy guard's.
+            "command:local:Command": 10,
+            "talos-platform:lifecycle:DestroyGuard": 1,
         });
     });
 
-    it("puts every resource in a phase but the provider", () => {
-        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal(["pulumi:providers:kubernetes"]);
+    it("puts every resource in a phase but the provider and the destroy guard", () => {
+        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal([
+            "pulumi:providers:kubernetes",
+            "talos-platform:lifecycle:DestroyGuard",
+            "command:local:Command",
+        ]);
     });
 
     it("lists the five phases in recovery order, each with its gate", () => {
@@ -100,7 +105,9 @@ describe("offline plan of the dev stack", () => {
         const gateIndex = new Map(plan.phases.map((p, i) => [p.gate!, i]));
         let afterOwnGate = 0;
         for (const r of plan.resources) {
-            const own = PHASES.indexOf(r.phase!);
+            // The destroy guard, in no phase, depends on everything so that `pulumi destroy` deletes it first.
+            if (r.phase === null) continue;
+            const own = PHASES.indexOf(r.phase);
             for (const d of r.dependsOn) {
                 if (!gateIndex.has(d)) continue;
                 expect(gateIndex.get(d)!, `${r.name} → ${d}`).to.be.at.most(own);
@@ -137,7 +144,11 @@ describe("offline plan of the dev stack", () => {
         // Anything else would be a hidden serialization.
         const allowed: Array<[from: RegExp, to: RegExp, why: string]> = [
             [/^cilium$/, /^gateway-api$/, "Cilium's operator starts its Gateway API controller only if the CRDs exist when it starts"],
-            [/^gateway-api-(?!check$)/, /^gateway-api-check$/, "no CRD is created before the pre-check has refused another installer's"],
+            [
+                /^gateway-api-(?!precheck$)/,
+                /^gateway-api-precheck$/,
+                "no CRD is created before the pre-check has refused another installer's",
+            ],
             [/^cilium-crds-check$/, /^cilium-release$/, "the CRD wait polls for the CRDs Cilium's operator registers once running"],
             [/^cilium-(pool|bgp)-/, /^cilium-crds$/, "Cilium's custom resources need their CRDs"],
             [

@@ -241,7 +241,13 @@ function everyKey(): Json {
         namespace: "platform",
         values: {},
     });
-    Object.assign(c[`${NS}:cluster`], { nodeCidrMaskSizeIPv4: 24, nodeCidrMaskSizeIPv6: 64, kubeContext: "admin@home-ops" });
+    Object.assign(c[`${NS}:cluster`], {
+        nodeCidrMaskSizeIPv4: 24,
+        nodeCidrMaskSizeIPv6: 64,
+        kubeContext: "admin@home-ops",
+        identity: "6f1c2a4e-3b5d-4c7e-9f8a-0b1c2d3e4f5a",
+        apiServerAliases: ["https://172.29.51.11:6443"],
+    });
     c[`${NS}:cilium`] = {
         ...chart("cilium"),
         version: "1.19.4",
@@ -275,7 +281,13 @@ function everyKey(): Json {
         l2AnnouncedServices: 20,
         operatorReplicas: 1,
     };
-    c[`${NS}:coredns`] = { ...chart("coredns"), upstreams: ["1.1.1.1", "/etc/resolv.conf"], clusterIPs: ["10.96.0.10"], replicas: 3 };
+    c[`${NS}:coredns`] = {
+        ...chart("coredns"),
+        upstreams: ["1.1.1.1", "/etc/resolv.conf"],
+        clusterIPs: ["10.96.0.10"],
+        replicas: 3,
+        clusterDomainFallthrough: false,
+    };
     c[`${NS}:certManager`] = {
         ...chart("cert-manager"),
         issuers: [
@@ -291,6 +303,8 @@ function everyKey(): Json {
             },
         ],
         defaultIssuer: "le",
+        webhookReplicas: 3,
+        dns01SelfCheck: { nameservers: ["9.9.9.9:53", "https://dns.google/dns-query"], use: "always" },
     };
     c[`${NS}:ingressNginx`] = {
         enabled: true,
@@ -319,6 +333,7 @@ function everyKey(): Json {
         distribution: { version: "2.9.4", registry: "ghcr.io/fluxcd" },
         components: ["source-controller", "kustomize-controller"],
         networkPolicy: false,
+        deletionPolicy: "Orphan",
         source: {
             name: "flux-system",
             url: "ssh://git@github.com/owner/repo",
@@ -330,6 +345,7 @@ function everyKey(): Json {
             httpsToken: { tokenSecret: "fluxGitToken", username: "git" },
             sshKey: { privateKeySecret: "fluxSshKey", knownHosts: "github.com ssh-ed25519 AAAA" },
         },
+        sync: { path: "./clusters/home-ops" },
         phases: [
             {
                 name: "apps",
@@ -360,6 +376,7 @@ function everyKey(): Json {
         ingress: { timeout: "3m" },
         gitops: { timeout: "3m" },
     };
+    c[`${NS}:lifecycle`] = { protect: true, allowNamespaceMove: ["cilium"] };
     return doc;
 }
 
@@ -473,6 +490,7 @@ describe("docs/configuration.md", () => {
             "gateway",
             "flux",
             "gates",
+            "lifecycle",
         ]);
     });
 });

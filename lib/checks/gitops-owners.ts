@@ -83,7 +83,9 @@ function listOwned(o: Ownership): OwnedComponent[] {
             "cluster-issuer",
         ]),
         // Turned off here, ingress-nginx is anybody's to deploy (GitOps included).
-        ...(o.ingressNginx === false ? [] : [own("ingress-nginx", "ingressNginx", "ingress", "ingress-nginx", ["ingress-nginx", "nginx-ingress"])]),
+        ...(o.ingressNginx === false
+            ? []
+            : [own("ingress-nginx", "ingressNginx", "ingress", "ingress-nginx", ["ingress-nginx", "nginx-ingress"])]),
         own("flux", "flux", "gitops", "the Flux controllers: flux-operator and its FluxInstance", [
             "flux-system",
             "flux-operator",

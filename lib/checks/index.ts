@@ -6,10 +6,13 @@ import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
+import { dns01Checks } from "./dns01";
 import { gatewayChecks } from "./gateway";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
+import { ingressAnnotationChecks } from "./ingress-annotations";
 import { lbPoolChecks } from "./lb-pools";
+import { lifecycleChecks } from "./lifecycle";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { nodeIpamChecks } from "./node-ipam";
@@ -26,14 +29,17 @@ export const CHECKS: Check[] = [
     ...bgpChecks,
     ...dnsChecks,
     ...certificateChecks,
+    ...dns01Checks,
     ...ingressChecks,
     ...gatewayChecks,
     ...chartValueChecks,
     ...crdOrderChecks,
     ...lbPoolChecks,
+    ...ingressAnnotationChecks,
     ...crossPhaseChecks,
     ...gitopsChecks,
     ...secretChecks,
     ...valuesSecretChecks,
     ...gateChecks,
+    ...lifecycleChecks,
 ];

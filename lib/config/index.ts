@@ -10,6 +10,7 @@ import { fluxSchema } from "./flux";
 import { gatewaySchema } from "./gateway";
 import { gatesSchema } from "./gates";
 import { ingressNginxSchema } from "./ingress-nginx";
+import { lifecycleSchema } from "./lifecycle";
 import { issueToProblems } from "./issues";
 
 /** Every structured key under `talos-platform:`, with its schema. */
@@ -22,6 +23,7 @@ export const SECTIONS = {
     gateway: gatewaySchema.prefault({}),
     flux: fluxSchema.prefault({}),
     gates: gatesSchema,
+    lifecycle: lifecycleSchema.prefault({}),
 };
 
 export type SectionName = keyof typeof SECTIONS;

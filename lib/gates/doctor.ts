@@ -3,6 +3,7 @@ import { checkGate, CheckerIo } from "./checker";
 import { formatDiagnosis } from "./diagnosis";
 import type { Kube } from "./kube";
 import type { GateName, GateOptions } from "./options";
+import { recoveryCheck, RecoveryResult, RecoveryTargets, renderRecovery } from "./recovery";
 import { apiServerLine, exitStatus, GateResult, seconds } from "./run";
 
 /** A link of the chain: a phase, the Gateway (in the ingress phase), or the announcements side link. */
@@ -12,6 +13,8 @@ export interface DoctorResult {
     ok: boolean;
     /** `side`: a link nothing later in the chain depends on; the chain goes on past it. */
     links: { phase: DoctorLink; result?: GateResult; side?: boolean }[];
+    /** What interrupted operations left behind; absent when not looked for. */
+    recovery?: RecoveryResult;
 }
 
 /** The ingress gate's options without its Gateway and announcement steps, which the doctor shows as links of their own. */
@@ -29,7 +32,13 @@ function ingressOnly(o: GateOptions["ingress"]): GateOptions["ingress"] {
  * a broken one fails the doctor without stopping the chain.
  * Read-only apart from the probe pods, which are always deleted.
  */
-export async function doctor(options: GateOptions, io: CheckerIo, kube: Kube): Promise<DoctorResult> {
+export async function doctor(options: GateOptions, io: CheckerIo, kube: Kube, recovery?: RecoveryTargets): Promise<DoctorResult> {
+    // First, before the gates create probe pods of their own: what the last interrupted operation left.
+    let left: RecoveryResult | undefined;
+    if (recovery) {
+        io.out("── left behind\n");
+        left = await recoveryCheck(kube, recovery);
+    }
     const links: DoctorResult["links"] = [];
     const announce = options.announcements;
     const announced = announce.bgpClusterConfig !== undefined || (announce.l2Pools?.length ?? 0) > 0;
@@ -59,14 +68,18 @@ export async function doctor(options: GateOptions, io: CheckerIo, kube: Kube): P
         links.push({ phase: "announcements", result, side: true });
         sideBroken = !result.ok;
     }
-    return { ok: !broken && !sideBroken, links };
+    return { ok: !broken && !sideBroken, links, recovery: left };
 }
 
-/** 0 every link works, 1 a link is broken, 2 this machine cannot reach the API server, 130 interrupted. */
+/**
+ * 0 every link works and nothing left behind blocks the next `pulumi up`, 1 a link is broken or
+ * something left behind needs fixing, 2 this machine cannot reach the API server, 130 interrupted.
+ */
 export function doctorExit(r: DoctorResult): number {
     if (r.links.some((l) => l.result?.interrupted)) return 130;
     const failed = r.links.find((l) => l.result && !l.result.ok)?.result;
-    return failed ? exitStatus(failed) : 0;
+    if (failed) return exitStatus(failed);
+    return r.recovery?.findings.some((f) => f.blocking) ? 1 : 0;
 }
 
 export function renderChain(r: DoctorResult): string {
@@ -109,5 +122,12 @@ export function renderChain(r: DoctorResult): string {
                 formatDiagnosis(side.result.diagnosis),
             );
     } else if (r.ok) out.push("", "every link works.");
+    if (r.recovery) {
+        const blocking = r.recovery.findings.filter((f) => f.blocking).length;
+        const head = r.recovery.findings.length
+            ? `left behind by an interrupted operation (${r.recovery.findings.length}${blocking ? `; ${blocking} to fix before the next \`pulumi up\`` : ""}):`
+            : "left behind by an interrupted operation:";
+        out.push("", head, renderRecovery(r.recovery).trimEnd());
+    }
     return out.join("\n") + "\n";
 }

@@ -5,7 +5,7 @@ import { dnsSteps } from "./dns";
 import { gatewaySteps } from "./gateway";
 import { gatewayApiCrdsSteps } from "./gateway-api-crds";
 import { gitopsSteps } from "./gitops";
-import { ingressSteps } from "./ingress";
+import { defaultCertificateSteps, ingressSteps } from "./ingress";
 import { l2Step } from "./l2";
 import { networkSteps } from "./network";
 import { AnnouncementFields, GateName, GateOptions, UsageError } from "./options";
@@ -35,8 +35,9 @@ export function gateSteps<G extends GateName>(gate: G, options: GateOptions[G]):
             return certificatesSteps(o as GateOptions["certificates"]);
         case "ingress": {
             const i = o as GateOptions["ingress"];
-            // The in-cluster probe cannot see announcements (SOCKET_LB_NOTE): the gate checks them itself.
-            return [...(i.ingressNginx ? ingressSteps(i) : []), ...gatewaySteps(i), ...announcementSteps(i)];
+            // ingress-nginx's steps, the Gateway's, the announcements the in-cluster probes cannot see (SOCKET_LB_NOTE),
+            // and last ingress-nginx's default certificate, which may take an ACME order's minutes.
+            return [...(i.ingressNginx ? ingressSteps(i) : []), ...gatewaySteps(i), ...announcementSteps(i), ...defaultCertificateSteps(i)];
         }
         case "gateway":
             return gatewaySteps(o as GateOptions["gateway"]);

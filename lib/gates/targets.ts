@@ -9,8 +9,16 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
-import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
+import {
+    FLUX_OPERATOR_RELEASE,
+    fluxInstance,
+    gitRepository,
+    kustomizationDependencies,
+    PHASE_LABEL,
+    previousPhaseNames,
+} from "../values/flux";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
+import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import { CILIUM_REQUIRED_CRDS, gatewayApiCrdNames } from "../values/gateway-api";
 import { REDIRECT_LISTENER, redirects, resolvedListeners } from "../values/gateway";
 import { clusterFamilies } from "../config/cluster";
@@ -27,6 +35,7 @@ export const RELEASES = {
     coredns: COREDNS_RELEASE,
     certManager: "cert-manager",
     ingressNginx: INGRESS_RELEASE,
+    flux: FLUX_OPERATOR_RELEASE,
 } as const;
 
 /** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */
@@ -207,6 +216,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
+            // ingress-nginx's default certificate, when ingress-nginx is there to serve it.
+            certificate: config.ingressNginx.enabled ? defaultCertificate(config.ingressNginx)?.metadata.name : undefined,
             ingressNginx: config.ingressNginx.enabled,
             ...gateway,
             ...announce,
@@ -218,6 +229,17 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
+            ...(config.flux.sync
+                ? {
+                      rootKustomization: config.flux.source.name,
+                      // The same dependencies the program would have generated: the previous phase, then the extras.
+                      dependsOn: config.flux.phases.flatMap((p, i) =>
+                          p.kustomizations.flatMap((k) =>
+                              kustomizationDependencies(previousPhaseNames(config.flux.phases, i), k).map((d) => `${k.name}=${d}`),
+                          ),
+                      ),
+                  }
+                : {}),
         },
         gateway: { ...common(gates.ingress.timeout), ...gateway },
         announcements: { ...common(gates.ingress.timeout), ...announce },
@@ -229,12 +251,15 @@ export function gateOptions(config: PlatformConfig): GateOptions {
  * (a new chart version, new values, a new pool), not on every `up`.
  */
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
-    const { cluster } = config;
+    // Which cluster the stack is bound to is not what the network phase deploys: the gates carry the identity as a trigger of its own.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
         // The Gateway API switch changes Cilium's values; off, it leaves the digest as it was.
         network: [cluster, config.cilium, ...(config.gateway.enabled ? [config.gateway.gatewayApi, config.gateway.loadBalancer] : [])],
-        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
-        certificates: [config.certManager, ...(config.gateway.enabled ? ["gatewayAPI"] : [])],
+        // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
+        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns, dns01FallthroughZones(config)],
+        certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null, ...(config.gateway.enabled ? ["gatewayAPI"] : [])],
         // The ingress gate also checks that BGP or L2 announce the addresses.
         ingress: [
             config.ingressNginx,

@@ -9,7 +9,7 @@ import { isIllTyped, KIND, stringMap } from "./read";
  */
 export interface EmittedService {
     /** The section that renders it, e.g. ingressNginx; `gateway`: Cilium renders it from the Gateway. */
-    section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "gateway";
+    section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux" | "gateway";
     /** The values key (dotted, under <section>.values) that sets its labels. */
     labelsKey: string;
     /** The values key (dotted) that sets its annotations. */
