@@ -4,7 +4,7 @@ import { ownedComponents, Ownership, twoOwners, twoOwnersMessage } from "../lib/
 import type { PlatformConfig } from "../lib/config";
 import { isPinnedVersion, pinnedVersionFix } from "../lib/config/common";
 import { FLUX_VERSION } from "../lib/config/flux";
-import { NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
+import { CRITICAL_ANNOTATION, NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
 import { WAIT_FOR_READY, waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
 
@@ -27,10 +27,11 @@ const [waitKey, waitValue] = Object.entries(WAIT_FOR_READY)[0];
 /** Phase ordering is only real if Pulumi waits for Flux to say Ready before starting what depends on it. */
 export const fluxWaitsForReady: ResourceValidationPolicy = {
     name: "flux-waits-for-ready",
-    description: `FluxInstances, GitRepositories and Kustomizations carry ${waitKey}: ${waitValue}.`,
+    description: `FluxInstances, GitRepositories and Kustomizations carry ${waitKey}: ${waitValue}, except Kustomizations marked ${CRITICAL_ANNOTATION}: "false", which nothing waits for.`,
     enforcementLevel: "mandatory",
     validateResource: [FLUX_INSTANCE, GIT_REPOSITORY, KUSTOMIZATION].map(([apiVersion, kind]) =>
         validateCustomResourceOfType<FluxObject>(apiVersion, kind, (obj, _args, report) => {
+            if (kind === "Kustomization" && obj.metadata?.annotations?.[CRITICAL_ANNOTATION] === "false") return;
             const problem = waitForReadyProblem({ kind, ...obj });
             if (problem) report(problem);
         }),

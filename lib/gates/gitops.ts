@@ -155,6 +155,22 @@ export function missingKustomizations(configured: string[], phase: string, items
         .filter((name) => !present.has(name));
 }
 
+/** Names of the phase's Kustomizations marked critical: false. */
+function nonCriticalIn(o: GitopsOptions, phase: string): string[] {
+    return (o.nonCritical ?? []).filter((e) => e.startsWith(`${phase}/`)).map((e) => e.slice(phase.length + 1));
+}
+
+/** What the gate says about the phase's non-critical Kustomizations that are missing or not Ready. */
+export function nonCriticalReport(o: GitopsOptions, phase: string, items: FluxObject[]): string[] {
+    const names = nonCriticalIn(o, phase);
+    const mine = items.filter((k) => names.includes(k.metadata?.name ?? ""));
+    const present = new Set(mine.map((k) => k.metadata?.name));
+    return [
+        ...names.filter((n) => !present.has(n)).map((n) => `Kustomization ${o.namespace}/${n}: not found`),
+        ...unreadyKustomizations(mine),
+    ];
+}
+
 function fluxPhaseStep(o: GitopsOptions, index: number): Step {
     const phase = o.fluxPhases[index];
     const labelSelector = `${FLUX_PHASE_LABEL}=${phase}`;
@@ -171,10 +187,20 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
                     labelSelector,
                 }),
             )) ?? {}) as { items?: FluxObject[] };
-            const items = list.items ?? [];
+            const all = list.items ?? [];
+            // Non-critical Kustomizations are reported, never waited for: nothing after them depends on them.
+            const optional = new Set(nonCriticalIn(o, phase));
+            const items = all.filter((k) => !optional.has(k.metadata?.name ?? ""));
             const unready = unreadyKustomizations(items);
-            const missing = missingKustomizations(o.kustomizations, phase, items);
-            if (items.length && !unready.length && !missing.length) return { ok: true, detail: `${items.length} Ready` };
+            const missing = missingKustomizations(o.kustomizations, phase, items).filter((n) => !optional.has(n));
+            const barrier = items.length > 0 || optional.size > 0;
+            if (barrier && !unready.length && !missing.length) {
+                const report = nonCriticalReport(o, phase, all);
+                return {
+                    ok: true,
+                    detail: `${items.length} Ready${report.length ? `; not critical, not waited for: ${report.join("; ")}` : ""}`,
+                };
+            }
             const later = o.fluxPhases.slice(index + 1).map((p) => `Flux phase ${p}`);
             const missingLines = missing.map((n) => `Kustomization ${o.namespace}/${n}: not found with the label ${labelSelector}`);
             const waiting = [

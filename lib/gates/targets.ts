@@ -148,6 +148,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
+            nonCritical: config.flux.phases.flatMap((p) => p.kustomizations.filter((k) => !k.critical).map((k) => `${p.name}/${k.name}`)),
         },
     };
 }
