@@ -10,6 +10,7 @@ import { fluxSchema } from "./flux";
 import { gatesSchema } from "./gates";
 import { ingressNginxSchema } from "./ingress-nginx";
 import { issueToProblems } from "./issues";
+import { ClusterSources, withTalosFacts } from "../talos/cluster";
 
 /** Every structured key under `talos-platform:`, with its schema. */
 export const SECTIONS = {
@@ -36,6 +37,8 @@ export interface RawConfig {
     sections: Partial<Record<string, unknown>>;
     /** Other keys under talos-platform:, without the namespace. */
     otherKeys: Record<string, { secret: boolean }>;
+    /** Where a relative cluster.talosConfig starts. @default the working directory */
+    baseDir?: string;
 }
 
 export interface CheckContext {
@@ -49,6 +52,8 @@ export interface Validation {
     /** Present only when there are no errors. */
     config?: PlatformConfig;
     problems: Problem[];
+    /** Where each Talos fact came from; present when the cluster section could be read. */
+    clusterSources?: ClusterSources;
 }
 
 /**
@@ -58,11 +63,20 @@ export interface Validation {
 export function validateConfig(raw: RawConfig): Validation {
     const problems: Problem[] = [];
     const parsed: Partial<PlatformConfig> = {};
+    let clusterSources: ClusterSources | undefined;
     for (const name of Object.keys(SECTIONS) as SectionName[]) {
         // Its value is unknown; the one problem to report is said below.
         if (raw.otherKeys[name]?.secret) continue;
         const schema = SECTIONS[name];
-        const value = raw.sections[name];
+        let value = raw.sections[name];
+        if (name === "cluster") {
+            // The facts of cluster.talosConfig, before the schema sees the section; a file that cannot be used stops the section here.
+            const talos = withTalosFacts(value, raw.baseDir ?? process.cwd());
+            problems.push(...talos.problems);
+            if (talos.problems.length) continue;
+            value = talos.value;
+            clusterSources = talos.sources;
+        }
         if (typeof value === "string") {
             problems.push(
                 error(
@@ -99,7 +113,7 @@ export function validateConfig(raw: RawConfig): Validation {
     }
     problems.push(...skippedWarnings(skipped));
     const hasErrors = problems.some((p) => p.severity === "error");
-    return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems };
+    return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems, clusterSources };
 }
 
 /** A value of the wrong kind also fails the checks meant for the right kind (a string's length against a list's maximum): report only the kind. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { validateStack } from "../config/stack";
+import { setConfigBaseDir } from "../cwd";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
@@ -20,6 +21,8 @@ export interface PlanInput {
     config: Record<string, unknown>;
     /** Keys whose values are secrets, as given in `config`. */
     secretKeys?: string[];
+    /** Where a relative cluster.talosConfig starts: the stack file's directory. @default the working directory */
+    baseDir?: string;
 }
 
 interface Recorded {
@@ -88,7 +91,7 @@ export function subphasesOf(resources: PlanResource[], phase: PlanResource["phas
  * Picked field by field: the JSON is a public interface, and the config
  * schema may grow keys that do not belong in it.
  */
-export function clusterFacts(c: ClusterConfig): PlanCluster {
+export function clusterFacts(c: ClusterConfig, sources?: Record<string, string>): PlanCluster {
     return {
         name: c.name,
         dnsDomain: c.dnsDomain,
@@ -99,6 +102,9 @@ export function clusterFacts(c: ClusterConfig): PlanCluster {
         kubeProxyDisabled: c.kubeProxyDisabled,
         kubePrism: { enabled: c.kubePrism.enabled, port: c.kubePrism.port },
         coreDnsDisabled: c.coreDnsDisabled,
+        forwardKubeDNSToHost: c.forwardKubeDNSToHost,
+        ...(c.talosConfig === undefined ? {} : { talosConfig: c.talosConfig }),
+        ...(sources ? { sources: { ...sources } } : {}),
     };
 }
 
@@ -141,7 +147,8 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
     const config: Record<string, string> = {};
     for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
     pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
-
+    // The program reads cluster.talosConfig relative to the stack file, as `pulumi up` does from the project directory.
+    setConfigBaseDir(input.baseDir);
     const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
     plan.findings.push(
@@ -176,6 +183,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         if (!ConfigError.isConfigError(e)) throw e;
         plan.errors = e.problems.map((p) => ({ path: p.path, message: describeProblem(p), value: p.value, fix: p.fix }));
     } finally {
+        setConfigBaseDir(undefined);
         console.warn = warn;
         await new Promise((resolve) => setImmediate(resolve));
         process.off("unhandledRejection", onUnhandled);
@@ -227,7 +235,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             policyConfig,
         )),
     );
-    if (validation.config) plan.cluster = clusterFacts(validation.config.cluster);
+    if (validation.config) plan.cluster = clusterFacts(validation.config.cluster, validation.clusterSources);
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
     return { plan, policyConfig };
 }
