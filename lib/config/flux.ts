@@ -58,7 +58,7 @@ export const kustomizationSchema = z.strictObject({
     critical: z.boolean().default(true).meta({
         description:
             "Whether later phases wait for it. `false` (monitoring, dashboards): the next Flux phase does not list it in its generated Flux `dependsOn`, Pulumi does not wait for it to be Ready (no `pulumi.com/waitFor`), and the gitops gate reports it without failing on it. A critical Kustomization that names a non-critical one in `dependsOn` is refused: it would make it a barrier after all.",
-        defaultText: "`true`: a barrier for every later phase",
+        defaultText: "a barrier for every later phase",
     }),
     notOwnedByPlatform: z.boolean().default(false).meta({
         description:
