@@ -160,7 +160,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
     const { cluster } = config;
     const inputs: Record<Phase, unknown> = {
-        network: [cluster, config.cilium],
+        // Where the facts were read from is not what the network runs: the same facts, the same digest.
+        network: [{ ...cluster, talosConfig: undefined }, config.cilium],
         dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
         certificates: [config.certManager],
         ingress: [config.ingressNginx, config.cilium.loadBalancerPools],
