@@ -10,6 +10,8 @@ export interface PlanError {
     value?: unknown;
     /** Extension: how to fix it. */
     fix?: string;
+    /** Extension: the rule of a warning that is an error here because the platform relies on it (docs/policies.md, severity from context). */
+    rule?: string;
 }
 
 export type FindingSeverity = "advisory" | "mandatory";

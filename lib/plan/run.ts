@@ -181,7 +181,13 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         });
     } catch (e) {
         if (!ConfigError.isConfigError(e)) throw e;
-        plan.errors = e.problems.map((p) => ({ path: p.path, message: describeProblem(p), value: p.value, fix: p.fix }));
+        plan.errors = e.problems.map((p) => ({
+            path: p.path,
+            message: describeProblem(p),
+            value: p.value,
+            fix: p.fix,
+            ...(p.rule ? { rule: p.rule } : {}),
+        }));
     } finally {
         setConfigBaseDir(undefined);
         console.warn = warn;
