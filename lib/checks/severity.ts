@@ -104,7 +104,8 @@ function selectorLabels(s: { labels: Record<string, string>; namespace: string; 
 export function platformPools(config: PlatformConfig): Map<string, string[]> {
     const services = [
         ...ciliumServices(config.cluster, config.cilium),
-        ...corednsServices(config.cluster, config.coredns),
+        // Read only when this program runs CoreDNS, so an error in that section skips no check here otherwise.
+        ...(config.cluster.coreDnsDisabled ? corednsServices(config.cluster, config.coredns) : []),
         ...ingressNginxServices(config.ingressNginx, config.cilium.loadBalancerPools),
     ].filter((s) => s.type === "LoadBalancer" && s.wellTyped);
     const out = new Map<string, string[]>();
