@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { CERT_MANAGER_RELEASE, certManagerValues } from "../lib/values/cert-manager";
 
@@ -31,7 +31,7 @@ export class CertManager extends pulumi.ComponentResource {
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
             releaseArgs(CERT_MANAGER_RELEASE, config, certManagerValues(config, args.cluster)),
-            { parent: this },
+            { parent: this, ...RELEASE_OPTIONS },
         );
         this.registerOutputs({ releaseStatus: this.release.status.status });
     }

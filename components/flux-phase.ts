@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { FluxConfig } from "../lib/config/flux";
 import { SUBPHASE_INPUT, typeToken } from "../lib/phases";
-import { kustomization, phaseOrder, previousPhaseNames } from "../lib/values/flux";
+import { FLUX_DELETE_TIMEOUT, kustomization, phaseOrder, previousPhaseNames } from "../lib/values/flux";
 
 export interface FluxPhaseArgs {
     /** The resolved Flux section. */
@@ -45,7 +45,9 @@ export class FluxPhase extends pulumi.ComponentResource {
             const ks = new k8s.apiextensions.CustomResource(
                 `${args.namePrefix}-ks-${k.name}`,
                 kustomization(args.flux, args.index, previous, k),
-                { parent: this, dependsOn: samePhase },
+                // kustomize-controller's finalizer holds a deleted Kustomization until it has applied the
+                // deletionPolicy; the ready timeout (pulumi.com/timeoutSeconds) would be the delete timeout too.
+                { parent: this, dependsOn: samePhase, customTimeouts: { delete: FLUX_DELETE_TIMEOUT } },
             );
             created.set(k.name, ks);
         }

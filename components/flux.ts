@@ -4,10 +4,12 @@ import { ownedComponents } from "../lib/checks/gitops-owners";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { secretConfig } from "../lib/config/secrets";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import {
     DISTRIBUTION_CRDS,
+    FLUX_DELETE_TIMEOUT,
+    FLUX_OPERATOR_RELEASE,
     fluxInstance,
     fluxOperatorValues,
     gitCredentialsData,
@@ -16,7 +18,7 @@ import {
     K8sObject,
     OPERATOR_CRDS,
 } from "../lib/values/flux";
-import { CrdWait, CrdWaitTiming } from "./crd-wait";
+import { CrdWait, CrdWaitSettings } from "./crd-wait";
 import { FluxPhase } from "./flux-phase";
 
 export interface FluxArgs {
@@ -27,8 +29,16 @@ export interface FluxArgs {
      * @default flux-operator 0.58.1, Flux 2.9.4, the report's repository on main, no Kustomizations
      */
     config?: PlatformConfigInput["flux"];
-    /** How long to wait for the operator's and the distribution's CRDs. @default 2m each, polled every 2s */
-    crdWait?: CrdWaitTiming;
+    /** How long to wait for the operator's and the distribution's CRDs, and the cluster's identity. @default 2m each, polled every 2s */
+    crdWait?: CrdWaitSettings;
+    /**
+     * Leaves the FluxInstance in the cluster when Pulumi deletes it (`retainOnDelete`). Deleting it
+     * makes the Flux Operator uninstall Flux: its controllers, then its CRDs, and with them every
+     * Kustomization, GitRepository and HelmRelease in the cluster (their finalizers removed first, so
+     * what they applied stays, unmanaged). Kept, Flux runs on without the operator.
+     * @default true
+     */
+    keepFluxOnDelete?: boolean;
 }
 
 /**
@@ -51,11 +61,12 @@ export class Flux extends pulumi.ComponentResource {
         super(typeToken("gitops", "Flux"), name, { excludedFromFlux }, opts);
         const config = resolveSection("flux", args.config);
         const context = args.cluster.kubeContext;
-        const cr = (role: string, obj: K8sObject, dependsOn: pulumi.Resource[]) =>
-            new k8s.apiextensions.CustomResource(`${name}-${role}`, obj, { parent: this, dependsOn });
+        const cr = (role: string, obj: K8sObject, dependsOn: pulumi.Resource[], extra: pulumi.CustomResourceOptions = {}) =>
+            new k8s.apiextensions.CustomResource(`${name}-${role}`, obj, { parent: this, dependsOn, ...extra });
 
-        this.release = new k8s.helm.v3.Release(`${name}-operator`, releaseArgs("flux-operator", config, fluxOperatorValues(config)), {
+        this.release = new k8s.helm.v3.Release(`${name}-operator`, releaseArgs(FLUX_OPERATOR_RELEASE, config, fluxOperatorValues(config)), {
             parent: this,
+            ...RELEASE_OPTIONS,
         });
         // The chart installs the FluxInstance CRD and creates the namespace.
         const operatorInstalled = [this.release];
@@ -64,7 +75,9 @@ export class Flux extends pulumi.ComponentResource {
             { phase: "gitops", crds: OPERATOR_CRDS, after: operatorInstalled, context, ...args.crdWait },
             { parent: this },
         );
-        const instance = cr("instance", fluxInstance(args.cluster, config), [operatorCrds]);
+        const instance = cr("instance", fluxInstance(args.cluster, config), [operatorCrds], {
+            retainOnDelete: args.keepFluxOnDelete ?? true,
+        });
         // The GitRepository and Kustomization CRDs come from the distribution the instance installs.
         const distributionCrds = new CrdWait(
             `${name}-crds`,
@@ -82,7 +95,8 @@ export class Flux extends pulumi.ComponentResource {
             : undefined;
         // The source reads its Secret on its first fetch.
         const sourceReady = [distributionCrds, ...(credentials ? [credentials] : [])];
-        const source = cr("source", gitRepository(config), sourceReady);
+        // source-controller's finalizer holds a deleted GitRepository until it has cleaned up.
+        const source = cr("source", gitRepository(config), sourceReady, { customTimeouts: { delete: FLUX_DELETE_TIMEOUT } });
 
         // Each Flux phase waits for the previous one's critical Kustomizations to be Ready; the first for the fetched source.
         let previous: pulumi.Resource[] = [source];

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { LbPoolConfig } from "../lib/config/cilium";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { defaultCertificate, ingressNginxValues, INGRESS_RELEASE } from "../lib/values/ingress-nginx";
 
@@ -33,7 +33,7 @@ export class IngressNginx extends pulumi.ComponentResource {
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
             releaseArgs(INGRESS_RELEASE, config, ingressNginxValues(config, args.pools ?? [])),
-            { parent: this },
+            { parent: this, ...RELEASE_OPTIONS },
         );
         const certificate = defaultCertificate(config);
         if (certificate) {

@@ -44,12 +44,22 @@ describe("plan command", () => {
         expect(code).to.equal(0);
         const doc = JSON.parse(out);
         // The contract's keys in order, then extensions.
-        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources", "cluster"]);
+        expect(Object.keys(doc)).to.deep.equal([
+            "project",
+            "stack",
+            "ok",
+            "errors",
+            "findings",
+            "phases",
+            "resources",
+            "cluster",
+            "binding",
+        ]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
         expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "cluster.local", kubeProxyDisabled: true, coreDnsDisabled: false });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
         for (const r of doc.resources) {
-            expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs"]);
+            expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs", "options"]);
             expect(r.dependsOn).to.be.an("array");
         }
         for (const f of doc.findings) expect(Object.keys(f)).to.deep.equal(["rule", "severity", "resource", "message"]);

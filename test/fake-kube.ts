@@ -50,6 +50,8 @@ const PLURALS: Record<string, string> = {
     FluxInstance: "fluxinstances",
     ClusterIssuer: "clusterissuers",
     Certificate: "certificates",
+    CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
+    Lease: "leases",
 };
 
 /** The resource name (plural) the fake serves a kind under. */

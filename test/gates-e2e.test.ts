@@ -337,7 +337,11 @@ describe("gate checker against a fake API server", function () {
         });
 
         it("a NodePort controller Service: skips the pool check and probes the ClusterIP", async () => {
-            const config = configWith(ingressWithoutLoadBalancer);
+            // Without BGP, too: the BGP step would read the pools for the other Services' addresses.
+            const config = configWith((s) => {
+                ingressWithoutLoadBalancer(s);
+                delete s.cilium.bgp;
+            });
             healthy(fake, config);
             const o = gateOptions(config).ingress;
             expect(o.serviceType).to.equal("NodePort");

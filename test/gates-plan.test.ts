@@ -44,6 +44,12 @@ describe("gates in the offline plan", () => {
             .to.contain("--service-ip 10.96.0.1")
             .and.contain("--kube-proxy-replacement true")
             .and.contain("--timeout 2m --poll 2s");
+        // The ingress gate checks the announcements its in-cluster probe cannot see.
+        expect(gateCommand(plan, "ingress").create)
+            .to.contain("--cilium-namespace kube-system --bgp-cluster-config cilium-bgp")
+            .and.contain("--bgp-pool bgp-default/ipv4 --bgp-pool bgp-ingress/ipv4 --bgp-pool bgp-reserved/ipv4")
+            .and.not.contain("bgp-default-ipv6")
+            .and.not.contain("--l2-pool");
         expect(gateCommand(plan, "dns").create)
             .to.contain(`--dns-domain ${CUSTOM_DOMAIN}`)
             .and.contain("--resolve github.com")
@@ -64,12 +70,24 @@ describe("gates in the offline plan", () => {
         const gitops = await planCustomDomain((s) => (s.flux.source.branch = "release"));
         for (const phase of PHASES) {
             const t = gateCommand(plan, phase).triggers;
-            expect(t).to.have.length(1);
+            // The phase's digest, then the cluster's identity (offline: not known until `pulumi up` reads it).
+            expect(t).to.have.length(2);
             expect(String(t[0])).to.match(/^sha256:[0-9a-f]{16}$/);
+            expect(t[1]).to.equal("kube-system-uid:read-at-pulumi-up");
             expect(gateCommand(again, phase).triggers, phase).to.deep.equal(t);
             expect(gateCommand(changed, phase).triggers[0] !== t[0], `cilium change re-runs ${phase}`).to.equal(phase === "network");
             expect(gateCommand(gitops, phase).triggers[0] !== t[0], `flux change re-runs ${phase}`).to.equal(phase === "gitops");
         }
+    });
+
+    it("re-runs the ingress gate, which checks them, when BGP or L2 announcements change", async () => {
+        const peer = await planCustomDomain((s) => (s.cilium.bgp.peers[0].asn = 64514));
+        const l2 = await planCustomDomain((s) => (s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-ingress"] }]));
+        for (const changed of [peer, l2]) {
+            expect(gateCommand(changed, "ingress").triggers[0]).to.not.equal(gateCommand(plan, "ingress").triggers[0]);
+            expect(gateCommand(changed, "dns").triggers[0]).to.equal(gateCommand(plan, "dns").triggers[0]);
+        }
+        expect(gateCommand(l2, "ingress").create).to.contain("--l2-pool bgp-ingress");
     });
 
     it("follows the kube context into every gate", async () => {

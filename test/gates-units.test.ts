@@ -19,6 +19,9 @@ import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TI
 import { CUSTOM_DOMAIN, customDomainConfig, devSections, raw, ROOT } from "./helpers";
 import { crdErrors } from "./schemas";
 
+/** curlimages/curl:8.11.1's multi-platform index digest, as public manifests pin it (see lib/config/gates.ts). */
+const CURL_8_11_1 = "docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
+
 describe("gate options", () => {
     it("derives every gate's targets from the dev stack", () => {
         const o = devOptions();
@@ -30,7 +33,7 @@ describe("gate options", () => {
             operator: "cilium-operator",
         });
         expect(o.network.crds).to.include("ciliumloadbalancerippools.cilium.io");
-        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: "curlimages/curl:8.11.1", probeNamespace: "default" });
+        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: CURL_8_11_1, probeNamespace: "default" });
         expect(o.dns).to.include({
             namespace: "kube-system",
             deployment: "coredns",
@@ -161,6 +164,24 @@ describe("gate options", () => {
             "talos-platform:gates.probeImage",
             "talos-platform:gates.dns.externalName",
         ]);
+    });
+
+    it("pins the probe image by digest by default, keeps a mirror overridable, and warns about a tag alone", () => {
+        const warnings = (probeImage?: string) => {
+            const s = devSections();
+            s.gates = probeImage ? { probeImage } : {};
+            const { config, problems } = validateConfig(raw(s));
+            return { image: config!.gates.probeImage, found: problems.filter((p) => p.rule === "gate-probe-image-tag") };
+        };
+        expect(warnings()).to.deep.equal({ image: CURL_8_11_1, found: [] });
+        const mirror = "registry.home.arpa/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
+        expect(warnings(mirror)).to.deep.equal({ image: mirror, found: [] });
+        expect(gateOptions(((c) => ((c.gates.probeImage = mirror), c))(devConfig())).ingress.probeImage).to.equal(mirror);
+        const tagged = warnings("registry.home.arpa/curlimages/curl:8.11.1").found;
+        expect(tagged.map((p) => [p.severity, p.path])).to.deep.equal([["warning", "talos-platform:gates.probeImage"]]);
+        expect(tagged[0].fix).to.contain("@sha256:");
+        // A digest that is not 64 hex digits pins nothing.
+        expect(warnings("curlimages/curl:8.11.1@sha256:c1fe1679").found).to.have.length(1);
     });
 
     it("reports a timeout that is not a duration once, not also as too short", () => {

@@ -602,3 +602,44 @@ describe("network checks: BGP", () => {
         expect(problems(withAuth, { bgpPassword: { secret: true } })).to.deep.equal([]);
     });
 });
+
+// Cilium 1.19's L2 announcements guide, "Limitations": L2 announcements are
+// "incompatible with the externalTrafficPolicy: Local on services".
+describe("network checks: externalTrafficPolicy Local on an L2-announced pool", () => {
+    const TYPED = K("ingressNginx.loadBalancer.externalTrafficPolicy");
+    const VALUES = K("ingressNginx.values.controller.service.externalTrafficPolicy");
+    const l2 = (pools?: string[]) => (s: Record<string, Json>) =>
+        (s.cilium.l2Announcements = [{ name: "lan", ...(pools ? { pools } : {}) }]);
+    const local = (s: Record<string, Json>) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "Local");
+    const both =
+        (...edits: ((s: Record<string, Json>) => void)[]) =>
+        (s: Record<string, Json>) =>
+            edits.forEach((e) => e(s));
+
+    it("refuses Local on the ingress Service when L2 announces its pool, naming both keys", () => {
+        const p = errorsAt(problems(both(l2(["bgp-ingress"]), local)), TYPED);
+        expect(p).to.have.length(1);
+        expect(p[0].message).to.contain(K("cilium.l2Announcements[0]")).and.contain("externalTrafficPolicy: Local");
+        expect(p[0].message).to.contain("ingress-nginx/ingress-nginx-controller").and.contain("bgp-ingress");
+        expect(p[0].fix).to.contain("Cluster").and.contain("cilium.bgp");
+        expect(p[0].value).to.equal("Local");
+    });
+
+    it("names the values key when the escape hatch sets Local", () => {
+        const viaValues = (s: Record<string, Json>) =>
+            (s.ingressNginx.values = { controller: { service: { externalTrafficPolicy: "Local" } } });
+        const p = problems(both(l2(["bgp-ingress"]), viaValues));
+        expect(errorsAt(p, VALUES)).to.have.length(1);
+        expect(errorsAt(p, TYPED)).to.deep.equal([]);
+    });
+
+    it("refuses it under an L2 entry that announces every pool", () => {
+        expect(errorsAt(problems(both(l2(), local)), TYPED)[0].message).to.contain(K("cilium.l2Announcements[0]"));
+    });
+
+    it("accepts Local when only BGP announces the pool, or L2 announces another pool, and Cluster under L2", () => {
+        expect(errorsAt(problems(local), TYPED)).to.deep.equal([]);
+        expect(errorsAt(problems(both(l2(["bgp-default"]), local)), TYPED)).to.deep.equal([]);
+        expect(errorsAt(problems(l2(["bgp-ingress"])), TYPED)).to.deep.equal([]);
+    });
+});

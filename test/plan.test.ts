@@ -57,13 +57,18 @@ describe("offline plan of the dev stack", () => {
             "talos-platform:certificates:Gate": 1,
             "talos-platform:ingress:Gate": 1,
             "talos-platform:gitops:Gate": 1,
-            // One check per gate, and one per CRD wait.
-            "command:local:Command": 8,
+            // One check per gate, one per CRD wait, and the destroy guard's.
+            "command:local:Command": 9,
+            "talos-platform:lifecycle:DestroyGuard": 1,
         });
     });
 
-    it("puts every resource in a phase but the provider", () => {
-        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal(["pulumi:providers:kubernetes"]);
+    it("puts every resource in a phase but the provider and the destroy guard", () => {
+        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal([
+            "pulumi:providers:kubernetes",
+            "talos-platform:lifecycle:DestroyGuard",
+            "command:local:Command",
+        ]);
     });
 
     it("lists the five phases in recovery order, each with its gate", () => {
@@ -92,7 +97,9 @@ describe("offline plan of the dev stack", () => {
         const gateIndex = new Map(plan.phases.map((p, i) => [p.gate!, i]));
         let afterOwnGate = 0;
         for (const r of plan.resources) {
-            const own = PHASES.indexOf(r.phase!);
+            // The destroy guard, in no phase, depends on everything so that `pulumi destroy` deletes it first.
+            if (r.phase === null) continue;
+            const own = PHASES.indexOf(r.phase);
             for (const d of r.dependsOn) {
                 if (!gateIndex.has(d)) continue;
                 expect(gateIndex.get(d)!, `${r.name} → ${d}`).to.be.at.most(own);

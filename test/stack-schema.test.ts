@@ -241,7 +241,13 @@ function everyKey(): Json {
         namespace: "platform",
         values: {},
     });
-    Object.assign(c[`${NS}:cluster`], { nodeCidrMaskSizeIPv4: 24, nodeCidrMaskSizeIPv6: 64, kubeContext: "admin@home-ops" });
+    Object.assign(c[`${NS}:cluster`], {
+        nodeCidrMaskSizeIPv4: 24,
+        nodeCidrMaskSizeIPv6: 64,
+        kubeContext: "admin@home-ops",
+        identity: "6f1c2a4e-3b5d-4c7e-9f8a-0b1c2d3e4f5a",
+        apiServerAliases: ["https://172.29.51.11:6443"],
+    });
     c[`${NS}:cilium`] = {
         ...chart("cilium"),
         version: "1.19.4",
@@ -272,6 +278,8 @@ function everyKey(): Json {
         l2Announcements: [
             { name: "lan", interfaces: ["^eth[0-9]+"], nodeSelector: SELECTOR, pools: ["a"], loadBalancerIPs: true, externalIPs: false },
         ],
+        l2AnnouncedServices: 20,
+        operatorReplicas: 1,
     };
     c[`${NS}:coredns`] = { ...chart("coredns"), upstreams: ["1.1.1.1", "/etc/resolv.conf"], clusterIPs: ["10.96.0.10"], replicas: 3 };
     c[`${NS}:certManager`] = {
@@ -303,6 +311,7 @@ function everyKey(): Json {
         distribution: { version: "2.9.4", registry: "ghcr.io/fluxcd" },
         components: ["source-controller", "kustomize-controller"],
         networkPolicy: false,
+        deletionPolicy: "Orphan",
         source: {
             name: "flux-system",
             url: "ssh://git@github.com/owner/repo",
@@ -344,6 +353,7 @@ function everyKey(): Json {
         ingress: { timeout: "3m" },
         gitops: { timeout: "3m" },
     };
+    c[`${NS}:lifecycle`] = { protect: true, allowNamespaceMove: ["cilium"] };
     return doc;
 }
 
@@ -432,7 +442,8 @@ describe("docs/configuration.md", () => {
             ["distribution.registry", "`ghcr.io/fluxcd`"],
             ["source.interval", "`1m`"],
             ["phases[].kustomizations[].interval", "`10m`"],
-            ["probeImage", "`curlimages/curl:8.11.1`"],
+            // Pinned by digest since issue 13 (the README listed the bare tag).
+            ["probeImage", "`docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69`"],
             ["pollInterval", "`2s`"],
             ["network.timeout", "`2m`"],
             ["gitops.timeout", "`3m`"],
@@ -447,7 +458,16 @@ describe("docs/configuration.md", () => {
         const at = Object.keys(SECTIONS).map((s) => page.indexOf(`### \`${NS}:${s}\``));
         expect(at.every((i) => i > 0)).to.equal(true);
         expect([...at].sort((a, b) => a - b)).to.deep.equal(at);
-        expect(Object.keys(SECTIONS)).to.deep.equal(["cluster", "cilium", "coredns", "certManager", "ingressNginx", "flux", "gates"]);
+        expect(Object.keys(SECTIONS)).to.deep.equal([
+            "cluster",
+            "cilium",
+            "coredns",
+            "certManager",
+            "ingressNginx",
+            "flux",
+            "gates",
+            "lifecycle",
+        ]);
     });
 });
 

@@ -9,6 +9,7 @@ import { dnsChecks } from "./dns";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
+import { lifecycleChecks } from "./lifecycle";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { nodeIpamChecks } from "./node-ipam";
@@ -34,4 +35,5 @@ export const CHECKS: Check[] = [
     ...secretChecks,
     ...valuesSecretChecks,
     ...gateChecks,
+    ...lifecycleChecks,
 ];

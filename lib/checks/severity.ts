@@ -33,7 +33,7 @@ export const SEVERITY_RULES: SeverityRule[] = [
         kind: "check",
         escalates:
             "the pool gives a LoadBalancer Service of the platform its address (ingress-nginx's controller, Hubble Relay, this program's CoreDNS)",
-        why: "the platform's own Service would get an address nothing outside the cluster reaches, while the ingress gate, which probes from inside, passes",
+        why: "the platform's own Service would get an address nothing outside the cluster reaches, and the ingress gate would not notice: its probe answers from inside the cluster, and its announcement steps check only what is announced",
     },
     {
         rule: "l2-pool-outside-node-subnets",
@@ -88,6 +88,27 @@ export const SEVERITY_RULES: SeverityRule[] = [
     },
     { rule: "provider-config-ignored", kind: "check", why: "the key has no effect; the provider this program configures is used" },
     { rule: "checks-skipped", kind: "check", why: "a note that more problems may follow the errors already reported" },
+    {
+        rule: "gate-probe-image-tag",
+        kind: "check",
+        why: "the gates still run the image the tag names; the digest only guards against a tag pushed again",
+    },
+    {
+        rule: "cluster-not-checked",
+        kind: "check",
+        why: "said only where no cluster is asked (a preview); `pulumi up` refuses the same condition itself",
+    },
+    {
+        rule: "protection-off",
+        kind: "check",
+        why: "a deliberate setting for a teardown; it changes what a delete takes, not what a deploy needs",
+    },
+    { rule: "namespace-move-allowed", kind: "check", why: "a deliberate, temporary permission the user gave for a move" },
+    {
+        rule: "flux-deletes-workloads",
+        kind: "check",
+        why: "a deliberate deletion policy; it acts on delete, and only on what the Kustomizations applied",
+    },
     {
         rule: "ingress-nginx-retired",
         kind: "policy",

@@ -11,6 +11,9 @@ function isApiEndpoint(v: string): boolean {
     }
 }
 
+/** A Kubernetes UID: an RFC 4122 UUID, as the API server writes it. */
+const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const DNS_DOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
@@ -97,9 +100,38 @@ export const clusterSchema = z
             defaultText: "none: the facts are the keys of this section",
         }),
         kubeContext: z.string().min(1).optional().meta({
-            description: "kubeconfig context for the Kubernetes provider and the gate checker.",
+            description:
+                "kubeconfig context for the Kubernetes provider and the gate checker. `pulumi up` checks that its cluster is this stack's (its server among the stack's API server addresses, its kube-system UID the stack's) before the first change, and gives the provider the context it checked.",
             defaultText: "the kubeconfig's current context",
         }),
+        identity: must(
+            z.string(),
+            (v) => UID.test(v),
+            "is not a Kubernetes UID",
+            "copy the UID `pulumi up` printed, or `kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'`",
+        )
+            .meta({ pattern: UID.source })
+            .optional()
+            .meta({
+                description:
+                    "The UID of the cluster's kube-system namespace (`kubectl get namespace kube-system -o jsonpath='{.metadata.uid}'`): which cluster this stack is bound to. `pulumi up` refuses a cluster whose UID differs before its first change. Setting the new UID is how a deliberate rebuild is accepted (then `pulumi up --refresh`: every gate runs again). Pinned here, the binding is reviewed with the stack file and survives a lost state file.",
+                defaultText: "the UID the stack's last `pulumi up` recorded in its output `clusterBinding` (none before the first)",
+            }),
+        apiServerAliases: z
+            .array(
+                must(
+                    z.string(),
+                    isApiEndpoint,
+                    "is not an https URL of an API server",
+                    "write the server as the kubeconfig names it, e.g. https://172.29.51.11:6443",
+                ),
+            )
+            .default([])
+            .meta({
+                description:
+                    "Other URLs of this cluster's API server a kubeconfig may name: a control-plane node's own address, an SSH tunnel's `https://127.0.0.1:6443`. `pulumi up` refuses a kubeconfig whose server is none of `apiEndpoint`, KubePrism's `https://localhost:<port>` (when enabled), the kubernetes Service's address (inside the cluster), and these.",
+                defaultText: "none",
+            }),
     })
     .meta({
         title: "The Talos facts every phase depends on",

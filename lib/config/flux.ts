@@ -134,6 +134,9 @@ export const gitUrl = example(
     { value: "https://github.com/<owner>/<repo>", note: "your GitOps repository" },
 );
 
+/** kustomize-controller v1's spec.deletionPolicy values. */
+export const DELETION_POLICIES = ["Orphan", "MirrorPrune", "Delete", "WaitForTermination"] as const;
+
 export const FLUX_COMPONENTS = [
     "source-controller",
     "kustomize-controller",
@@ -230,6 +233,12 @@ export const fluxSchema = z
             // An absent source parses as {}, so the problem names the missing url itself.
             .prefault({} as { url: string })
             .describe("The Git source every Kustomization reads: one `GitRepository`, Ready (fetched) before the first phase."),
+        deletionPolicy: z
+            .enum(DELETION_POLICIES)
+            .default("Orphan")
+            .describe(
+                "`spec.deletionPolicy` of every Kustomization: what kustomize-controller does with what a Kustomization applied when Pulumi deletes it (`pulumi destroy`, or a Kustomization removed from `phases`). `Orphan` (the default) leaves its workloads, namespaces and PersistentVolumeClaims in place; `MirrorPrune` deletes them when `prune` is true; `Delete` deletes them; `WaitForTermination` deletes them and waits until they are gone. Choose a deleting policy only for a cluster being torn down on purpose (the plan warns: `flux-deletes-workloads`).",
+            ),
         phases: z.array(fluxPhaseSchema).default([]).meta({
             description:
                 "Kustomizations in ordered phases: each phase waits for the previous one to be Ready. The plan lists them as sub-phases of gitops.",

@@ -1,6 +1,17 @@
 import { z } from "zod";
 import { duration, durationMs, isDuration, k8sName, must } from "./common";
 
+/**
+ * The probe pods' image: curlimages/curl 8.11.1 (Alpine, with busybox's sh
+ * and nslookup) by the digest of its multi-platform index on Docker Hub.
+ * The digest was not pulled from the registry here (no network); it is the
+ * one several unrelated public repositories pin for this tag, e.g. after
+ * `docker buildx imagetools inspect curlimages/curl:8.11.1`. A runtime pulls
+ * by the digest and ignores the tag, so a re-pushed tag cannot change the
+ * probe; a wrong digest fails the pull (ImagePullBackOff, which the gates name).
+ */
+export const PROBE_IMAGE = "docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
+
 /** The longest poll interval a gate may use: a healthy phase must pass within a poll of becoming healthy. */
 export const MAX_POLL_MS = 2000;
 
@@ -39,10 +50,12 @@ export const gatesSchema = z
             z.string().min(1),
             (v) => /:[\w][\w.-]*$|@sha256:[0-9a-f]{64}$/.test(v) && !v.endsWith(":latest"),
             "is not pinned to a tag or digest",
-            "name an exact tag or digest, e.g. curlimages/curl:8.11.1; an unpinned probe can change between two runs",
+            `name an exact tag or digest, e.g. ${PROBE_IMAGE}; an unpinned probe can change between two runs`,
         )
-            .default("curlimages/curl:8.11.1")
-            .describe("Image of the short-lived probe pods, pinned by tag or digest (not `latest`). It needs `sh`, `curl` and `nslookup`."),
+            .default(PROBE_IMAGE)
+            .describe(
+                "Image of the short-lived probe pods, pinned by tag or digest (not `latest`); the default is curlimages/curl 8.11.1 by the digest of its multi-platform index. A mirror's name goes here: a mirror keeps the digest. A tag alone is the warning `gate-probe-image-tag`. It needs `sh`, `curl` and `nslookup`.",
+            ),
         probeNamespace: k8sName
             .default("default")
             .describe("Namespace the probe pods run in; it must admit non-root pods (Pod Security baseline or restricted)."),
@@ -80,7 +93,7 @@ export const gatesSchema = z
         ),
         ingress: gate(
             "3m",
-            "ingress gate, before GitOps: the controller is ready, its LoadBalancer Service has an address from a Cilium pool, and a probe pod gets an HTTP answer from it.",
+            "ingress gate, before GitOps: the controller is ready, its LoadBalancer Service has an address from a Cilium pool, and a probe pod gets an HTTP answer from it. That answer comes from inside the cluster (Cilium's socket load balancer serves the address on the pod's own node), so with `cilium.bgp` the gate also reads every node's BGP sessions and the routes of each announced pool, and with `cilium.l2Announcements` each announced Service's lease.",
         ),
         gitops: gate(
             "3m",

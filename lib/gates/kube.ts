@@ -11,6 +11,8 @@ export interface Kube {
     apps: k8s.AppsV1Api;
     ext: k8s.ApiextensionsV1Api;
     custom: k8s.CustomObjectsApi;
+    /** Leases: Cilium's L2 announcements hold one per announced Service. */
+    coordination: k8s.CoordinationV1Api;
     /** GET /version: the API server's Kubernetes version. */
     version: k8s.VersionApi;
     exec: k8s.Exec;
@@ -93,6 +95,7 @@ export function connect(opts: { kubeconfig?: string; context?: string; contextFr
         apps: apiClient(kc, cluster, k8s.AppsV1Api, bounded),
         ext: apiClient(kc, cluster, k8s.ApiextensionsV1Api, bounded),
         custom: apiClient(kc, cluster, k8s.CustomObjectsApi, bounded),
+        coordination: apiClient(kc, cluster, k8s.CoordinationV1Api, bounded),
         version: apiClient(kc, cluster, k8s.VersionApi, bounded),
         cleanup: apiClient(kc, cluster, k8s.CoreV1Api, cleanup, CLEANUP_LIMIT_MS),
         exec: new k8s.Exec(kc),

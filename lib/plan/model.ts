@@ -50,6 +50,36 @@ export interface PlanResource {
     phase: Phase | null;
     /** Inputs as the engine would receive them; secrets read "[secret]". */
     inputs: Record<string, unknown>;
+    /** Extension: the resource's lifecycle options, only those set (`{}` when none). Absent in plans made before it existed. */
+    options?: PlanOptions;
+}
+
+/** What `pulumi destroy`, a replacement or a delete does to a resource: the resource options that decide it. */
+export interface PlanOptions {
+    /** Pulumi refuses to delete or replace it (inherited from its parent). */
+    protect?: true;
+    /** Deleting it from Pulumi leaves it in the cluster. */
+    retainOnDelete?: true;
+    /** A replacement deletes the old one before creating the new one. */
+    deleteBeforeReplace?: true;
+    /** How long a create, update or delete may take, e.g. { delete: "5m" }. */
+    customTimeouts?: { create?: string; update?: string; delete?: string };
+    /** Inputs whose changes Pulumi ignores. */
+    ignoreChanges?: string[];
+}
+
+/** Which cluster `pulumi up` may act on, from the stack's config: it checks the live cluster against this before the first change. */
+export interface PlanBinding {
+    /** cluster.kubeContext, or null: the kubeconfig's current context, which `pulumi up` checks and then gives the provider. */
+    context: string | null;
+    /** The API server URLs the kubeconfig's server must be one of. */
+    apiServers: string[];
+    /** kube-system's UID pinned in cluster.identity, or null: `pulumi up` compares it with the UID its last run recorded in the stack's outputs. */
+    identity: string | null;
+    /** The Kubernetes provider's clusterIdentifier: fixed, so no kubeconfig change replaces the provider. */
+    providerClusterIdentifier: string;
+    /** lifecycle.protect: network and CoreDNS protected, FluxInstance kept, `pulumi destroy` stopped by its guard. */
+    protect: boolean;
 }
 
 /** The Talos facts a plan was made for: the stack's `cluster` section, defaults applied. */
@@ -86,6 +116,8 @@ export interface Plan {
     resources: PlanResource[];
     /** Extension: present only when the config parsed. */
     cluster?: PlanCluster;
+    /** Extension: present only when the config parsed. */
+    binding?: PlanBinding;
 }
 
 export const SECRET_PLACEHOLDER = "[secret]";

@@ -1,5 +1,5 @@
 import { PHASE_PURPOSE } from "../phases";
-import type { Plan, PlanCluster, PlanError, PlanResource } from "./model";
+import type { Plan, PlanBinding, PlanCluster, PlanError, PlanResource } from "./model";
 
 /** A one-line description of what a resource deploys. */
 export function summary(r: PlanResource): string {
@@ -52,6 +52,33 @@ function factSources(file: string, sources: Record<string, string>, code: (v: st
         ...group("from the stack:", "config"),
         ...group("this program's default:", "default"),
     ].join(" · ");
+}
+
+/** The binding as one phrase, for a header: which context and which cluster `pulumi up` may act on. */
+function bindingLine(b: PlanBinding, code: (v: string) => string = (v) => v): string {
+    const context = b.context === null ? "the kubeconfig's current context" : `context ${code(b.context)}`;
+    const identity = b.identity === null ? "the kube-system UID its last `pulumi up` recorded" : `kube-system UID ${code(b.identity)}`;
+    return `bound to ${context} · ${identity} · ${b.protect ? "protected: `pulumi destroy` stops before its first delete" : "not protected"}`;
+}
+
+const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+
+/**
+ * What a delete or destroy does to a resource, as short marks: protected,
+ * kept in the cluster, and for a Flux Kustomization whether what it applied
+ * stays (spec.deletionPolicy, kustomize-controller v1).
+ */
+export function lifecycleMarks(r: PlanResource): string[] {
+    const marks: string[] = [];
+    if (r.options?.protect) marks.push("protected");
+    if (r.options?.retainOnDelete) marks.push("kept on delete");
+    if (r.type === KUSTOMIZATION) {
+        const spec = (r.inputs.spec ?? {}) as { deletionPolicy?: string; prune?: boolean };
+        const policy = spec.deletionPolicy ?? "MirrorPrune";
+        const deletes = policy === "Delete" || policy === "WaitForTermination" || (policy === "MirrorPrune" && spec.prune !== false);
+        marks.push(deletes ? "on delete, deletes what it applied" : "on delete, keeps what it applied");
+    }
+    return marks;
 }
 
 function shortType(type: string): string {
@@ -131,6 +158,7 @@ export function renderText(plan: Plan): string {
     const status = plan.ok ? "OK" : plan.errors.length ? "CONFIG ERRORS: nothing would be deployed" : "BLOCKED by mandatory findings";
     out.push(`talos-platform plan · stack ${plan.stack} · ${plan.resources.length} resources · ${status}`);
     if (plan.cluster) out.push(...clusterLines(plan.cluster).map((l) => `  ${l}`));
+    if (plan.binding) out.push(`  ${bindingLine(plan.binding)}`);
     const name = (urn: string | null) => plan.resources.find((r) => r.urn === urn)?.name ?? "";
     const subphases = subphaseLabels(plan);
 
@@ -138,7 +166,10 @@ export function renderText(plan: Plan): string {
         const sub = subphases.get(r.urn);
         const detail = sub ? `sub-phase ${sub}` : summary(r);
         const gate = r.type.endsWith(":Gate") && r.parent === null ? "◆ gate " : "";
-        out.push(`${"  ".repeat(depth)}${gate}${r.name}  (${shortType(r.type)})${detail ? "  " + detail : ""}`);
+        const marks = lifecycleMarks(r)
+            .map((m) => `  [${m}]`)
+            .join("");
+        out.push(`${"  ".repeat(depth)}${gate}${r.name}  (${shortType(r.type)})${detail ? "  " + detail : ""}${marks}`);
         for (const c of children.get(r.urn) ?? []) tree(c, depth + 1);
     };
     // A plan that registered nothing leads with why; five empty phases would only push it down.
@@ -306,6 +337,7 @@ export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
     const icon = plan.ok ? "✅" : "❌";
     head.push(`### ${icon} talos-platform plan for \`${plan.stack}\`: ${plan.resources.length} resources`, "");
     if (plan.cluster) head.push(clusterLines(plan.cluster, (v) => `\`${v}\``).join("<br>\n"), "");
+    if (plan.binding) head.push(escapeMarkdown(bindingLine(plan.binding, (v) => `\`${v}\``)), "");
     // Errors first: with them, nothing below would be deployed.
     if (plan.errors.length) {
         head.push(`#### Config errors (nothing would be deployed)`, "");
@@ -358,7 +390,10 @@ export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
     room -= size(findings);
     const resources = tableRows(
         plan.resources,
-        (r) => `| ${r.phase ?? ""} | \`${r.name}\` | \`${r.type}\` | ${cell(summary(r))} |`,
+        (r) =>
+            `| ${r.phase ?? ""} | \`${r.name}\`${lifecycleMarks(r)
+                .map((m) => ` *${m}*`)
+                .join("")} | \`${r.type}\` | ${cell(summary(r))} |`,
         room,
         "resources",
     );

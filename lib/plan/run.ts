@@ -5,7 +5,10 @@ import { setConfigBaseDir } from "../cwd";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
-import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
+import type { PlatformConfig } from "../config";
+import { apiServers, PROVIDER_CLUSTER_IDENTIFIER } from "../lifecycle/binding";
+import { ClusterSource, OFFLINE_SOURCE, useClusterSource } from "../lifecycle/source";
+import { Finding, Plan, PlanBinding, PlanCluster, PlanError, PlanOptions, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
 
 export interface PlanInput {
@@ -23,6 +26,11 @@ export interface PlanInput {
     secretKeys?: string[];
     /** Where a relative cluster.talosConfig starts: the stack file's directory. @default the working directory */
     baseDir?: string;
+    /**
+     * Where the program reads the cluster and the stack's recorded outputs from.
+     * @default nothing is contacted: no cluster, no backend (what `npm run plan` does)
+     */
+    clusterSource?: ClusterSource;
 }
 
 interface Recorded {
@@ -31,6 +39,18 @@ interface Recorded {
     name: string;
     parent?: pulumi.Resource;
     dependsOn: Promise<pulumi.Resource[]>;
+    options: PlanOptions;
+}
+
+/** The lifecycle options a resource was registered with, only those set; `protect` as inherited from its parent. */
+function lifecycleOptions(opts: pulumi.CustomResourceOptions, inheritedProtect: boolean): PlanOptions {
+    const out: PlanOptions = {};
+    if (opts.protect ?? inheritedProtect) out.protect = true;
+    if (opts.retainOnDelete) out.retainOnDelete = true;
+    if (opts.deleteBeforeReplace) out.deleteBeforeReplace = true;
+    if (opts.customTimeouts && Object.keys(opts.customTimeouts).length) out.customTimeouts = { ...opts.customTimeouts };
+    if (opts.ignoreChanges?.length) out.ignoreChanges = [...opts.ignoreChanges];
+    return out;
 }
 
 function fullKey(key: string): string {
@@ -108,6 +128,17 @@ export function clusterFacts(c: ClusterConfig, sources?: Record<string, string>)
     };
 }
 
+/** What the stack is bound to, from its config alone: `pulumi up` checks it against the live cluster. */
+export function bindingFacts(config: PlatformConfig): PlanBinding {
+    return {
+        context: config.cluster.kubeContext ?? null,
+        apiServers: apiServers(config),
+        identity: config.cluster.identity ?? null,
+        providerClusterIdentifier: PROVIDER_CLUSTER_IDENTIFIER,
+        protect: config.lifecycle.protect,
+    };
+}
+
 /** The plan of a stack file the program never saw (not YAML, or shaped wrong): its errors, and nothing registered. */
 export function failedPlan(project: string, stack: string, errors: PlanError[]): Plan {
     const phases = PHASES.map((name) => ({ name, gate: null, resources: [], subphases: [] }));
@@ -136,7 +167,9 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             newResource: (args) => {
                 const key = `${args.type}::${args.name}`;
                 inputsByKey.set(key, [...(inputsByKey.get(key) ?? []), args.inputs]);
-                return { id: `${args.name}-id`, state: args.inputs };
+                // A StackReference to the stack itself reads its outputs; a plan has none recorded.
+                const state = args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: {} } : args.inputs;
+                return { id: `${args.name}-id`, state };
             },
             call: () => ({}),
         },
@@ -165,6 +198,8 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
     process.on("unhandledRejection", onUnhandled);
     // The program's warnings are already in the findings; keep them off the console.
     const warn = console.warn;
+    // The program reads the cluster before registering anything; a plan contacts nothing unless told to.
+    const previousSource = useClusterSource(input.clusterSource ?? OFFLINE_SOURCE);
     console.warn = (...args: unknown[]) => {
         if (!String(args[0]).startsWith("warning: [runtime]")) warn(...args);
     };
@@ -172,9 +207,12 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require("../../index") as () => Promise<unknown>;
         await pulumi.runtime.runInPulumiStack(async () => {
+            const protectedResources = new Set<pulumi.Resource>();
             pulumi.runtime.registerStackTransformation((args) => {
                 const { resource, type, name, opts } = args;
-                recorded.push({ resource, type, name, parent: opts.parent, dependsOn: resourcesIn(opts.dependsOn) });
+                const options = lifecycleOptions(opts, opts.parent !== undefined && protectedResources.has(opts.parent));
+                if (options.protect) protectedResources.add(resource);
+                recorded.push({ resource, type, name, parent: opts.parent, dependsOn: resourcesIn(opts.dependsOn), options });
                 return undefined;
             });
             return program();
@@ -190,6 +228,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         }));
     } finally {
         setConfigBaseDir(undefined);
+        useClusterSource(previousSource);
         console.warn = warn;
         await new Promise((resolve) => setImmediate(resolve));
         process.off("unhandledRejection", onUnhandled);
@@ -226,6 +265,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             dependsOn: (await r.dependsOn).map((d) => urns.get(d)).filter((u): u is string => u !== undefined),
             phase: phaseOf(r),
             inputs: redactSecrets(raw) as Record<string, unknown>,
+            options: r.options,
         });
     }
     plan.phases = PHASES.map((name) => ({
@@ -241,7 +281,10 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             policyConfig,
         )),
     );
-    if (validation.config) plan.cluster = clusterFacts(validation.config.cluster, validation.clusterSources);
+    if (validation.config) {
+        plan.cluster = clusterFacts(validation.config.cluster, validation.clusterSources);
+        plan.binding = bindingFacts(validation.config);
+    }
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
     return { plan, policyConfig };
 }

@@ -14,6 +14,9 @@ export const OPERATOR_CRDS = ["fluxinstances.fluxcd.controlplane.io"];
 /** The CRDs of the objects this program creates, which the FluxInstance's distribution installs. */
 export const DISTRIBUTION_CRDS = ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"];
 
+/** The flux-operator chart's release name. */
+export const FLUX_OPERATOR_RELEASE = "flux-operator";
+
 /** The label that records a Kustomization's Flux phase on the object itself. */
 export const PHASE_LABEL = "talos-platform/flux-phase";
 
@@ -116,6 +119,15 @@ export function readyTimeoutSeconds(k: KustomizationConfig): number {
     return Math.ceil((2 * attemptTimeoutMs(k) + retry) / 1000);
 }
 
+/**
+ * How long Pulumi waits for a Flux object (a Kustomization, the GitRepository)
+ * to go once deleted. kustomize-controller's finalizer clears within seconds
+ * while it runs, and an Orphan deletion deletes nothing; when the controller
+ * is gone, the finalizer never clears, and waiting the ready timeout (up to
+ * half an hour) for it would only delay `npm run doctor`'s fix.
+ */
+export const FLUX_DELETE_TIMEOUT = "5m";
+
 /** Marks a Kustomization whose config says notOwnedByPlatform, so the policy flux-single-owner lets it pass too. */
 export const NOT_OWNED_BY_PLATFORM = "talos-platform/not-owned-by-platform";
 
@@ -127,6 +139,8 @@ export function kustomization(flux: FluxConfig, phaseIndex: number, previous: st
         prune: k.prune,
         wait: k.wait,
         sourceRef: { kind: "GitRepository", name: flux.source.name },
+        // Without it Flux's default (MirrorPrune) deletes everything a deleted Kustomization applied.
+        deletionPolicy: flux.deletionPolicy,
     };
     const deps = kustomizationDependencies(previous, k);
     if (deps.length) spec.dependsOn = deps.map((name) => ({ name }));
