@@ -96,7 +96,8 @@ export function toJsonSchema(schema: z.ZodType): JsonSchema {
                 const fromTalos = "talosConfig" in shape ? required.filter((k) => (TALOS_FACTS as readonly string[]).includes(k)) : [];
                 const always = required.filter((k) => !fromTalos.includes(k));
                 if (always.length) jsonSchema.required = always;
-                if (fromTalos.length) Object.assign(jsonSchema, { if: { not: { required: ["talosConfig"] } }, then: { required: fromTalos } });
+                if (fromTalos.length)
+                    Object.assign(jsonSchema, { if: { not: { required: ["talosConfig"] } }, then: { required: fromTalos } });
             }
         },
     }) as JsonSchema;
