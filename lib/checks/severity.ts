@@ -1,9 +1,11 @@
 import type { PlatformConfig } from "../config";
+import type { LbPoolConfig } from "../config/cilium";
 import { selects } from "../config/selectors";
 import type { Problem } from "../problems";
 import { ciliumServices } from "../values/cilium-services";
 import { corednsServices } from "../values/coredns";
 import { ingressNginxServices } from "../values/ingress-nginx";
+import { poolRanges } from "./ingress";
 
 // Severity from context (issue 14): a warning whose condition breaks
 // something the platform itself relies on (a component of a later phase, a
@@ -131,7 +133,9 @@ export function platformPools(config: PlatformConfig): Map<string, string[]> {
     ].filter((s) => s.type === "LoadBalancer" && s.wellTyped);
     const out = new Map<string, string[]>();
     for (const s of services) {
-        for (const p of config.cilium.loadBalancerPools.filter((p) => selects(p.serviceSelector, selectorLabels(s)))) {
+        // A pool with no block of the Service's families gives it no address.
+        const canServe = (p: LbPoolConfig) => !s.families || poolRanges(p).some((r) => s.families!.includes(r.family));
+        for (const p of config.cilium.loadBalancerPools.filter((p) => selects(p.serviceSelector, selectorLabels(s)) && canServe(p))) {
             out.set(p.name, [...(out.get(p.name) ?? []), `${s.namespace}/${s.name}`]);
         }
     }

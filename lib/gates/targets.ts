@@ -188,10 +188,16 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
-            nonCritical: config.flux.phases.flatMap((p) => p.kustomizations.filter((k) => !k.critical).map((k) => `${p.name}/${k.name}`)),
+            ...nonCritical(config),
         },
         announcements: { ...common(gates.ingress.timeout), ...announce },
     };
+}
+
+/** The Kustomizations marked critical: false, as `<flux phase>/<name>`; left out when there are none, as the flag is. */
+function nonCritical(config: PlatformConfig): { nonCritical?: string[] } {
+    const list = config.flux.phases.flatMap((p) => p.kustomizations.filter((k) => !k.critical).map((k) => `${p.name}/${k.name}`));
+    return list.length ? { nonCritical: list } : {};
 }
 
 /**
