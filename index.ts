@@ -11,6 +11,7 @@ import { IngressNginx } from "./components/ingress-nginx";
 import type { Phase } from "./lib/phases";
 import { loadConfig } from "./lib/config/stack";
 import { gateOptions, phaseDigest } from "./lib/gates/targets";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "./lib/values/dns01";
 import { identityTrigger, moveAllowed, PROVIDER_CLUSTER_IDENTIFIER, releaseNamespaces } from "./lib/lifecycle/binding";
 import { destroyGuardMessage } from "./lib/lifecycle/destroy";
 import { NO_GATE_RUNS, watchGateCommands } from "./lib/lifecycle/gate-runs";
@@ -48,9 +49,11 @@ export = async () => {
     // CoreDNS lists Services through the kubernetes ClusterIP; without Cilium
     // programming it, CoreDNS never syncs (the report's DNS failure).
     const networkReady = [networkGate];
+    // An ACME zone that overlaps the cluster domain: its public names must not end at CoreDNS.
+    const fallthrough = dns01FallthroughZones(config);
     const coredns = new CoreDns(
         "coredns",
-        { cluster, config: config.coredns, protect: protect && !moveAllowed(config, "coredns") },
+        { cluster, config: config.coredns, fallthrough, protect: protect && !moveAllowed(config, "coredns") },
         { ...opts, dependsOn: networkReady },
     );
     // With Talos running CoreDNS the component is empty, so the gate waits for the network itself.
@@ -59,7 +62,12 @@ export = async () => {
     // The webhook reaches the API server by name, and ACME DNS-01 resolves
     // public names: both need working DNS.
     const dnsReady = [dnsGate];
-    const certManager = new CertManager("cert-manager", { cluster, config: config.certManager }, { ...opts, dependsOn: dnsReady });
+    const recursiveNameservers = dns01RecursiveNameservers(config);
+    const certManager = new CertManager(
+        "cert-manager",
+        { cluster, config: config.certManager, recursiveNameservers },
+        { ...opts, dependsOn: dnsReady },
+    );
     const certificatesGate = new Gate("certificates-gate", { ...gate("certificates"), after: [certManager] }, { dependsOn: dnsReady });
     // cert-manager's webhook admits ClusterIssuers: create them only once the gate has seen it answer.
     const issuers = new ClusterIssuers("cluster-issuers", { config: config.certManager }, { ...opts, dependsOn: [certificatesGate] });

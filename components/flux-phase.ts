@@ -17,6 +17,12 @@ export interface FluxPhaseArgs {
      * Kustomization, and Flux would prune everything it had applied.
      */
     namePrefix: string;
+    /**
+     * The Kustomizations live in Git, applied by the FluxInstance's sync: the
+     * component only records the phase for the plan and registers none.
+     * @default false (this component creates and waits for each Kustomization)
+     */
+    definedInGit?: boolean;
 }
 
 /**
@@ -33,9 +39,19 @@ export class FluxPhase extends pulumi.ComponentResource {
     constructor(name: string, args: FluxPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
         const phase = args.flux.phases[args.index];
         // The plan reads the sub-phase's name from this input.
-        const inputs = { [SUBPHASE_INPUT]: phase.name, kustomizations: phase.kustomizations.map((k) => k.name) };
+        const inputs = {
+            [SUBPHASE_INPUT]: phase.name,
+            kustomizations: phase.kustomizations.map((k) => k.name),
+            ...(args.definedInGit ? { definedIn: "git" } : {}),
+        };
         super(typeToken("gitops", "FluxPhase"), name, inputs, opts);
         const previous = previousPhaseNames(args.flux.phases, args.index);
+        if (args.definedInGit) {
+            this.kustomizations = [];
+            this.critical = [];
+            this.registerOutputs({});
+            return;
+        }
 
         const created = new Map<string, k8s.apiextensions.CustomResource>();
         for (const k of phaseOrder(phase)) {

@@ -37,8 +37,8 @@ export class IngressNginx extends pulumi.ComponentResource {
         );
         const certificate = defaultCertificate(config);
         if (certificate) {
-            // The release creates the namespace. Not waited on: ACME issuance may take minutes, and
-            // the controller serves its fallback certificate until the Secret appears.
+            // The release creates the namespace. The ingress gate waits for it to be Ready and says why
+            // when it is not; pulumi.com/waitFor would wait 10 minutes in silence on Ready=False.
             new k8s.apiextensions.CustomResource(`${name}-default-certificate`, certificate, { parent: this, dependsOn: [this.release] });
         }
         this.registerOutputs({ releaseStatus: this.release.status.status });

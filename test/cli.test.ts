@@ -18,6 +18,9 @@ async function plan(args: string[], cwd = ROOT, over: Partial<Io> = {}, run?: Pa
     return { code, out, err };
 }
 
+/** The plan JSON's original keys, in order; everything after them is an extension. */
+const CONTRACT = ["project", "stack", "ok", "errors", "findings", "phases", "resources"];
+
 function tmpDir(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "talos-platform-"));
 }
@@ -44,17 +47,7 @@ describe("plan command", () => {
         expect(code).to.equal(0);
         const doc = JSON.parse(out);
         // The contract's keys in order, then extensions.
-        expect(Object.keys(doc)).to.deep.equal([
-            "project",
-            "stack",
-            "ok",
-            "errors",
-            "findings",
-            "phases",
-            "resources",
-            "cluster",
-            "binding",
-        ]);
+        expect(Object.keys(doc)).to.deep.equal([...CONTRACT, "config", "secrets", "cluster", "binding"]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
         expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "cluster.local", kubeProxyDisabled: true, coreDnsDisabled: false });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
@@ -71,7 +64,9 @@ describe("plan command", () => {
             const { code, out } = await plan(["--config", file, "--format", "json"]);
             expect(code, file).to.equal(1);
             const doc = JSON.parse(out);
-            expect(Object.keys(doc), file).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
+            expect(Object.keys(doc).slice(0, CONTRACT.length), file).to.deep.equal(CONTRACT);
+            // A file the program read records its config (secrets hidden); one it could not parse has none.
+            expect(Object.keys(doc).slice(CONTRACT.length), file).to.deep.equal(file.endsWith("cfg.yaml") ? ["config", "secrets"] : []);
             expect(doc.ok).to.equal(false);
             expect(doc.errors).to.have.length.greaterThan(0);
             for (const e of doc.errors) {

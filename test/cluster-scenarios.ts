@@ -146,6 +146,38 @@ export function gitRepository(
     };
 }
 
+/** The ingress phase's default Certificate, Ready unless `ready` says otherwise. */
+export function certificate(
+    namespace: string,
+    name: string,
+    ready: { status: string; reason: string; message: string } = {
+        status: "True",
+        reason: "Ready",
+        message: "Certificate is up to date and has not expired",
+    },
+    extra: { issuing?: { status: string; reason: string; message: string }; lastFailureTime?: string; generation?: number } = {},
+): Obj {
+    const generation = extra.generation ?? 1;
+    return {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { ...meta(name, namespace), generation },
+        spec: {
+            secretName: name,
+            dnsNames: ["k8s.home.geoffdavis.com", "*.k8s.home.geoffdavis.com"],
+            issuerRef: { name: "letsencrypt-prod", kind: "ClusterIssuer" },
+        },
+        status: {
+            conditions: [
+                { type: "Ready", observedGeneration: 1, ...ready },
+                ...(extra.issuing ? [{ type: "Issuing", observedGeneration: generation, ...extra.issuing }] : []),
+            ],
+            ...(ready.status === "True" ? { notAfter: "2027-02-24T10:00:00Z" } : {}),
+            ...(extra.lastFailureTime ? { lastFailureTime: extra.lastFailureTime } : {}),
+        },
+    };
+}
+
 /** The seed cluster's three control-plane nodes (talconfig.yaml: mini01-03). */
 export const NODES = ["mini01", "mini02", "mini03"];
 
@@ -234,6 +266,7 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
               }
             : {},
     });
+    if (o.ingress.certificate) fake.put(certificate(o.ingress.namespace, o.ingress.certificate));
     for (const pool of config.cilium.loadBalancerPools) {
         fake.put({
             apiVersion: "cilium.io/v2",

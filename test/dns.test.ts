@@ -63,7 +63,7 @@ describe("CoreDNS values", () => {
     });
 
     it("keeps the ServiceMonitor off: its CRD comes with Flux, after the DNS phase", () => {
-        expect(valuesOf().prometheus).to.deep.equal({ monitor: { enabled: false } });
+        expect(valuesOf().prometheus.monitor).to.deep.equal({ enabled: false });
     });
 
     it("uses only keys the coredns 1.46.2 chart knows", () => {

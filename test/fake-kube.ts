@@ -50,6 +50,7 @@ const PLURALS: Record<string, string> = {
     FluxInstance: "fluxinstances",
     ClusterIssuer: "clusterissuers",
     Certificate: "certificates",
+    Challenge: "challenges",
     CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
     Lease: "leases",
 };

@@ -51,6 +51,10 @@ const BGP_STEP = "BGP sessions established and LoadBalancer addresses advertised
 const GATEWAY = "gateway (172.29.51.1, AS 64513)";
 const INGRESS_SVC = "ingress-nginx/ingress-nginx-controller";
 const IN_CLUSTER = "the controller answers on its LoadBalancer address from inside the cluster";
+/** The dev stack's default certificate (ingressNginx.defaultCertificate), which the ingress gate waits for last. */
+const CERTIFICATE_STEP = "default TLS certificate issued (Certificate ingress-nginx/default-tls Ready)";
+/** The ingress gate's last announcement step: the one before the default certificate's. */
+const lastAnnouncement = (passed: { name: string; detail: string }[]) => passed.filter((p) => p.name !== CERTIFICATE_STEP).at(-1)!;
 
 describe("announcements: BGP and L2 against a fake API server", function () {
     this.timeout(20_000);
@@ -69,8 +73,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
         it("the ingress gate checks every node's session and each announced pool's routes after its probe", async () => {
             const { result, out } = await run(fake, "ingress", devOptions().ingress);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.map((p) => p.name).slice(-2)).to.deep.equal([IN_CLUSTER, BGP_STEP]);
-            const bgp = result.passed.at(-1)!.detail;
+            // The default certificate's step comes last; BGP follows the probe directly.
+            expect(result.passed.map((p) => p.name).slice(-3)).to.deep.equal([IN_CLUSTER, BGP_STEP, CERTIFICATE_STEP]);
+            const bgp = result.passed.find((p) => p.name === BGP_STEP)!.detail;
             expect(bgp).to.contain(`3 sessions established on 3 nodes (${GATEWAY})`).and.contain("bgp-ingress: 1 address");
             // The IPv6 pool has no IPv6 session to go over (the plan warns): nothing is expected of it.
             expect(bgp).to.not.contain("bgp-default-ipv6");
@@ -128,7 +133,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             delete config.status;
             const { result, out } = await run(fake, "ingress", devOptions().ingress);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail)
+            expect(lastAnnouncement(result.passed).detail)
                 .to.contain("2 sessions established on 2 nodes")
                 .and.contain("not asked: NotReady node mini02");
             for (const node of NODES) setNodeReady(fake, node, false);
@@ -142,7 +147,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "1s", "--poll", "20ms"], sink);
             const text = sink.text();
             expect(code, text).to.equal(1);
-            expect(text).to.match(/✓ ingress +3 checks passed/);
+            expect(text).to.match(/✓ ingress +4 checks passed/);
             expect(text).to.match(
                 /✗ announcements +BGP peer gateway \(172\.29\.51\.1, AS 64513\) on node mini01 \(timed out after .*; nothing later depends on it\)/,
             );
@@ -156,7 +161,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], sink);
             expect(code, sink.text()).to.equal(0);
             const chain = sink.text().slice(sink.text().indexOf("recovery chain:"));
-            expect(chain).to.match(/✓ ingress +3 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/);
+            expect(chain).to.match(/✓ ingress +4 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/);
         });
     });
 
@@ -200,7 +205,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(o.l2Pools).to.deep.equal(["bgp-ingress"]);
             const { result, out } = await run(fake, "ingress", o);
             expect(result.ok, out).to.equal(true);
-            expect(result.passed.at(-1)!.detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01`);
+            expect(lastAnnouncement(result.passed).detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01`);
         });
 
         it("a missing lease: names the Service, the lease Cilium would hold, and the policy that selects it", async () => {

@@ -146,7 +146,8 @@ describe("gate checker against a fake API server", function () {
             await run(fake, "certificates");
             expect(fake.dryRuns).to.have.length(1);
             expect(fake.dryRuns[0].kind).to.equal("Certificate");
-            expect([...fake.objects.keys()].some((k) => k.includes("/certificates/"))).to.equal(false);
+            const ns = devOptions().certificates.namespace;
+            expect([...fake.objects.keys()].some((k) => k.includes(`/namespaces/${ns}/certificates/`))).to.equal(false);
         });
 
         /** Runs the dns gate, repairs the cluster `flipAfter` ms in, and measures from the repair to the gate passing. */
@@ -351,6 +352,7 @@ describe("gate checker against a fake API server", function () {
                 "ingress-nginx controller ready (Deployment ingress-nginx/ingress-nginx-controller)",
                 "controller Service has a ClusterIP (Service ingress-nginx/ingress-nginx-controller, type NodePort: no LoadBalancer address to check)",
                 "the controller answers on its ClusterIP from inside the cluster",
+                "default TLS certificate issued (Certificate ingress-nginx/default-tls Ready)",
             ]);
             expect(result.passed[2].detail).to.contain(`${INGRESS_CLUSTER_IP}:80`);
             expect(fake.requests.some((r) => r.path.includes("ciliumloadbalancerippools"))).to.equal(false);

@@ -387,13 +387,14 @@ describe("gitops config: the Git source", () => {
 });
 
 describe("gitops config: versions and keys", () => {
-    it("refuses a Flux distribution range, with an example and wording for Flux", () => {
+    it("refuses a Flux distribution range wider than a patch wildcard, with an example and wording for Flux", () => {
         const p = errors((s) => (s.flux.distribution = { version: "2.x" }));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.distribution.version"]);
         expect(p[0].value).to.equal("2.x");
         expect(describeProblem(p[0]))
-            .to.contain("is not a pinned version of Flux")
+            .to.contain("is not an exact version or a patch wildcard of Flux")
             .and.contain("such as 2.9.4")
+            .and.contain("such as 2.9.x")
             .and.contain("let Flux change")
             .and.not.contain("chart");
     });

@@ -108,6 +108,20 @@ describe("policy flux-distribution-pinned", () => {
         delete obj.spec.distribution;
         expect(await violations("flux-distribution-pinned", FLUX_INSTANCE, obj)).to.have.length(1);
     });
+
+    it("passes a patch wildcard, which the operator resolves within one minor version, and fails a minor wildcard", async () => {
+        for (const [version, n] of [
+            ["2.9.x", 0],
+            ["v2.9.x", 0],
+            ["2.x.x", 1],
+            ["2.9.*", 1],
+            ["2.9.x-rc", 1],
+        ] as const) {
+            const obj = instance();
+            obj.spec.distribution.version = version;
+            expect(await violations("flux-distribution-pinned", FLUX_INSTANCE, obj), version).to.have.length(n);
+        }
+    });
 });
 
 describe("policy flux-single-owner", () => {

@@ -29,7 +29,7 @@ describe("plan rendering", () => {
 
     it("renders a Mermaid flowchart with one subgraph per phase and gates as hexagons", () => {
         const m = renderMermaid(plan);
-        expect(m.split("\n")[0]).to.equal("flowchart LR");
+        expect(m.split("\n")[0]).to.equal("flowchart TB");
         for (const phase of ["network", "dns", "certificates", "ingress", "gitops"]) expect(m).to.contain(`subgraph phase_${phase}`);
         expect(m).to.match(/n_network_gate\{\{"network-gate<br\/>Gate"\}\}/);
         expect(m).to.contain("n_network_gate --> n_coredns");

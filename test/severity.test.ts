@@ -6,7 +6,7 @@ import { SEVERITY_RULES, severityTableRows } from "../lib/checks/severity";
 import type { Problem } from "../lib/problems";
 import { POLICIES } from "../policies/rules";
 import { readDoc, section } from "./docs";
-import { devSections, Json, planDev, raw, ROOT } from "./helpers";
+import { customDomainStack, devSections, Json, planCustomDomain, planDev, raw, ROOT } from "./helpers";
 
 // Severity from context (issue 14): a warning that guards something the
 // platform relies on is an error; the same condition elsewhere stays a warning.
@@ -127,6 +127,76 @@ describe("severity from context: bgp-peer-outside-node-subnets", () => {
     });
 });
 
+describe("severity from context: DNS-01 under the cluster domain", () => {
+    // The custom-domain test stack: cluster domain k8s.home.geoffdavis.com, which its ACME issuers' zones reach.
+    const DOMAIN = "k8s.home.geoffdavis.com";
+    const TALOS_RULE = "dns01-cluster-domain-talos-coredns";
+    const custom = (...edits: Array<(s: Record<string, Json>) => void>) =>
+        problems((s) => {
+            customDomainStack(s);
+            for (const e of edits) e(s);
+        });
+    const talosCoreDns = (s: Record<string, Json>) => (s.cluster.coreDnsDisabled = false);
+    const gitAt = (host: string) => (s: Record<string, Json>) => (s.flux.source.url = `https://${host}/geoffdavis/talos-gitops`);
+    const dnsRules = (ps: Problem[]) => ps.filter((p) => p.rule?.startsWith("dns01-cluster-domain")).map((p) => `${p.severity} ${p.rule}`);
+
+    it("with Talos' CoreDNS, is an error when the Flux Git source is a public name in the domain: source-controller could not clone", () => {
+        const ps = custom(talosCoreDns, gitAt(`git.${DOMAIN}`));
+        expect(dnsRules(ps)).to.deep.equal(["warning dns01-cluster-domain", `error ${TALOS_RULE}`]);
+        expect(ps.find((p) => p.rule === TALOS_RULE)!.message).to.contain(
+            `The platform relies on it (source-controller clones the Flux Git source from git.${DOMAIN} (talos-platform:flux.source.url); CoreDNS would answer NXDOMAIN for git.${DOMAIN})`,
+        );
+    });
+
+    it("says the dns gate's probe resolves the Git host too when gates.dns.externalName is left to its default", () => {
+        const ps = custom(talosCoreDns, gitAt(`git.${DOMAIN}`), (s) => delete s.gates.dns.externalName);
+        expect(ps.find((p) => p.rule === TALOS_RULE)!.message).to.contain(
+            `from git.${DOMAIN} (talos-platform:flux.source.url), and the dns gate's probe resolves it; CoreDNS would answer NXDOMAIN for git.${DOMAIN}`,
+        );
+    });
+
+    it("with Talos' CoreDNS, stays a warning while the platform's names are outside the domain (github.com)", () => {
+        expect(dnsRules(custom(talosCoreDns))).to.deep.equal(["warning dns01-cluster-domain", `warning ${TALOS_RULE}`]);
+    });
+
+    it("is an error for the dns gate's probe name in the domain, and not for a Service's name there", () => {
+        const probe = custom(talosCoreDns, (s) => (s.gates.dns.externalName = `status.${DOMAIN}`));
+        expect(dnsRules(probe)).to.deep.equal(["warning dns01-cluster-domain", `error ${TALOS_RULE}`]);
+        expect(probe.find((p) => p.rule === TALOS_RULE)!.message).to.contain(
+            `the dns gate's probe resolves status.${DOMAIN} (talos-platform:gates.dns.externalName)`,
+        );
+        const service = custom(talosCoreDns, gitAt(`gitea-http.gitea.svc.${DOMAIN}`), (s) => (s.gates.dns.externalName = "github.com"));
+        expect(dnsRules(service)).to.deep.equal(["warning dns01-cluster-domain", `warning ${TALOS_RULE}`]);
+    });
+
+    it("with this program's CoreDNS, is an error only when its fallthrough is off, and the fix says to turn it on", () => {
+        const off = custom(gitAt(`git.${DOMAIN}`), (s) => (s.coredns.clusterDomainFallthrough = false));
+        expect(dnsRules(off)).to.deep.equal(["error dns01-cluster-domain"]);
+        expect(off.find((p) => p.rule === "dns01-cluster-domain")!.fix).to.contain(
+            "set talos-platform:coredns.clusterDomainFallthrough to true so that CoreDNS passes the platform's names on",
+        );
+        const on = custom(gitAt(`git.${DOMAIN}`));
+        expect(dnsRules(on)).to.deep.equal(["warning dns01-cluster-domain"]);
+        expect(on.find((p) => p.rule === "dns01-cluster-domain")!.fix).to.not.contain("to true");
+    });
+
+    it("never escalates for the DNS-01 self-check itself, the default certificate's included: the program points it at outside resolvers", () => {
+        // The default certificate's names are in the domain and signed by an ACME issuer in this stack.
+        const ps = custom(talosCoreDns, (s) => (s.coredns.clusterDomainFallthrough = false));
+        expect(ps.filter((p) => p.severity === "error")).to.deep.equal([]);
+    });
+
+    it("stops the plan when escalated, keeping the rule; the same stack with github.com plans OK", async () => {
+        const plan = await planCustomDomain((s) => (talosCoreDns(s), gitAt(`git.${DOMAIN}`)(s)));
+        expect(plan.ok).to.equal(false);
+        expect(plan.resources).to.deep.equal([]);
+        expect(plan.errors.map((e) => e.rule)).to.deep.equal([TALOS_RULE]);
+        const advisory = await planCustomDomain(talosCoreDns);
+        expect(advisory.ok).to.equal(true);
+        expect(advisory.findings.filter((f) => f.rule === TALOS_RULE).map((f) => f.severity)).to.deep.equal(["advisory"]);
+    });
+});
+
 describe("severity from context: the table in docs/policies.md", () => {
     it("is the code's, row for row", () => {
         const rows = section(readDoc("docs/policies.md"), "Severity from context")
@@ -163,6 +233,8 @@ describe("severity from context: the table in docs/policies.md", () => {
             "lb-pool-not-announced",
             "l2-pool-outside-node-subnets",
             "bgp-peer-outside-node-subnets",
+            "dns01-cluster-domain",
+            "dns01-cluster-domain-talos-coredns",
         ]);
     });
 });

@@ -282,7 +282,13 @@ function everyKey(): Json {
         l2AnnouncedServices: 20,
         operatorReplicas: 1,
     };
-    c[`${NS}:coredns`] = { ...chart("coredns"), upstreams: ["1.1.1.1", "/etc/resolv.conf"], clusterIPs: ["10.96.0.10"], replicas: 3 };
+    c[`${NS}:coredns`] = {
+        ...chart("coredns"),
+        upstreams: ["1.1.1.1", "/etc/resolv.conf"],
+        clusterIPs: ["10.96.0.10"],
+        replicas: 3,
+        clusterDomainFallthrough: false,
+    };
     c[`${NS}:certManager`] = {
         ...chart("cert-manager"),
         issuers: [
@@ -298,6 +304,8 @@ function everyKey(): Json {
             },
         ],
         defaultIssuer: "le",
+        webhookReplicas: 3,
+        dns01SelfCheck: { nameservers: ["9.9.9.9:53", "https://dns.google/dns-query"], use: "always" },
     };
     c[`${NS}:ingressNginx`] = {
         ...chart("ingress-nginx"),
@@ -324,6 +332,7 @@ function everyKey(): Json {
             httpsToken: { tokenSecret: "fluxGitToken", username: "git" },
             sshKey: { privateKeySecret: "fluxSshKey", knownHosts: "github.com ssh-ed25519 AAAA" },
         },
+        sync: { path: "./clusters/home-ops" },
         phases: [
             {
                 name: "apps",

@@ -306,6 +306,56 @@ describe("talos: what the reader refuses", () => {
     });
 });
 
+describe("talos: facts the DNS-01 rules read come from the Talos configuration", () => {
+    // The fixture with the custom domain the dev stack's ACME issuers reach; it leaves cluster.coreDNS out, so Talos runs CoreDNS.
+    const DOMAIN = "k8s.home.geoffdavis.com";
+    const customDomain = (coreDNS?: { disabled: boolean }) =>
+        variant(MACHINE_CONFIG, (d) => {
+            d[0].cluster.network.dnsDomain = DOMAIN;
+            if (coreDNS) d[0].cluster.coreDNS = coreDNS;
+        });
+    const find = (ps: { rule?: string }[], rule: string) =>
+        ps.find((p) => p.rule === rule) as { message: string; fix?: string; path: string };
+
+    it("name the Talos field of the cluster domain and of CoreDNS, and the fix changes the Talos configuration, not the key", () => {
+        const { dir, name } = customDomain();
+        const ps = validate(fromTalos(name), dir).problems;
+        expect(ps.filter((p) => p.severity === "error")).to.deep.equal([]);
+        expect(find(ps, "dns01-cluster-domain").message).to.contain(
+            `the cluster domain ${DOMAIN} (${name}:cluster.network.dnsDomain, read through ${NS}:cluster.talosConfig)`,
+        );
+        const talos = find(ps, "dns01-cluster-domain-talos-coredns");
+        expect(talos.path).to.equal(`${NS}:cluster.coreDnsDisabled`);
+        expect(talos.message).to.contain(
+            `is false (${name}:cluster.coreDNS.disabled unset: Talos' default, read through ${NS}:cluster.talosConfig), so Talos runs CoreDNS`,
+        );
+        expect(talos.fix)
+            .to.contain(`set cluster.coreDNS.disabled: true in the Talos configuration (${name}, which ${NS}:cluster.talosConfig reads)`)
+            .and.not.contain("true here");
+    });
+
+    it("without talosConfig, name the keys and tell to set both", () => {
+        const s = devSections();
+        s.cluster.dnsDomain = DOMAIN;
+        const ps = validateConfig(raw(s)).problems;
+        expect(find(ps, "dns01-cluster-domain").message).to.contain(`the cluster domain ${DOMAIN} (${NS}:cluster.dnsDomain)`);
+        expect(find(ps, "dns01-cluster-domain-talos-coredns").fix).to.contain(`${NS}:cluster.coreDnsDisabled: true here`);
+    });
+
+    it("following the fix in Talos clears the finding; setting only the key here is refused, naming both sources", () => {
+        const fixed = customDomain({ disabled: true });
+        const after = validate(fromTalos(fixed.name), fixed.dir).problems;
+        expect(after.filter((p) => p.severity === "error")).to.deep.equal([]);
+        expect(after.filter((p) => p.rule === "dns01-cluster-domain-talos-coredns")).to.deep.equal([]);
+        expect(find(after, "dns01-cluster-domain").message).to.contain(`CoreDNS passes names in ${DOMAIN}`);
+
+        const { dir, name } = customDomain();
+        const keyOnly = errorsOf(fromTalos(name, { coreDnsDisabled: true }), dir);
+        expect(keyOnly.map((e) => e.path)).to.deep.equal([`${NS}:cluster.coreDnsDisabled`]);
+        expect(keyOnly[0].message).to.contain("disagrees with the Talos configuration").and.contain(`${name}:cluster.coreDNS.disabled`);
+    });
+});
+
 describe("talos: the plan", () => {
     let plan: Plan;
     before(async () => {

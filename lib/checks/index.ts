@@ -6,6 +6,7 @@ import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
+import { dns01Checks } from "./dns01";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
@@ -26,6 +27,7 @@ export const CHECKS: Check[] = [
     ...bgpChecks,
     ...dnsChecks,
     ...certificateChecks,
+    ...dns01Checks,
     ...ingressChecks,
     ...chartValueChecks,
     ...crdOrderChecks,

@@ -37,7 +37,8 @@ function lifecycleWarnings(config: Partial<PlatformConfig>): Problem[] {
             ),
         );
     });
-    if (!config.flux) return problems;
+    // With flux.sync the program creates no Kustomization: the policy that matters is the repository's.
+    if (!config.flux || config.flux.sync) return problems;
     const policy = config.flux.deletionPolicy;
     const pruning = config.flux.phases.some((p) => p.kustomizations.some((k) => k.prune));
     if (policy === "Delete" || policy === "WaitForTermination" || (policy === "MirrorPrune" && pruning)) {

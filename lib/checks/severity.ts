@@ -50,6 +50,19 @@ export const SEVERITY_RULES: SeverityRule[] = [
         why: "with no session up, nothing announces the platform Service's address",
     },
     {
+        rule: "dns01-cluster-domain",
+        kind: "check",
+        escalates:
+            "this program runs CoreDNS with `coredns.clusterDomainFallthrough: false` and a name the platform's pods resolve (the Flux Git source's host, `gates.dns.externalName`) lies in an overlapping zone",
+        why: "CoreDNS answers NXDOMAIN for it: source-controller cannot clone and the dns gate's probe fails. The DNS-01 self-check is never at stake, the platform's own default certificate (which the ingress gate waits for) included: the program points it at outside resolvers whenever a name overlaps, and dropping them or naming a resolver inside the cluster is an error (`dns01-self-check-resolvers`). A public wildcard record under the cluster domain, the other thing it names, is in a zone the plan cannot read",
+    },
+    {
+        rule: "dns01-cluster-domain-talos-coredns",
+        kind: "check",
+        escalates: "a name the platform's pods resolve (the Flux Git source's host, `gates.dns.externalName`) lies in an overlapping zone",
+        why: "Talos' CoreDNS answers NXDOMAIN for it: source-controller cannot clone and the dns gate's probe fails. Otherwise only users' pods miss the public records there, and cert-manager's self-check asks outside resolvers either way",
+    },
+    {
         rule: "bgp-family-without-session",
         kind: "check",
         why: "many routers reject such routes, not all: the plan cannot know which the router does",
@@ -72,6 +85,11 @@ export const SEVERITY_RULES: SeverityRule[] = [
         why: "a guess from the path alone; a Kustomization that certainly applies a platform component is already an error (two owners)",
     },
     { rule: "flux-health-checks-ignored", kind: "check", why: "Flux checks everything applied instead, which is stricter" },
+    {
+        rule: "flux-settings-owned-by-git",
+        kind: "check",
+        why: "under `flux.sync` the settings have no effect either way: Git's Kustomizations decide them, and the gitops gate checks the graph there (exists, Ready, declared order); `critical` is not among them, since the gate reads it",
+    },
     { rule: "cidr-host-bits", kind: "check", why: "Kubernetes and the checks read the masked range; only the spelling is off" },
     {
         rule: "few-node-cidrs",

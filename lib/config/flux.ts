@@ -1,10 +1,24 @@
 import { z } from "zod";
-import { chartFields, duration, k8sName, must, pinnedVersion } from "./common";
+import { chartFields, duration, isPinnedVersion, k8sName, must, pinnedVersionFix } from "./common";
 import { example, showValueAs } from "./issues";
 import { secretKeyName } from "./secrets";
 
 /** The Flux distribution this program installs unless told otherwise. */
 export const FLUX_VERSION = "2.9.4";
+
+/** MAJOR.MINOR.x: the newest patch release of one minor version, which flux-operator picks ("Distribution version" in its FluxInstance docs). */
+const PATCH_WILDCARD = /^v?\d+\.\d+\.x$/;
+
+export function isPatchWildcard(v: unknown): boolean {
+    return typeof v === "string" && PATCH_WILDCARD.test(v);
+}
+
+/** An exact Flux version, or a patch wildcard: patch and CVE releases without a config edit, never a new minor version. */
+export function isFluxVersion(v: unknown): boolean {
+    return isPinnedVersion(v) || isPatchWildcard(v);
+}
+
+export const FLUX_VERSION_FIX = `${pinnedVersionFix("Flux", FLUX_VERSION)}, or a patch wildcard such as 2.9.x (flux-operator then installs that minor version's newest patch release); a minor or major wildcard (2.x) would change Flux's APIs on its own`;
 
 const healthCheck = z.strictObject({
     apiVersion: z
@@ -16,6 +30,9 @@ const healthCheck = z.strictObject({
     name: z.string().min(1).describe("The object's name."),
     namespace: z.string().min(1).optional().meta({ description: "The object's namespace.", defaultText: "the Kustomization's namespace" }),
 });
+
+/** Flux's retry after a failed attempt; Flux's own default is the interval (10m here). */
+export const RETRY_INTERVAL = "2m";
 
 /** Is `path` inside the repository? Flux resolves it against the repository root. */
 export function isRepositoryPath(v: string): boolean {
@@ -40,12 +57,14 @@ export const kustomizationSchema = z.strictObject({
     interval: duration.default("10m").describe("How often Flux reconciles it."),
     timeout: duration.optional().meta({
         description:
-            "Flux's timeout for one attempt: build, apply and health checks. Pulumi waits for Ready through a failed attempt, the retry interval and the retry: `2 × timeout + retryInterval` (29m by default).",
+            "Flux's timeout for one attempt: build, apply and health checks. Pulumi waits for Ready through a failed attempt, the retry interval and the retry: `2 × timeout + retryInterval` (21m by default: 2 × 9m30s + 2m).",
         defaultText: "Flux's: the interval minus 30s, at least 30s",
     }),
     retryInterval: duration
-        .optional()
-        .meta({ description: "How long Flux waits after a failed attempt.", defaultText: "Flux's: the interval" }),
+        .default(RETRY_INTERVAL)
+        .describe(
+            "How long Flux waits after a failed attempt before it tries again (`spec.retryInterval`). Flux's own default is the interval, so one failed apply would wait 10 minutes for its retry.",
+        ),
     prune: z.boolean().default(true).describe("Delete from the cluster what was removed from Git."),
     wait: z
         .boolean()
@@ -158,9 +177,11 @@ export const fluxSchema = z
         }),
         distribution: z
             .strictObject({
-                version: pinnedVersion("Flux", FLUX_VERSION)
+                version: must(z.string(), isFluxVersion, "is not an exact version or a patch wildcard of Flux", FLUX_VERSION_FIX)
                     .default(FLUX_VERSION)
-                    .describe("An exact Flux version; the operator would otherwise upgrade Flux on its own."),
+                    .describe(
+                        "The Flux version the `FluxInstance` installs: exact (`2.9.4`), or a patch wildcard (`2.9.x`) that flux-operator resolves at deploy time to the newest patch release of that minor version it bundles (the plan says which, for the pinned operator). A wider range (`2.x`) is refused: the operator would upgrade Flux across minor versions on its own. A version the pinned operator does not bundle is refused too.",
+                    ),
                 registry: z.string().min(1).default("ghcr.io/fluxcd").describe("The registry Flux's controller images come from."),
             })
             .prefault({})
@@ -170,7 +191,7 @@ export const fluxSchema = z
             .min(1)
             .default(["source-controller", "kustomize-controller", "helm-controller", "notification-controller"])
             .describe(
-                "The `FluxInstance`'s controllers. `source-controller` is required (the `GitRepository` needs it), and so is `kustomize-controller` when there are phases.",
+                "The `FluxInstance`'s controllers. `source-controller` is required (the `GitRepository` needs it), and so is `kustomize-controller` when there are phases or `sync`.",
             ),
         networkPolicy: z.boolean().default(true).describe("The `FluxInstance`'s NetworkPolicies, which keep flux-system to itself."),
         source: z
@@ -188,11 +209,11 @@ export const fluxSchema = z
                     defaultText: "`main`, when no tag or semver is given",
                 }),
                 tag: z.string().min(1).optional().meta({ description: "Tag to check out.", defaultText: "none" }),
-                semver: z
-                    .string()
-                    .min(1)
-                    .optional()
-                    .meta({ description: "A semver range over the repository's tags, e.g. `>=1.0.0 <2.0.0`.", defaultText: "none" }),
+                semver: z.string().min(1).optional().meta({
+                    description:
+                        "A semver range over the repository's tags, e.g. `>=1.0.0 <2.0.0`. Not with `sync`, which takes one Git ref name.",
+                    defaultText: "none",
+                }),
                 interval: duration.default("1m").describe("How often Flux fetches."),
                 httpsToken: z
                     .strictObject({
@@ -241,9 +262,24 @@ export const fluxSchema = z
             ),
         phases: z.array(fluxPhaseSchema).default([]).meta({
             description:
-                "Kustomizations in ordered phases: each phase waits for the previous one to be Ready. The plan lists them as sub-phases of gitops.",
+                "Kustomizations in ordered phases: each phase waits for the previous one to be Ready. The plan lists them as sub-phases of gitops. With `sync`, they are the graph the gitops gate expects to find in Git.",
             defaultText: "none",
         }),
+        sync: z
+            .strictObject({
+                path: must(
+                    z.string(),
+                    isRepositoryPath,
+                    "is not a path inside the repository",
+                    "start the path with ./ and stay below the repository root, e.g. ./clusters/home-ops",
+                ).describe("The directory in the repository the `FluxInstance`'s root Kustomization applies, e.g. `./clusters/home-ops`."),
+            })
+            .optional()
+            .meta({
+                description:
+                    "The Flux Operator's own bootstrap: the `FluxInstance`'s `.spec.sync` owns the root `GitRepository` and Kustomization (both named `source.name`, made from `source.url`, its branch or tag, its credentials and this path). The program then creates no `GitRepository` and no Kustomization, and `phases` becomes the graph the gitops gate checks in Git, read-only: every listed Kustomization exists, is Ready, and waits for what `phases` puts before it. Switching an existing stack needs `pulumi state delete` first: docs/phases.md#who-owns-the-kustomizations.",
+                defaultText: "none: this program creates the `GitRepository` and every Kustomization in `phases`",
+            }),
     })
     .meta({
         title: "GitOps phase: Flux",
@@ -251,7 +287,9 @@ export const fluxSchema = z
             "Flux, installed the Flux Operator way: the `flux-operator` chart, a `FluxInstance`, a `GitRepository`, and Kustomizations in ordered phases.",
         details: [
             "Flux is installed the Flux Operator way: the `flux-operator` chart, then a `FluxInstance` (its cluster domain is `cluster.dnsDomain`), a `GitRepository`, and the Kustomizations in ordered phases. Pulumi waits for the operator's CRD, then for the `FluxInstance` to be Ready, then for the distribution's GitRepository and Kustomization CRDs, then for the `GitRepository` to be Ready (fetched), and then phase by phase for every Kustomization to be Ready (`pulumi.com/waitFor: condition=Ready`). A Kustomization keeps its Pulumi URN when it moves between phases, so a move never deletes it (which Flux's prune would turn into deleting everything it applied).",
-            "Each Kustomization's Flux `spec.dependsOn` is generated: every Kustomization of the previous phase, then its extras. The credentials go into the Secret `<source.name>-git-auth` in flux-system, under the keys source-controller reads (`username`/`password` for HTTPS, `identity`/`known_hosts` for SSH), which the `GitRepository` names in `spec.secretRef`. A problem never shows credentials: a URL's user information appears as `https://***@host/…`, and the value of a secret-name field (`tokenSecret`, `privateKeySecret`, and every other field that names a secret key) is not shown when it is refused. Such a field refuses a value that looks like a secret rather than a name (a known token prefix such as `ghp_`, or a long string of short random-looking runs of letters and digits).",
+            "With `sync` (the Flux Operator's own bootstrap), the `FluxInstance`'s `.spec.sync` creates the root `GitRepository` and Kustomization from `source` and `sync.path`, the repository holds every other Kustomization, and the program creates neither a `GitRepository` nor a Kustomization: `phases` is the graph the gitops gate checks in Git (each listed Kustomization exists, is Ready, and waits in its `spec.dependsOn`, directly or through others, for what `phases` puts before it). docs/phases.md#who-owns-the-kustomizations compares the two modes and says how to switch.",
+            "`distribution.version` may be a patch wildcard (`2.9.x`): flux-operator installs the newest patch release of that minor version it bundles, and the plan says which (`Flux 2.9.x → 2.9.4`) when it knows the operator's bundle (flux-operator 0.58.1).",
+            "Each Kustomization's Flux `spec.dependsOn` is generated: every Kustomization of the previous phase, then its extras. Each gets `spec.retryInterval` (2m unless set). The credentials go into the Secret `<source.name>-git-auth` in flux-system, under the keys source-controller reads (`username`/`password` for HTTPS, `identity`/`known_hosts` for SSH), which the `GitRepository` names in `spec.secretRef`. A problem never shows credentials: a URL's user information appears as `https://***@host/…`, and the value of a secret-name field (`tokenSecret`, `privateKeySecret`, and every other field that names a secret key) is not shown when it is refused. Such a field refuses a value that looks like a secret rather than a name (a known token prefix such as `ghp_`, or a long string of short random-looking runs of letters and digits).",
             "Refused before deploy, each naming its keys: a name or path used twice; a path that contains another configured path (both Kustomizations would apply and prune what is below); a `dependsOn` naming an unknown Kustomization (a likely misspelling gets a suggestion) or one in a later phase; a dependency cycle, spelled out (`a → b → c → a`); two refs; credentials that do not match the URL; and two owners.",
             "**Two owners.** A Kustomization must not apply what this program deploys (Cilium with its pools and BGP, cert-manager and its issuers, ingress-nginx, Flux itself, and CoreDNS when `cluster.coreDnsDisabled`) or what Talos runs (CoreDNS otherwise): two owners would fight over the same objects. A name stands for such a component when all its words are that component's names (`cert-manager`, `issuers`, `cluster-issuers`, `cilium`, `bgp`, `ingress-nginx`, `nginx-ingress`, `coredns`, `kube-dns`, `flux-system`, …) or neutral words (`infrastructure`, `apps`, `controllers`, `config`, `crds`, `kube-system`, …): `infrastructure-cert-manager-issuers` is cert-manager's, `cert-manager-trust-manager` is not. A path belongs to the component its first non-neutral directory names, with everything below it: `./infrastructure/cilium-bgp/overlays/prod` is Cilium's, `./apps/grafana-dashboards/cilium` is not. A path that may apply such components without naming one gets a warning that lists them: the repository root (Flux applies every manifest below a path, and generates a `kustomization.yaml` where there is none), a directory of neutral words only (`./infrastructure`), and anything under `./clusters/` (in Flux's layout, flux-system and the Kustomizations of every component). For a false positive, set `notOwnedByPlatform: true`.",
             "The plan lists the Flux phases as sub-phases of gitops and says what stays out of Flux, and who deploys it instead.",

@@ -48,6 +48,8 @@ export interface CheckContext {
     secretKeys: ReadonlySet<string>;
     /** Top-level keys stored in plain text (outside the sections). */
     plainKeys: ReadonlySet<string>;
+    /** Where each cluster fact came from (a Talos configuration, the section, a default), when the section could be read. */
+    clusterSources?: ClusterSources;
 }
 
 export interface Validation {
@@ -97,6 +99,7 @@ export function validateConfig(raw: RawConfig): Validation {
     const ctx: CheckContext = {
         secretKeys: new Set(Object.keys(raw.otherKeys).filter((k) => raw.otherKeys[k].secret)),
         plainKeys: new Set(Object.keys(raw.otherKeys).filter((k) => !raw.otherKeys[k].secret)),
+        clusterSources,
     };
     for (const key of Object.keys(raw.otherKeys).filter((k) => k in SECTIONS)) {
         problems.push(

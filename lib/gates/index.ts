@@ -3,7 +3,7 @@ import { certificatesSteps } from "./certificates";
 import { crdsStep } from "./crds";
 import { dnsSteps } from "./dns";
 import { gitopsSteps } from "./gitops";
-import { ingressSteps } from "./ingress";
+import { defaultCertificateSteps, ingressSteps } from "./ingress";
 import { l2Step } from "./l2";
 import { networkSteps } from "./network";
 import type { AnnouncementFields, GateName, GateOptions } from "./options";
@@ -28,7 +28,11 @@ export function gateSteps<G extends GateName>(gate: G, options: GateOptions[G]):
             return certificatesSteps(o as GateOptions["certificates"]);
         case "ingress":
             // The in-cluster probe cannot see announcements (SOCKET_LB_NOTE): the gate checks them itself.
-            return [...ingressSteps(o as GateOptions["ingress"]), ...announcementSteps(o as GateOptions["ingress"])];
+            return [
+                ...ingressSteps(o as GateOptions["ingress"]),
+                ...announcementSteps(o as GateOptions["ingress"]),
+                ...defaultCertificateSteps(o as GateOptions["ingress"]),
+            ];
         case "announcements":
             return announcementSteps(o as GateOptions["announcements"]);
         default:

@@ -1,5 +1,6 @@
 import type * as k8s from "@kubernetes/client-node";
 import { contains, parseCidr, parseRange, Range, urlHost } from "../net";
+import { certificateReadyStep } from "./certificate-ready";
 import { blockedAfter, Diagnosis, notFound } from "./diagnosis";
 import { readOptional } from "./kube";
 import { curlFailure } from "./network";
@@ -224,4 +225,9 @@ export function ingressSteps(o: IngressOptions): Step[] {
         lb ? addressStep(o, found) : clusterIpStep(o, found),
         answersStep(o, found),
     ];
+}
+
+/** The default TLS certificate's step, when there is one: last in the ingress gate, as issuance is its slowest part. */
+export function defaultCertificateSteps(o: IngressOptions): Step[] {
+    return o.certificate ? [certificateReadyStep({ namespace: o.namespace, certificate: o.certificate })] : [];
 }

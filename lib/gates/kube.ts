@@ -267,6 +267,15 @@ export function kubeconfigFault(e: unknown): string | undefined {
 }
 
 /** Reads an object, or undefined when the API server says it does not exist. */
+/** A status condition as the controllers this checker reads write them (Flux, cert-manager). */
+export interface Condition {
+    type?: string;
+    status?: string;
+    reason?: string;
+    message?: string;
+    observedGeneration?: number;
+}
+
 export async function readOptional<T>(read: Promise<T>): Promise<T | undefined> {
     try {
         return await read;

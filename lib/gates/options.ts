@@ -88,6 +88,8 @@ export interface IngressOptions extends CommonOptions, ServiceIpOptions, Announc
     serviceType: string;
     deployment: string;
     port: number;
+    /** The default TLS Certificate, in `namespace`, that must be Ready. @default none: no certificate is checked */
+    certificate?: string;
 }
 
 export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
@@ -99,6 +101,15 @@ export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
     kustomizations: string[];
     /** Those of `kustomizations` marked `critical: false`: reported, never waited for. @default none */
     nonCritical?: string[];
+    /**
+     * flux.sync: the FluxInstance's root Kustomization, which must be Ready. Its
+     * Kustomizations come from Git, so they are found by name, not by the phase
+     * label, and their spec.dependsOn is checked against `dependsOn`.
+     * @default none: this program created the Kustomizations, labelled by phase
+     */
+    rootKustomization?: string;
+    /** With rootKustomization: each declared dependency as `<name>=<dependency>`, which Git must make it wait for. @default [] */
+    dependsOn?: string[];
 }
 
 export interface GateOptions {
@@ -233,6 +244,12 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         ),
         deployment: f("deployment", "string", "NAME", "the controller Deployment"),
         port: f("port", "int", "N", "the controller Service's HTTP port"),
+        certificate: f(
+            "certificate",
+            "string",
+            "NAME",
+            "a cert-manager Certificate in NS that must be Ready (default: ingressNginx.defaultCertificate's, when set)",
+        ),
         ...SERVICE_IP,
         ...ANNOUNCEMENTS,
     },
@@ -248,6 +265,18 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
             "strings",
             "PHASE/NAME",
             "a Kustomization marked critical: false: reported when missing or not Ready, but the gate does not fail on it",
+        ),
+        rootKustomization: f(
+            "root-kustomization",
+            "string",
+            "NAME",
+            "flux.sync: the FluxInstance's root Kustomization; then the Kustomizations are Git's, found by name and checked read-only",
+        ),
+        dependsOn: f(
+            "depends-on",
+            "strings",
+            "NAME=DEP",
+            "with --root-kustomization: Kustomization NAME must wait for DEP, directly or through others",
         ),
         ...SERVICE_IP,
     },

@@ -9,8 +9,16 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { FLUX_OPERATOR_RELEASE, fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
-import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
+import {
+    FLUX_OPERATOR_RELEASE,
+    fluxInstance,
+    gitRepository,
+    kustomizationDependencies,
+    PHASE_LABEL,
+    previousPhaseNames,
+} from "../values/flux";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
+import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
 import { clusterFamilies } from "../config/cluster";
 import { bgpAnnounces, l2Announces, poolFamilies } from "../checks/bgp";
 import type { AnnouncementFields, GateOptions } from "./options";
@@ -179,6 +187,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
+            certificate: defaultCertificate(config.ingressNginx)?.metadata.name,
             ...announce,
         },
         gitops: {
@@ -189,6 +198,17 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
             ...nonCritical(config),
+            ...(config.flux.sync
+                ? {
+                      rootKustomization: config.flux.source.name,
+                      // The same dependencies the program would have generated: the previous phase, then the extras.
+                      dependsOn: config.flux.phases.flatMap((p, i) =>
+                          p.kustomizations.flatMap((k) =>
+                              kustomizationDependencies(previousPhaseNames(config.flux.phases, i), k).map((d) => `${k.name}=${d}`),
+                          ),
+                      ),
+                  }
+                : {}),
         },
         announcements: { ...common(gates.ingress.timeout), ...announce },
     };
@@ -211,8 +231,9 @@ export function phaseDigest(config: PlatformConfig, phase: Phase): string {
     const inputs: Record<Phase, unknown> = {
         // Where the facts were read from is not what the network runs: the same facts, the same digest.
         network: [{ ...cluster, talosConfig: undefined }, config.cilium],
-        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
-        certificates: [config.certManager],
+        // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
+        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns, dns01FallthroughZones(config)],
+        certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null],
         // The ingress gate also checks that BGP or L2 announce the addresses.
         ingress: [config.ingressNginx, config.cilium.loadBalancerPools, config.cilium.bgp, config.cilium.l2Announcements],
         gitops: [config.flux],

@@ -24,7 +24,9 @@ export function destroySteps(config: PlatformConfig): { phase: Phase; removes: s
     const steps: { phase: Phase; removes: string }[] = [
         {
             phase: "gitops",
-            removes: `${kustomizations} Kustomization${kustomizations === 1 ? "" : "s"} (deletionPolicy ${policy}: ${DELETION_POLICY_EFFECT[policy]}), the GitRepository, the FluxInstance (the Flux Operator then uninstalls Flux and its CRDs) and the operator`,
+            removes: config.flux.sync
+                ? "the FluxInstance (the Flux Operator then uninstalls Flux and its CRDs, and with them its sync's GitRepository and root Kustomization and the Kustomizations from Git; what they applied stays) and the operator"
+                : `${kustomizations} Kustomization${kustomizations === 1 ? "" : "s"} (deletionPolicy ${policy}: ${DELETION_POLICY_EFFECT[policy]}), the GitRepository, the FluxInstance (the Flux Operator then uninstalls Flux and its CRDs) and the operator`,
         },
         { phase: "ingress", removes: "ingress-nginx: ingress traffic stops and its LoadBalancer address is released" },
         {

@@ -10,6 +10,8 @@ import { apiServers, PROVIDER_CLUSTER_IDENTIFIER } from "../lifecycle/binding";
 import { ClusterSource, OFFLINE_SOURCE, useClusterSource } from "../lifecycle/source";
 import { Finding, Plan, PlanBinding, PlanCluster, PlanError, PlanOptions, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
+import { configView } from "./config-view";
+import { SecretTracer } from "./secret-trace";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -26,6 +28,8 @@ export interface PlanInput {
     secretKeys?: string[];
     /** Where a relative cluster.talosConfig starts: the stack file's directory. @default the working directory */
     baseDir?: string;
+    /** A digest of each secret key's ciphertext in the stack file (readStackFile fills it), by full key. */
+    secretDigests?: Record<string, string>;
     /**
      * Where the program reads the cluster and the stack's recorded outputs from.
      * @default nothing is contacted: no cluster, no backend (what `npm run plan` does)
@@ -177,13 +181,20 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         stack,
         true,
     );
+    const secretKeys = (input.secretKeys ?? []).map(fullKey);
+    const tracer = new SecretTracer();
     const config: Record<string, string> = {};
-    for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
-    pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
+    for (const [k, given] of Object.entries(input.config)) {
+        const v = secretKeys.includes(fullKey(k)) ? tracer.tag(fullKey(k), given) : given;
+        config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    pulumi.runtime.setAllConfig(config, secretKeys);
     // The program reads cluster.talosConfig relative to the stack file, as `pulumi up` does from the project directory.
     setConfigBaseDir(input.baseDir);
+
     const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
+    plan.config = configView(Object.fromEntries(Object.entries(input.config).map(([k, v]) => [fullKey(k), v])), secretKeys);
     plan.findings.push(
         ...validation.problems
             .filter((p) => p.severity === "warning")
@@ -264,10 +275,20 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             parent: r.parent ? (urns.get(r.parent) ?? null) : null,
             dependsOn: (await r.dependsOn).map((d) => urns.get(d)).filter((u): u is string => u !== undefined),
             phase: phaseOf(r),
-            inputs: redactSecrets(raw) as Record<string, unknown>,
+            inputs: tracer.untag(redactSecrets(raw) as Record<string, unknown>),
             options: r.options,
         });
     }
+    plan.secrets = secretKeys.map((key) => ({
+        key,
+        ciphertextDigest: input.secretDigests?.[key] ?? null,
+        usedBy: plan.resources.flatMap((r, i) =>
+            tracer
+                .uses(rawInputs[i])
+                .filter((u) => u.keys.includes(key))
+                .map((u) => ({ urn: r.urn, path: u.path })),
+        ),
+    }));
     plan.phases = PHASES.map((name) => ({
         name,
         gate: plan.resources.find((r) => r.type === `talos-platform:${name}:Gate`)?.urn ?? null,
@@ -277,7 +298,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
     const policyConfig = validation.config ? stackPolicyConfig(validation.config) : undefined;
     plan.findings.push(
         ...(await evaluatePolicies(
-            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
+            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(tracer.untag(rawInputs[i])) as Record<string, unknown> })),
             policyConfig,
         )),
     );

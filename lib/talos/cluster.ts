@@ -21,6 +21,35 @@ export interface WithTalos {
 }
 
 const TALOS_CONFIG = configPath(["cluster", "talosConfig"]);
+
+/** Where a fact a finding names stands: its key here, and the Talos field it was read from, if it was. */
+export interface FactOrigin {
+    /** talos-platform:cluster.<fact>. */
+    key: string;
+    /** `<file>:<field>` when cluster.talosConfig supplied it. */
+    talos?: string;
+    /** The Talos configuration leaves the field out, and Talos' default applies. */
+    defaulted?: boolean;
+}
+
+/**
+ * Where `fact` came from, for a finding's message and fix: with
+ * cluster.talosConfig the user changes the Talos configuration, not the key
+ * (changing the key alone would only make the two disagree).
+ */
+export function factOrigin(sources: ClusterSources | undefined, fact: TalosFactName): FactOrigin {
+    const key = configPath(["cluster", fact]);
+    const source = sources?.[fact] ?? "";
+    const m = /^(talos|talos-default):(.*)$/.exec(source);
+    return m ? { key, talos: m[2], defaulted: m[1] === "talos-default" } : { key };
+}
+
+/** "talos-platform:cluster.dnsDomain", or "controlplane.yaml:cluster.network.dnsDomain, read through talos-platform:cluster.talosConfig". */
+export function factWhere(o: FactOrigin): string {
+    if (!o.talos) return o.key;
+    return `${o.talos}${o.defaulted ? " unset: Talos' default" : ""}, read through ${TALOS_CONFIG}`;
+}
+
 const FILE_FIX =
     "give the path of the control plane's machine configuration (controlplane.yaml) or of talconfig.yaml, relative to the stack file's directory (the project directory for Pulumi.<stack>.yaml), or remove talosConfig and state the facts under talos-platform:cluster";
 
