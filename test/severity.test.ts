@@ -235,6 +235,7 @@ describe("severity from context: the table in docs/policies.md", () => {
             "bgp-peer-outside-node-subnets",
             "dns01-cluster-domain",
             "dns01-cluster-domain-talos-coredns",
+            "unknown-chart-value",
         ]);
     });
 });

@@ -63,6 +63,22 @@ export const SEVERITY_RULES: SeverityRule[] = [
         why: "Talos' CoreDNS answers NXDOMAIN for it: source-controller cannot clone and the dns gate's probe fails. Otherwise only users' pods miss the public records there, and cert-manager's self-check asks outside resolvers either way",
     },
     {
+        rule: "unknown-chart-value",
+        kind: "check",
+        escalates: "the key is one talos-platform itself sets (a chart version that dropped or renamed it)",
+        why: "the program's checks and gates read the merged values as what runs (`kubeProxyReplacement`, `k8sServiceHost`, `controller.service.type`): a key the chart ignores makes them describe a cluster that will not exist, the Week 4 incident's kind of disagreement. A key only the user sets changes nothing the program relies on: its rules read the chart's own key, which keeps its default",
+    },
+    {
+        rule: "chart-values-unchecked",
+        kind: "check",
+        why: "it says a check did not run, not that anything is wrong; `--fetch-charts` runs it against the chart itself",
+    },
+    {
+        rule: "chart-object-crd-unknown",
+        kind: "check",
+        why: "the plan cannot see CRDs installed outside this program (Talos' extraManifests, an earlier install); a CRD that a later phase or the same release installs is already an error (CRD order)",
+    },
+    {
         rule: "bgp-family-without-session",
         kind: "check",
         why: "many routers reject such routes, not all: the plan cannot know which the router does",
