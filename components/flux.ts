@@ -142,7 +142,7 @@ export class Flux extends pulumi.ComponentResource {
         // source-controller's finalizer holds a deleted GitRepository until it has cleaned up.
         const source = cr("source", gitRepository(config), sourceReady, { customTimeouts: { delete: FLUX_DELETE_TIMEOUT } });
 
-        // Each Flux phase waits for the previous one's Kustomizations to be Ready; the first for the fetched source.
+        // Each Flux phase waits for the previous one's critical Kustomizations to be Ready; the first for the fetched source.
         let previous: pulumi.Resource[] = [source];
         this.phases = config.phases.map((phase, index) => {
             const p = new FluxPhase(
@@ -150,7 +150,9 @@ export class Flux extends pulumi.ComponentResource {
                 { flux: config, index, namePrefix: name },
                 { parent: this, dependsOn: previous },
             );
-            previous = [p];
+            // The whole phase when all of it is a barrier; else its critical Kustomizations, or the barrier before it when it has none.
+            if (p.critical.length === p.kustomizations.length) previous = [p];
+            else if (p.critical.length) previous = p.critical;
             return p;
         });
         this.registerOutputs({});

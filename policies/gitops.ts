@@ -3,7 +3,7 @@ import { URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops
 import { ownedComponents, Ownership, ownershipOf, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
 import type { PlatformConfig } from "../lib/config";
 import { FLUX_VERSION_FIX, isFluxVersion } from "../lib/config/flux";
-import { NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
+import { CRITICAL_ANNOTATION, NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
 import { WAIT_FOR_READY, waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
 
@@ -26,10 +26,11 @@ const [waitKey, waitValue] = Object.entries(WAIT_FOR_READY)[0];
 /** Phase ordering is only real if Pulumi waits for Flux to say Ready before starting what depends on it. */
 export const fluxWaitsForReady: ResourceValidationPolicy = {
     name: "flux-waits-for-ready",
-    description: `FluxInstances, GitRepositories and Kustomizations carry ${waitKey}: ${waitValue}.`,
+    description: `FluxInstances, GitRepositories and Kustomizations carry ${waitKey}: ${waitValue}, except Kustomizations marked ${CRITICAL_ANNOTATION}: "false", which nothing waits for.`,
     enforcementLevel: "mandatory",
     validateResource: [FLUX_INSTANCE, GIT_REPOSITORY, KUSTOMIZATION].map(([apiVersion, kind]) =>
         validateCustomResourceOfType<FluxObject>(apiVersion, kind, (obj, _args, report) => {
+            if (kind === "Kustomization" && obj.metadata?.annotations?.[CRITICAL_ANNOTATION] === "false") return;
             const problem = waitForReadyProblem({ kind, ...obj });
             if (problem) report(problem);
         }),

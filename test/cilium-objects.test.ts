@@ -138,6 +138,8 @@ describe("Cilium objects from other configs", () => {
                 { name: "lan", pools: ["bgp-default", "bgp-ingress"], interfaces: ["^eth[0-9]+"] },
                 { name: "all", nodeSelector: { matchLabels: { "node-role.kubernetes.io/worker": "" } } },
             ];
+            // ARP reaches only the nodes' network, and ingress-nginx's pool must be reachable.
+            s.cluster.nodeSubnets.push("172.29.52.0/24");
         });
         expect(o.l2Policies.map((p) => p.metadata.name)).to.deep.equal(["lan-bgp-default", "lan-bgp-ingress", "all"]);
         expect(o.l2Policies[0]).to.include({ apiVersion: "cilium.io/v2alpha1", kind: "CiliumL2AnnouncementPolicy" });

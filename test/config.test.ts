@@ -18,7 +18,8 @@ describe("stack config", () => {
     it("applies documented defaults to omitted sections", () => {
         const s = devSections();
         // A pool without a selector: ingress-nginx's LoadBalancer Service needs exactly one.
-        const cilium = { loadBalancerPools: [{ name: "any", blocks: [{ cidr: "172.29.52.0/24" }] }] };
+        // Announced by the dev stack's BGP peer: ingress-nginx's pool must be (severity from context).
+        const cilium = { loadBalancerPools: [{ name: "any", blocks: [{ cidr: "172.29.52.0/24" }] }], bgp: s.cilium.bgp };
         const flux = { source: { url: "https://git.example.com/ops/platform" } };
         const result = validateConfig(raw({ cluster: s.cluster, cilium, flux }));
         expect(result.config?.cilium.version).to.equal("1.19.4");

@@ -202,6 +202,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             configWith((s) => {
                 delete s.cilium.bgp;
                 s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-ingress"] }];
+                // ARP reaches only the nodes' network: the ingress pool on it, and the pools nothing would announce gone.
+                s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.filter((p: { name: string }) => p.name === "bgp-ingress");
+                s.cluster.nodeSubnets.push("172.29.52.0/24");
             });
 
         it("passes when the controller Service's lease has a holder, and says which node", async () => {

@@ -89,7 +89,12 @@ describe("gates in the offline plan", () => {
 
     it("re-runs the ingress gate, which checks them, when BGP or L2 announcements change", async () => {
         const peer = await planCustomDomain((s) => (s.cilium.bgp.peers[0].asn = 64514));
-        const l2 = await planCustomDomain((s) => (s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-ingress"] }]));
+        const l2 = await planCustomDomain((s) => {
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-ingress"] }];
+            // ARP reaches only the nodes' network, and ingress-nginx's pool must be reachable (severity from context).
+            s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.filter((p: { name: string }) => p.name === "bgp-ingress");
+            s.cluster.nodeSubnets.push("172.29.52.0/24");
+        });
         for (const changed of [peer, l2]) {
             expect(gateCommand(changed, "ingress").triggers[0]).to.not.equal(gateCommand(plan, "ingress").triggers[0]);
             expect(gateCommand(changed, "dns").triggers[0]).to.equal(gateCommand(plan, "dns").triggers[0]);

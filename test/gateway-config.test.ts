@@ -285,6 +285,10 @@ describe("gateway config: its address", () => {
         const l2 = (s: Record<string, Json>) => {
             delete s.cilium.bgp;
             s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-ingress"] }];
+            // ARP reaches only the nodes' network, and the Gateway's pool must be reachable (severity from context);
+            // the other pools would overlap that network unannounced.
+            s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.filter((p: Json) => p.name === "bgp-ingress");
+            s.cluster.nodeSubnets.push("172.29.52.0/24");
             s.ingressNginx.enabled = false;
         };
         const typed = errors((s) => {

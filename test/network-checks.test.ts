@@ -467,8 +467,9 @@ describe("network checks: BGP", () => {
     });
 
     it("warns about a peer outside every node subnet, unless eBGP multihop reaches it", () => {
+        // The only peer, and ingress-nginx's pool is announced by BGP alone: an error (test/severity.test.ts has both ways).
         const p = problems((s) => (s.cilium.bgp.peers[0].address = "192.168.1.1"));
-        expect(only(p, K("cilium.bgp.peers[0].address"), "warning").message).to.contain(K("cluster.nodeSubnets"));
+        expect(only(p, K("cilium.bgp.peers[0].address"), "error").message).to.contain(K("cluster.nodeSubnets"));
         expect(
             problems((s) => {
                 s.cilium.bgp.peers[0].address = "192.168.1.1";
@@ -480,7 +481,7 @@ describe("network checks: BGP", () => {
     it("rejects a peer naming a peer config that is not configured, naming both keys", () => {
         const p = only(
             // The pools go unannounced too; those warnings are left out here.
-            problems((s) => (s.cilium.bgp.peers[0].peerConfig = "gateway")).filter((x) => x.severity === "error"),
+            problems((s) => (s.cilium.bgp.peers[0].peerConfig = "gateway")).filter((x) => x.severity === "error" && !x.rule),
             K("cilium.bgp.peers[0].peerConfig"),
         );
         expect(p.message).to.contain("'gateway'").and.contain("send no routes");
@@ -492,8 +493,12 @@ describe("network checks: BGP", () => {
             ipv6Peer(s);
             s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }];
         });
-        expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(Array(4).fill("lb-pool-not-announced"));
-        const errs = p.filter((x) => x.severity === "error");
+        // ingress-nginx's pool among them is an error (severity from context).
+        expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(Array(3).fill("lb-pool-not-announced"));
+        expect(p.filter((x) => x.rule === "lb-pool-not-announced" && x.severity === "error").map((x) => x.path)).to.deep.equal([
+            K("cilium.loadBalancerPools[1]"),
+        ]);
+        const errs = p.filter((x) => x.severity === "error" && !x.rule);
         expect(errs.map((x) => x.path)).to.deep.equal([K("cilium.bgp.peerConfigs[0].families"), K("cilium.bgp.peerConfigs[0].families")]);
         expect(errs[0].message).to.contain("family ipv4/unicast").and.contain("send no routes");
         expect(errs[1].message).to.contain("family ipv6/unicast");
@@ -535,7 +540,7 @@ describe("network checks: BGP", () => {
     it("rejects advertisements and L2 policies that name unknown pools", () => {
         const p = problems((s) => {
             s.cilium.bgp.advertisements = [{ name: "lb", pools: ["bgp-default", "bgp-ingres"] }];
-        }).filter((x) => x.severity === "error");
+        }).filter((x) => x.severity === "error" && !x.rule);
         const err = only(p, K("cilium.bgp.advertisements[0].pools[1]"));
         expect(err.fix).to.contain("bgp-ingress");
     });

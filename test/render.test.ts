@@ -61,6 +61,21 @@ describe("plan rendering of the cluster facts", () => {
             kubeProxyDisabled: true,
             kubePrism: { enabled: true, port: 7445 },
             coreDnsDisabled: false,
+            forwardKubeDNSToHost: true,
+            // No cluster.talosConfig: every Talos fact is the stack's.
+            sources: Object.fromEntries(
+                [
+                    "name",
+                    "apiEndpoint",
+                    "dnsDomain",
+                    "podSubnets",
+                    "serviceSubnets",
+                    "kubeProxyDisabled",
+                    "coreDnsDisabled",
+                    "kubePrism",
+                    "forwardKubeDNSToHost",
+                ].map((k) => [k, "config"]),
+            ),
         });
     });
 

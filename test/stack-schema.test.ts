@@ -247,6 +247,7 @@ function everyKey(): Json {
         kubeContext: "admin@home-ops",
         identity: "6f1c2a4e-3b5d-4c7e-9f8a-0b1c2d3e4f5a",
         apiServerAliases: ["https://172.29.51.11:6443"],
+        talosConfig: "talos/controlplane.yaml",
     });
     c[`${NS}:cilium`] = {
         ...chart("cilium"),
@@ -361,6 +362,7 @@ function everyKey(): Json {
                         wait: false,
                         healthChecks: [{ apiVersion: "apps/v1", kind: "Deployment", name: "app", namespace: "apps" }],
                         notOwnedByPlatform: true,
+                        critical: false,
                     },
                 ],
             },

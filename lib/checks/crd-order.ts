@@ -7,6 +7,7 @@ import { apiGroup, BUILT_IN_GROUPS, renderedObjects } from "../charts/rendered";
 import { ciliumValues } from "../values/cilium";
 import { certManagerValues } from "../values/cert-manager";
 import { corednsValues } from "../values/coredns";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
 import { fluxOperatorValues } from "../values/flux";
 import { ingressNginxValues } from "../values/ingress-nginx";
 import { KIND, readValue, switchOn, ValueKeys } from "../values/read";
@@ -183,7 +184,8 @@ export function releases(config: PlatformConfig): Release[] {
             section: "coredns",
             chart: "coredns",
             phase: "dns",
-            values: corednsValues(cluster, config.coredns),
+            // With the DNS-01 fallthrough and self-check resolvers, as the components get them: these are the values Helm receives.
+            values: corednsValues(cluster, config.coredns, { fallthrough: dns01FallthroughZones(config) }),
             config: config.coredns,
         });
     }
@@ -192,7 +194,10 @@ export function releases(config: PlatformConfig): Release[] {
             section: "certManager",
             chart: "cert-manager",
             phase: "certificates",
-            values: certManagerValues(config.certManager, cluster, { gatewayApi: config.gateway.enabled }),
+            values: certManagerValues(config.certManager, cluster, {
+                recursiveNameservers: dns01RecursiveNameservers(config),
+                gatewayApi: config.gateway.enabled,
+            }),
             config: config.certManager,
         },
         ...(config.ingressNginx.enabled

@@ -126,6 +126,8 @@ export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
     fluxPhases: string[];
     /** Every configured Kustomization as `<flux phase>/<name>`: each must exist, not only those that do. */
     kustomizations: string[];
+    /** Those of `kustomizations` marked `critical: false`: reported, never waited for. @default none */
+    nonCritical?: string[];
     /**
      * flux.sync: the FluxInstance's root Kustomization, which must be Ready. Its
      * Kustomizations come from Git, so they are found by name, not by the phase
@@ -331,6 +333,12 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         gitRepository: f("git-repository", "string", "NAME", "the GitRepository that must be Ready with an artifact"),
         fluxPhases: f("flux-phase", "strings", "NAME", "a Flux phase (label talos-platform/flux-phase), in order"),
         kustomizations: f("kustomization", "strings", "PHASE/NAME", "a Kustomization that must exist in Flux phase PHASE and be Ready"),
+        nonCritical: f(
+            "non-critical",
+            "strings",
+            "PHASE/NAME",
+            "a Kustomization marked critical: false: reported when missing or not Ready, but the gate does not fail on it",
+        ),
         rootKustomization: f(
             "root-kustomization",
             "string",

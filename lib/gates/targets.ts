@@ -229,6 +229,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
+            ...nonCritical(config),
             ...(config.flux.sync
                 ? {
                       rootKustomization: config.flux.source.name,
@@ -246,6 +247,12 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     };
 }
 
+/** The Kustomizations marked critical: false, as `<flux phase>/<name>`; left out when there are none, as the flag is. */
+function nonCritical(config: PlatformConfig): { nonCritical?: string[] } {
+    const list = config.flux.phases.flatMap((p) => p.kustomizations.filter((k) => !k.critical).map((k) => `${p.name}/${k.name}`));
+    return list.length ? { nonCritical: list } : {};
+}
+
 /**
  * A digest of what a phase deploys: its gate re-runs when this changes
  * (a new chart version, new values, a new pool), not on every `up`.
@@ -255,8 +262,13 @@ export function phaseDigest(config: PlatformConfig, phase: Phase): string {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
+        // Where the facts were read from is not what the network runs: the same facts, the same digest.
         // The Gateway API switch changes Cilium's values; off, it leaves the digest as it was.
-        network: [cluster, config.cilium, ...(config.gateway.enabled ? [config.gateway.gatewayApi, config.gateway.loadBalancer] : [])],
+        network: [
+            { ...cluster, talosConfig: undefined },
+            config.cilium,
+            ...(config.gateway.enabled ? [config.gateway.gatewayApi, config.gateway.loadBalancer] : []),
+        ],
         // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
         dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns, dns01FallthroughZones(config)],
         certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null, ...(config.gateway.enabled ? ["gatewayAPI"] : [])],
