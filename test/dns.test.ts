@@ -4,14 +4,15 @@ import { isUpstream } from "../lib/config/coredns";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
-import { byName, devSections, Json, planDev, raw, singleStack } from "./helpers";
+import { byName, devSections, Json, newErrors, newProblems, planDev, raw, singleStack } from "./helpers";
 
 function config(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
     edit?.(s);
     return validateConfig(raw(s));
 }
-const errors = (edit: (s: Record<string, Json>) => void) => config(edit).problems.filter((p) => p.severity === "error");
+/** The errors an edit of the dev stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings });
 const valuesOf = (edit?: (s: Record<string, Json>) => void): Json => {
     const c = config(edit).config!;
     return corednsValues(c.cluster, c.coredns);
@@ -85,7 +86,8 @@ describe("CoreDNS config checks", () => {
             expect(isUpstream(ok), ok).to.equal(true);
         for (const bad of ["dns.google", "8.8.8.8:99999", "tls://1.1.1.1", "[8.8.8.8]:53", "1.1.1.1 8.8.8.8", ""])
             expect(isUpstream(bad), bad).to.equal(false);
-        const p = errors((s) => (s.coredns.upstreams = ["1.1.1.1", "dns.google"]));
+        // A schema error in the section: the checks that read it wait for the fix, and say so.
+        const p = errors((s) => (s.coredns.upstreams = ["1.1.1.1", "dns.google"]), ["checks-skipped"]);
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:coredns.upstreams[1]"]);
         expect(p[0].value).to.equal("dns.google");
         expect(p[0].fix).to.contain("host names are not accepted");
@@ -122,14 +124,17 @@ describe("CoreDNS config checks", () => {
     it("takes ClusterIPs from the escape hatch without a spurious error, deriving clusterIP and the family policy from them", () => {
         const edit = (s: Record<string, Json>) =>
             (s.coredns.values = { service: { clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"] } });
-        expect(errors(edit)).to.deep.equal([]);
+        // Valid, but not where Talos points kubelet: that is the only finding.
+        expect(newProblems(edit).map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "coredns-not-at-cluster-dns", "talos-platform:coredns.values.service.clusterIPs"],
+        ]);
         expect(valuesOf(edit).service).to.deep.include({
             clusterIP: "10.96.0.53",
             clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"],
             ipFamilyPolicy: "RequireDualStack",
         });
         const single = (s: Record<string, Json>) => (singleStack(s), (s.coredns.values = { service: { clusterIPs: ["10.96.0.53"] } }));
-        expect(errors(single)).to.deep.equal([]);
+        expect(errors(single, ["coredns-not-at-cluster-dns"])).to.deep.equal([]);
         expect(valuesOf(single).service).to.deep.include({ clusterIP: "10.96.0.53", ipFamilyPolicy: "SingleStack" });
     });
 
@@ -146,8 +151,12 @@ describe("CoreDNS config checks", () => {
     });
 
     it("refuses the addresses the Service IP allocator never hands out, and accepts the ones it does", () => {
+        // Every finding, errors and warnings: a reserved address is refused, and only an allowed one earns the kubelet warning.
         const paths = (ips: string[]) =>
-            errors((s) => (s.coredns.clusterIPs = ips)).map((x) => `${x.path.replace("talos-platform:coredns.", "")} ${x.message}`);
+            newProblems((s) => (s.coredns.clusterIPs = ips)).map((x) => {
+                const at = x.path.replace("talos-platform:coredns.", "");
+                return x.severity === "error" ? `${at} ${x.message}` : `${x.severity} ${x.rule} ${at}`;
+            });
         expect(paths(["10.96.0.0", "fd47:25e1:2f96:51:1000::a"])).to.deep.equal([
             "clusterIPs[0] is the subnet's network address, which the API server never hands out",
         ]);
@@ -158,8 +167,11 @@ describe("CoreDNS config checks", () => {
             "clusterIPs[1] is the subnet's first address (its subnet-router anycast address), which the API server never hands out",
         ]);
         // IPv6 has no broadcast address, and the kubernetes Service takes the first usable address of the first subnet only.
-        expect(paths(["10.111.255.254", "fd47:25e1:2f96:51:1000::f:ffff"])).to.deep.equal([]);
-        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::1"])).to.deep.equal([]);
+        // Allowed addresses that are not Talos' clusterDNS: a warning, and only then.
+        const elsewhere = "warning coredns-not-at-cluster-dns clusterIPs";
+        expect(paths(["10.111.255.254", "fd47:25e1:2f96:51:1000::f:ffff"])).to.deep.equal([elsewhere]);
+        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::1"])).to.deep.equal([elsewhere]);
+        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::a"])).to.deep.equal([]);
     });
 
     it("reports a ClusterIP that is not an address as such, not as outside the subnet", () => {
@@ -200,15 +212,20 @@ describe("CoreDNS config checks", () => {
     });
 
     it("warns, without blocking, when kube-dns is not where Talos points kubelet", () => {
-        const result = config((s) => (s.coredns.clusterIPs = ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"]));
-        expect(result.problems.filter((p) => p.severity === "error")).to.deep.equal([]);
-        const w = result.problems.find((p) => p.rule === "coredns-not-at-cluster-dns")!;
+        const found = newProblems((s) => (s.coredns.clusterIPs = ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"]));
+        expect(found.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "coredns-not-at-cluster-dns", "talos-platform:coredns.clusterIPs"],
+        ]);
+        const w = found[0];
         expect(w.message).to.contain("10.96.0.10");
         expect(w.fix).to.contain("machine.kubelet.clusterDNS");
     });
 
     it("refuses fewer than two replicas, typed or through values", () => {
-        expect(errors((s) => (s.coredns.replicas = 1)).map((p) => p.path)).to.deep.equal(["talos-platform:coredns.replicas"]);
+        // replicas has a schema minimum of 2: the section does not parse, and its checks wait for the fix.
+        expect(errors((s) => (s.coredns.replicas = 1), ["checks-skipped"]).map((p) => p.path)).to.deep.equal([
+            "talos-platform:coredns.replicas",
+        ]);
         expect(errors((s) => (s.coredns.values = { replicaCount: 1 })).map((p) => p.path)).to.deep.equal([
             "talos-platform:coredns.values.replicaCount",
         ]);

@@ -1,5 +1,7 @@
+import { expect } from "chai";
 import * as path from "node:path";
-import type { RawConfig } from "../lib/config";
+import { RawConfig, validateConfig } from "../lib/config";
+import { describeProblem, Problem } from "../lib/problems";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { PlanInput, runPlan } from "../lib/plan/run";
 import { readStackFile } from "../lib/plan/stackfile";
@@ -90,4 +92,47 @@ export const REPORT_IPV6_POD_SUBNET = "fd47:25e1:2f96:51:2000::/64";
 /** Puts the report's own IPv6 pod subnet back into the dev stack. */
 export function reportPodSubnets(s: Record<string, Json>): void {
     s.cluster.podSubnets = ["10.244.0.0/16", REPORT_IPV6_POD_SUBNET];
+}
+
+const problemKey = (p: Problem) => JSON.stringify([p.severity, p.rule, p.path, p.message, p.fix, p.value]);
+let devFindingsCache: Problem[] | undefined;
+
+/** The dev stack's own findings, as it is: one advisory, its IPv6 pool that its IPv4-only BGP peer does not announce. */
+export function devStackFindings(): Problem[] {
+    return (devFindingsCache ??= validateConfig(raw(devSections())).problems);
+}
+
+/**
+ * Every problem the dev stack has after `edit` that it does not have as it
+ * is: errors, warnings and checks-skipped notes alike. Nothing is filtered by
+ * severity, rule or key, so a problem no test asked about still shows.
+ */
+export function newProblems(edit: (s: Record<string, Json>) => void, otherKeys: RawConfig["otherKeys"] = {}): Problem[] {
+    const s = devSections();
+    edit(s);
+    const known = new Set(devStackFindings().map(problemKey));
+    return validateConfig(raw(s, otherKeys)).problems.filter((p) => !known.has(problemKey(p)));
+}
+
+export interface ErrorsOptions {
+    otherKeys?: RawConfig["otherKeys"];
+    /** Rules of the warnings the test expects alongside the errors; any other new warning fails the test. */
+    warnings?: string[];
+}
+
+/**
+ * The errors `edit` brings to the dev stack. A test that asks for errors
+ * still sees every warning: one it did not name in `warnings` fails it, so a
+ * warning that should not be there (or should have been an error) cannot
+ * hide behind the filter.
+ */
+export function newErrors(edit: (s: Record<string, Json>) => void, options: ErrorsOptions = {}): Problem[] {
+    const all = newProblems(edit, options.otherKeys);
+    const allowed = new Set(options.warnings ?? []);
+    const unasked = all.filter((p) => p.severity !== "error" && !allowed.has(p.rule ?? ""));
+    expect(
+        unasked.map((p) => `${p.rule}: ${describeProblem(p)}`),
+        "warnings the test did not ask about",
+    ).to.deep.equal([]);
+    return all.filter((p) => p.severity === "error");
 }
