@@ -4,15 +4,21 @@ import { corednsValues } from "../lib/values/coredns";
 import { gateOptions } from "../lib/gates/targets";
 import { certManagerValues, certManagerWebhook } from "../lib/values/cert-manager";
 import { fluxInstance } from "../lib/values/flux";
-import { devSections, Json, planDev, raw } from "./helpers";
+import { devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
 
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
     edit?.(s);
     return validateConfig(raw(s));
 }
-const errors = (edit: (s: Record<string, Json>) => void) => check(edit).problems.filter((p) => p.severity === "error");
-const at = (edit: (s: Record<string, Json>) => void, path: string) => errors(edit).find((p) => p.path === path);
+/** The errors an edit of the dev stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings });
+/** The one problem an edit brings, an error at `path`: any other error or warning fails the test. */
+const at = (edit: (s: Record<string, Json>) => void, path: string) => {
+    const p = errors(edit);
+    expect(p.map((x) => x.path)).to.deep.equal([path]);
+    return p[0];
+};
 
 describe("rule: no object whose CRD comes later", () => {
     it("rejects the report's ingress-nginx ServiceMonitor, whose CRD the monitoring Kustomization brings after ingress", () => {
@@ -91,11 +97,14 @@ describe("rule: no object whose CRD comes later", () => {
     });
 
     it("ignores CoreDNS' switches when Talos runs CoreDNS, since no chart is installed", () => {
-        const p = errors((s) => {
+        const p = newProblems((s) => {
             s.cluster.coreDnsDisabled = false;
             s.coredns.values = { prometheus: { monitor: { enabled: true } } };
         });
-        expect(p).to.deep.equal([]);
+        // The only finding: the values do nothing at all.
+        expect(p.map((x) => [x.severity, x.rule, x.path])).to.deep.equal([
+            ["warning", "coredns-settings-unused", "talos-platform:coredns.values"],
+        ]);
     });
 });
 
@@ -287,10 +296,11 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         };
         const p = at(unlabelled, "talos-platform:ingressNginx.loadBalancer.pool");
         expect(p?.fix).to.equal("name one of bgp-default, bgp-ingress, bgp-reserved");
-        const v6only = at(
+        // The IPv6 pool, now the only one, keeps the dev stack's finding that no IPv6 session announces it.
+        const v6only = errors(
             (s) => (unlabelled(s), (s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.slice(3))),
-            "talos-platform:ingressNginx.loadBalancer.pool",
-        );
+            ["lb-pool-not-announced"],
+        ).find((p) => p.path === "talos-platform:ingressNginx.loadBalancer.pool");
         expect(v6only?.fix).to.contain("add a pool with an IPv4 block");
     });
 
@@ -334,7 +344,7 @@ describe("rule: a custom cluster domain reaches every component", () => {
 
     it("carries home.arpa into the CoreDNS zone, cert-manager's webhook names and the FluxInstance, without errors", () => {
         const result = check(custom);
-        expect(result.problems.filter((p) => p.severity === "error")).to.deep.equal([]);
+        expect(newProblems(custom)).to.deep.equal([]);
         const c = result.config!;
         expect(JSON.stringify(corednsValues(c.cluster, c.coredns).servers)).to.contain('"home.arpa in-addr.arpa ip6.arpa"');
         expect((certManagerValues(c.certManager, c.cluster) as Json).webhook.extraArgs[0]).to.match(/\.svc\.home\.arpa$/);
@@ -342,13 +352,18 @@ describe("rule: a custom cluster domain reaches every component", () => {
     });
 
     it("rejects a CoreDNS server block that serves another zone, naming both keys", () => {
-        const e = at((s) => {
+        const p = errors((s) => {
             custom(s);
             s.coredns.values = {
                 servers: [{ zones: [{ zone: "." }], port: 53, plugins: [{ name: "kubernetes", parameters: "cluster.local" }] }],
             };
-        }, "talos-platform:coredns.values.servers");
-        expect(e?.message).to.contain("cluster.local").and.contain("talos-platform:cluster.dnsDomain is home.arpa");
+        });
+        // The server block serves the wrong zone, and its parameters are a leftover cluster.local name.
+        expect(p.map((x) => x.path)).to.deep.equal([
+            "talos-platform:coredns.values.servers",
+            "talos-platform:coredns.values.servers[0].plugins[0].parameters",
+        ]);
+        expect(p[0].message).to.contain("cluster.local").and.contain("talos-platform:cluster.dnsDomain is home.arpa");
     });
 
     it("rejects webhook arguments that drop the cluster domain, and leftover cluster.local names in any values", () => {

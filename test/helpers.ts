@@ -102,16 +102,36 @@ export function devStackFindings(): Problem[] {
     return (devFindingsCache ??= validateConfig(raw(devSections())).problems);
 }
 
+/** `problems` less those the dev stack has as it is. Nothing is filtered by severity, rule or key. */
+export function withoutDevFindings(problems: Problem[]): Problem[] {
+    const known = new Set(devStackFindings().map(problemKey));
+    return problems.filter((p) => !known.has(problemKey(p)));
+}
+
 /**
  * Every problem the dev stack has after `edit` that it does not have as it
- * is: errors, warnings and checks-skipped notes alike. Nothing is filtered by
- * severity, rule or key, so a problem no test asked about still shows.
+ * is: errors, warnings and checks-skipped notes alike, so a problem no test
+ * asked about still shows.
  */
 export function newProblems(edit: (s: Record<string, Json>) => void, otherKeys: RawConfig["otherKeys"] = {}): Problem[] {
     const s = devSections();
     edit(s);
-    const known = new Set(devStackFindings().map(problemKey));
-    return validateConfig(raw(s, otherKeys)).problems.filter((p) => !known.has(problemKey(p)));
+    return withoutDevFindings(validateConfig(raw(s, otherKeys)).problems);
+}
+
+/**
+ * The errors among `problems`. A test that asks for errors still sees every
+ * warning: one whose rule it did not name in `warnings` fails it, so a
+ * warning that should not be there (or should have been an error) cannot
+ * hide behind the filter.
+ */
+export function errorsOnly(problems: Problem[], warnings: string[] = []): Problem[] {
+    const unasked = problems.filter((p) => p.severity !== "error" && !warnings.includes(p.rule ?? ""));
+    expect(
+        unasked.map((p) => `${p.rule}: ${describeProblem(p)}`),
+        "warnings the test did not ask about",
+    ).to.deep.equal([]);
+    return problems.filter((p) => p.severity === "error");
 }
 
 export interface ErrorsOptions {
@@ -120,19 +140,7 @@ export interface ErrorsOptions {
     warnings?: string[];
 }
 
-/**
- * The errors `edit` brings to the dev stack. A test that asks for errors
- * still sees every warning: one it did not name in `warnings` fails it, so a
- * warning that should not be there (or should have been an error) cannot
- * hide behind the filter.
- */
+/** The errors `edit` brings to the dev stack; a new warning the test did not name fails it (see errorsOnly). */
 export function newErrors(edit: (s: Record<string, Json>) => void, options: ErrorsOptions = {}): Problem[] {
-    const all = newProblems(edit, options.otherKeys);
-    const allowed = new Set(options.warnings ?? []);
-    const unasked = all.filter((p) => p.severity !== "error" && !allowed.has(p.rule ?? ""));
-    expect(
-        unasked.map((p) => `${p.rule}: ${describeProblem(p)}`),
-        "warnings the test did not ask about",
-    ).to.deep.equal([]);
-    return all.filter((p) => p.severity === "error");
+    return errorsOnly(newProblems(edit, options.otherKeys), options.warnings);
 }
