@@ -3,7 +3,7 @@ import { validateConfig } from "../lib/config";
 import type { Plan } from "../lib/plan/model";
 import { ingressNginxServices, ingressNginxValues, labelsFor } from "../lib/values/ingress-nginx";
 import { unknownChartKeys } from "./chart-keys";
-import { byName, devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
+import { byName, devSections, Json, planDev, raw, newErrors } from "./helpers";
 
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { validateConfig } from "../lib/config";
 import { nodeBlocks } from "../lib/checks/node-ipam";
 import { parseCidr } from "../lib/net";
 import { describeProblem, Problem } from "../lib/problems";
