@@ -16,7 +16,7 @@ import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
 import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from "../lib/gates/workloads";
 import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
-import { devSections, raw, ROOT } from "./helpers";
+import { devSections, Json, newProblems, raw, ROOT } from "./helpers";
 import { crdErrors } from "./schemas";
 
 describe("gate options", () => {
@@ -149,39 +149,57 @@ describe("gate options", () => {
         });
     });
 
+    /** Every finding the gates section brings to the dev stack, as "severity rule path: message". */
+    const gateFindings = (gates: Json) =>
+        newProblems((s) => (s.gates = gates)).map((p) => `${p.severity} ${p.rule ?? "-"} ${p.path}: ${p.message}`);
+    const SKIPPED = /^warning checks-skipped talos-platform:gates: /;
+
     it("refuses a poll interval over 2s, an unpinned probe image and a bogus external name", () => {
-        const s = devSections();
-        s.gates = { pollInterval: "5s", probeImage: "curlimages/curl:latest", dns: { externalName: "not_a host" } };
-        const paths = validateConfig(raw(s))
-            .problems.filter((p) => p.severity === "error")
-            .map((p) => p.path);
-        expect(paths).to.have.members([
-            "talos-platform:gates.pollInterval",
-            "talos-platform:gates.probeImage",
-            "talos-platform:gates.dns.externalName",
+        const found = gateFindings({ pollInterval: "5s", probeImage: "curlimages/curl:latest", dns: { externalName: "not_a host" } });
+        expect(found.filter((f) => !SKIPPED.test(f)).map((f) => f.split(":").slice(0, 2).join(":"))).to.have.members([
+            "error - talos-platform:gates.pollInterval",
+            "error - talos-platform:gates.probeImage",
+            "error - talos-platform:gates.dns.externalName",
         ]);
+        expect(found.filter((f) => SKIPPED.test(f))).to.have.length(1);
+        expect(found).to.have.length(4);
     });
 
     it("reports a timeout that is not a duration once, not also as too short", () => {
-        const s = devSections();
-        s.gates = { network: { timeout: "2 minutes" }, pollInterval: "2 seconds" };
-        const errors = validateConfig(raw(s)).problems.filter((p) => p.severity === "error");
-        expect(errors.map((p) => `${p.path}: ${p.message}`)).to.deep.equal([
-            "talos-platform:gates.pollInterval: is not a duration",
-            "talos-platform:gates.network.timeout: is not a duration",
+        expect(
+            gateFindings({ network: { timeout: "2 minutes" }, pollInterval: "2 seconds" }).filter((f) => !SKIPPED.test(f)),
+        ).to.deep.equal([
+            "error - talos-platform:gates.pollInterval: is not a duration",
+            "error - talos-platform:gates.network.timeout: is not a duration",
         ]);
-        s.gates = { network: { timeout: "500ms" } };
-        expect(validateConfig(raw(s)).problems.map((p) => p.message)).to.include("is shorter than one second");
+    });
+
+    it("takes a gate timeout of 1s and refuses 999ms; takes a poll of 1ms and of 2s, and refuses 2001ms, as documented", () => {
+        const errors = (gates: Json) => gateFindings(gates).filter((f) => !SKIPPED.test(f));
+        expect(errors({ network: { timeout: "1s" } })).to.deep.equal([]);
+        expect(errors({ network: { timeout: "999ms" } })).to.deep.equal([
+            "error - talos-platform:gates.network.timeout: is shorter than one second",
+        ]);
+        expect(errors({ pollInterval: "2s" })).to.deep.equal([]);
+        expect(errors({ pollInterval: "1ms" })).to.deep.equal([]);
+        expect(errors({ pollInterval: "2001ms" })).to.deep.equal(["error - talos-platform:gates.pollInterval: is not between 1ms and 2s"]);
+        expect(errors({ pollInterval: "0s" })).to.deep.equal(["error - talos-platform:gates.pollInterval: is not between 1ms and 2s"]);
     });
 
     it("warns about a gate timeout over 10 minutes, and only then", () => {
         const s = devSections();
         s.gates = { dns: { timeout: "15m" }, gitops: { timeout: "10m" } };
-        const { config, problems } = validateConfig(raw(s));
-        expect(config, "a warning does not block").to.not.equal(undefined);
-        const long = problems.filter((p) => p.rule === "gate-timeout-long");
-        expect(long.map((p) => [p.path, p.value, p.severity])).to.deep.equal([["talos-platform:gates.dns.timeout", "15m", "warning"]]);
+        expect(validateConfig(raw(s)).config, "a warning does not block").to.not.equal(undefined);
+        const long = newProblems((x) => (x.gates = s.gates));
+        expect(long.map((p) => [p.path, p.value, p.severity, p.rule])).to.deep.equal([
+            ["talos-platform:gates.dns.timeout", "15m", "warning", "gate-timeout-long"],
+        ]);
         expect(long[0].message).to.contain("more than 10m");
+        // The boundary, on both sides: 10m is fine, a second more is not.
+        expect(gateFindings({ certificates: { timeout: "10m" } })).to.deep.equal([]);
+        expect(gateFindings({ certificates: { timeout: "10m1s" } }).map((f) => f.split(":").slice(0, 2).join(":"))).to.deep.equal([
+            "warning gate-timeout-long talos-platform:gates.certificates.timeout",
+        ]);
     });
 });
 
