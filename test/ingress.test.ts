@@ -3,7 +3,7 @@ import { validateConfig } from "../lib/config";
 import type { Plan } from "../lib/plan/model";
 import { ingressNginxServices, ingressNginxValues, labelsFor } from "../lib/values/ingress-nginx";
 import { unknownChartKeys } from "./chart-keys";
-import { byName, devSections, Json, planDev, raw, newErrors } from "./helpers";
+import { byName, devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
 
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
@@ -87,6 +87,41 @@ describe("ingress config checks", () => {
         const p = errors((s) => (s.ingressNginx.loadBalancer.ip = "172.29.52.100"));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
         expect(p[0].message).to.contain("bgp-ingress");
+    });
+
+    it("takes an address at either end of its pool and refuses the one just outside, typed or through values, IPv4 and IPv6", () => {
+        const IP_KEY = "talos-platform:ingressNginx.loadBalancer.ip";
+        const VALUES_KEY = "talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips";
+        // Every finding, errors and warnings, as [path] per finding.
+        const typed = (pool: string, ip: string, service: Json = {}) =>
+            newProblems((s) => {
+                s.ingressNginx.loadBalancer.pool = pool;
+                s.ingressNginx.loadBalancer.ip = ip;
+                s.ingressNginx.values = { controller: { service } };
+            }).map((x) => x.path);
+        const viaValues = (pool: string, ip: string, service: Json = {}) =>
+            newProblems((s) => {
+                s.ingressNginx.loadBalancer.pool = pool;
+                delete s.ingressNginx.loadBalancer.ip;
+                s.ingressNginx.values = { controller: { service: { ...service, annotations: { "lbipam.cilium.io/ips": ip } } } };
+            }).map((x) => x.path);
+        // bgp-ingress is start 172.29.52.200, stop 172.29.52.220 in the dev stack; Cilium's range includes both.
+        // bgp-default-ipv6 is fd47:25e1:2f96:52:100::/120, first and last addresses allowed (Cilium's default).
+        const v6 = { ipFamilies: ["IPv6"] };
+        const cases: [string, string, Json, boolean][] = [
+            ["bgp-ingress", "172.29.52.199", {}, false],
+            ["bgp-ingress", "172.29.52.200", {}, true],
+            ["bgp-ingress", "172.29.52.220", {}, true],
+            ["bgp-ingress", "172.29.52.221", {}, false],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:ff:ffff:ffff:ffff", v6, false],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:100::", v6, true],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:100::ff", v6, true],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:100::100", v6, false],
+        ];
+        for (const [pool, ip, service, inside] of cases) {
+            expect(typed(pool, ip, service), `${ip} typed`).to.deep.equal(inside ? [] : [IP_KEY]);
+            expect(viaValues(pool, ip, service), `${ip} through values`).to.deep.equal(inside ? [] : [VALUES_KEY]);
+        }
     });
 
     it("honours allowFirstLastIPs: false for CIDR pools", () => {
