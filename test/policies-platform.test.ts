@@ -105,6 +105,25 @@ describe("policy no-crd-from-later-phase", () => {
         expect(await findings("no-crd-from-later-phase", RELEASE, release(webhookCert), INGRESS)).to.deep.equal([]);
     });
 
+    it("judges a release by the phase of the component it is registered under, not by its chart's usual phase", async () => {
+        const NETWORK = "talos-platform:network:Cilium";
+        const webhookCert = { controller: { admissionWebhooks: { certManager: { enabled: true } } } };
+        // ingress-nginx's webhook Certificate under a network-phase component: cert-manager only comes in the certificates phase.
+        const early = await findings("no-crd-from-later-phase", RELEASE, release(webhookCert), NETWORK);
+        expect(early.map((f) => f.severity)).to.deep.equal(["mandatory"]);
+        expect(early[0].message).to.contain("network-phase release").and.contain("cert-manager.io");
+        // Cilium's Hubble certificates from cert-manager under an ingress-phase component: cert-manager came before.
+        const cilium = {
+            chart: "cilium",
+            version: "1.19.4",
+            repositoryOpts: { repo: "https://helm.cilium.io" },
+            values: { hubble: { tls: { auto: { method: "certmanager" } } } },
+        };
+        expect(await findings("no-crd-from-later-phase", RELEASE, cilium, INGRESS)).to.deep.equal([]);
+        // The same release outside any component falls back to the chart's phase: network, before cert-manager.
+        expect((await findings("no-crd-from-later-phase", RELEASE, cilium)).map((f) => f.severity)).to.deep.equal(["mandatory"]);
+    });
+
     it("passes a release without values", async () => {
         expect(await findings("no-crd-from-later-phase", RELEASE, release(), INGRESS)).to.deep.equal([]);
     });
