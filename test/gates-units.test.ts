@@ -18,6 +18,8 @@ import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from
 import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
 import { devSections, Json, newProblems, raw, ROOT } from "./helpers";
 import { crdErrors } from "./schemas";
+import { exitStatus, runGate, type Step } from "../lib/gates/run";
+import type { Kube } from "../lib/gates/kube";
 
 describe("gate options", () => {
     it("derives every gate's targets from the dev stack", () => {
@@ -577,6 +579,66 @@ describe("transport errors", () => {
         expect(kubeconfigFault(missingCert)).to.contain("/nonexistent/.talos/admin.crt");
         expect(transportFailure(err({ code: "ERR_SOMETHING_ELSE" }))).to.equal(undefined);
         expect(transportFailure(new TypeError("a bug"))).to.equal(undefined);
+    });
+});
+
+describe("an API server that stops answering, on a clock the test controls", () => {
+    const SERVER = "https://172.29.51.10:6443";
+    const refused = () => Object.assign(new Error(`connect ECONNREFUSED ${SERVER}`), { code: "ECONNREFUSED" });
+
+    /**
+     * Runs one step that fails with a refused connection on each poll; the
+     * clock moves by the next of `advances` (ms) when the step is called.
+     * No wall clock is read: the window is the gate's own arithmetic.
+     */
+    async function refusedFor(advances: number[], unreachableForMs?: number) {
+        let t = 1_000_000;
+        let calls = 0;
+        const step: Step = {
+            name: "CRDs established",
+            check: async () => {
+                t += advances[Math.min(calls++, advances.length - 1)];
+                throw refused();
+            },
+        };
+        const kube = { server: SERVER, context: "admin@home-ops", limit: () => undefined } as unknown as Kube;
+        const options = { ...devOptions().crds, timeoutMs: 3_600_000, pollMs: 1 };
+        const result = await runGate(
+            "crds",
+            [step],
+            { kube, options, probes: {} as never, signal: new AbortController().signal },
+            {
+                progress: () => undefined,
+                now: () => t,
+                unreachableForMs,
+            },
+        );
+        return { result, calls };
+    }
+
+    it("waits out 15 s of refused connections by default, as the README documents, and not a millisecond less", async () => {
+        // First refusal at 0, then 14.999 s later (still waiting), then at 15 s (unreachable).
+        const { result, calls } = await refusedFor([0, 14_999, 1]);
+        expect(calls).to.equal(3);
+        expect(result.timedOut).to.equal(undefined);
+        expect(result.unreachable).to.deep.equal({ kind: "network", server: SERVER });
+        expect(result.elapsedMs).to.equal(15_000);
+        expect(result.diagnosis!.evidence).to.deep.equal([`connect ECONNREFUSED ${SERVER}`, "unreachable for 15s"]);
+        expect(exitStatus(result)).to.equal(2);
+    });
+
+    it("counts the 15 s from the first refusal: refusals a second apart end the gate at the 16th poll", async () => {
+        // Refusals a second apart: the 15th second after the first refusal ends it, at poll 16.
+        const { result, calls } = await refusedFor([1000]);
+        expect(calls).to.equal(16);
+        expect(result.elapsedMs).to.equal(16_000);
+        expect(result.unreachable?.kind).to.equal("network");
+    });
+
+    it("takes a shorter window when the caller gives one", async () => {
+        const { result, calls } = await refusedFor([0, 299, 1], 300);
+        expect(calls).to.equal(3);
+        expect(result.elapsedMs).to.equal(300);
     });
 });
 
