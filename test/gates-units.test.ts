@@ -16,7 +16,8 @@ import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
 import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from "../lib/gates/workloads";
 import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
-import { devSections, Json, newProblems, raw, ROOT } from "./helpers";
+import { byName, devSections, Json, newProblems, planDev, raw, ROOT } from "./helpers";
+import { PHASES } from "../lib/phases";
 import { crdErrors } from "./schemas";
 import { exitStatus, runGate, type Step } from "../lib/gates/run";
 import type { Kube } from "../lib/gates/kube";
@@ -94,9 +95,139 @@ describe("gate options", () => {
         const o = devOptions();
         for (const gate of GATE_NAMES) {
             const { options } = parseGateFlags(gate, gateFlags(gate, o[gate]), {} as never);
-            const expected = Object.fromEntries(Object.entries(o[gate]).filter(([k, v]) => v !== undefined && k in FLAGS[gate]));
+            // Every option a gate has reaches its command line, except those that by contract never do: the
+            // kubeconfig file (left to the environment, as the provider does), where the context came from, and
+            // the probe pods' settings for the gates that run no probe pod (crds, certificates, gitops).
+            const never = [
+                "kubeconfig",
+                "contextFrom",
+                ...(["network", "dns", "ingress"].includes(gate) ? [] : ["probeImage", "probeNamespace"]),
+            ];
+            const expected = Object.fromEntries(Object.entries(o[gate]).filter(([k, v]) => v !== undefined && !never.includes(k)));
             expect(options, gate).to.deep.equal(expected);
         }
+    });
+
+    /**
+     * The gate command's contract, written out here rather than read from
+     * FLAGS: what `pulumi up` passes and what `npm run gate -- <gate> --help`
+     * documents. Each gate polls (timeout, poll) through a kubeconfig
+     * (context, kubeconfig) and names the kubernetes Service's address in
+     * crash diagnoses (service-ip); the rest are what each gate checks, per
+     * the README's table of gates.
+     */
+    const COMMON = ["timeout", "poll", "context", "kubeconfig"];
+    const PROBE = ["probe-image", "probe-namespace"];
+    const CONTRACT: Record<string, string[]> = {
+        crds: [...COMMON, "crd"],
+        network: [
+            ...COMMON,
+            ...PROBE,
+            "namespace",
+            "agent-daemonset",
+            "operator-deployment",
+            "crd",
+            "service-ip",
+            "kube-proxy-replacement",
+        ],
+        dns: [...COMMON, ...PROBE, "namespace", "deployment", "dns-domain", "resolve", "service-ip"],
+        certificates: [...COMMON, "namespace", "deployment", "service-ip"],
+        ingress: [...COMMON, ...PROBE, "namespace", "service", "service-type", "deployment", "port", "service-ip"],
+        gitops: [...COMMON, "namespace", "deployment", "git-repository", "flux-phase", "kustomization", "service-ip"],
+    };
+
+    it("each gate's --help lists exactly the flags of its contract, and parses each of them", async () => {
+        expect(Object.keys(CONTRACT)).to.have.members([...GATE_NAMES]);
+        for (const gate of GATE_NAMES) {
+            let text = "";
+            const sink = {
+                out: (t: string) => (text += t),
+                err: (t: string) => (text += t),
+                cwd: ".",
+                signal: new AbortController().signal,
+            };
+            expect(await gateMain([gate, "--help"], sink), gate).to.equal(0);
+            const listed = [...text.matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]);
+            // The command's own flags: where the settings come from, and help.
+            const own = listed.filter((f) => !["stack", "config", "no-stack", "help"].includes(f));
+            expect(own, `${gate} --help`).to.have.members(CONTRACT[gate]);
+            expect(own, `${gate} --help`).to.have.length(CONTRACT[gate].length);
+        }
+    });
+
+    it("passes each gate, from the plan as pulumi up runs it, every setting of its contract with the dev stack's values", async () => {
+        const plan = await planDev();
+        /** The flags after `gate.ts <gate>` (or the compiled gate.js), as flag → values. */
+        const flagsOf = (gate: string): Record<string, string[]> => {
+            const create = String(byName(plan, `${gate}-gate-check`).inputs.create);
+            const m = new RegExp(`\\bgate\\.[jt]s ${gate} --no-stack (.*)$`).exec(create);
+            expect(m, create).to.not.equal(null);
+            const out: Record<string, string[]> = {};
+            const words = m![1].split(" ");
+            for (let i = 0; i < words.length; i += 2) {
+                expect(words[i], create).to.match(/^--[a-z-]+$/);
+                (out[words[i].slice(2)] ??= []).push(words[i + 1]);
+            }
+            return out;
+        };
+        // The dev stack: the charts' release names as Helm names them, the defaults the README gives.
+        const polling = { timeout: ["3m"], poll: ["2s"] };
+        const probe = { "probe-image": ["curlimages/curl:8.11.1"], "probe-namespace": ["default"] };
+        const serviceIp = { "service-ip": ["10.96.0.1"] };
+        expect(flagsOf("ingress")).to.deep.equal({
+            ...polling,
+            ...probe,
+            namespace: ["ingress-nginx"],
+            service: ["ingress-nginx-controller"],
+            "service-type": ["LoadBalancer"],
+            deployment: ["ingress-nginx-controller"],
+            port: ["80"],
+            ...serviceIp,
+        });
+        expect(flagsOf("dns")).to.deep.equal({
+            ...polling,
+            ...probe,
+            namespace: ["kube-system"],
+            deployment: ["coredns"],
+            "dns-domain": ["k8s.home.geoffdavis.com"],
+            resolve: ["github.com"],
+            ...serviceIp,
+        });
+        expect(flagsOf("certificates")).to.deep.equal({
+            ...polling,
+            namespace: ["cert-manager"],
+            deployment: ["cert-manager-webhook"],
+            ...serviceIp,
+        });
+        const network = flagsOf("network");
+        expect(network).to.deep.include({
+            timeout: ["2m"],
+            poll: ["2s"],
+            ...probe,
+            namespace: ["kube-system"],
+            "agent-daemonset": ["cilium"],
+            "operator-deployment": ["cilium-operator"],
+            ...serviceIp,
+            "kube-proxy-replacement": ["true"],
+        });
+        expect(network.crd).to.include.members([
+            "ciliumnodes.cilium.io",
+            "ciliumloadbalancerippools.cilium.io",
+            "ciliumbgppeerconfigs.cilium.io",
+        ]);
+        const gitops = flagsOf("gitops");
+        expect(gitops).to.deep.include({
+            ...polling,
+            namespace: ["flux-system"],
+            deployment: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+            "git-repository": ["flux-system"],
+            "flux-phase": ["core", "storage-and-monitoring", "networking", "applications"],
+            ...serviceIp,
+        });
+        expect(gitops.kustomization).to.include.members(["core/infrastructure-sources", "applications/apps-monitoring"]);
+        // Nothing else: every flag on a gate's command line is one of its contract (context only when set).
+        for (const gate of PHASES)
+            expect(Object.keys(flagsOf(gate)), gate).to.have.members(CONTRACT[gate].filter((f) => f !== "context" && f !== "kubeconfig"));
     });
 
     it("keeps the crds command compatible with CrdWait's contract", () => {
