@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
-import { allObjects, ciliumObjects, requiredCrds, SELECT_ALL_SERVICES } from "../lib/values/cilium-objects";
+import { allObjects, ciliumObjects, requiredCrds } from "../lib/values/cilium-objects";
 import { devSections, ingressWithoutLoadBalancer, Json, raw } from "./helpers";
 import { crdErrors } from "./schemas";
 
@@ -88,7 +88,10 @@ describe("Cilium objects from other configs", () => {
         });
         expect(o.pools.map((p) => p.spec.allowFirstLastIPs)).to.deep.equal(["No", "Yes"]);
         expect(o.pools[0].spec).to.not.have.property("serviceSelector");
-        expect(o.bgp!.advertisements[0].spec.advertisements![0].selector).to.deep.equal(SELECT_ALL_SERVICES);
+        // Cilium selects every Service with a NotIn on a label no Service carries (its documented idiom; an empty selector selects none).
+        expect(o.bgp!.advertisements[0].spec.advertisements![0].selector).to.deep.equal({
+            matchExpressions: [{ key: "talos-platform/never-set", operator: "NotIn", values: ["never-used-value"] }],
+        });
         // Both pools select every Service: one advertisement entry covers both.
         expect(o.bgp!.advertisements[0].spec.advertisements).to.have.length(1);
     });

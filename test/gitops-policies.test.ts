@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import { stackPolicyConfig } from "../lib/plan/policies";
 import * as fluxValues from "../lib/values/flux";
-import { fluxInstance, gitRepository, kustomization, NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
+import { fluxInstance, gitRepository, kustomization } from "../lib/values/flux";
 import { devSections, Json, planDev, raw } from "./helpers";
 import { violations } from "./policies.test";
 
@@ -162,9 +162,9 @@ describe("policy flux-single-owner", () => {
     it("passes a Kustomization marked as not owned by the platform", async () => {
         const obj = ks();
         obj.spec.path = "./infrastructure/issuers";
-        obj.metadata.annotations[NOT_OWNED_BY_PLATFORM] = "true";
+        obj.metadata.annotations["talos-platform/not-owned-by-platform"] = "true";
         expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.deep.equal([]);
-        obj.metadata.annotations[NOT_OWNED_BY_PLATFORM] = "false";
+        obj.metadata.annotations["talos-platform/not-owned-by-platform"] = "false";
         expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.have.length(1);
     });
 });
