@@ -260,12 +260,15 @@ describe("CoreDNS config checks", () => {
         expect(w.severity).to.equal("warning");
         expect(w.path).to.equal("talos-platform:coredns.upstreams");
         expect(w.message, "the key is named once, as the path").to.not.contain("upstreams");
+        expect(w.message).to.equal(
+            "has no effect: cluster.coreDnsDisabled is false, so Talos runs CoreDNS and this program only gates on it",
+        );
         const two = config((s) => {
             s.cluster.coreDnsDisabled = false;
             s.coredns.upstreams = ["8.8.8.8"];
             s.coredns.replicas = 3;
         }).problems.find((p) => p.rule === "coredns-settings-unused")!;
-        expect(two.message).to.contain("(nor do talos-platform:coredns.replicas)");
+        expect(two.message).to.match(/only gates on it \(nor do talos-platform:coredns\.replicas\)$/);
         expect(
             config((s) => ((s.cluster.coreDnsDisabled = false), (s.coredns = {}))).problems.some(
                 (p) => p.rule === "coredns-settings-unused",
