@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterIssuers } from "../components/cluster-issuers";
-import { validateConfig } from "../lib/config";
+import { PlatformConfig, validateConfig } from "../lib/config";
 import type { Plan } from "../lib/plan/model";
 import { runPlan } from "../lib/plan/run";
 import { caCertificate, certManagerValues, clusterIssuer } from "../lib/values/cert-manager";
@@ -23,7 +23,9 @@ function check(edit?: (s: Record<string, Json>) => void, otherKeys = devSecretKe
 const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings });
 
 describe("cert-manager values and objects against upstream schemas", () => {
-    const config = validateConfig(raw(devSections())).config!;
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let config: PlatformConfig;
+    beforeEach(() => (config = validateConfig(raw(devSections())).config!));
 
     it("chart values validate against v1.21.1's schema, with CRDs kept, webhook, cainjector and the ingress-shim default", () => {
         const v = certManagerValues(config.certManager, config.cluster) as Json;

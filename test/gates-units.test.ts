@@ -10,7 +10,18 @@ import { diagnoseGitSource, fluxReadiness, missingKustomizations, sourceFailure,
 import { lbAddress, poolRanges } from "../lib/gates/ingress";
 import { kubeconfigFault, transportFailure } from "../lib/gates/kube";
 import { diagnoseServicePath, kprConfigured, parseKprStatus, routingEvidence, ServiceRouting } from "../lib/gates/network";
-import { durationFlag, FLAGS, GATE_NAMES, gateFlags, parseGateFlags, UsageError } from "../lib/gates/options";
+import {
+    CertificatesOptions,
+    DnsOptions,
+    durationFlag,
+    FLAGS,
+    GATE_NAMES,
+    gateFlags,
+    GitopsOptions,
+    IngressOptions,
+    parseGateFlags,
+    UsageError,
+} from "../lib/gates/options";
 import { parseProbeOutput, probePod, probeScript } from "../lib/gates/probe";
 import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
@@ -452,7 +463,9 @@ describe("network diagnosis", () => {
 });
 
 describe("dns diagnosis", () => {
-    const o = devOptions().dns;
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: DnsOptions;
+    beforeEach(() => (o = devOptions().dns));
     const ok = (id: string) => ({ id, rc: 0, output: "Name: x Address: 1.2.3.4" });
 
     it("classifies nslookup's own words by the rcode it prints", () => {
@@ -506,7 +519,9 @@ describe("dns diagnosis", () => {
 });
 
 describe("certificates diagnosis", () => {
-    const o = devOptions().certificates;
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: CertificatesOptions;
+    beforeEach(() => (o = devOptions().certificates));
     const msg = (tail: string) =>
         `Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": ${tail}`;
 
@@ -548,7 +563,9 @@ describe("certificates diagnosis", () => {
 });
 
 describe("gitops diagnosis", () => {
-    const o = devOptions().gitops;
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: GitopsOptions;
+    beforeEach(() => (o = devOptions().gitops));
 
     it("reads the report's clone error as a DNS failure, naming the host", () => {
         expect(sourceFailure(GIT_DNS_ERROR)).to.equal("dns");
@@ -609,8 +626,16 @@ describe("gitops diagnosis", () => {
 });
 
 describe("ingress diagnosis", () => {
-    const o = devOptions().ingress;
-    const pools = devConfig().cilium.loadBalancerPools.map((p) => poolRanges({ metadata: { name: p.name }, spec: { blocks: p.blocks } }));
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: IngressOptions;
+    beforeEach(() => (o = devOptions().ingress));
+    let pools: ReturnType<typeof poolRanges>[];
+    beforeEach(
+        () =>
+            (pools = devConfig().cilium.loadBalancerPools.map((p) =>
+                poolRanges({ metadata: { name: p.name }, spec: { blocks: p.blocks } }),
+            )),
+    );
     const svc = (status: object) => ({ spec: { type: "LoadBalancer" }, status }) as never;
 
     it("accepts an address from a pool and names the pool", () => {

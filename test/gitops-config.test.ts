@@ -157,9 +157,9 @@ describe("gitops config: dependencies", () => {
 });
 
 describe("gitops config: two owners", () => {
-    const owned = ownedComponents({ coreDnsDisabled: true });
-    const byName = (n: string) => ownerOfName(n, owned)?.component;
-    const byPath = (p: string) => ownerOfPath(p, owned)?.component;
+    const owned = () => ownedComponents({ coreDnsDisabled: true });
+    const byName = (n: string) => ownerOfName(n, owned())?.component;
+    const byPath = (p: string) => ownerOfPath(p, owned())?.component;
 
     it("knows a name for an owned component by its whole words, aliases included", () => {
         for (const [name, component] of [

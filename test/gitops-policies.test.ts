@@ -10,11 +10,15 @@ const FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
 const GIT_REPOSITORY = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
 
-const config = validateConfig(raw(devSections())).config!;
+// Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+const config = () => validateConfig(raw(devSections())).config!;
 // What the program emits: every policy must pass these.
-const instance = () => fluxInstance(config.cluster, config.flux) as Json;
-const source = () => gitRepository(config.flux) as Json;
-const ks = () => kustomization(config.flux, 1, ["infrastructure-sources"], config.flux.phases[1].kustomizations[0]) as Json;
+const instance = () => fluxInstance(config().cluster, config().flux) as Json;
+const source = () => gitRepository(config().flux) as Json;
+const ks = () => {
+    const { flux } = config();
+    return kustomization(flux, 1, ["infrastructure-sources"], flux.phases[1].kustomizations[0]) as Json;
+};
 
 describe("policy flux-waits-for-ready", () => {
     it("passes the FluxInstance, GitRepository and Kustomization the program emits", async () => {
@@ -47,7 +51,8 @@ describe("policy flux-waits-for-ready", () => {
 });
 
 describe("policy flux-instance-cluster-domain", () => {
-    const stack = stackPolicyConfig(config);
+    let stack: ReturnType<typeof stackPolicyConfig>;
+    beforeEach(() => (stack = stackPolicyConfig(config())));
 
     it("passes the emitted FluxInstance, with and without the stack's domain as config", async () => {
         expect(stack["flux-instance-cluster-domain"]).to.deep.equal({ dnsDomain: "k8s.home.geoffdavis.com" });
@@ -127,7 +132,7 @@ describe("policy flux-single-owner", () => {
         obj.metadata.name = "kube-dns";
         const talos = await violations("flux-single-owner", KUSTOMIZATION, obj);
         expect(talos[0].message).to.contain("which Talos runs");
-        const ours = await violations("flux-single-owner", KUSTOMIZATION, obj, stackPolicyConfig(config));
+        const ours = await violations("flux-single-owner", KUSTOMIZATION, obj, stackPolicyConfig(config()));
         expect(ours[0].message).to.contain("which this program deploys in its dns phase");
     });
 
