@@ -24,6 +24,15 @@ describe("node blocks", () => {
             total: 256n,
             taken: 0n,
         });
+        // Service subnets in any order, one inside another: each block counts once.
+        expect(nodeBlocks(cidr("10.244.0.0/16"), 24, [cidr("10.244.9.0/24"), cidr("10.244.1.0/24")])).to.deep.equal({
+            total: 256n,
+            taken: 2n,
+        });
+        expect(nodeBlocks(cidr("10.244.0.0/16"), 24, [cidr("10.244.5.0/24"), cidr("10.244.0.0/20")])).to.deep.equal({
+            total: 256n,
+            taken: 16n,
+        });
         // A Service range smaller than a block still costs the whole block.
         expect(nodeBlocks(cidr("10.244.0.0/16"), 24, [cidr("10.244.7.128/25")])).to.deep.equal({ total: 256n, taken: 1n });
     });
@@ -46,8 +55,11 @@ describe("subnet cross-checks", () => {
         const err = p[1];
         expect(err.value).to.equal(REPORT_IPV6_POD_SUBNET);
         // The pod subnet as Kubernetes reads it, the Service subnet, the mask, and what follows.
-        expect(err.message).to.contain("fd47:25e1:2f96:51::/64").and.contain("no /64 node block");
+        expect(err.message).to.contain("is read as fd47:25e1:2f96:51::/64 and leaves no /64 node block");
+        expect(err.message).to.contain("takes its only /64 node block");
         expect(err.message).to.contain(K("cluster.serviceSubnets[1]")).and.contain("fd47:25e1:2f96:51:1000::/108");
+        // Only the Service subnet inside it: the IPv4 one costs it nothing.
+        expect(err.message).to.not.contain(K("cluster.serviceSubnets[0]"));
         expect(err.message).to.contain("no node gets any").and.contain("ipam.mode kubernetes");
         expect(err.fix)
             .to.contain("a /56 of their own")
@@ -104,6 +116,46 @@ describe("subnet cross-checks", () => {
         expect(findings("10.244.0.0/20", "10.244.15.0/24")).to.deep.equal(["few-node-cidrs at most 15 nodes"]);
         // One block left: singular.
         expect(findings("10.244.0.0/23", "10.244.1.0/24")).to.deep.equal(["few-node-cidrs at most 1 node"]);
+    });
+
+    it("says in words what the Service subnet costs and how many nodes remain, IPv4 single-stack", () => {
+        const findings = (pod: string, service: string) =>
+            problems((s) => {
+                singleStack(s);
+                s.cluster.podSubnets = [pod];
+                s.cluster.serviceSubnets = [service];
+            }).map((x) => [x.severity, x.rule, x.message]);
+        const svc = (text: string) => `${K("cluster.serviceSubnets[0]")} (${text})`;
+        expect(findings("10.244.0.0/20", "10.244.15.0/24")).to.deep.equal([
+            [
+                "warning",
+                "few-node-cidrs",
+                `has room for 15 /24 node blocks (${svc("10.244.15.0/24")} lies inside it and takes 1 of its 16 /24 node blocks, which kube-controller-manager never hands out): at most 15 nodes can get IPv4 pod CIDRs`,
+            ],
+        ]);
+        expect(findings("10.244.0.0/19", "10.244.0.0/20")).to.deep.equal([
+            [
+                "warning",
+                "service-subnet-inside-pod-subnet",
+                `contains ${svc("10.244.0.0/20")}; kube-controller-manager's node IPAM (ipam.mode kubernetes) never hands out the 16 node blocks it overlaps, so 16 of 32 remain for nodes`,
+            ],
+        ]);
+        // Every block taken, single-stack: no node gets a pod CIDR.
+        expect(findings("10.244.0.0/22", "10.244.0.0/22")).to.deep.equal([
+            [
+                "error",
+                undefined,
+                `leaves no /24 node block: ${svc("10.244.0.0/22")} lies inside it and takes all 4 of its /24 node blocks, which kube-controller-manager never hands out. So no node gets a pod CIDR, and Cilium (ipam.mode kubernetes) has no pod addresses to give on any node`,
+            ],
+        ]);
+        // The 2^16 limit is IPv6's alone: an IPv4 pod subnet of 2^17 /24 blocks is fine.
+        expect(findings("10.0.0.0/7", "10.96.0.0/12")).to.deep.equal([
+            [
+                "warning",
+                "service-subnet-inside-pod-subnet",
+                `contains ${svc("10.96.0.0/12")}; kube-controller-manager's node IPAM (ipam.mode kubernetes) never hands out the 4096 node blocks it overlaps, so 126976 of 131072 remain for nodes`,
+            ],
+        ]);
     });
 
     it("refuses a pod subnet smaller than one node block, which kube-controller-manager refuses", () => {
