@@ -327,6 +327,45 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         ]);
     });
 
+    it("checks every address of a list, even when the first is the typed one", () => {
+        const p = errors((s) => {
+            s.ingressNginx.values = { controller: { service: { annotations: { "lbipam.cilium.io/ips": "172.29.52.201,172.29.52.100" } } } };
+        });
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips", "172.29.52.100"],
+        ]);
+    });
+
+    it("checks the typed address against the pool that selects the Service, when labels in values pick another one", () => {
+        const p = errors(
+            (s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": "bgp-default" } } } }),
+        );
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(p[0].message).to.contain("outside bgp-default, the only pool that selects it");
+    });
+
+    it("names the labels in values, not the typed pool, when those labels select no pool", () => {
+        const p = errors((s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": "nope" } } } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.service.labels", { "io.cilium/lb-ipam-pool": "nope" }],
+        ]);
+    });
+
+    it("takes an address from any block of a pool with several, typed or through values", () => {
+        const twoBlocks = (s: Record<string, Json>) => s.cilium.loadBalancerPools[1].blocks.push({ cidr: "172.29.53.0/28" });
+        expect(errors((s) => (twoBlocks(s), (s.ingressNginx.loadBalancer.ip = "172.29.53.5")))).to.deep.equal([]);
+        expect(
+            errors((s) => {
+                twoBlocks(s);
+                delete s.ingressNginx.loadBalancer.ip;
+                s.ingressNginx.values = { controller: { service: { annotations: { "lbipam.cilium.io/ips": "172.29.53.5" } } } };
+            }),
+        ).to.deep.equal([]);
+        expect(errors((s) => (twoBlocks(s), (s.ingressNginx.loadBalancer.ip = "172.29.53.16"))).map((x) => x.path)).to.deep.equal([
+            "talos-platform:ingressNginx.loadBalancer.ip",
+        ]);
+    });
+
     it("checks an address requested through values against the pool that selects the Service", () => {
         const p = errors((s) => {
             delete s.ingressNginx.loadBalancer.ip;

@@ -86,7 +86,8 @@ describe("ingress config checks", () => {
     it("rejects a fixed address outside the pool", () => {
         const p = errors((s) => (s.ingressNginx.loadBalancer.ip = "172.29.52.100"));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
-        expect(p[0].message).to.contain("bgp-ingress");
+        expect(p[0].message).to.equal("is not in pool bgp-ingress (172.29.52.200-172.29.52.220); Cilium would leave the Service pending");
+        expect(p[0].fix).to.equal("pick an address inside 172.29.52.200-172.29.52.220, or change ingressNginx.loadBalancer.pool");
     });
 
     it("takes an address at either end of its pool and refuses the one just outside, typed or through values, IPv4 and IPv6", () => {
@@ -130,7 +131,11 @@ describe("ingress config checks", () => {
             s.cilium.loadBalancerPools[1].allowFirstLastIPs = false;
             s.ingressNginx.loadBalancer.ip = ip;
         };
-        expect(errors(edit("172.29.53.0")).map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        const first = errors(edit("172.29.53.0"));
+        expect(first.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(first[0].message).to.contain("is not in pool bgp-ingress (172.29.53.0/28, first and last addresses excluded)");
+        expect(errors(edit("172.29.53.15")).map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(errors(edit("172.29.53.14"))).to.deep.equal([]);
         expect(errors(edit("172.29.53.1"))).to.deep.equal([]);
     });
 

@@ -414,6 +414,30 @@ describe("network checks: address ranges and pools", () => {
         expect(l2).to.deep.equal([]);
     });
 
+    it("tolerates a Service subnet inside a pod subnet only: inside the node network it is an overlap", () => {
+        const p = problems((s) => (s.cluster.serviceSubnets[0] = "172.29.51.128/25"));
+        expect(summary(p)).to.deep.equal([["error", undefined, K("cluster.serviceSubnets[0]")]]);
+        expect(p[0].message).to.contain(`overlaps ${K("cluster.nodeSubnets[0]")} (172.29.51.0/24)`);
+    });
+
+    it("tolerates an ARP-announced pool inside a node subnet only: inside the pod subnet it is an overlap", () => {
+        const p = problems((s) => {
+            s.cilium.loadBalancerPools.push({
+                name: "lan",
+                blocks: [{ start: "10.244.200.1", stop: "10.244.200.9" }],
+                serviceSelector: { matchLabels: { lan: "yes" } },
+            });
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
+        });
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cluster.podSubnets[0]")],
+            ["warning", "l2-pool-outside-node-subnets", K("cilium.loadBalancerPools[4].blocks[0]")],
+        ]);
+        expect(p[0].fix).to.equal(
+            `give each range its own addresses: change ${K("cluster.podSubnets[0]")} or ${K("cilium.loadBalancerPools[4].blocks[0]")}`,
+        );
+    });
+
     it("reports a misspelled pool in an L2 policy as that, not as the pool overlapping the node network", () => {
         const p = problems((s) => {
             s.cilium.loadBalancerPools.push({ name: "lan", blocks: [{ start: "172.29.51.200", stop: "172.29.51.220" }] });
