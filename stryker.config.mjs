@@ -3,10 +3,13 @@
 // cores. Run a part with `npm run mutation -- --mutate lib/checks/dns.ts`,
 // and with MUTATION_TESTS=test/dns.test.ts,test/net-properties.test.ts to
 // load only the tests that part needs (a mutant only those would kill is
-// then reported as surviving, never the other way round).
+// then reported as surviving, never the other way round). MUTATION_PART=name
+// gives a part its own sandbox and reports/mutation/<name>.{html,json}, so
+// two parts can run side by side.
 import path from "node:path";
 
 const shim = path.join(import.meta.dirname, "test", "mutation", "mocha12-cjs.cjs");
+const part = process.env.MUTATION_PART ?? "mutation";
 
 export default {
     testRunner: "mocha",
@@ -29,9 +32,9 @@ export default {
     // Two cores, shared: one test process.
     concurrency: 1,
     reporters: ["clear-text", "progress-append-only", "html", "json"],
-    htmlReporter: { fileName: "reports/mutation/mutation.html" },
-    jsonReporter: { fileName: "reports/mutation/mutation.json" },
+    htmlReporter: { fileName: `reports/mutation/${part}.html` },
+    jsonReporter: { fileName: `reports/mutation/${part}.json` },
     // Inside node_modules, so that neither git, ESLint nor Prettier sees the sandbox.
-    tempDirName: "node_modules/.stryker-tmp",
+    tempDirName: `node_modules/.stryker-tmp-${part}`,
     thresholds: { high: 90, low: 80, break: null },
 };
