@@ -251,6 +251,38 @@ describe("CoreDNS config checks", () => {
         expect(errors((s) => (s.coredns.values = { replicaCount: 1, hpa: { enabled: true, minReplicas: 3 } }))).to.deep.equal([]);
     });
 
+    it("words the replica problem with the count, and says when the count is the chart's default", () => {
+        const one = errors((s) => (s.coredns.values = { replicaCount: 1 }));
+        expect(one.map((p) => p.message)).to.deep.equal(["leaves CoreDNS with 1 replica; one node drain would stop DNS"]);
+        const chartDefault = errors((s) => (s.coredns.values = { autoscaler: { enabled: true, preventSinglePointFailure: false } }));
+        expect(chartDefault.map((p) => [p.path, p.message])).to.deep.equal([
+            [
+                "talos-platform:coredns.values.autoscaler.min",
+                "leaves CoreDNS with 0 replicas (the chart's default); one node drain would stop DNS",
+            ],
+        ]);
+    });
+
+    it("checks no ClusterIP and no replica count while Talos runs CoreDNS: the settings only earn the unused warning", () => {
+        const found = newProblems((s) => {
+            s.cluster.coreDnsDisabled = false;
+            s.coredns.clusterIPs = ["10.96.0.1", "10.96.0.11"];
+            s.coredns.values = { replicaCount: 1 };
+        });
+        expect(found.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "coredns-settings-unused", "talos-platform:coredns.clusterIPs"],
+        ]);
+    });
+
+    it("needs room for the tenth address only when it picks the address itself", () => {
+        const tiny = (s: Record<string, Json>) => (singleStack(s), (s.cluster.serviceSubnets = ["10.96.0.0/29"]));
+        expect(errors(tiny).map((p) => p.path)).to.deep.equal(["talos-platform:cluster.serviceSubnets[0]"]);
+        expect(errors((s) => (tiny(s), (s.coredns.clusterIPs = ["10.96.0.5"])), ["coredns-not-at-cluster-dns"])).to.deep.equal([]);
+        expect(
+            errors((s) => (tiny(s), (s.coredns.values = { service: { clusterIPs: ["10.96.0.5"] } })), ["coredns-not-at-cluster-dns"]),
+        ).to.deep.equal([]);
+    });
+
     it("says that coredns settings do nothing while Talos runs CoreDNS", () => {
         const result = config((s) => {
             s.cluster.coreDnsDisabled = false;

@@ -339,6 +339,8 @@ describe("gate options", () => {
             ["talos-platform:gates.dns.timeout", "15m", "warning", "gate-timeout-long"],
         ]);
         expect(long[0].message).to.contain("more than 10m");
+        expect(long[0].fix).to.contain("(default 3m)");
+        expect(newProblems((x) => (x.gates = { network: { timeout: "11m" } }))[0].fix).to.contain("(default 2m)");
         // The boundary, on both sides: 10m is fine, a second more is not.
         expect(gateFindings({ certificates: { timeout: "10m" } })).to.deep.equal([]);
         expect(gateFindings({ certificates: { timeout: "10m1s" } }).map((f) => f.split(":").slice(0, 2).join(":"))).to.deep.equal([
