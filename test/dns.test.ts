@@ -1,9 +1,13 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
 import { validateConfig } from "../lib/config";
 import { isUpstream } from "../lib/config/coredns";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
+import { SCHEMAS } from "./schemas";
 import { byName, devSections, Json, newErrors, newProblems, planDev, raw, singleStack } from "./helpers";
 
 function config(edit?: (s: Record<string, Json>) => void) {
@@ -59,6 +63,21 @@ describe("CoreDNS values", () => {
         expect(plugin(v, "cache").parameters).to.equal(30);
         expect(v.servers[0].zones).to.deep.equal([{ zone: ".", use_tcp: true }]);
         expect(plugin(valuesOf(), "forward").parameters).to.equal(". /etc/resolv.conf");
+    });
+
+    it("keeps the chart's default Corefile but for the cluster domain, the upstreams and kubeadm's 5 s lameduck", () => {
+        const chart = parse(fs.readFileSync(path.join(SCHEMAS, "helm", "coredns", "1.46.2", "values.yaml"), "utf8")).servers[0];
+        const v = valuesOf((s) => {
+            s.cluster.dnsDomain = "home.arpa";
+            s.coredns.upstreams = ["8.8.8.8"];
+        });
+        const expected = structuredClone(chart);
+        for (const p of expected.plugins) {
+            if (p.name === "kubernetes") p.parameters = "home.arpa in-addr.arpa ip6.arpa";
+            if (p.name === "forward") p.parameters = ". 8.8.8.8";
+            if (p.name === "health") p.configBlock = "lameduck 5s";
+        }
+        expect(v.servers).to.deep.equal([expected]);
     });
 
     it("keeps the ServiceMonitor off: its CRD comes with Flux, after the DNS phase", () => {
