@@ -1,14 +1,21 @@
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { CertManager } from "./components/cert-manager";
 import { Cilium } from "./components/cilium";
 import { ClusterIssuers } from "./components/cluster-issuers";
 import { CoreDns } from "./components/coredns";
+import { DestroyGuard } from "./components/destroy-guard";
 import { Flux } from "./components/flux";
 import { Gate } from "./components/gate";
 import { IngressNginx } from "./components/ingress-nginx";
 import type { Phase } from "./lib/phases";
 import { loadConfig } from "./lib/config/stack";
 import { gateOptions, phaseDigest } from "./lib/gates/targets";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "./lib/values/dns01";
+import { identityTrigger, moveAllowed, PROVIDER_CLUSTER_IDENTIFIER, releaseNamespaces } from "./lib/lifecycle/binding";
+import { destroyGuardMessage } from "./lib/lifecycle/destroy";
+import { NO_GATE_RUNS, watchGateCommands } from "./lib/lifecycle/gate-runs";
+import { bindCluster } from "./lib/lifecycle/source";
 
 // Wiring only: the recovery order network → dns → certificates → ingress →
 // gitops. Each phase depends on the previous phase's gate, never on
@@ -17,29 +24,50 @@ export = async () => {
     // Throws one error listing every problem before any resource exists.
     const config = loadConfig();
     const cluster = config.cluster;
+    // Before anything that could change the cluster: is the kubeconfig's cluster this stack's?
+    const { binding, recorded } = await bindCluster(config);
+    const gateCommands = watchGateCommands();
 
-    const provider = new k8s.Provider("kubernetes", { context: cluster.kubeContext });
+    const provider = new k8s.Provider("kubernetes", { context: binding.context, clusterIdentifier: PROVIDER_CLUSTER_IDENTIFIER });
     const opts = { provider };
     const gates = gateOptions(config);
-    const gate = (phase: Phase) => ({ phase, options: gates[phase], triggers: [phaseDigest(config, phase)] });
+    // A rebuilt cluster changes the identity, so every gate runs again, in order.
+    const clusterIdentity = identityTrigger(binding.uid);
+    const gate = (phase: Phase) => ({ phase, options: gates[phase], triggers: [phaseDigest(config, phase), clusterIdentity] });
 
     // Operators register their CRDs once running; those waits share the phase gate's budget.
-    const crdWait = (phase: Phase) => ({ timeout: config.gates[phase].timeout, pollInterval: config.gates.pollInterval });
+    const crdWait = (phase: Phase) => ({ timeout: config.gates[phase].timeout, pollInterval: config.gates.pollInterval, clusterIdentity });
+    const { protect } = config.lifecycle;
 
-    const cilium = new Cilium("cilium", { cluster, config: config.cilium, crdWait: crdWait("network") }, opts);
+    const cilium = new Cilium(
+        "cilium",
+        { cluster, config: config.cilium, crdWait: crdWait("network"), protect: protect && !moveAllowed(config, "cilium") },
+        opts,
+    );
     const networkGate = new Gate("network-gate", { ...gate("network"), after: [cilium] });
 
     // CoreDNS lists Services through the kubernetes ClusterIP; without Cilium
     // programming it, CoreDNS never syncs (the report's DNS failure).
     const networkReady = [networkGate];
-    const coredns = new CoreDns("coredns", { cluster, config: config.coredns }, { ...opts, dependsOn: networkReady });
+    // An ACME zone that overlaps the cluster domain: its public names must not end at CoreDNS.
+    const fallthrough = dns01FallthroughZones(config);
+    const coredns = new CoreDns(
+        "coredns",
+        { cluster, config: config.coredns, fallthrough, protect: protect && !moveAllowed(config, "coredns") },
+        { ...opts, dependsOn: networkReady },
+    );
     // With Talos running CoreDNS the component is empty, so the gate waits for the network itself.
     const dnsGate = new Gate("dns-gate", { ...gate("dns"), after: [coredns] }, { dependsOn: networkReady });
 
     // The webhook reaches the API server by name, and ACME DNS-01 resolves
     // public names: both need working DNS.
     const dnsReady = [dnsGate];
-    const certManager = new CertManager("cert-manager", { cluster, config: config.certManager }, { ...opts, dependsOn: dnsReady });
+    const recursiveNameservers = dns01RecursiveNameservers(config);
+    const certManager = new CertManager(
+        "cert-manager",
+        { cluster, config: config.certManager, recursiveNameservers },
+        { ...opts, dependsOn: dnsReady },
+    );
     const certificatesGate = new Gate("certificates-gate", { ...gate("certificates"), after: [certManager] }, { dependsOn: dnsReady });
     // cert-manager's webhook admits ClusterIssuers: create them only once the gate has seen it answer.
     const issuers = new ClusterIssuers("cluster-issuers", { config: config.certManager }, { ...opts, dependsOn: [certificatesGate] });
@@ -57,13 +85,39 @@ export = async () => {
     // Flux clones over DNS and egress, and what it deploys expects
     // certificates and ingress to be in place.
     const ingressReady = [ingressGate];
-    const flux = new Flux("flux", { cluster, config: config.flux, crdWait: crdWait("gitops") }, { ...opts, dependsOn: ingressReady });
-    new Gate("gitops-gate", { ...gate("gitops"), after: [flux] }, { dependsOn: ingressReady });
+    const flux = new Flux(
+        "flux",
+        { cluster, config: config.flux, crdWait: crdWait("gitops"), keepFluxOnDelete: protect },
+        { ...opts, dependsOn: ingressReady },
+    );
+    const gitopsGate = new Gate("gitops-gate", { ...gate("gitops"), after: [flux] }, { dependsOn: ingressReady });
+
+    // Depends on everything, so `pulumi destroy` deletes it first: armed, it stops the destroy there.
+    const everything = [
+        cilium,
+        networkGate,
+        coredns,
+        dnsGate,
+        certManager,
+        certificatesGate,
+        issuers,
+        ingress,
+        ingressGate,
+        flux,
+        gitopsGate,
+    ];
+    new DestroyGuard("destroy-guard", { guards: everything, armed: protect, message: destroyGuardMessage(config) });
+
+    if (recorded.gatesChecked === gateCommands.digest()) void pulumi.log.info(NO_GATE_RUNS);
 
     return {
         ciliumStatus: cilium.releaseStatus,
         ciliumPools: cilium.pools,
         ciliumBgpPeers: cilium.bgpPeers,
         corednsManaged: coredns.release !== undefined,
+        // Read back by the next `pulumi up` (lib/lifecycle/source.ts): which cluster, which namespaces, which gates ran.
+        ...(binding.record ? { clusterBinding: binding.record } : {}),
+        releaseNamespaces: releaseNamespaces(config),
+        gatesChecked: gateCommands.checked(),
     };
 };

@@ -3,14 +3,19 @@ import { CheckerIo, configFrom, errorExit, runCli, userPath } from "../lib/gates
 import { doctor, doctorExit, renderChain } from "../lib/gates/doctor";
 import { connect } from "../lib/gates/kube";
 import { durationFlag, GATE_NAMES, GateName, GateOptions, UsageError } from "../lib/gates/options";
+import { recoveryTargets } from "../lib/gates/recovery";
 import { gateOptions } from "../lib/gates/targets";
 
 const USAGE = `usage: npm run doctor -- [--stack NAME | --config FILE] [--context NAME] [--kubeconfig FILE] [--timeout D] [--poll D]
 
-Checks a running cluster link by link in recovery order (network → dns →
-certificates → ingress → gitops), stops at the first broken link, and
-prints the chain with the diagnosis. Read-only, apart from short-lived
-probe pods that it always deletes.
+Looks first for what an interrupted operation left behind (Helm releases
+pending or failed, Kustomizations stuck deleting, probe pods of a killed
+gate), then checks a running cluster link by link in recovery order
+(network → dns → certificates → ingress → gitops), stops at the first
+broken link, and prints the chain with the diagnosis and each fix. BGP and
+L2 announcements, when configured, are a side link after ingress: only
+clients outside the cluster need them, so the chain goes on past them.
+Read-only, apart from short-lived probe pods that it always deletes.
 
   --stack NAME       the stack whose settings describe the cluster (default: the only
                      Pulumi.<stack>.yaml in the project; with several or none, say which)
@@ -21,9 +26,10 @@ probe pods that it always deletes.
                      the doctor looks at the cluster as it is, it does not wait for a rollout)
   --poll D           poll interval, at most 2s (default: gates.pollInterval)
 
-Exit status: 0 every link works, 1 a link is broken, 2 usage, config or kubeconfig errors,
-or this machine cannot reach the API server, 3 internal error (a bug: TALOS_PLATFORM_DEBUG=1
-shows its stack trace), 130 interrupted (probe pods are deleted first).`;
+Exit status: 0 every link works, 1 a link is broken or something left behind blocks the next
+\`pulumi up\`, 2 usage, config or kubeconfig errors, or this machine cannot reach the API
+server, 3 internal error (a bug: TALOS_PLATFORM_DEBUG=1 shows its stack trace), 130
+interrupted (probe pods are deleted first).`;
 
 const HELP = "npm run doctor -- --help";
 
@@ -72,7 +78,7 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
         const { kubeconfig: file, context, contextFrom } = options.network;
         const kube = connect({ kubeconfig: file, context, contextFrom });
         io.out(`talos-platform doctor · ${source} · context ${kube.context} (${kube.server})\n`);
-        const result = await doctor(options, io, kube);
+        const result = await doctor(options, io, kube, recoveryTargets(config));
         io.out(renderChain(result));
         return doctorExit(result);
     } catch (e) {

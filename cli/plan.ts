@@ -3,6 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { invocationDir } from "../lib/cwd";
+import { BasePlanError, parseBasePlan } from "../lib/plan/base";
+import { diffPlans } from "../lib/plan/diff";
 import type { Plan } from "../lib/plan/model";
 import { renderMarkdown, renderText } from "../lib/plan/render";
 import { failedPlan, runPlanWithPolicyConfig } from "../lib/plan/run";
@@ -10,7 +12,7 @@ import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/st
 import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
 const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE]
-                            [--policy-config FILE] [--debug]
+                            [--base FILE] [--policy-config FILE] [--debug]
 
 Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
 \`pulumi up\` would deploy, phase by phase. No cluster, no Pulumi account.
@@ -19,6 +21,8 @@ Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
   --config FILE    read FILE instead (same format as Pulumi.<stack>.yaml)
   --format FORMAT  text (default), json, or markdown (for PR comments)
   --out FILE       write the plan to FILE instead of standard output
+  --base FILE      compare with an earlier JSON plan (the base branch's): show
+                   what changes first, and add "changes" to the JSON
   --policy-config FILE
                    also write the stack's policy pack config to FILE, for
                    pulumi preview/up --policy-pack policies --policy-pack-config FILE
@@ -29,7 +33,8 @@ read from the project's directory.
 
 Exit status: 0 ok; 1 config errors or mandatory findings (the plan says
 which); 2 usage errors (nothing was planned); 3 internal error, a bug in
-talos-platform (rerun with --debug and report it).`;
+talos-platform (rerun with --debug and report it). With --base, the status is
+still that of this plan, whatever the base's.`;
 
 const FORMATS = ["text", "json", "markdown"] as const;
 type Format = (typeof FORMATS)[number];
@@ -72,6 +77,7 @@ function options(argv: string[]) {
                 config: { type: "string" },
                 format: { type: "string", default: "text" },
                 out: { type: "string" },
+                base: { type: "string" },
                 "policy-config": { type: "string" },
                 debug: { type: "boolean" },
                 help: { type: "boolean", short: "h" },
@@ -107,6 +113,23 @@ function writableFile(flag: string, given: string, cwd: string): string {
     if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory())
         throw new UsageError(`--${flag} ${given}${where} is a directory; give a file name, e.g. ${path.join(given, "plan.md")}`);
     return file;
+}
+
+/** The --base plan, read before the plan runs: a wrong file is a usage error, found in a second, not after the plan. */
+function readBase(given: string, cwd: string): Plan {
+    const file = path.resolve(cwd, given);
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new UsageError(`--base ${given}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+        return parseBasePlan(text, `--base ${given}`);
+    } catch (e) {
+        if (e instanceof BasePlanError) throw new UsageError(e.message);
+        throw e;
+    }
 }
 
 /** Writes a file checked by writableFile; a failure now (disk full, a race) is the user's environment, not a bug. */
@@ -148,6 +171,7 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
                   .replace(/\.ya?ml$/, "")
             : stack;
         const out = values.out === undefined ? undefined : writableFile("out", values.out, io.cwd);
+        const base = values.base === undefined ? undefined : readBase(values.base, io.cwd);
         const policyFile =
             values["policy-config"] === undefined ? undefined : writableFile("policy-config", values["policy-config"], io.cwd);
 
@@ -162,6 +186,7 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
         }
         const { plan, policyConfig } =
             input instanceof StackFileProblems ? { plan: failedPlan(PROJECT, stackName, input.errors) } : await run(input);
+        if (base) plan.changes = diffPlans(base, plan);
         const text = render(plan, format);
         if (out) writeFile("out", out, text);
         else io.out(text);

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { CERT_MANAGER_RELEASE, certManagerValues } from "../lib/values/cert-manager";
 
@@ -14,6 +14,13 @@ export interface CertManagerArgs {
      * @default chart cert-manager v1.21.1 from https://charts.jetstack.io into cert-manager
      */
     config?: PlatformConfigInput["certManager"];
+    /**
+     * Resolvers for cert-manager's DNS-01 self-check, passed as
+     * --dns01-recursive-nameservers with --dns01-recursive-nameservers-only
+     * (`dns01RecursiveNameservers(config)` from lib/values/dns01.ts).
+     * @default none: the self-check asks the resolvers in /etc/resolv.conf, the cluster's CoreDNS
+     */
+    recursiveNameservers?: string[];
 }
 
 /**
@@ -30,8 +37,12 @@ export class CertManager extends pulumi.ComponentResource {
 
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
-            releaseArgs(CERT_MANAGER_RELEASE, config, certManagerValues(config, args.cluster)),
-            { parent: this },
+            releaseArgs(
+                CERT_MANAGER_RELEASE,
+                config,
+                certManagerValues(config, args.cluster, { recursiveNameservers: args.recursiveNameservers }),
+            ),
+            { parent: this, ...RELEASE_OPTIONS },
         );
         this.registerOutputs({ releaseStatus: this.release.status.status });
     }

@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { secretConfig } from "../lib/config/secrets";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { bgpSecretsNamespace, ciliumValues } from "../lib/values/cilium";
 import { bgpAuthSecretName, blockText, ciliumObjects, CiliumObject, peerName, requiredCrds } from "../lib/values/cilium-objects";
-import { CrdWait, CrdWaitTiming } from "./crd-wait";
+import { CrdWait, CrdWaitSettings } from "./crd-wait";
 
 export interface CiliumArgs {
     /** The Talos facts Cilium's values derive from. */
@@ -17,8 +17,14 @@ export interface CiliumArgs {
      * @default chart cilium 1.19.4 from https://helm.cilium.io into kube-system, no pools, no BGP, no L2 announcements
      */
     config?: PlatformConfigInput["cilium"];
-    /** How long to wait for Cilium's operator to register its CRDs. @default 2m, polled every 2s */
-    crdWait?: CrdWaitTiming;
+    /** How long to wait for Cilium's operator to register its CRDs, and the cluster's identity. @default 2m, polled every 2s */
+    crdWait?: CrdWaitSettings;
+    /**
+     * Protects the release, the pools, and the BGP and L2 objects and Secrets: Pulumi refuses to delete
+     * or replace them (every pod's network, every LoadBalancer address hangs on them).
+     * @default true
+     */
+    protect?: boolean;
 }
 
 export interface PoolSummary {
@@ -49,14 +55,20 @@ export class Cilium extends pulumi.ComponentResource {
         const config = resolveSection("cilium", args.config);
         const values = ciliumValues(args.cluster, config);
         const objects = ciliumObjects(args.cluster, config);
+        const protect = args.protect ?? true;
 
-        this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("cilium", config, values), { parent: this });
+        this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("cilium", config, values), {
+            parent: this,
+            protect,
+            ...RELEASE_OPTIONS,
+        });
         this.releaseStatus = this.release.status.status;
 
         const cr = (role: string, obj: CiliumObject<unknown>, dependsOn: pulumi.Resource[]) =>
             new k8s.apiextensions.CustomResource(`${name}-${role}`, obj as k8s.apiextensions.CustomResourceArgs, {
                 parent: this,
                 dependsOn,
+                protect,
             });
         let poolResources: k8s.apiextensions.CustomResource[] = [];
         let clusterConfig: k8s.apiextensions.CustomResource | undefined;
@@ -100,7 +112,7 @@ export class Cilium extends pulumi.ComponentResource {
                                 // Cilium reads the MD5 password from the key "password".
                                 stringData: { password: secretConfig(pc.authSecret) },
                             },
-                            { parent: this, dependsOn: releaseInstalled },
+                            { parent: this, dependsOn: releaseInstalled, protect },
                         ),
                     );
                 }

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { corednsValues } from "../lib/values/coredns";
 
@@ -14,6 +14,14 @@ export interface CoreDnsArgs {
      * @default chart coredns 1.46.2 from https://coredns.github.io/helm into kube-system
      */
     config?: PlatformConfigInput["coredns"];
+    /**
+     * Zones inside the cluster domain whose names CoreDNS has no record for go
+     * on to the upstreams (`dns01FallthroughZones(config)` from lib/values/dns01.ts).
+     * @default [] (CoreDNS answers NXDOMAIN for every such name, as Talos' does)
+     */
+    fallthrough?: string[];
+    /** Protects the release: Pulumi refuses to delete or replace it (cluster DNS hangs on it). @default true */
+    protect?: boolean;
 }
 
 /**
@@ -28,9 +36,11 @@ export class CoreDns extends pulumi.ComponentResource {
         const config = resolveSection("coredns", args.config);
 
         if (args.cluster.coreDnsDisabled) {
-            this.release = new k8s.helm.v3.Release(`${name}-release`, releaseArgs("coredns", config, corednsValues(args.cluster, config)), {
-                parent: this,
-            });
+            this.release = new k8s.helm.v3.Release(
+                `${name}-release`,
+                releaseArgs("coredns", config, corednsValues(args.cluster, config, { fallthrough: args.fallthrough })),
+                { parent: this, protect: args.protect ?? true, ...RELEASE_OPTIONS },
+            );
         }
         this.registerOutputs({ managed: args.cluster.coreDnsDisabled });
     }

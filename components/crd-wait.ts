@@ -11,7 +11,17 @@ export interface CrdWaitTiming {
     pollInterval?: string;
 }
 
-export interface CrdWaitArgs extends CrdWaitTiming {
+/** A CRD wait's timing, and the cluster it checks. */
+export interface CrdWaitSettings extends CrdWaitTiming {
+    /**
+     * The cluster's identity as a trigger (identityTrigger() in lib/lifecycle/binding.ts): a
+     * rebuilt cluster, whose CRDs are gone, re-runs the wait.
+     * @default none: a rebuilt cluster does not re-run it
+     */
+    clusterIdentity?: string;
+}
+
+export interface CrdWaitArgs extends CrdWaitSettings {
     /** The phase whose objects need these CRDs. */
     phase: Phase;
     /** CRD names (plural.group), e.g. ciliumloadbalancerippools.cilium.io. */
@@ -44,8 +54,12 @@ export class CrdWait extends pulumi.ComponentResource {
             `${name}-check`,
             {
                 create: checkerCommand(["crds", ...this.crds.flatMap((c) => ["--crd", c]), ...flags]),
-                // A changed CRD list or version re-runs the wait; an unchanged one does not.
-                triggers: args.version === undefined ? this.crds : [...this.crds, args.version],
+                // A changed CRD list, version or cluster re-runs the wait; an unchanged one does not.
+                triggers: [
+                    ...this.crds,
+                    ...(args.version === undefined ? [] : [args.version]),
+                    ...(args.clusterIdentity === undefined ? [] : [args.clusterIdentity]),
+                ],
             },
             { parent: this, dependsOn: args.after },
         );

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { FluxConfig } from "../lib/config/flux";
 import { SUBPHASE_INPUT, typeToken } from "../lib/phases";
-import { kustomization, phaseOrder, previousPhaseNames } from "../lib/values/flux";
+import { FLUX_DELETE_TIMEOUT, kustomization, phaseOrder, previousPhaseNames } from "../lib/values/flux";
 
 export interface FluxPhaseArgs {
     /** The resolved Flux section. */
@@ -17,6 +17,12 @@ export interface FluxPhaseArgs {
      * Kustomization, and Flux would prune everything it had applied.
      */
     namePrefix: string;
+    /**
+     * The Kustomizations live in Git, applied by the FluxInstance's sync: the
+     * component only records the phase for the plan and registers none.
+     * @default false (this component creates and waits for each Kustomization)
+     */
+    definedInGit?: boolean;
 }
 
 /**
@@ -30,9 +36,18 @@ export class FluxPhase extends pulumi.ComponentResource {
     constructor(name: string, args: FluxPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
         const phase = args.flux.phases[args.index];
         // The plan reads the sub-phase's name from this input.
-        const inputs = { [SUBPHASE_INPUT]: phase.name, kustomizations: phase.kustomizations.map((k) => k.name) };
+        const inputs = {
+            [SUBPHASE_INPUT]: phase.name,
+            kustomizations: phase.kustomizations.map((k) => k.name),
+            ...(args.definedInGit ? { definedIn: "git" } : {}),
+        };
         super(typeToken("gitops", "FluxPhase"), name, inputs, opts);
         const previous = previousPhaseNames(args.flux.phases, args.index);
+        if (args.definedInGit) {
+            this.kustomizations = [];
+            this.registerOutputs({});
+            return;
+        }
 
         const created = new Map<string, k8s.apiextensions.CustomResource>();
         for (const k of phaseOrder(phase)) {
@@ -42,7 +57,9 @@ export class FluxPhase extends pulumi.ComponentResource {
             const ks = new k8s.apiextensions.CustomResource(
                 `${args.namePrefix}-ks-${k.name}`,
                 kustomization(args.flux, args.index, previous, k),
-                { parent: this, dependsOn: samePhase },
+                // kustomize-controller's finalizer holds a deleted Kustomization until it has applied the
+                // deletionPolicy; the ready timeout (pulumi.com/timeoutSeconds) would be the delete timeout too.
+                { parent: this, dependsOn: samePhase, customTimeouts: { delete: FLUX_DELETE_TIMEOUT } },
             );
             created.set(k.name, ks);
         }

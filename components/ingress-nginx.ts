@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { LbPoolConfig } from "../lib/config/cilium";
-import { releaseArgs } from "../lib/helm";
+import { releaseArgs, RELEASE_OPTIONS } from "../lib/helm";
 import { typeToken } from "../lib/phases";
 import { defaultCertificate, ingressNginxValues, INGRESS_RELEASE } from "../lib/values/ingress-nginx";
 
@@ -33,12 +33,12 @@ export class IngressNginx extends pulumi.ComponentResource {
         this.release = new k8s.helm.v3.Release(
             `${name}-release`,
             releaseArgs(INGRESS_RELEASE, config, ingressNginxValues(config, args.pools ?? [])),
-            { parent: this },
+            { parent: this, ...RELEASE_OPTIONS },
         );
         const certificate = defaultCertificate(config);
         if (certificate) {
-            // The release creates the namespace. Not waited on: ACME issuance may take minutes, and
-            // the controller serves its fallback certificate until the Secret appears.
+            // The release creates the namespace. The ingress gate waits for it to be Ready and says why
+            // when it is not; pulumi.com/waitFor would wait 10 minutes in silence on Ready=False.
             new k8s.apiextensions.CustomResource(`${name}-default-certificate`, certificate, { parent: this, dependsOn: [this.release] });
         }
         this.registerOutputs({ releaseStatus: this.release.status.status });

@@ -29,6 +29,16 @@ export function chartRef(chart: ChartConfig): { chart: string; repositoryOpts?: 
 }
 
 /**
+ * Resource options every Helm release gets. The only replacement of a
+ * release is a move to another namespace (pulumi-kubernetes replaces on a
+ * changed name or namespace, and the release names are fixed here); done
+ * create-first, the new release's cluster-scoped objects fail Helm's
+ * ownership check against the old one, so the old one is uninstalled first.
+ * index.ts refuses such a move unless lifecycle.allowNamespaceMove names it.
+ */
+export const RELEASE_OPTIONS = { deleteBeforeReplace: true } as const;
+
+/**
  * Arguments for a helm.v3.Release: pinned chart, fixed release name (so an
  * existing installation is adopted rather than duplicated) and the final
  * values, which the component's values builder has already merged with the

@@ -57,13 +57,14 @@ export function describeProblem(p: Problem): string {
  */
 export class ConfigError extends pulumi.RunError {
     readonly problems: Problem[];
-    constructor(problems: Problem[]) {
+    /** `headline` replaces the first line, for problems that are not the configuration's alone (the wrong cluster). */
+    constructor(problems: Problem[], headline?: string) {
         const errors = problems.filter((p) => p.severity === "error");
         const lines = errors.map((p, i) => `  ${i + 1}. ${describeProblem(p)}`);
         const noun = errors.length === 1 ? "problem" : "problems";
         const skipped = problems.filter((p) => p.rule === "checks-skipped").map((p) => `  Note: ${describeProblem(p)}`);
         super(
-            `talos-platform: the stack configuration has ${errors.length} ${noun}; nothing was deployed.\n` +
+            `${headline ?? `talos-platform: the stack configuration has ${errors.length} ${noun}; nothing was deployed.`}\n` +
                 [...lines, ...skipped].join("\n"),
         );
         this.problems = errors;

@@ -2,8 +2,7 @@ import { ResourceValidationPolicy } from "@pulumi/policy";
 import { URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops";
 import { ownedComponents, Ownership, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
 import type { PlatformConfig } from "../lib/config";
-import { isPinnedVersion, pinnedVersionFix } from "../lib/config/common";
-import { FLUX_VERSION } from "../lib/config/flux";
+import { FLUX_VERSION_FIX, isFluxVersion } from "../lib/config/flux";
 import { NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
 import { WAIT_FOR_READY, waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
@@ -75,13 +74,13 @@ export const fluxInstanceClusterDomain: ResourceValidationPolicy = {
 
 export const fluxDistributionPinned: ResourceValidationPolicy = {
     name: "flux-distribution-pinned",
-    description: "The FluxInstance pins an exact Flux version.",
+    description: "The FluxInstance pins an exact Flux version, or at most a patch wildcard (MAJOR.MINOR.x).",
     enforcementLevel: "mandatory",
     validateResource: validateCustomResourceOfType<FluxObject>(...FLUX_INSTANCE, (obj, _args, report) => {
         const version = obj.spec?.distribution?.version;
-        if (!isPinnedVersion(version)) {
+        if (!isFluxVersion(version)) {
             report(
-                `the FluxInstance's distribution version ${JSON.stringify(version ?? null)} is not pinned, so the operator would upgrade Flux on its own: ${pinnedVersionFix("Flux", FLUX_VERSION)}.`,
+                `the FluxInstance's distribution version ${JSON.stringify(version ?? null)} is not pinned, so the operator would upgrade Flux on its own: ${FLUX_VERSION_FIX}.`,
             );
         }
     }),

@@ -3,10 +3,13 @@ import { resolveSection } from "../lib/config";
 import type { CiliumConfig } from "../lib/config/cilium";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { valueAt } from "../lib/merge";
-import { bgpSecretsNamespace, ciliumValues } from "../lib/values/cilium";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { AGENT_CLIENT_RATE, bgpSecretsNamespace, ciliumValues, l2ClientRateLimit } from "../lib/values/cilium";
 import { unknownChartKeys } from "./chart-keys";
-import { Json } from "./helpers";
-import { valuesErrors } from "./schemas";
+import { Json, newErrors } from "./helpers";
+import { SCHEMAS, valuesErrors } from "./schemas";
 
 const BASE_CLUSTER = {
     name: "home-ops",
@@ -131,6 +134,87 @@ describe("Cilium values for Talos", () => {
         expect(v.k8sServicePort).to.equal(6443);
         expect(v.cgroup).to.deep.equal({ hostRoot: "/sys/fs/cgroup" });
         expect(v.hubble).to.deep.equal({ enabled: false });
+    });
+});
+
+/** The vendored Cilium 1.19.4 chart's values.yaml, parsed. */
+function chartDefaults(): Json {
+    return parse(fs.readFileSync(path.join(SCHEMAS, "helm", "cilium", "1.19.4", "values.yaml"), "utf8"));
+}
+
+describe("Cilium pod rollouts on config change", () => {
+    it("turns on the three switches the 1.19.4 chart has, each off by default there", () => {
+        const chart = chartDefaults();
+        // The chart's own keys and defaults: a misspelled switch would be a key values.yaml lacks.
+        expect([chart.rollOutCiliumPods, chart.operator.rollOutPods, chart.envoy.rollOutPods]).to.deep.equal([false, false, false]);
+        const v = ciliumValues(cluster(), cilium());
+        expect([valueAt(v, "rollOutCiliumPods"), valueAt(v, "operator.rollOutPods"), valueAt(v, "envoy.rollOutPods")]).to.deep.equal([
+            true,
+            true,
+            true,
+        ]);
+    });
+
+    it("leaves each switch to the escape hatch", () => {
+        const v = ciliumValues(cluster(), cilium({ values: { rollOutCiliumPods: false, envoy: { rollOutPods: null } } }));
+        expect(valueAt(v, "rollOutCiliumPods")).to.equal(false);
+        expect(valueAt(v, "envoy")).to.deep.equal({});
+        expect(valueAt(v, "operator.rollOutPods")).to.equal(true);
+    });
+});
+
+describe("Cilium operator replicas", () => {
+    it("defaults to the chart's own count, 2", () => {
+        expect(chartDefaults().operator.replicas).to.equal(2);
+        expect(valueAt(ciliumValues(cluster(), cilium()), "operator.replicas")).to.equal(2);
+    });
+
+    it("takes 1 for a cluster that knows it runs on one node, and refuses 0", () => {
+        expect(valueAt(ciliumValues(cluster(), cilium({ operatorReplicas: 1 })), "operator.replicas")).to.equal(1);
+        // A schema minimum: the cilium section does not parse, and the checks that read it wait for the fix.
+        const errors = newErrors((s) => (s.cilium.operatorReplicas = 0), { warnings: ["checks-skipped"] });
+        expect(errors.map((p) => p.path)).to.deep.equal(["talos-platform:cilium.operatorReplicas"]);
+    });
+});
+
+describe("the agent's API client rate limit with L2 announcements (Cilium 1.19 L2 announcements guide)", () => {
+    const L2 = { l2Announcements: [{ name: "lan" }] };
+
+    it("sizes the lease traffic as the guide's example does: 65 Services, 2s renew deadline, 32.5 QPS", () => {
+        // The guide's "Sizing client rate limit": QPS = #services * (1 / leaseRenewDeadline) = 65 * (1 / 2s) = 32.5,
+        // rounded up to whole requests (the chart takes integers), on top of the agent's own 10 QPS / 20 burst
+        // (the chart's @default of k8sClientRateLimit.qps and .burst).
+        const v = ciliumValues(
+            cluster(),
+            cilium({ ...L2, l2AnnouncedServices: 65, values: { l2announcements: { leaseRenewDeadline: "2s" } } }),
+        );
+        expect(v.k8sClientRateLimit).to.deep.equal({ qps: 10 + 33, burst: 20 + 33 });
+        expect(l2ClientRateLimit(64, "2s")).to.deep.equal({ qps: 10 + 32, burst: 20 + 32 });
+    });
+
+    it("starts from the agent's own limit, which the 1.19.4 chart documents as 10 QPS and a burst of 20", () => {
+        const text = fs.readFileSync(path.join(SCHEMAS, "helm", "cilium", "1.19.4", "values.yaml"), "utf8");
+        const m = /^k8sClientRateLimit:[\s\S]*?@default -- (\d+)\n\s+qps:[\s\S]*?@default -- (\d+)\n\s+burst:/m.exec(text);
+        expect(m && [Number(m[1]), Number(m[2])]).to.deep.equal([AGENT_CLIENT_RATE.qps, AGENT_CLIENT_RATE.burst]);
+    });
+
+    it("uses the guide's default renew deadline, 5s, and 50 Services unless told", () => {
+        expect(ciliumValues(cluster(), cilium(L2)).k8sClientRateLimit).to.deep.equal({ qps: 20, burst: 30 });
+        expect(l2ClientRateLimit(1, undefined)).to.deep.equal({ qps: 11, burst: 21 });
+        expect(l2ClientRateLimit(5, "5s")).to.deep.equal({ qps: 11, burst: 21 });
+        expect(l2ClientRateLimit(6, "5s")).to.deep.equal({ qps: 12, burst: 22 });
+        // A sub-second deadline (the guide's fast-failover example) multiplies the traffic.
+        expect(l2ClientRateLimit(50, "200ms")).to.deep.equal({ qps: 260, burst: 270 });
+        // Not a duration Cilium takes: sized for its default.
+        expect(l2ClientRateLimit(50, 5)).to.deep.equal({ qps: 20, burst: 30 });
+    });
+
+    it("sets no rate limit without L2 announcements, refuses a count below 1, and lets the escape hatch decide", () => {
+        expect(ciliumValues(cluster(), cilium())).to.not.have.property("k8sClientRateLimit");
+        const v = ciliumValues(cluster(), cilium({ ...L2, values: { k8sClientRateLimit: { qps: 100 } } }));
+        expect(v.k8sClientRateLimit).to.deep.equal({ qps: 100, burst: 30 });
+        const errors = newErrors((s) => (s.cilium.l2AnnouncedServices = 0), { warnings: ["checks-skipped"] });
+        expect(errors.map((p) => p.path)).to.deep.equal(["talos-platform:cilium.l2AnnouncedServices"]);
     });
 });
 

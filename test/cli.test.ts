@@ -17,6 +17,9 @@ async function plan(args: string[], cwd = ROOT, over: Partial<Io> = {}, run?: Pa
     return { code, out, err };
 }
 
+/** The plan JSON's original keys, in order; everything after them is an extension. */
+const CONTRACT = ["project", "stack", "ok", "errors", "findings", "phases", "resources"];
+
 function tmpDir(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "talos-platform-"));
 }
@@ -43,12 +46,12 @@ describe("plan command", () => {
         expect(code).to.equal(0);
         const doc = JSON.parse(out);
         // The contract's keys in order, then extensions.
-        expect(Object.keys(doc)).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources", "cluster"]);
+        expect(Object.keys(doc)).to.deep.equal([...CONTRACT, "config", "secrets", "cluster", "binding"]);
         expect(doc).to.include({ project: "talos-platform", stack: "dev", ok: true });
-        expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "k8s.home.geoffdavis.com", kubeProxyDisabled: true });
+        expect(doc.cluster).to.include({ name: "home-ops", dnsDomain: "cluster.local", kubeProxyDisabled: true, coreDnsDisabled: false });
         for (const p of doc.phases) expect(Object.keys(p)).to.deep.equal(["name", "gate", "resources", "subphases"]);
         for (const r of doc.resources) {
-            expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs"]);
+            expect(Object.keys(r)).to.deep.equal(["urn", "type", "name", "parent", "dependsOn", "phase", "inputs", "options"]);
             expect(r.dependsOn).to.be.an("array");
         }
         for (const f of doc.findings) expect(Object.keys(f)).to.deep.equal(["rule", "severity", "resource", "message"]);
@@ -60,7 +63,9 @@ describe("plan command", () => {
             const { code, out } = await plan(["--config", file, "--format", "json"]);
             expect(code, file).to.equal(1);
             const doc = JSON.parse(out);
-            expect(Object.keys(doc), file).to.deep.equal(["project", "stack", "ok", "errors", "findings", "phases", "resources"]);
+            expect(Object.keys(doc).slice(0, CONTRACT.length), file).to.deep.equal(CONTRACT);
+            // A file the program read records its config (secrets hidden); one it could not parse has none.
+            expect(Object.keys(doc).slice(CONTRACT.length), file).to.deep.equal(file.endsWith("cfg.yaml") ? ["config", "secrets"] : []);
             expect(doc.ok).to.equal(false);
             expect(doc.errors).to.have.length.greaterThan(0);
             for (const e of doc.errors) {
@@ -211,7 +216,8 @@ describe("plan command", () => {
         const user = tmpDir();
         const text = fs
             .readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")
-            .replace("dnsDomain: k8s.home.geoffdavis.com", "dnsDomain: lab.example");
+            .replace("dnsDomain: cluster.local", "dnsDomain: lab.example")
+            .replace("coreDnsDisabled: false", "coreDnsDisabled: true");
         fs.writeFileSync(path.join(user, "Pulumi.lab.yaml"), text);
         const { code, err } = await plan(
             ["--config", "Pulumi.lab.yaml", "--policy-config", "policy-config.json", "--format", "json"],

@@ -4,15 +4,17 @@ import { corednsValues } from "../lib/values/coredns";
 import { gateOptions } from "../lib/gates/targets";
 import { certManagerValues, certManagerWebhook } from "../lib/values/cert-manager";
 import { fluxInstance } from "../lib/values/flux";
-import { devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
+import { customDomainStack, devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
 
+// The custom-domain test stack: its CoreDNS is this program's release, whose values these rules read.
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
+    customDomainStack(s);
     edit?.(s);
     return validateConfig(raw(s));
 }
-/** The errors an edit of the dev stack brings; a warning the test did not name fails it (see newErrors). */
-const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings });
+/** The errors an edit of the custom-domain stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings, base: customDomainStack });
 /** The one problem an edit brings, an error at `path`: any other error or warning fails the test. */
 const at = (edit: (s: Record<string, Json>) => void, path: string) => {
     const p = errors(edit);
@@ -383,7 +385,7 @@ describe("rule: a custom cluster domain reaches every component", () => {
 
     it("carries home.arpa into the CoreDNS zone, cert-manager's webhook names and the FluxInstance, without errors", () => {
         const result = check(custom);
-        expect(newProblems(custom)).to.deep.equal([]);
+        expect(newProblems(custom, {}, customDomainStack)).to.deep.equal([]);
         const c = result.config!;
         expect(JSON.stringify(corednsValues(c.cluster, c.coredns).servers)).to.contain('"home.arpa in-addr.arpa ip6.arpa"');
         expect((certManagerValues(c.certManager, c.cluster) as Json).webhook.extraArgs[0]).to.match(/\.svc\.home\.arpa$/);

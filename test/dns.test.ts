@@ -1,22 +1,33 @@
 import { expect } from "chai";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
 import { validateConfig } from "../lib/config";
 import { isUpstream } from "../lib/config/coredns";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
-import { SCHEMAS } from "./schemas";
-import { byName, devSections, Json, newErrors, newProblems, planDev, raw, singleStack } from "./helpers";
+import {
+    byName,
+    customDomainStack,
+    devSections,
+    Json,
+    newErrors,
+    newProblems,
+    planCustomDomain,
+    planDev,
+    raw,
+    singleStack,
+} from "./helpers";
 
+// The custom-domain test stack, where this program installs CoreDNS.
 function config(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
+    customDomainStack(s);
     edit?.(s);
     return validateConfig(raw(s));
 }
-/** The errors an edit of the dev stack brings; a warning the test did not name fails it (see newErrors). */
-const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings });
+/** The errors an edit of the custom-domain stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings, base: customDomainStack });
+/** Every problem an edit of the custom-domain stack brings, errors and warnings alike (see newProblems). */
+const problems = (edit: (s: Record<string, Json>) => void) => newProblems(edit, {}, customDomainStack);
 const valuesOf = (edit?: (s: Record<string, Json>) => void): Json => {
     const c = config(edit).config!;
     return corednsValues(c.cluster, c.coredns);
@@ -65,23 +76,8 @@ describe("CoreDNS values", () => {
         expect(plugin(valuesOf(), "forward").parameters).to.equal(". /etc/resolv.conf");
     });
 
-    it("keeps the chart's default Corefile but for the cluster domain, the upstreams and kubeadm's 5 s lameduck", () => {
-        const chart = parse(fs.readFileSync(path.join(SCHEMAS, "helm", "coredns", "1.46.2", "values.yaml"), "utf8")).servers[0];
-        const v = valuesOf((s) => {
-            s.cluster.dnsDomain = "home.arpa";
-            s.coredns.upstreams = ["8.8.8.8"];
-        });
-        const expected = structuredClone(chart);
-        for (const p of expected.plugins) {
-            if (p.name === "kubernetes") p.parameters = "home.arpa in-addr.arpa ip6.arpa";
-            if (p.name === "forward") p.parameters = ". 8.8.8.8";
-            if (p.name === "health") p.configBlock = "lameduck 5s";
-        }
-        expect(v.servers).to.deep.equal([expected]);
-    });
-
     it("keeps the ServiceMonitor off: its CRD comes with Flux, after the DNS phase", () => {
-        expect(valuesOf().prometheus).to.deep.equal({ monitor: { enabled: false } });
+        expect(valuesOf().prometheus.monitor).to.deep.equal({ enabled: false });
     });
 
     it("uses only keys the coredns 1.46.2 chart knows", () => {
@@ -144,7 +140,7 @@ describe("CoreDNS config checks", () => {
         const edit = (s: Record<string, Json>) =>
             (s.coredns.values = { service: { clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"] } });
         // Valid, but not where Talos points kubelet: that is the only finding.
-        expect(newProblems(edit).map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+        expect(problems(edit).map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
             ["warning", "coredns-not-at-cluster-dns", "talos-platform:coredns.values.service.clusterIPs"],
         ]);
         expect(valuesOf(edit).service).to.deep.include({
@@ -172,7 +168,7 @@ describe("CoreDNS config checks", () => {
     it("refuses the addresses the Service IP allocator never hands out, and accepts the ones it does", () => {
         // Every finding, errors and warnings: a reserved address is refused, and only an allowed one earns the kubelet warning.
         const paths = (ips: string[]) =>
-            newProblems((s) => (s.coredns.clusterIPs = ips)).map((x) => {
+            problems((s) => (s.coredns.clusterIPs = ips)).map((x) => {
                 const at = x.path.replace("talos-platform:coredns.", "");
                 return x.severity === "error" ? `${at} ${x.message}` : `${x.severity} ${x.rule} ${at}`;
             });
@@ -231,7 +227,7 @@ describe("CoreDNS config checks", () => {
     });
 
     it("warns, without blocking, when kube-dns is not where Talos points kubelet", () => {
-        const found = newProblems((s) => (s.coredns.clusterIPs = ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"]));
+        const found = problems((s) => (s.coredns.clusterIPs = ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"]));
         expect(found.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
             ["warning", "coredns-not-at-cluster-dns", "talos-platform:coredns.clusterIPs"],
         ]);
@@ -350,10 +346,11 @@ describe("DNS phase in the plan", () => {
     });
 
     it("installs the pinned chart into kube-system when this program owns CoreDNS, after the network gate", async () => {
-        const plan = await planDev();
+        const plan = await planCustomDomain();
         const release = byName(plan, "coredns-release");
         expect(release.phase).to.equal("dns");
         expect(release.inputs).to.include({ chart: "coredns", version: "1.46.2", namespace: "kube-system", createNamespace: false });
+        expect(release.inputs.repositoryOpts).to.deep.equal({ repo: "https://coredns.github.io/helm" });
         expect((release.inputs.values as Json).service.clusterIPs).to.deep.equal(["10.96.0.10", "fd47:25e1:2f96:51:1000::a"]);
         expect(byName(plan, "coredns").dependsOn).to.deep.equal([byName(plan, "network-gate").urn]);
     });

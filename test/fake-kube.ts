@@ -38,7 +38,55 @@ const PLURALS: Record<string, string> = {
     GitRepository: "gitrepositories",
     Kustomization: "kustomizations",
     CiliumLoadBalancerIPPool: "ciliumloadbalancerippools",
+    Secret: "secrets",
+    Node: "nodes",
+    Namespace: "namespaces",
+    CiliumBGPPeeringPolicy: "ciliumbgppeeringpolicies",
+    CiliumBGPClusterConfig: "ciliumbgpclusterconfigs",
+    CiliumBGPPeerConfig: "ciliumbgppeerconfigs",
+    CiliumBGPAdvertisement: "ciliumbgpadvertisements",
+    CiliumL2AnnouncementPolicy: "ciliuml2announcementpolicies",
+    HelmRelease: "helmreleases",
+    FluxInstance: "fluxinstances",
+    ClusterIssuer: "clusterissuers",
+    Certificate: "certificates",
+    Challenge: "challenges",
+    CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
+    Lease: "leases",
 };
+
+/** The resource name (plural) the fake serves a kind under. */
+export function pluralOf(kind: string): string {
+    const plural = PLURALS[kind];
+    if (!plural) throw new Error(`the fake API serves no kind ${kind}: add it to PLURALS`);
+    return plural;
+}
+
+/** Where a request path points: a kind's collection (name undefined) or one object, with its API group and version. */
+interface PathRef {
+    group: string;
+    version: string;
+    namespace?: string;
+    plural: string;
+    name?: string;
+    /** Anything after the name: a subresource such as log, exec or proxy. */
+    sub: string[];
+}
+
+/** /api/v1/namespaces/ns/pods/name, /apis/group/version/plural, ... as its parts; undefined for anything else. */
+function parsePath(p: string): PathRef | undefined {
+    const parts = p.split("/").filter(Boolean);
+    let group: string;
+    let rest: string[];
+    if (parts[0] === "api" && parts.length >= 3) [group, rest] = ["", parts.slice(1)];
+    else if (parts[0] === "apis" && parts.length >= 4) [group, rest] = [parts[1], parts.slice(2)];
+    else return undefined;
+    const version = rest[0];
+    rest = rest.slice(1);
+    let namespace: string | undefined;
+    if (rest[0] === "namespaces" && rest.length >= 3) [namespace, rest] = [rest[1], rest.slice(2)];
+    return { group, version, namespace, plural: rest[0], name: rest[1], sub: rest.slice(2) };
+}
 
 const STUB = `#!/bin/sh
 # Fake network for probe pods: answers from the table in $FAKE_NET.
@@ -112,6 +160,11 @@ export class FakeKube {
     /** When set, probe pod creation is refused with this status code and message. */
     refusePods?: { code: number; message: string };
     exec: (pod: string, container: string, command: string[]) => ExecAnswer = () => ({ stdout: "", exitCode: 126 });
+    /**
+     * Answers to GETs of paths that hold no stored object (/version, a node's
+     * proxy/configz): the JSON body, or a status code and message.
+     */
+    readonly raw = new Map<string, unknown>();
     /** The answer to a dry-run Certificate create: 201, or an error status and message. */
     certificateApi: () => { code: number; message?: string } = () => ({ code: 201 });
 
@@ -220,13 +273,26 @@ export class FakeKube {
             });
         }
         if (req.method !== "GET") return this.send(res, 405, status(405, "MethodNotAllowed", `${req.method} ${p} is not faked`));
+        if (this.raw.has(p)) {
+            const answer = this.raw.get(p) as { code?: number; message?: string };
+            if (typeof answer?.code === "number") return this.send(res, answer.code, status(answer.code, "Failure", answer.message ?? ""));
+            return this.send(res, 200, answer);
+        }
         const obj = this.objects.get(p);
         if (obj) return this.send(res, 200, obj.kind === "Pod" ? this.podView(obj) : obj);
-        const plural = p.split("/").pop()!;
-        if (Object.values(PLURALS).includes(plural)) {
+        const ref = parsePath(p);
+        if (ref && ref.name === undefined && Object.values(PLURALS).includes(ref.plural)) {
+            // A collection lists its kind in every namespace unless one is named, and in the
+            // version asked for: the API server converts between a CRD's served versions.
+            const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
             const items = [...this.objects.entries()]
-                .filter(([k]) => k.startsWith(p + "/") && !k.slice(p.length + 1).includes("/"))
-                .map(([, v]) => v)
+                .filter(([k]) => {
+                    const o = parsePath(k)!;
+                    return (
+                        o.group === ref.group && o.plural === ref.plural && (ref.namespace === undefined || o.namespace === ref.namespace)
+                    );
+                })
+                .map(([, v]) => (v.apiVersion === apiVersion ? v : { ...structuredClone(v), apiVersion }))
                 .filter((o) => matches(o.metadata.labels, url.searchParams.get("labelSelector")))
                 .map((o) => (o.kind === "Pod" ? this.podView(o) : o));
             return this.send(res, 200, { kind: "List", apiVersion: "v1", metadata: {}, items });

@@ -19,6 +19,7 @@ import {
     incident,
     INGRESS_CLUSTER_IP,
     NSLOOKUP_TIMEOUT,
+    nodesWithDomain,
     TIMEOUT_LINE,
     WEBHOOK_CRASH,
 } from "./cluster-scenarios";
@@ -157,7 +158,8 @@ describe("gate checker against a fake API server", function () {
             await run(fake, "certificates");
             expect(fake.dryRuns).to.have.length(1);
             expect(fake.dryRuns[0].kind).to.equal("Certificate");
-            expect([...fake.objects.keys()].some((k) => k.includes("/certificates/"))).to.equal(false);
+            const ns = devOptions().certificates.namespace;
+            expect([...fake.objects.keys()].some((k) => k.includes(`/namespaces/${ns}/certificates/`))).to.equal(false);
         });
 
         /**
@@ -276,6 +278,46 @@ describe("gate checker against a fake API server", function () {
             expect(fake.deletedPods).to.have.length(fake.createdPods.length);
         });
 
+        it("kubelets on another cluster domain: fails at once, before any probe pod, although CoreDNS answers for the configured one", async () => {
+            // The probe's lookup of the configured domain would succeed (healthy answers it); the kubelets say otherwise.
+            nodesWithDomain(fake, "home.arpa");
+            const { result } = await run(fake, "dns", { timeoutMs: 5000 });
+            expect(result.ok).to.equal(false);
+            expect(result.timedOut, "a wrong domain does not fix itself: no waiting").to.not.equal(true);
+            expect(result.failedStep).to.equal(`kubelets give pods the cluster domain ${devOptions().dns.dnsDomain}`);
+            const d = result.diagnosis!;
+            expect(d.link).to.contain("home.arpa");
+            expect(d.evidence).to.deep.equal(
+                ["mini01", "mini02", "mini03"].map(
+                    (n) => `node ${n}: kubelet clusterDomain home.arpa (GET /api/v1/nodes/${n}/proxy/configz)`,
+                ),
+            );
+            expect(d.fix).to.contain("set talos-platform:cluster.dnsDomain to home.arpa");
+            expect(fake.createdPods).to.deep.equal([]);
+            expect(fake.requests.filter((r) => r.path.endsWith("/proxy/configz")).map((r) => r.method)).to.deep.equal([
+                "GET",
+                "GET",
+                "GET",
+            ]);
+        });
+
+        it("kubelets on the configured domain: the step passes and says how many kubelets it read", async () => {
+            const { result } = await run(fake, "dns");
+            expect(result.ok).to.equal(true);
+            const step = result.passed.find((p) => p.name.startsWith("kubelets give pods"));
+            expect(step?.detail).to.equal("3 of 3 kubelets read");
+        });
+
+        it("kubelet configuration not readable (RBAC on nodes/proxy): the domain is not checked, and the gate goes on to probe", async () => {
+            nodesWithDomain(fake, "home.arpa");
+            fake.forbid = /\/proxy\/configz$/;
+            const { result } = await run(fake, "dns");
+            expect(result.ok).to.equal(true);
+            const step = result.passed.find((p) => p.name.startsWith("kubelets give pods"));
+            expect(step?.detail).to.match(/^not checked: the kubeconfig's user may not get nodes\/proxy/);
+            expect(fake.createdPods).to.have.length(1);
+        });
+
         it("webhook not ready: names the crash-looping webhook and the network behind it", async () => {
             const c = devOptions().certificates;
             fake.put(deployment(c.namespace, c.deployment, false));
@@ -321,7 +363,11 @@ describe("gate checker against a fake API server", function () {
         });
 
         it("a NodePort controller Service: skips the pool check and probes the ClusterIP", async () => {
-            const config = configWith(ingressWithoutLoadBalancer);
+            // Without BGP, too: the BGP step would read the pools for the other Services' addresses.
+            const config = configWith((s) => {
+                ingressWithoutLoadBalancer(s);
+                delete s.cilium.bgp;
+            });
             healthy(fake, config);
             const o = gateOptions(config).ingress;
             expect(o.serviceType).to.equal("NodePort");
@@ -331,6 +377,7 @@ describe("gate checker against a fake API server", function () {
                 "ingress-nginx controller ready (Deployment ingress-nginx/ingress-nginx-controller)",
                 "controller Service has a ClusterIP (Service ingress-nginx/ingress-nginx-controller, type NodePort: no LoadBalancer address to check)",
                 "the controller answers on its ClusterIP from inside the cluster",
+                "default TLS certificate issued (Certificate ingress-nginx/default-tls Ready)",
             ]);
             expect(result.passed[2].detail).to.contain(`${INGRESS_CLUSTER_IP}:80`);
             expect(fake.requests.some((r) => r.path.includes("ciliumloadbalancerippools"))).to.equal(false);

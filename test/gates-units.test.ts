@@ -27,11 +27,14 @@ import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
 import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from "../lib/gates/workloads";
 import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
-import { byName, devSections, Json, newProblems, planDev, raw, ROOT } from "./helpers";
+import { byName, CUSTOM_DOMAIN, customDomainConfig, devSections, Json, newProblems, planDev, raw, ROOT } from "./helpers";
 import { PHASES } from "../lib/phases";
 import { crdErrors } from "./schemas";
 import { exitStatus, runGate, type Step } from "../lib/gates/run";
 import type { Kube } from "../lib/gates/kube";
+
+/** curlimages/curl:8.11.1's multi-platform index digest, as public manifests pin it (see lib/config/gates.ts). */
+const CURL_8_11_1 = "docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
 
 describe("gate options", () => {
     it("derives every gate's targets from the dev stack", () => {
@@ -44,14 +47,15 @@ describe("gate options", () => {
             operator: "cilium-operator",
         });
         expect(o.network.crds).to.include("ciliumloadbalancerippools.cilium.io");
-        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: "curlimages/curl:8.11.1", probeNamespace: "default" });
+        expect(o.network).to.include({ timeoutMs: 120_000, pollMs: 2000, probeImage: CURL_8_11_1, probeNamespace: "default" });
         expect(o.dns).to.include({
             namespace: "kube-system",
             deployment: "coredns",
-            dnsDomain: "k8s.home.geoffdavis.com",
+            dnsDomain: "cluster.local",
             externalName: "github.com",
             timeoutMs: 180_000,
         });
+        expect(gateOptions(customDomainConfig()).dns.dnsDomain, "a custom domain reaches the dns gate").to.equal(CUSTOM_DOMAIN);
         expect(o.certificates).to.include({ namespace: "cert-manager", deployment: "cert-manager-webhook" });
         expect(o.ingress).to.include({
             namespace: "ingress-nginx",
@@ -125,10 +129,14 @@ describe("gate options", () => {
      * documents. Each gate polls (timeout, poll) through a kubeconfig
      * (context, kubeconfig) and names the kubernetes Service's address in
      * crash diagnoses (service-ip); the rest are what each gate checks, per
-     * the README's table of gates.
+     * the table of gates in docs/gates-and-doctor.md: the ingress gate also
+     * runs the announcements steps (BGP sessions and advertised pools, L2
+     * leases) and waits for the default certificate; under flux.sync the
+     * gitops gate checks the root Kustomization and the declared order.
      */
     const COMMON = ["timeout", "poll", "context", "kubeconfig"];
     const PROBE = ["probe-image", "probe-namespace"];
+    const ANNOUNCE = ["cilium-namespace", "bgp-cluster-config", "bgp-pool", "l2-pool"];
     const CONTRACT: Record<string, string[]> = {
         crds: [...COMMON, "crd"],
         network: [
@@ -143,9 +151,33 @@ describe("gate options", () => {
         ],
         dns: [...COMMON, ...PROBE, "namespace", "deployment", "dns-domain", "resolve", "service-ip"],
         certificates: [...COMMON, "namespace", "deployment", "service-ip"],
-        ingress: [...COMMON, ...PROBE, "namespace", "service", "service-type", "deployment", "port", "service-ip"],
-        gitops: [...COMMON, "namespace", "deployment", "git-repository", "flux-phase", "kustomization", "service-ip"],
+        ingress: [
+            ...COMMON,
+            ...PROBE,
+            "namespace",
+            "service",
+            "service-type",
+            "deployment",
+            "port",
+            "certificate",
+            "service-ip",
+            ...ANNOUNCE,
+        ],
+        gitops: [
+            ...COMMON,
+            "namespace",
+            "deployment",
+            "git-repository",
+            "flux-phase",
+            "kustomization",
+            "root-kustomization",
+            "depends-on",
+            "service-ip",
+        ],
+        announcements: [...COMMON, ...ANNOUNCE],
     };
+    /** Flags a gate's command line carries only when their setting is: a context, L2 announcements, flux.sync. */
+    const WHEN_SET = ["context", "kubeconfig", "l2-pool", "root-kustomization", "depends-on"];
 
     it("each gate's --help lists exactly the flags of its contract, and parses each of them", async () => {
         expect(Object.keys(CONTRACT)).to.have.members([...GATE_NAMES]);
@@ -158,7 +190,7 @@ describe("gate options", () => {
                 signal: new AbortController().signal,
             };
             expect(await gateMain([gate, "--help"], sink), gate).to.equal(0);
-            const listed = [...text.matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]);
+            const listed = [...text.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]);
             // The command's own flags: where the settings come from, and help.
             const own = listed.filter((f) => !["stack", "config", "no-stack", "help"].includes(f));
             expect(own, `${gate} --help`).to.have.members(CONTRACT[gate]);
@@ -183,7 +215,11 @@ describe("gate options", () => {
         };
         // The dev stack: the charts' release names as Helm names them, the defaults the README gives.
         const polling = { timeout: ["3m"], poll: ["2s"] };
-        const probe = { "probe-image": ["curlimages/curl:8.11.1"], "probe-namespace": ["default"] };
+        // curlimages/curl 8.11.1 by the digest of its multi-platform index (configuration reference, gates.probeImage).
+        const probe = {
+            "probe-image": ["docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69"],
+            "probe-namespace": ["default"],
+        };
         const serviceIp = { "service-ip": ["10.96.0.1"] };
         expect(flagsOf("ingress")).to.deep.equal({
             ...polling,
@@ -193,14 +229,21 @@ describe("gate options", () => {
             "service-type": ["LoadBalancer"],
             deployment: ["ingress-nginx-controller"],
             port: ["80"],
+            // ingressNginx.defaultCertificate's Certificate, named after its Secret.
+            certificate: ["default-tls"],
             ...serviceIp,
+            // The dev stack's cilium.bgp: its sessions are IPv4, so the IPv4 pools are the ones advertised.
+            "cilium-namespace": ["kube-system"],
+            "bgp-cluster-config": ["cilium-bgp"],
+            "bgp-pool": ["bgp-default/ipv4", "bgp-ingress/ipv4", "bgp-reserved/ipv4"],
         });
         expect(flagsOf("dns")).to.deep.equal({
             ...polling,
             ...probe,
             namespace: ["kube-system"],
             deployment: ["coredns"],
-            "dns-domain": ["k8s.home.geoffdavis.com"],
+            // The dev stack follows the seed's talconfig.yaml: Talos' default cluster.local.
+            "dns-domain": ["cluster.local"],
             resolve: ["github.com"],
             ...serviceIp,
         });
@@ -236,9 +279,9 @@ describe("gate options", () => {
             ...serviceIp,
         });
         expect(gitops.kustomization).to.include.members(["core/infrastructure-sources", "applications/apps-monitoring"]);
-        // Nothing else: every flag on a gate's command line is one of its contract (context only when set).
+        // Nothing else: every flag on a gate's command line is one of its contract (some only when set).
         for (const gate of PHASES)
-            expect(Object.keys(flagsOf(gate)), gate).to.have.members(CONTRACT[gate].filter((f) => f !== "context" && f !== "kubeconfig"));
+            expect(Object.keys(flagsOf(gate)), gate).to.have.members(CONTRACT[gate].filter((f) => !WHEN_SET.includes(f)));
     });
 
     it("keeps the crds command compatible with CrdWait's contract", () => {
@@ -307,6 +350,29 @@ describe("gate options", () => {
         ]);
         expect(found.filter((f) => SKIPPED.test(f))).to.have.length(1);
         expect(found).to.have.length(4);
+    });
+
+    it("pins the probe image by digest by default, keeps a mirror overridable, and warns about a tag alone", () => {
+        // Every new finding, not only the probe image's: a tag alone earns one warning and nothing else.
+        const warnings = (probeImage?: string) => {
+            const edit = (s: Record<string, Json>) => (s.gates = probeImage ? { probeImage } : {});
+            const s = devSections();
+            edit(s);
+            return { image: validateConfig(raw(s)).config!.gates.probeImage, found: newProblems(edit) };
+        };
+        expect(warnings()).to.deep.equal({ image: CURL_8_11_1, found: [] });
+        const mirror = "registry.home.arpa/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
+        expect(warnings(mirror)).to.deep.equal({ image: mirror, found: [] });
+        expect(gateOptions(((c) => ((c.gates.probeImage = mirror), c))(devConfig())).ingress.probeImage).to.equal(mirror);
+        const tagged = warnings("registry.home.arpa/curlimages/curl:8.11.1").found;
+        expect(tagged.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "gate-probe-image-tag", "talos-platform:gates.probeImage"],
+        ]);
+        expect(tagged[0].fix).to.contain("@sha256:");
+        // A digest that is not 64 hex digits pins nothing.
+        expect(warnings("curlimages/curl:8.11.1@sha256:c1fe1679").found.map((p) => [p.severity, p.rule])).to.deep.equal([
+            ["warning", "gate-probe-image-tag"],
+        ]);
     });
 
     it("reports a timeout that is not a duration once, not also as too short", () => {
@@ -465,9 +531,10 @@ describe("network diagnosis", () => {
 });
 
 describe("dns diagnosis", () => {
-    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    // The custom-domain test stack: the diagnoses name its domain. Computed in each test, not when the
+    // file loads: code run at load time is no test's (see stryker.config.mjs).
     let o: DnsOptions;
-    beforeEach(() => (o = devOptions().dns));
+    beforeEach(() => (o = gateOptions(customDomainConfig()).dns));
     const ok = (id: string) => ({ id, rc: 0, output: "Name: x Address: 1.2.3.4" });
 
     it("classifies nslookup's own words by the rcode it prints", () => {

@@ -248,7 +248,10 @@ describe("gitops config: two owners", () => {
         expect(p.map((x) => x.path)).to.deep.equal([`${KS}[0].kustomizations[3].name`]);
         expect(p[0].message).to.contain("which Talos runs").and.contain("talos-platform:cluster.coreDnsDisabled is false");
         expect(p[0].fix).to.contain("Talos cluster.coreDNS").and.not.contain("talos-platform:coredns");
-        const ours = errors((s) => s.flux.phases[0].kustomizations.push({ name: "coredns", path: "./infrastructure/coredns" }));
+        const ours = errors((s) => {
+            s.cluster.coreDnsDisabled = true;
+            s.flux.phases[0].kustomizations.push({ name: "coredns", path: "./infrastructure/coredns" });
+        });
         expect(ours[0].message).to.contain("which this program deploys in its dns phase");
         expect(ours[0].fix).to.contain("talos-platform:coredns");
     });
@@ -390,13 +393,14 @@ describe("gitops config: the Git source", () => {
 });
 
 describe("gitops config: versions and keys", () => {
-    it("refuses a Flux distribution range, with an example and wording for Flux", () => {
+    it("refuses a Flux distribution range wider than a patch wildcard, with an example and wording for Flux", () => {
         const p = errors((s) => (s.flux.distribution = { version: "2.x" }), {}, SKIPPED);
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:flux.distribution.version"]);
         expect(p[0].value).to.equal("2.x");
         expect(describeProblem(p[0]))
-            .to.contain("is not a pinned version of Flux")
+            .to.contain("is not an exact version or a patch wildcard of Flux")
             .and.contain("such as 2.9.4")
+            .and.contain("such as 2.9.x")
             .and.contain("let Flux change")
             .and.not.contain("chart");
     });

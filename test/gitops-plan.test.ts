@@ -71,9 +71,19 @@ describe("gitops plan: the dev stack", () => {
             "ingress-nginx@ingress",
             "flux@gitops",
         ]);
-        // The dev stack sets cluster.coreDnsDisabled, so this program deploys CoreDNS too.
-        expect(excluded.map((e) => e.owner)).to.deep.equal(Array(5).fill("talos-platform"));
-        expect(renderText(plan)).to.not.contain("run by Talos");
+        // The dev stack's Talos runs CoreDNS (talconfig.yaml leaves it on): the one component Flux leaves to Talos.
+        expect(excluded.map((e) => e.owner)).to.deep.equal([
+            "talos-platform",
+            "Talos",
+            "talos-platform",
+            "talos-platform",
+            "talos-platform",
+        ]);
+        const line = renderText(plan)
+            .split("\n")
+            .find((l) => l.includes("not in Flux"))!;
+        expect(line).to.contain("run by Talos: CoreDNS (dns)");
+        expect(line.split("run by Talos")[0]).to.not.contain("CoreDNS");
     });
 
     it("generates Flux dependsOn from the phases: the previous phase's Kustomizations, then the extras", () => {
@@ -135,7 +145,7 @@ describe("gitops plan: the dev stack", () => {
         const spec = inp(byName(plan, "flux-instance")).spec;
         expect(spec.distribution).to.deep.equal({ version: "2.9.4", registry: "ghcr.io/fluxcd" });
         expect(spec.components).to.include.members(["source-controller", "kustomize-controller"]);
-        expect(spec.cluster).to.deep.equal({ type: "kubernetes", domain: "k8s.home.geoffdavis.com", networkPolicy: true });
+        expect(spec.cluster).to.deep.equal({ type: "kubernetes", domain: "cluster.local", networkPolicy: true });
         expect(inp(byName(plan, "flux-source")).spec).to.deep.equal({
             url: "https://github.com/geoffdavis/talos-gitops",
             ref: { branch: "main" },
@@ -155,16 +165,12 @@ describe("gitops plan: the dev stack", () => {
 });
 
 describe("gitops plan: variations", () => {
-    it("says Talos, not this program, runs CoreDNS when cluster.coreDnsDisabled is false", async () => {
-        const plan = await planDev((s) => (s.cluster.coreDnsDisabled = false));
+    it("says this program, not Talos, runs CoreDNS when cluster.coreDnsDisabled is true", async () => {
+        const plan = await planDev((s) => (s.cluster.coreDnsDisabled = true));
         expect(plan.errors).to.deep.equal([]);
         const excluded = inp(byName(plan, "flux")).excludedFromFlux as Array<{ component: string; owner: string }>;
-        expect(excluded.filter((e) => e.owner === "Talos").map((e) => e.component)).to.deep.equal(["coredns"]);
-        const line = renderText(plan)
-            .split("\n")
-            .find((l) => l.includes("not in Flux"))!;
-        expect(line).to.contain("run by Talos: CoreDNS (dns)");
-        expect(line.split("run by Talos")[0]).to.not.contain("CoreDNS");
+        expect(excluded.map((e) => e.owner)).to.deep.equal(Array(5).fill("talos-platform"));
+        expect(renderText(plan)).to.not.contain("run by Talos");
     });
 
     it("gives Flux a custom cluster domain, as the report's cluster needed", async () => {

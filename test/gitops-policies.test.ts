@@ -3,15 +3,21 @@ import { validateConfig } from "../lib/config";
 import { stackPolicyConfig } from "../lib/plan/policies";
 import * as fluxValues from "../lib/values/flux";
 import { fluxInstance, gitRepository, kustomization } from "../lib/values/flux";
-import { devSections, Json, planDev, raw } from "./helpers";
+import { customDomainStack, devSections, Json, planCustomDomain, raw } from "./helpers";
 import { violations } from "./policies.test";
 
 const FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
 const GIT_REPOSITORY = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
 
+// The custom-domain test stack: a FluxInstance domain to check, and CoreDNS deployed by this program.
+function testStack(): Record<string, Json> {
+    const s = devSections();
+    customDomainStack(s);
+    return s;
+}
 // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
-const config = () => validateConfig(raw(devSections())).config!;
+const config = () => validateConfig(raw(testStack())).config!;
 // What the program emits: every policy must pass these.
 const instance = () => fluxInstance(config().cluster, config().flux) as Json;
 const source = () => gitRepository(config().flux) as Json;
@@ -107,6 +113,20 @@ describe("policy flux-distribution-pinned", () => {
         delete obj.spec.distribution;
         expect(await violations("flux-distribution-pinned", FLUX_INSTANCE, obj)).to.have.length(1);
     });
+
+    it("passes a patch wildcard, which the operator resolves within one minor version, and fails a minor wildcard", async () => {
+        for (const [version, n] of [
+            ["2.9.x", 0],
+            ["v2.9.x", 0],
+            ["2.x.x", 1],
+            ["2.9.*", 1],
+            ["2.9.x-rc", 1],
+        ] as const) {
+            const obj = instance();
+            obj.spec.distribution.version = version;
+            expect(await violations("flux-distribution-pinned", FLUX_INSTANCE, obj), version).to.have.length(n);
+        }
+    });
 });
 
 describe("policy flux-single-owner", () => {
@@ -146,11 +166,11 @@ describe("policy flux-single-owner", () => {
             return obj;
         };
         try {
-            const plan = await planDev();
+            const plan = await planCustomDomain();
             expect(plan.errors).to.deep.equal([]);
             const found = plan.findings.filter((f) => f.rule === "flux-single-owner");
             expect(found.map((f) => f.severity)).to.deep.equal(["mandatory"]);
-            // The dev stack sets cluster.coreDnsDisabled: without it, the policy would blame Talos.
+            // The test stack sets cluster.coreDnsDisabled: without it, the policy would blame Talos.
             expect(found[0].message).to.contain("which this program deploys in its dns phase");
         } finally {
             values.kustomization = original;

@@ -35,12 +35,14 @@ describe("Flux builders", () => {
     it("waits for a failed Flux attempt, the retry interval, and the retry itself", () => {
         const k = (extra: Record<string, unknown>) =>
             fluxPhaseSchema.parse({ name: "p", kustomizations: [ks("x", extra)] }).kustomizations[0];
-        // Flux's defaults: timeout = interval - 30s (9m30s), retryInterval = interval (10m).
-        expect(readyTimeoutSeconds(k({}))).to.equal(2 * 570 + 600);
+        // Flux's default timeout = interval - 30s (9m30s); this program's retryInterval default is 2m.
+        expect(readyTimeoutSeconds(k({}))).to.equal(2 * 570 + 120);
+        // Flux's own retry default, the interval, when asked for.
+        expect(readyTimeoutSeconds(k({ retryInterval: "10m" }))).to.equal(2 * 570 + 600);
         expect(readyTimeoutSeconds(k({ interval: "1h", timeout: "5m", retryInterval: "1m" }))).to.equal(2 * 300 + 60);
         // Flux never times an attempt out in under 30s.
-        expect(readyTimeoutSeconds(k({ interval: "1m", timeout: "10s" }))).to.equal(2 * 30 + 60);
-        expect(readyTimeoutSeconds(k({ interval: "45s" }))).to.equal(2 * 30 + 45);
+        expect(readyTimeoutSeconds(k({ interval: "1m", timeout: "10s" }))).to.equal(2 * 30 + 120);
+        expect(readyTimeoutSeconds(k({ interval: "45s", retryInterval: "45s" }))).to.equal(2 * 30 + 45);
     });
 
     it("puts HTTPS credentials under username and password, as source-controller reads them", () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as path from "node:path";
-import { RawConfig, validateConfig } from "../lib/config";
+import { PlatformConfig, RawConfig, validateConfig } from "../lib/config";
 import { describeProblem, Problem } from "../lib/problems";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { PlanInput, runPlan } from "../lib/plan/run";
@@ -98,8 +98,44 @@ export function reportPodSubnets(s: Record<string, Json>): void {
     s.cluster.podSubnets = ["10.244.0.0/16", REPORT_IPV6_POD_SUBNET];
 }
 
+/** The cluster domain of the tests' custom-domain stack. */
+export const CUSTOM_DOMAIN = "k8s.home.geoffdavis.com";
+
+/**
+ * The test stack for the cluster-domain propagation and this program's
+ * CoreDNS release: the dev stack with a custom cluster domain and Talos'
+ * CoreDNS disabled (cluster.coreDNS.disabled), as talos/patches/cluster.yaml
+ * of the report's repository describes it. The dev stack follows the
+ * talconfig.yaml the cluster is built from: cluster.local, Talos' CoreDNS.
+ */
+export function customDomainStack(s: Record<string, Json>): void {
+    s.cluster.dnsDomain = CUSTOM_DOMAIN;
+    s.cluster.coreDnsDisabled = true;
+}
+
+/** Runs the program offline on the custom-domain test stack, after `edit`. */
+export async function planCustomDomain(edit?: (sections: Record<string, Json>) => void, extra?: Partial<PlanInput>): Promise<Plan> {
+    return planDev((s) => {
+        customDomainStack(s);
+        edit?.(s);
+    }, extra);
+}
+
+/** The custom-domain test stack's validated config. */
+export function customDomainConfig(): PlatformConfig {
+    const s = devSections();
+    customDomainStack(s);
+    const { config, problems } = validateConfig(raw(s));
+    if (!config) throw new Error(problems.map((p) => p.message).join("; "));
+    return config;
+}
+
 const problemKey = (p: Problem) => JSON.stringify([p.severity, p.rule, p.path, p.message, p.fix, p.value]);
-let devFindingsCache: { code: unknown; problems: Problem[] } | undefined;
+
+/** An edit of the dev stack's sections. */
+export type StackEdit = (s: Record<string, Json>) => void;
+
+const findingsCache = new Map<StackEdit | undefined, { code: unknown; problems: Problem[] }>();
 
 /**
  * The code under test, as far as a cache may tell: Stryker (npm run
@@ -110,28 +146,39 @@ function codeUnderTest(): unknown {
     return (globalThis as { __stryker__?: { activeMutant?: unknown } }).__stryker__?.activeMutant;
 }
 
-/** The dev stack's own findings, as it is: one advisory, its IPv6 pool that its IPv4-only BGP peer does not announce. */
-export function devStackFindings(): Problem[] {
-    if (devFindingsCache?.code !== codeUnderTest() || !devFindingsCache)
-        devFindingsCache = { code: codeUnderTest(), problems: validateConfig(raw(devSections())).problems };
-    return devFindingsCache.problems;
+/**
+ * A test stack's own findings, as it is: the dev stack's (one advisory, its
+ * IPv6 pool that its IPv4-only BGP peer does not announce), or those of the
+ * stack `base` makes of it (customDomainStack adds its DNS-01 finding).
+ */
+export function devStackFindings(base?: StackEdit): Problem[] {
+    let cached = findingsCache.get(base);
+    if (!cached || cached.code !== codeUnderTest()) {
+        const s = devSections();
+        base?.(s);
+        cached = { code: codeUnderTest(), problems: validateConfig(raw(s)).problems };
+        findingsCache.set(base, cached);
+    }
+    return cached.problems;
 }
 
-/** `problems` less those the dev stack has as it is. Nothing is filtered by severity, rule or key. */
-export function withoutDevFindings(problems: Problem[]): Problem[] {
-    const known = new Set(devStackFindings().map(problemKey));
+/** `problems` less those the test stack has as it is (see devStackFindings). Nothing is filtered by severity, rule or key. */
+export function withoutDevFindings(problems: Problem[], base?: StackEdit): Problem[] {
+    const known = new Set(devStackFindings(base).map(problemKey));
     return problems.filter((p) => !known.has(problemKey(p)));
 }
 
 /**
  * Every problem the dev stack has after `edit` that it does not have as it
  * is: errors, warnings and checks-skipped notes alike, so a problem no test
- * asked about still shows.
+ * asked about still shows. With `base` (for example customDomainStack), the
+ * stack `base` makes of the dev stack is the one edited and compared.
  */
-export function newProblems(edit: (s: Record<string, Json>) => void, otherKeys: RawConfig["otherKeys"] = {}): Problem[] {
+export function newProblems(edit: StackEdit, otherKeys: RawConfig["otherKeys"] = {}, base?: StackEdit): Problem[] {
     const s = devSections();
+    base?.(s);
     edit(s);
-    return withoutDevFindings(validateConfig(raw(s, otherKeys)).problems);
+    return withoutDevFindings(validateConfig(raw(s, otherKeys)).problems, base);
 }
 
 /**
@@ -153,9 +200,11 @@ export interface ErrorsOptions {
     otherKeys?: RawConfig["otherKeys"];
     /** Rules of the warnings the test expects alongside the errors; any other new warning fails the test. */
     warnings?: string[];
+    /** The test stack the edit starts from, made of the dev stack (see newProblems); the dev stack itself by default. */
+    base?: StackEdit;
 }
 
 /** The errors `edit` brings to the dev stack; a new warning the test did not name fails it (see errorsOnly). */
-export function newErrors(edit: (s: Record<string, Json>) => void, options: ErrorsOptions = {}): Problem[] {
-    return errorsOnly(newProblems(edit, options.otherKeys), options.warnings);
+export function newErrors(edit: StackEdit, options: ErrorsOptions = {}): Problem[] {
+    return errorsOnly(newProblems(edit, options.otherKeys, options.base), options.warnings);
 }

@@ -143,11 +143,17 @@ describe("network checks: kube-proxy replacement", () => {
             "kubernetes.default",
             "kubernetes.default.svc",
             "KUBERNETES.default.",
-            "kubernetes.default.svc.k8s.home.geoffdavis.com",
+            "kubernetes.default.svc.cluster.local",
+            "kubernetes.default.svc.home.arpa",
         ]) {
             expect(
                 only(
-                    problems((s) => (s.cilium.values = { k8sServiceHost: host })),
+                    problems(
+                        (s) => (
+                            (s.cluster.dnsDomain = host.endsWith("home.arpa") ? "home.arpa" : "cluster.local"),
+                            (s.cilium.values = { k8sServiceHost: host })
+                        ),
+                    ),
                     K("cilium.values.k8sServiceHost"),
                 ).message,
                 host,
@@ -659,5 +665,53 @@ describe("network checks: BGP", () => {
         only(problems(withAuth), K("cilium.bgp.peerConfigs[0].authSecret"));
         only(problems(withAuth, { bgpPassword: { secret: false } }), K("bgpPassword"));
         expect(problems(withAuth, { bgpPassword: { secret: true } })).to.deep.equal([]);
+    });
+});
+
+// Cilium 1.19's L2 announcements guide, "Limitations": L2 announcements are
+// "incompatible with the externalTrafficPolicy: Local on services".
+describe("network checks: externalTrafficPolicy Local on an L2-announced pool", () => {
+    const TYPED = K("ingressNginx.loadBalancer.externalTrafficPolicy");
+    const VALUES = K("ingressNginx.values.controller.service.externalTrafficPolicy");
+    const l2 = (pools?: string[]) => (s: Record<string, Json>) =>
+        (s.cilium.l2Announcements = [{ name: "lan", ...(pools ? { pools } : {}) }]);
+    const local = (s: Record<string, Json>) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "Local");
+    const both =
+        (...edits: ((s: Record<string, Json>) => void)[]) =>
+        (s: Record<string, Json>) =>
+            edits.forEach((e) => e(s));
+
+    // The dev stack's pools are BGP pools outside the node network: each one L2 announces also earns that warning.
+    const outside = (i: number) => ["warning", "l2-pool-outside-node-subnets", K(`cilium.loadBalancerPools[${i}].blocks[0]`)];
+
+    it("refuses Local on the ingress Service when L2 announces its pool, naming both keys", () => {
+        const ps = problems(both(l2(["bgp-ingress"]), local));
+        expect(summary(ps)).to.deep.equal([outside(1), ["error", undefined, TYPED]]);
+        const p = errorAt(ps, TYPED);
+        expect(p.message).to.contain(K("cilium.l2Announcements[0]")).and.contain("externalTrafficPolicy: Local");
+        expect(p.message).to.contain("ingress-nginx/ingress-nginx-controller").and.contain("bgp-ingress");
+        expect(p.fix).to.contain("Cluster").and.contain("cilium.bgp");
+        expect(p.value).to.equal("Local");
+    });
+
+    it("names the values key when the escape hatch sets Local", () => {
+        const viaValues = (s: Record<string, Json>) =>
+            (s.ingressNginx.values = { controller: { service: { externalTrafficPolicy: "Local" } } });
+        const ps = problems(both(l2(["bgp-ingress"]), viaValues));
+        expect(summary(ps)).to.deep.equal([outside(1), ["error", undefined, VALUES]]);
+        expect(errorAt(ps, VALUES).value).to.equal("Local");
+    });
+
+    it("refuses it under an L2 entry that announces every pool", () => {
+        const ps = problems(both(l2(), local));
+        // The node-network warning is for IPv4 pools (ARP); the IPv6 pool, now announced, loses the dev stack's not-announced warning.
+        expect(summary(ps)).to.deep.equal([outside(0), outside(1), outside(2), ["error", undefined, TYPED]]);
+        expect(errorAt(ps, TYPED).message).to.contain(K("cilium.l2Announcements[0]"));
+    });
+
+    it("accepts Local when only BGP announces the pool, or L2 announces another pool, and Cluster under L2", () => {
+        expect(summary(problems(local))).to.deep.equal([]);
+        expect(summary(problems(both(l2(["bgp-default"]), local)))).to.deep.equal([outside(0)]);
+        expect(summary(problems(l2(["bgp-ingress"])))).to.deep.equal([outside(1)]);
     });
 });

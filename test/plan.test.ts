@@ -49,21 +49,26 @@ describe("offline plan of the dev stack", () => {
             "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository": 1,
             "talos-platform:gitops:FluxPhase": 4,
             "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization": 9,
-            // Cilium, CoreDNS, cert-manager, ingress-nginx and the Flux operator. No Helm- or
+            // Cilium, cert-manager, ingress-nginx and the Flux operator (Talos runs CoreDNS). No Helm- or
             // Talos-managed object is also emitted as a raw resource.
-            [RELEASE]: 5,
+            [RELEASE]: 4,
             "talos-platform:network:Gate": 1,
             "talos-platform:dns:Gate": 1,
             "talos-platform:certificates:Gate": 1,
             "talos-platform:ingress:Gate": 1,
             "talos-platform:gitops:Gate": 1,
-            // One check per gate, and one per CRD wait.
-            "command:local:Command": 8,
+            // One check per gate, one per CRD wait, and the destroy guard's.
+            "command:local:Command": 9,
+            "talos-platform:lifecycle:DestroyGuard": 1,
         });
     });
 
-    it("puts every resource in a phase but the provider", () => {
-        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal(["pulumi:providers:kubernetes"]);
+    it("puts every resource in a phase but the provider and the destroy guard", () => {
+        expect(plan.resources.filter((r) => r.phase === null).map((r) => r.type)).to.deep.equal([
+            "pulumi:providers:kubernetes",
+            "talos-platform:lifecycle:DestroyGuard",
+            "command:local:Command",
+        ]);
     });
 
     it("lists the five phases in recovery order, each with its gate", () => {
@@ -92,7 +97,9 @@ describe("offline plan of the dev stack", () => {
         const gateIndex = new Map(plan.phases.map((p, i) => [p.gate!, i]));
         let afterOwnGate = 0;
         for (const r of plan.resources) {
-            const own = PHASES.indexOf(r.phase!);
+            // The destroy guard, in no phase, depends on everything so that `pulumi destroy` deletes it first.
+            if (r.phase === null) continue;
+            const own = PHASES.indexOf(r.phase);
             for (const d of r.dependsOn) {
                 if (!gateIndex.has(d)) continue;
                 expect(gateIndex.get(d)!, `${r.name} → ${d}`).to.be.at.most(own);
@@ -174,8 +181,6 @@ describe("offline plan of the dev stack", () => {
         const releases = Object.fromEntries(ofType(plan, RELEASE).map((r) => [r.name, r.inputs]));
         expect(releases["cilium-release"]).to.include({ chart: "cilium", version: "1.19.4", namespace: "kube-system", name: "cilium" });
         expect(releases["cilium-release"].repositoryOpts).to.deep.equal({ repo: "https://helm.cilium.io" });
-        expect(releases["coredns-release"]).to.include({ chart: "coredns", version: "1.46.2", namespace: "kube-system" });
-        expect(releases["coredns-release"].repositoryOpts).to.deep.equal({ repo: "https://coredns.github.io/helm" });
         expect(releases["cert-manager-release"]).to.include({ chart: "cert-manager", version: "v1.21.1", namespace: "cert-manager" });
         expect(releases["cert-manager-release"].repositoryOpts).to.deep.equal({ repo: "https://charts.jetstack.io" });
         expect(releases["ingress-nginx-release"]).to.include({ chart: "ingress-nginx", version: "4.15.1", namespace: "ingress-nginx" });

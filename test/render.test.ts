@@ -29,7 +29,7 @@ describe("plan rendering", () => {
 
     it("renders a Mermaid flowchart with one subgraph per phase and gates as hexagons", () => {
         const m = renderMermaid(plan);
-        expect(m.split("\n")[0]).to.equal("flowchart LR");
+        expect(m.split("\n")[0]).to.equal("flowchart TB");
         for (const phase of ["network", "dns", "certificates", "ingress", "gitops"]) expect(m).to.contain(`subgraph phase_${phase}`);
         expect(m).to.match(/n_network_gate\{\{"network-gate<br\/>Gate"\}\}/);
         expect(m).to.contain("n_network_gate --> n_coredns");
@@ -53,14 +53,14 @@ describe("plan rendering of the cluster facts", () => {
     it("records the dev stack's cluster facts, defaults applied, in the plan", () => {
         expect(plan.cluster).to.deep.equal({
             name: "home-ops",
-            dnsDomain: "k8s.home.geoffdavis.com",
+            dnsDomain: "cluster.local",
             apiEndpoint: "https://172.29.51.10:6443",
             podSubnets: ["10.244.0.0/16", "fd47:25e1:2f96:100::/56"],
             serviceSubnets: ["10.96.0.0/12", "fd47:25e1:2f96:51:1000::/108"],
             nodeSubnets: ["172.29.51.0/24"],
             kubeProxyDisabled: true,
             kubePrism: { enabled: true, port: 7445 },
-            coreDnsDisabled: true,
+            coreDnsDisabled: false,
         });
     });
 
@@ -72,7 +72,8 @@ describe("plan rendering of the cluster facts", () => {
             const header = text.slice(0, text.search(/1\. network|\| # \|/));
             for (const fact of [
                 "home-ops",
-                "k8s.home.geoffdavis.com",
+                "dnsDomain",
+                "cluster.local",
                 "fd47:25e1:2f96:100::/56",
                 "fd47:25e1:2f96:51:1000::/108",
                 "172.29.51.0/24",
@@ -144,7 +145,7 @@ describe("plan rendering of the Flux phases", () => {
         const text = renderText(plan);
         expect(text).to.contain("flux-phase-core  (FluxPhase)  sub-phase 5.1 core");
         expect(text).to.match(
-            /not in Flux, deployed by this program: Cilium, its LoadBalancer IP pools and BGP \(network\); CoreDNS \(dns\)/,
+            /not in Flux, deployed by this program: Cilium, its LoadBalancer IP pools and BGP \(network\); cert-manager .* — run by Talos: CoreDNS \(dns\)/,
         );
     });
 });

@@ -44,6 +44,8 @@ describe("values keys the rules read", () => {
                 "clustermesh.apiserver.tls.auto.method": "certmanager",
                 "hubble.peerService.clusterDomain": "cluster.local",
                 "ingressController.service.name": "cilium-ingress",
+                "ingressController.service.externalTrafficPolicy": "Local",
+                "clustermesh.apiserver.service.externalTrafficPolicy": "Local",
             },
         );
         expect(valuesErrors("cilium", "1.19.4", cilium)).to.deep.equal([]);

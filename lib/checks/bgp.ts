@@ -120,7 +120,8 @@ export function l2Announces(pool: PoolSpec, l2Policies: L2PolicySpec[]): boolean
     return l2Policies.some((l) => l.loadBalancerIPs === true && selects(l.serviceSelector, labels));
 }
 
-function bgpAnnounces(pool: PoolSpec, family: Family, input: AnnouncementInput): boolean {
+/** Does a BGP session send `family` routes for the Services of `pool`, through a peer config some peer uses? */
+export function bgpAnnounces(pool: PoolSpec, family: Family, input: AnnouncementInput): boolean {
     const labels = exampleLabels(pool.serviceSelector);
     const used = new Set(
         input.clusterConfigs.flatMap((cc) => (cc.bgpInstances ?? []).flatMap((i) => (i.peers ?? []).map((p) => p.peerConfigRef?.name))),

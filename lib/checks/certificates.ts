@@ -72,7 +72,7 @@ export const WEBHOOK_REPLICAS: ReplicaRule = {
     chartReplicas: 1,
     autoscalers: [],
     risk: "its failurePolicy is Fail, so during one node drain every write of a cert-manager object would fail",
-    fix: "keep webhook.replicaCount at 2 or more (the program's default is 2)",
+    fix: "remove webhook.replicaCount from the values and set talos-platform:certManager.webhookReplicas to 2 or more (cert-manager's best-practice guide recommends 3)",
 };
 
 function webhookReplicas(config: PlatformConfig): Problem[] {

@@ -167,7 +167,7 @@ function replicas(config: PlatformConfig): Problem[] {
 function unusedWhileTalosRunsCoreDns(config: PlatformConfig): Problem[] {
     if (config.cluster.coreDnsDisabled) return [];
     const defaults = corednsSchema.parse({});
-    const set = (["upstreams", "clusterIPs", "replicas", "values"] as const).filter(
+    const set = (["upstreams", "clusterIPs", "replicas", "clusterDomainFallthrough", "values"] as const).filter(
         (k) => JSON.stringify(config.coredns[k]) !== JSON.stringify(defaults[k]),
     );
     if (!set.length) return [];

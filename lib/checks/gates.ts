@@ -1,8 +1,13 @@
 import { durationMs } from "../config/common";
-import { LONG_GATE_TIMEOUT_MS } from "../config/gates";
+import { LONG_GATE_TIMEOUT_MS, PROBE_IMAGE } from "../config/gates";
 import { PHASES } from "../phases";
 import { configPath, warning } from "../problems";
 import type { Check } from "./types";
+
+/** An image reference that names a digest: the runtime pulls exactly that content, whatever its tag now points to. */
+export function pinnedByDigest(image: string): boolean {
+    return /@sha256:[0-9a-f]{64}$/.test(image);
+}
 
 export const gateChecks: Check[] = [
     {
@@ -17,5 +22,20 @@ export const gateChecks: Check[] = [
                     gates[p].timeout,
                 ),
             ),
+    },
+    {
+        name: "gate-probe-image-digest",
+        run: ({ gates }) =>
+            pinnedByDigest(gates.probeImage)
+                ? []
+                : [
+                      warning(
+                          "gate-probe-image-tag",
+                          configPath(["gates", "probeImage"]),
+                          "is pinned by tag only: a tag can be pushed again, and the probe pods would then run something else than the image that was checked",
+                          `add the digest, e.g. ${PROBE_IMAGE}; a mirror of it keeps the same digest`,
+                          gates.probeImage,
+                      ),
+                  ],
     },
 ];

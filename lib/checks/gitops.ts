@@ -1,8 +1,9 @@
 import type { PlatformConfig } from "../config";
-import { FluxConfig, redactUrl } from "../config/flux";
+import { FluxConfig, kustomizationSchema, redactUrl } from "../config/flux";
 import { suggestion } from "../config/issues";
 import type { SecretRef } from "../config/secrets";
 import { configPath, error, Problem, warning } from "../problems";
+import { BUNDLED_FLUX, fluxDistribution } from "../values/flux";
 import { nestedPaths, normalizedPath, singleOwner } from "./gitops-owners";
 import type { Check } from "./types";
 
@@ -200,6 +201,16 @@ function source(flux: FluxConfig): Problem[] {
             ),
         );
     }
+    if (flux.sync && s.semver !== undefined) {
+        problems.push(
+            error(
+                key("semver"),
+                `cannot be followed with ${configPath(["flux", "sync"])}: the FluxInstance's sync takes one Git ref name (refs/heads/<branch> or refs/tags/<tag>), not a range`,
+                `use ${key("tag")} or ${key("branch")}, or remove ${configPath(["flux", "sync"])}`,
+                s.semver,
+            ),
+        );
+    }
     if (urlHasCredentials(s.url)) {
         problems.push(error(key("url"), URL_CREDENTIALS_MESSAGE, `remove them from the URL and use ${key("httpsToken")}`, url));
     }
@@ -248,17 +259,60 @@ function source(flux: FluxConfig): Problem[] {
 }
 
 function components(flux: FluxConfig): Problem[] {
-    const needed = ["source-controller", ...(flux.phases.length ? ["kustomize-controller"] : [])];
+    const needed = ["source-controller", ...(flux.phases.length || flux.sync ? ["kustomize-controller"] : [])];
+    const kustomizations = flux.sync ? "root Kustomization of talos-platform:flux.sync" : "Kustomizations in talos-platform:flux.phases";
     return needed
         .filter((c) => !flux.components.includes(c as FluxConfig["components"][number]))
         .map((c) =>
             error(
                 configPath(["flux", "components"]),
-                `leaves out ${c}, which the ${c === "source-controller" ? "GitRepository" : "Kustomizations in talos-platform:flux.phases"} need`,
+                `leaves out ${c}, which the ${c === "source-controller" ? "GitRepository" : kustomizations} need`,
                 `add ${c} to the list`,
                 flux.components,
             ),
         );
+}
+
+/** Settings of a Kustomization that Git owns under flux.sync; only name, path and dependsOn describe the graph the gate checks. */
+const GIT_OWNED = ["interval", "timeout", "retryInterval", "prune", "wait", "healthChecks"] as const;
+
+/** With flux.sync the Kustomizations are Git's: a setting here would look effective and change nothing. */
+function settingsOwnedByGit(flux: FluxConfig): Problem[] {
+    if (!flux.sync) return [];
+    const set: string[] = [];
+    flux.phases.forEach((p, i) =>
+        p.kustomizations.forEach((k, j) => {
+            const defaults = kustomizationSchema.parse({ name: k.name, path: k.path });
+            for (const field of GIT_OWNED) if (JSON.stringify(k[field]) !== JSON.stringify(defaults[field])) set.push(ksPath(i, j, field));
+        }),
+    );
+    // flux.deletionPolicy only reaches the Kustomizations this program creates: none under sync.
+    if (flux.deletionPolicy !== "Orphan") set.push(configPath(["flux", "deletionPolicy"]));
+    if (!set.length) return [];
+    return [
+        warning(
+            "flux-settings-owned-by-git",
+            set[0],
+            `has no effect: with ${configPath(["flux", "sync"])} the Kustomization is defined in Git, and this program only checks that it exists, is Ready and depends as declared${set.length > 1 ? ` (nor do ${set.length - 1} more such settings, e.g. ${set[1]})` : ""}`,
+            "set it on the Kustomization in the repository, and remove it here",
+        ),
+    ];
+}
+
+/** The operator resolves the version against the Flux releases it bundles: one it lacks never installs. */
+function distributionAvailable(flux: FluxConfig): Problem[] {
+    const d = fluxDistribution(flux);
+    if (!d.unavailable) return [];
+    const bundle = BUNDLED_FLUX[flux.version] ?? [];
+    const newest = bundle[bundle.length - 1];
+    return [
+        error(
+            configPath(["flux", "distribution", "version"]),
+            `selects no Flux release flux-operator ${flux.version} bundles (${configPath(["flux", "version"])}), so the FluxInstance would never become Ready`,
+            `use a release it bundles, e.g. ${newest} or ${newest.replace(/\.\d+$/, ".x")}, or a flux-operator version that bundles ${d.version}`,
+            d.version,
+        ),
+    ];
 }
 
 /** Flux ignores healthChecks when wait is true: say so instead of letting them look effective. */
@@ -291,4 +345,6 @@ export const gitopsChecks: Check[] = [
     { name: "flux-git-source", run: flux(source) },
     { name: "flux-components", run: flux(components) },
     { name: "flux-health-checks-ignored", run: flux(ignoredHealthChecks) },
+    { name: "flux-settings-owned-by-git", run: flux(settingsOwnedByGit) },
+    { name: "flux-distribution-available", run: flux(distributionAvailable) },
 ];

@@ -6,9 +6,11 @@ import { clusterChecks } from "./cluster";
 import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
+import { dns01Checks } from "./dns01";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { lbPoolChecks } from "./lb-pools";
+import { lifecycleChecks } from "./lifecycle";
 import { gitopsChecks } from "./gitops";
 import { networkChecks } from "./network";
 import { nodeIpamChecks } from "./node-ipam";
@@ -25,6 +27,7 @@ export const CHECKS: Check[] = [
     ...bgpChecks,
     ...dnsChecks,
     ...certificateChecks,
+    ...dns01Checks,
     ...ingressChecks,
     ...chartValueChecks,
     ...crdOrderChecks,
@@ -34,4 +37,5 @@ export const CHECKS: Check[] = [
     ...secretChecks,
     ...valuesSecretChecks,
     ...gateChecks,
+    ...lifecycleChecks,
 ];

@@ -8,6 +8,8 @@ import { ciliumServices } from "../values/cilium-services";
 import { corednsServices } from "../values/coredns";
 import { ingressNginxServices, LB_IPS_ANNOTATION } from "../values/ingress-nginx";
 import type { EmittedService } from "../values/services";
+import { l2PolicyObjects, poolObject } from "../values/cilium-objects";
+import { l2Announces } from "./bgp";
 import { poolRanges } from "./ingress";
 import type { Check } from "./types";
 
@@ -149,4 +151,59 @@ function poolSelection(config: PlatformConfig): Problem[] {
     return problems;
 }
 
-export const lbPoolChecks: Check[] = [{ name: "lb-pool-selection", run: poolSelection }];
+/** The key that sets a Service's externalTrafficPolicy: the typed ingressNginx key unless the values override it. */
+function trafficPolicyKey(s: EmittedService, config: PlatformConfig): string {
+    const typed = s.section === "ingressNginx" && s.trafficPolicyKey === "controller.service.externalTrafficPolicy";
+    if (typed && valueAt(config.ingressNginx.values, s.trafficPolicyKey!) === undefined)
+        return configPath(["ingressNginx", "loadBalancer", "externalTrafficPolicy"]);
+    return configPath([s.section, "values", ...s.trafficPolicyKey!.split(".")]);
+}
+
+/**
+ * Cilium 1.19's L2 announcements guide, "Limitations": the feature "is
+ * incompatible with the externalTrafficPolicy: Local on services as it may
+ * cause service IPs to be announced on nodes without pods causing traffic
+ * drops". The node that holds a Service's lease answers ARP whether or not it
+ * runs one of its pods, and with Local that node drops the traffic.
+ */
+function l2TrafficPolicy(config: PlatformConfig): Problem[] {
+    const pools = config.cilium.loadBalancerPools;
+    const entries = config.cilium.l2Announcements;
+    if (!entries.length) return [];
+    const services = [
+        ...ciliumServices(config.cluster, config.cilium),
+        ...corednsServices(config.cluster, config.coredns),
+        ...ingressNginxServices(config.ingressNginx, pools),
+    ].filter((s) => s.type === "LoadBalancer" && s.wellTyped && s.externalTrafficPolicy === "Local" && s.trafficPolicyKey);
+    const problems: Problem[] = [];
+    for (const s of services) {
+        // Only a Service one pool selects has a pool to blame; the rest is lb-pool-selection's.
+        const matching = pools.filter((p) => selects(p.serviceSelector, selectorLabels(s)));
+        if (matching.length !== 1) continue;
+        const pool = poolObject(matching[0]).spec;
+        const announcing = entries.flatMap((e, i) =>
+            l2Announces(
+                pool,
+                l2PolicyObjects({ ...config.cilium, l2Announcements: [e] }).map((o) => o.spec),
+            )
+                ? [i]
+                : [],
+        );
+        if (!announcing.length) continue;
+        const l2Keys = announcing.map((i) => configPath(["cilium", "l2Announcements", i])).join(" and ");
+        problems.push(
+            error(
+                trafficPolicyKey(s, config),
+                `is Local for the LoadBalancer Service ${s.namespace}/${s.name}, whose pool ${matching[0].name} is announced by L2 (${l2Keys}); Cilium's L2 announcements guide (1.19) says L2 announcements are incompatible with externalTrafficPolicy: Local: the node that answers ARP for the address may run none of the Service's pods and drops the traffic`,
+                `set it to Cluster, or announce pool ${matching[0].name} with cilium.bgp instead of ${l2Keys}`,
+                s.externalTrafficPolicy,
+            ),
+        );
+    }
+    return problems;
+}
+
+export const lbPoolChecks: Check[] = [
+    { name: "lb-pool-selection", run: poolSelection },
+    { name: "l2-external-traffic-policy", run: l2TrafficPolicy },
+];

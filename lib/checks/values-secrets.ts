@@ -16,9 +16,9 @@ const PRIVATE_KEY = /-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/;
 /** A token of a known issuer: its prefix, and a body too long for an ordinary word ("sk-learn"). */
 const isToken = (v: string) => TOKEN_PREFIX.test(v) && /^[A-Za-z0-9_-]{16,}$/.test(v);
 /** Keys whose value is a credential itself... */
-const SECRET_KEY = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|^key)$/i;
+export const SECRET_KEY = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|^key)$/i;
 /** ...unless they only name where the credential is kept. */
-const REFERENCE_KEY = /(name|ref|file|path|existingsecret|mountpath|enabled)$/i;
+export const REFERENCE_KEY = /(name|ref|file|path|existingsecret|mountpath|enabled)$/i;
 
 const FIX =
     "remove it from values: keep the credential in a Kubernetes Secret and point the chart at it (its existingSecret-style key), " +

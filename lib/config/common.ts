@@ -27,9 +27,17 @@ export function pinnedVersionFix(what: string, example?: string): string {
     return `use ${version}; ranges, wildcards and tags like 'latest' let ${what} change between two deployments`;
 }
 
+/**
+ * A check that is one regular expression, which JSON Schema can state as
+ * well (`pattern`), so an editor flags the value too (npm run gen:schema).
+ */
+export function matching(re: RegExp, message: string, fix: string) {
+    return must(z.string(), (v) => re.test(v), message, fix).meta({ pattern: re.source });
+}
+
 /** An exact version of `what`: a range or "latest" lets the platform drift between two `up`s. */
 export function pinnedVersion(what: string, example: string) {
-    return must(z.string(), isPinnedVersion, `is not a pinned version of ${what}`, pinnedVersionFix(what, example));
+    return matching(PINNED, `is not a pinned version of ${what}`, pinnedVersionFix(what, example));
 }
 
 const GO_DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
@@ -41,7 +49,7 @@ export function isDuration(v: string): boolean {
 
 /** A duration as Flux and Go write it: 90s, 2m, 1h30m. */
 export const duration = example(
-    must(z.string(), isDuration, "is not a duration", "write a number with a unit (ms, s, m, h), e.g. 90s, 2m or 1h30m"),
+    matching(GO_DURATION, "is not a duration", "write a number with a unit (ms, s, m, h), e.g. 90s, 2m or 1h30m"),
     { value: "90s", note: "a number with a unit: ms, s, m, h" },
 );
 
@@ -61,7 +69,7 @@ export const k8sName = must(
     (v) => v.length <= 63 && DNS_LABEL.test(v),
     "is not a valid Kubernetes name",
     "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
-);
+).meta({ pattern: DNS_LABEL.source, maxLength: 63 });
 
 export const cidr = must(
     z.string(),
@@ -87,11 +95,23 @@ export interface ChartDefaults {
  */
 export function chartFields(d: ChartDefaults) {
     return {
-        chart: z.string().min(1).default(d.chart),
-        repository: z.string().min(1).default(d.repository),
-        version: pinnedVersion(`the ${d.chart} chart`, d.version).default(d.version),
-        namespace: k8sName.default(d.namespace),
-        values: helmValues.default({}),
+        chart: z.string().min(1).default(d.chart).describe("Name of the Helm chart to install."),
+        repository: z
+            .string()
+            .min(1)
+            .default(d.repository)
+            .describe("Where the chart comes from: a Helm repository URL, or an `oci://` registry path."),
+        version: pinnedVersion(`the ${d.chart} chart`, d.version)
+            .default(d.version)
+            .describe(
+                "Exact chart version (`MAJOR.MINOR.PATCH`, optionally with a `v` and a pre-release suffix). Ranges, wildcards and `latest` are refused: they let the platform change between two deployments.",
+            ),
+        namespace: k8sName.default(d.namespace).describe("Namespace of the Helm release and of the objects it installs."),
+        values: helmValues
+            .default({})
+            .describe(
+                "The escape hatch: chart values deep-merged last over the values this program computes (maps merge, lists replace, `null` deletes), so it can override anything. The preflight checks run on the merged values. A credential here would be readable in the stack file, the state and the plan: a PEM private key or a token with a known prefix is an error, and a random-looking string under a key named like a credential is the warning `secret-in-values`. Point the chart at a Kubernetes Secret instead (its `existingSecret`-style key).",
+            ),
     };
 }
 

@@ -9,6 +9,7 @@ import { corednsSchema } from "./coredns";
 import { fluxSchema } from "./flux";
 import { gatesSchema } from "./gates";
 import { ingressNginxSchema } from "./ingress-nginx";
+import { lifecycleSchema } from "./lifecycle";
 import { issueToProblems } from "./issues";
 
 /** Every structured key under `talos-platform:`, with its schema. */
@@ -20,6 +21,7 @@ export const SECTIONS = {
     ingressNginx: ingressNginxSchema.prefault({}),
     flux: fluxSchema.prefault({}),
     gates: gatesSchema,
+    lifecycle: lifecycleSchema.prefault({}),
 };
 
 export type SectionName = keyof typeof SECTIONS;

@@ -46,6 +46,19 @@ function knownKeys(schema: z.core.$ZodType, path: readonly Segment[]): string[] 
     return def?.shape ? Object.keys(def.shape) : [];
 }
 
+/**
+ * The annotation `map` holds for `schema`. `.describe()` and `.meta()`
+ * return a clone whose parent is the schema they were called on, so a
+ * documented field keeps the annotations of the schema it documents.
+ */
+function annotation<V>(map: WeakMap<z.core.$ZodType, V>, schema: z.core.$ZodType): V | undefined {
+    for (let s: z.core.$ZodType | undefined = schema; s; s = s._zod.parent) {
+        const found = map.get(s);
+        if (found) return found;
+    }
+    return undefined;
+}
+
 /** How a field's value appears in a problem; `undefined` hides it. */
 export type ShowValue = (value: unknown) => unknown;
 
@@ -82,7 +95,7 @@ export function example<T extends z.core.$ZodType>(schema: T, ex: Example): T {
 
 /** Refinements clone a schema: `derived` keeps the example of the schema it refines. */
 export function keepExample<T extends z.core.$ZodType>(base: z.core.$ZodType, derived: T): T {
-    const ex = EXAMPLES.get(base);
+    const ex = annotation(EXAMPLES, base);
     if (ex) EXAMPLES.set(derived, ex);
     return derived;
 }
@@ -144,7 +157,7 @@ export function unknownKeyProblem(path: Segment[], key: string, known: string[],
 export function issueToProblems(section: string, schema: z.core.$ZodType, raw: unknown, issue: z.core.$ZodIssue): Problem[] {
     const rel = issue.path as Segment[];
     const at = schemaAt(schema, rel);
-    const show = at && SHOWN.get(at);
+    const show = at && annotation(SHOWN, at);
     const problems = problemsOf(section, schema, raw, issue, rel);
     if (!show) return problems;
     return problems.map((p) => {
@@ -165,13 +178,13 @@ function problemsOf(section: string, schema: z.core.$ZodType, raw: unknown, issu
         case "invalid_type": {
             const want = ARTICLE[issue.expected] ?? issue.expected;
             const at = schemaAt(schema, rel);
-            const ex = at && EXAMPLES.get(at);
+            const ex = at && annotation(EXAMPLES, at);
             const wanted = ex ? `${want}, e.g. ${ex.value}${ex.note ? ` (${ex.note})` : ""}` : want;
             if (value === undefined) {
                 // A whole map cannot be set in one `pulumi config set`; its keys can.
                 const how =
                     issue.expected === "object" || issue.expected === "record"
-                        ? `add it to the stack file under config: (see the config reference in README.md), or set its keys one by one: pulumi config set --path '${key}.<key>' <value>`
+                        ? `add it to the stack file under config: (see docs/configuration.md), or set its keys one by one: pulumi config set --path '${key}.<key>' <value>`
                         : `set it to ${wanted}: pulumi config set --path '${key}' ${ex ? `'${ex.value}'` : "<value>"}`;
                 return [error(key, "is required", how)];
             }
@@ -200,15 +213,15 @@ function problemsOf(section: string, schema: z.core.$ZodType, raw: unknown, issu
         }
         case "invalid_union": {
             const at = schemaAt(schema, rel);
-            const forms = at && FORMS.get(at);
+            const forms = at && annotation(FORMS, at);
             if (forms) return [error(key, `must be ${forms.what}`, forms.fix(value), value)];
-            return [error(key, "does not match any accepted form", "see the config reference in README.md for the accepted shapes", value)];
+            return [error(key, "does not match any accepted form", "see docs/configuration.md for the accepted shapes", value)];
         }
         case "custom": {
-            const fix = (issue.params as { fix?: string } | undefined)?.fix ?? "see the config reference in README.md";
+            const fix = (issue.params as { fix?: string } | undefined)?.fix ?? "see docs/configuration.md";
             return [error(key, issue.message, fix, value)];
         }
         default:
-            return [error(key, issue.message, "see the config reference in README.md", value)];
+            return [error(key, issue.message, "see docs/configuration.md", value)];
     }
 }

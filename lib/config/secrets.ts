@@ -3,7 +3,8 @@ import { z } from "zod";
 import { CONFIG_NAMESPACE } from "../problems";
 import { concealValue } from "./issues";
 
-const KEY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+/** A name a section can give a secret key by (e.g. cloudflareApiToken). */
+export const KEY_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 // Prefixes of well-known API tokens: GitHub, GitLab, Slack, OpenAI-style keys.
 export const TOKEN_PREFIX = /^(gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk-)/;

@@ -41,30 +41,37 @@ export function stacksIn(dir: string): string[] {
         .sort();
 }
 
+/** The stack file --stack/--config chose: its path, the stack's name, and how to say where the settings came from. */
+export interface StackFileChoice {
+    file: string;
+    stack: string;
+    source: string;
+}
+
 /**
- * The stack's config from --stack/--config. Without either, the one
+ * The stack file from --stack/--config. Without either, the one
  * Pulumi.<stack>.yaml in the project directory; with several or none the
  * user must say which settings describe their cluster, because another
  * stack's (its CRDs, its dnsDomain) would check the wrong things.
- * `--no-stack` reads no file at all: `pulumi up` passes every setting as a
- * flag. `noStackFlag` says whether the command has that flag.
+ * `--no-stack` reads no file at all (undefined): `pulumi up` passes every
+ * setting as a flag. `noStackFlag` says whether the command has that flag.
  */
-export function configFrom(
+export function stackFileFrom(
     values: { stack?: unknown; config?: unknown; "no-stack"?: unknown },
     io: Pick<CheckerIo, "cwd" | "projectDir">,
     noStackFlag: boolean,
-): { config: PlatformConfig; source: string } {
+): StackFileChoice | undefined {
     const stack = typeof values.stack === "string" ? values.stack : undefined;
     const file = typeof values.config === "string" ? values.config : undefined;
     if (stack && file) throw new UsageError("give --stack or --config, not both");
     if (values["no-stack"] === true) {
         if (stack || file) throw new UsageError("--no-stack reads no stack file: drop --stack and --config");
-        return { config: defaultConfig(), source: "flags" };
+        return undefined;
     }
     if (stack !== undefined && !/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack '${stack}' is not a stack name`);
     if (file) {
         const full = path.resolve(io.cwd, file);
-        return { config: stackFileConfig(full, path.basename(file).replace(/^Pulumi\.|\.ya?ml$/g, "")), source: file };
+        return { file: full, stack: path.basename(file).replace(/^Pulumi\.|\.ya?ml$/g, ""), source: file };
     }
     const dir = io.projectDir ?? io.cwd;
     const stacks = stacksIn(dir);
@@ -73,11 +80,12 @@ export function configFrom(
             const fix = stacks.length ? `pass --stack with one of ${stacks.join(", ")}, or --config FILE` : "pass --config FILE";
             throw new ConfigError(`--stack ${stack}: there is no Pulumi.${stack}.yaml in ${dir}; ${fix}`);
         }
-        return { config: stackFileConfig(path.join(dir, `Pulumi.${stack}.yaml`), stack), source: `stack ${stack}` };
+        return { file: path.join(dir, `Pulumi.${stack}.yaml`), stack, source: `stack ${stack}` };
     }
     if (stacks.length === 1)
         return {
-            config: stackFileConfig(path.join(dir, `Pulumi.${stacks[0]}.yaml`), stacks[0]),
+            file: path.join(dir, `Pulumi.${stacks[0]}.yaml`),
+            stack: stacks[0],
             source: `stack ${stacks[0]} (the only Pulumi.<stack>.yaml here)`,
         };
     const or = noStackFlag ? ", or --no-stack to take every setting from flags and defaults" : "";
@@ -86,6 +94,17 @@ export function configFrom(
             `which stack describes the cluster? ${dir} has ${stacks.map((s) => `Pulumi.${s}.yaml`).join(", ")}: pass --stack NAME (one of ${stacks.join(", ")}) or --config FILE${or}`,
         );
     throw new ConfigError(`no Pulumi.<stack>.yaml in ${dir} to describe the cluster: pass --config FILE (a file in that format)${or}`);
+}
+
+/** The validated config of the stack file stackFileFrom chooses, or every default for --no-stack. */
+export function configFrom(
+    values: { stack?: unknown; config?: unknown; "no-stack"?: unknown },
+    io: Pick<CheckerIo, "cwd" | "projectDir">,
+    noStackFlag: boolean,
+): { config: PlatformConfig; source: string } {
+    const choice = stackFileFrom(values, io, noStackFlag);
+    if (!choice) return { config: defaultConfig(), source: "flags" };
+    return { config: stackFileConfig(choice.file, choice.stack), source: choice.source };
 }
 
 /** A relative --kubeconfig is the user's, from where they ran the command. */

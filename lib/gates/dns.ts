@@ -1,5 +1,7 @@
 import { urlHost } from "../net";
 import { blockedAfter, Diagnosis } from "./diagnosis";
+import { statusCode } from "./kube";
+import { domainMismatches, kubeletDomains } from "./kubelet";
 import type { DnsOptions } from "./options";
 import type { ProbeCheck, ProbeOutcome } from "./probe";
 import { probeStuck } from "./probe-steps";
@@ -129,6 +131,54 @@ function resolveStep(o: DnsOptions): Step {
     };
 }
 
+/** The fix for kubelets on another domain: the stack follows Talos, not the other way round. */
+export function clusterDomainFix(live: string): string {
+    return `set talos-platform:cluster.dnsDomain to ${live}, the domain Talos gives the kubelets (cluster.network.dnsDomain; talconfig's domain, cluster.local unless set); changing Talos' domain instead means new kubelet configuration on every node and restarting every pod`;
+}
+
+/**
+ * The kubelets' cluster domain, read from their live configuration. The
+ * probe resolves the configured domain, which a CoreDNS serving that domain
+ * answers even when the kubelets give pods another one: then every
+ * <service>.<ns>.svc name a pod looks up fails, and the probe alone would pass.
+ */
+function kubeletDomainStep(o: DnsOptions): Step {
+    return {
+        name: `kubelets give pods the cluster domain ${o.dnsDomain}`,
+        async check({ kube }): Promise<StepResult> {
+            let nodes: string[];
+            try {
+                nodes = (await kube.core.listNode()).items.map((n) => n.metadata?.name ?? "").filter(Boolean);
+            } catch (e) {
+                const code = statusCode(e);
+                if (code !== 401 && code !== 403) throw e;
+                return { ok: true, detail: "not checked: the kubeconfig's user may not list nodes" };
+            }
+            const domains = await kubeletDomains(kube, nodes);
+            const read = domains.filter((d) => d.clusterDomain !== undefined);
+            if (!read.length) {
+                const why = domains[0]?.unreadable ?? "no nodes";
+                return { ok: true, detail: `not checked: ${why}` };
+            }
+            const wrong = domainMismatches(domains, o.dnsDomain);
+            if (!wrong.length) return { ok: true, detail: `${read.length} of ${domains.length} kubelets read` };
+            const live = read.find((d) => d.clusterDomain !== o.dnsDomain)!.clusterDomain!;
+            return {
+                ok: false,
+                final: true,
+                waiting: wrong[0],
+                diagnosis: {
+                    link: `kubelet → pods' DNS search path (${live}, not ${o.dnsDomain})`,
+                    evidence: wrong,
+                    cause: `the kubelets give pods the search path <ns>.svc.${live}, while talos-platform:cluster.dnsDomain says ${o.dnsDomain}: every *.svc.${live} name pods look up fails where CoreDNS serves ${o.dnsDomain}, and what this program configures for ${o.dnsDomain} (certificates, Flux) names a domain pods do not use`,
+                    fix: clusterDomainFix(live),
+                    blocks: blockedAfter("dns", ["every in-cluster name lookup by a pod"]),
+                },
+            };
+        },
+    };
+}
+
 export function dnsSteps(o: DnsOptions): Step[] {
     return [
         workloadStep({
@@ -139,6 +189,7 @@ export function dnsSteps(o: DnsOptions): Step[] {
             role: "CoreDNS",
             serviceIp: o.serviceIp,
         }),
+        kubeletDomainStep(o),
         resolveStep(o),
     ];
 }

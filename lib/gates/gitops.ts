@@ -1,22 +1,19 @@
 import { Diagnosis, notFound } from "./diagnosis";
-import { readOptional } from "./kube";
+import { Condition, Kube, readOptional } from "./kube";
 import type { GitopsOptions } from "./options";
 import type { Step, StepResult } from "./run";
 import { FLUX_PHASE_LABEL, gitHost } from "./targets";
 import { workloadStep } from "./workloads";
 
-interface Condition {
-    type?: string;
-    status?: string;
-    reason?: string;
-    message?: string;
-    observedGeneration?: number;
-}
-
 export interface FluxObject {
     metadata?: { name?: string; namespace?: string; generation?: number };
-    spec?: { url?: string };
-    status?: { conditions?: Condition[]; artifact?: { revision?: string }; observedGeneration?: number };
+    spec?: { url?: string; dependsOn?: { name?: string; namespace?: string }[] };
+    status?: {
+        conditions?: Condition[];
+        artifact?: { revision?: string };
+        observedGeneration?: number;
+        lastAppliedRevision?: string;
+    };
 }
 
 export function readyCondition(obj: FluxObject): Condition | undefined {
@@ -124,7 +121,13 @@ function sourceStep(o: GitopsOptions): Step {
                 }),
             )) as FluxObject | undefined;
             if (!repo) {
-                return notFound(id, "gitops", "the gitops phase has not created the GitRepository");
+                return notFound(
+                    id,
+                    "gitops",
+                    o.rootKustomization
+                        ? "the FluxInstance has not created it from its .spec.sync (flux.sync) yet"
+                        : "the gitops phase has not created the GitRepository",
+                );
             }
             const { ready, summary } = fluxReadiness(repo);
             const revision = repo.status?.artifact?.revision;
@@ -155,6 +158,20 @@ export function missingKustomizations(configured: string[], phase: string, items
         .filter((name) => !present.has(name));
 }
 
+/** The Kustomizations in `namespace`, with the label selector when given; none when the CRD is missing (404). */
+async function listKustomizations(kube: Kube, namespace: string, labelSelector?: string): Promise<FluxObject[]> {
+    const list = ((await readOptional(
+        kube.custom.listNamespacedCustomObject({
+            group: "kustomize.toolkit.fluxcd.io",
+            version: "v1",
+            namespace,
+            plural: "kustomizations",
+            ...(labelSelector ? { labelSelector } : {}),
+        }),
+    )) ?? {}) as { items?: FluxObject[] };
+    return list.items ?? [];
+}
+
 function fluxPhaseStep(o: GitopsOptions, index: number): Step {
     const phase = o.fluxPhases[index];
     const labelSelector = `${FLUX_PHASE_LABEL}=${phase}`;
@@ -162,16 +179,7 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
         name: `Flux phase ${phase}: Kustomizations Ready`,
         async check({ kube }): Promise<StepResult> {
             // No Kustomization CRD (404) means none exist: the diagnosis says so.
-            const list = ((await readOptional(
-                kube.custom.listNamespacedCustomObject({
-                    group: "kustomize.toolkit.fluxcd.io",
-                    version: "v1",
-                    namespace: o.namespace,
-                    plural: "kustomizations",
-                    labelSelector,
-                }),
-            )) ?? {}) as { items?: FluxObject[] };
-            const items = list.items ?? [];
+            const items = await listKustomizations(kube, o.namespace, labelSelector);
             const unready = unreadyKustomizations(items);
             const missing = missingKustomizations(o.kustomizations, phase, items);
             if (items.length && !unready.length && !missing.length) return { ok: true, detail: `${items.length} Ready` };
@@ -203,7 +211,138 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
     };
 }
 
+/** flux.sync: the FluxInstance's root Kustomization, which applies the repository's path. */
+function rootStep(o: GitopsOptions, root: string): Step {
+    const id = `Kustomization ${o.namespace}/${root}`;
+    return {
+        name: `${id} (the FluxInstance's sync) Ready`,
+        async check({ kube }): Promise<StepResult> {
+            const ks = (await readOptional(
+                kube.custom.getNamespacedCustomObject({
+                    group: "kustomize.toolkit.fluxcd.io",
+                    version: "v1",
+                    namespace: o.namespace,
+                    plural: "kustomizations",
+                    name: root,
+                }),
+            )) as FluxObject | undefined;
+            if (!ks) return notFound(id, "gitops", "the FluxInstance has not created its sync Kustomization (flux.sync) yet");
+            const { ready, summary } = fluxReadiness(ks);
+            if (ready) return { ok: true, detail: `applied ${ks.status?.lastAppliedRevision ?? "its revision"}` };
+            return {
+                ok: false,
+                waiting: summary,
+                diagnosis: {
+                    link: `${id} (the FluxInstance's sync)`,
+                    evidence: [`${id}: ${summary}`],
+                    cause: "the root Kustomization has not applied the repository's path cleanly: a wrong talos-platform:flux.sync.path, or a build or apply error its message names",
+                    fix: "check talos-platform:flux.sync.path against the repository, and the message above",
+                    blocks: [...o.fluxPhases.map((p) => `Flux phase ${p}`), "every Kustomization in the repository"],
+                },
+            };
+        },
+    };
+}
+
+const nodeKey = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ""}/${name ?? ""}`;
+
+/**
+ * Whether Git makes each Kustomization wait for each dependency declared
+ * for it (`name=dep` entries): directly or through the Kustomizations it
+ * waits for, since Flux holds one back until those it names are Ready. One
+ * line per declared dependency that does not hold.
+ */
+export function missingDependencies(items: FluxObject[], namespace: string, declared: string[], names: string[]): string[] {
+    const edges = new Map<string, string[]>();
+    for (const k of items) {
+        const ns = k.metadata?.namespace ?? namespace;
+        edges.set(
+            nodeKey(ns, k.metadata?.name),
+            (k.spec?.dependsOn ?? []).map((d) => nodeKey(d.namespace ?? ns, d.name)),
+        );
+    }
+    const reaches = (from: string, to: string): boolean => {
+        const seen = new Set<string>();
+        const stack = [...(edges.get(from) ?? [])];
+        while (stack.length) {
+            const cur = stack.pop()!;
+            if (cur === to) return true;
+            if (seen.has(cur)) continue;
+            seen.add(cur);
+            stack.push(...(edges.get(cur) ?? []));
+        }
+        return false;
+    };
+    const out: string[] = [];
+    for (const entry of declared) {
+        const [name, dep] = entry.split("=");
+        if (!names.includes(name)) continue;
+        if (reaches(nodeKey(namespace, name), nodeKey(namespace, dep))) continue;
+        const own = (items.find((k) => k.metadata?.name === name)?.spec?.dependsOn ?? []).map((d) => d.name);
+        out.push(
+            `Kustomization ${namespace}/${name}: spec.dependsOn [${own.join(", ")}] does not make it wait for ${dep}, which talos-platform:flux.phases puts before it`,
+        );
+    }
+    return out;
+}
+
+/** flux.sync: one Flux phase's Kustomizations, from Git, found by name: they exist, depend as declared, and are Ready. */
+function gitPhaseStep(o: GitopsOptions, index: number): Step {
+    const phase = o.fluxPhases[index];
+    return {
+        name: `Flux phase ${phase}: Kustomizations from Git exist, depend as declared and are Ready`,
+        async check({ kube }): Promise<StepResult> {
+            const all = await listKustomizations(kube, o.namespace);
+            const names = o.kustomizations.filter((e) => e.startsWith(`${phase}/`)).map((e) => e.slice(phase.length + 1));
+            const mine = all.filter((k) => names.includes(k.metadata?.name ?? ""));
+            const missing = missingKustomizations(o.kustomizations, phase, all);
+            const later = o.fluxPhases.slice(index + 1).map((p) => `Flux phase ${p}`);
+            if (missing.length) {
+                return {
+                    ok: false,
+                    waiting: `missing: ${missing.join(", ")}`,
+                    diagnosis: {
+                        link: `Flux phase ${phase} (in Git)`,
+                        evidence: missing.map((n) => `Kustomization ${o.namespace}/${n}: not found`),
+                        cause: "the repository has not produced these Kustomizations: they are not under talos-platform:flux.sync.path (or the Kustomizations it applies), live in another namespace, or the Kustomization that applies them has not run yet",
+                        fix: "add them to the repository, or remove them from talos-platform:flux.phases",
+                        blocks: later,
+                    },
+                };
+            }
+            const disorder = missingDependencies(all, o.namespace, o.dependsOn ?? [], names);
+            if (disorder.length) {
+                return {
+                    ok: false,
+                    final: true,
+                    waiting: `${disorder.length} declared dependenc${disorder.length === 1 ? "y" : "ies"} missing in Git`,
+                    diagnosis: {
+                        link: `Flux phase ${phase}: dependency order in Git`,
+                        evidence: disorder,
+                        cause: "Git does not make these Kustomizations wait for those talos-platform:flux.phases puts before them, so Flux may apply them first: the recovery order this stack declares does not hold",
+                        fix: "add the missing names to spec.dependsOn of those Kustomizations in the repository (or of a Kustomization they already wait for), or change talos-platform:flux.phases to the order the repository has",
+                        blocks: later,
+                    },
+                };
+            }
+            const unready = unreadyKustomizations(mine);
+            if (!unready.length) return { ok: true, detail: `${mine.length} Ready, in the declared order` };
+            return {
+                ok: false,
+                waiting: `${unready.length} of ${mine.length} not Ready`,
+                diagnosis: {
+                    link: `Flux phase ${phase} (in Git)`,
+                    evidence: unready,
+                    cause: "these Kustomizations have not applied cleanly and become healthy; their messages say why",
+                    blocks: later,
+                },
+            };
+        },
+    };
+}
+
 export function gitopsSteps(o: GitopsOptions): Step[] {
+    const root = o.rootKustomization;
     return [
         ...o.deployments.map((d) =>
             workloadStep({
@@ -216,6 +355,8 @@ export function gitopsSteps(o: GitopsOptions): Step[] {
             }),
         ),
         sourceStep(o),
-        ...o.fluxPhases.map((_, i) => fluxPhaseStep(o, i)),
+        ...(root
+            ? [rootStep(o, root), ...o.fluxPhases.map((_, i) => gitPhaseStep(o, i))]
+            : o.fluxPhases.map((_, i) => fluxPhaseStep(o, i))),
     ];
 }

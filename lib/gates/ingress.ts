@@ -1,5 +1,6 @@
 import type * as k8s from "@kubernetes/client-node";
 import { contains, parseCidr, parseRange, Range, urlHost } from "../net";
+import { certificateReadyStep } from "./certificate-ready";
 import { blockedAfter, Diagnosis, notFound } from "./diagnosis";
 import { readOptional } from "./kube";
 import { curlFailure } from "./network";
@@ -177,7 +178,11 @@ function answersStep(o: IngressOptions, found: Target): Step {
             const run = await probes.run("ingress", ingressChecks(ip, o.port), false, deadline, signal);
             if (run.kind !== "done") return probeStuck(run, "ingress", o);
             const r = run.results[0];
-            if (r && r.rc === 0) return { ok: true, detail: `HTTP answer from ${ip}:${o.port} in pod ${run.pod}` };
+            if (r && r.rc === 0) {
+                // Cilium's socket load balancer answers a LoadBalancer address on the probe's own node: inside only.
+                const inside = found.via === "LoadBalancer address" ? " (from inside the cluster: it says nothing about BGP or L2)" : "";
+                return { ok: true, detail: `HTTP answer from ${ip}:${o.port} in pod ${run.pod}${inside}` };
+            }
             const rc = r?.rc ?? -1;
             const lb = found.via === "LoadBalancer address";
             return {
@@ -190,13 +195,13 @@ function answersStep(o: IngressOptions, found: Target): Step {
                         rc === 7
                             ? "the address is routed, but nothing accepts connections: the controller pods are not behind the Service, or the port is wrong"
                             : lb
-                              ? "pods cannot reach the LoadBalancer address: Cilium's kube-proxy replacement serves LoadBalancer IPs inside the cluster, BGP only announces them outside"
+                              ? "pods cannot reach the LoadBalancer address: Cilium's kube-proxy replacement serves LoadBalancer addresses inside the cluster on each node itself (BGP and L2 only announce them outside, and do not matter here)"
                               : "pods cannot reach the ClusterIP: whatever programs Services (Cilium's kube-proxy replacement or kube-proxy) does not route it",
                     fix:
                         rc === 7
                             ? `check Deployment ${o.namespace}/${o.deployment} and the Service's endpoints`
                             : lb
-                              ? "check Cilium's kube-proxy replacement and the BGP advertisement"
+                              ? "check Cilium's kube-proxy replacement: run the network gate (npm run gate:network)"
                               : "run the network gate (npm run gate:network): it checks Service routing",
                     blocks: blockedAfter("ingress", ["every Ingress"]),
                 },
@@ -220,4 +225,9 @@ export function ingressSteps(o: IngressOptions): Step[] {
         lb ? addressStep(o, found) : clusterIpStep(o, found),
         answersStep(o, found),
     ];
+}
+
+/** The default TLS certificate's step, when there is one: last in the ingress gate, as issuance is its slowest part. */
+export function defaultCertificateSteps(o: IngressOptions): Step[] {
+    return o.certificate ? [certificateReadyStep({ namespace: o.namespace, certificate: o.certificate })] : [];
 }

@@ -11,6 +11,10 @@ export interface Kube {
     apps: k8s.AppsV1Api;
     ext: k8s.ApiextensionsV1Api;
     custom: k8s.CustomObjectsApi;
+    /** Leases: Cilium's L2 announcements hold one per announced Service. */
+    coordination: k8s.CoordinationV1Api;
+    /** GET /version: the API server's Kubernetes version. */
+    version: k8s.VersionApi;
     exec: k8s.Exec;
     /**
      * Deletes probe pods. It has a time limit of its own (CLEANUP_LIMIT_MS per
@@ -91,6 +95,8 @@ export function connect(opts: { kubeconfig?: string; context?: string; contextFr
         apps: apiClient(kc, cluster, k8s.AppsV1Api, bounded),
         ext: apiClient(kc, cluster, k8s.ApiextensionsV1Api, bounded),
         custom: apiClient(kc, cluster, k8s.CustomObjectsApi, bounded),
+        coordination: apiClient(kc, cluster, k8s.CoordinationV1Api, bounded),
+        version: apiClient(kc, cluster, k8s.VersionApi, bounded),
         cleanup: apiClient(kc, cluster, k8s.CoreV1Api, cleanup, CLEANUP_LIMIT_MS),
         exec: new k8s.Exec(kc),
         limit: (deadline, signal) => bounded.set(deadline, signal),
@@ -261,6 +267,15 @@ export function kubeconfigFault(e: unknown): string | undefined {
 }
 
 /** Reads an object, or undefined when the API server says it does not exist. */
+/** A status condition as the controllers this checker reads write them (Flux, cert-manager). */
+export interface Condition {
+    type?: string;
+    status?: string;
+    reason?: string;
+    message?: string;
+    observedGeneration?: number;
+}
+
 export async function readOptional<T>(read: Promise<T>): Promise<T | undefined> {
     try {
         return await read;

@@ -56,6 +56,93 @@ export interface ServiceRouting {
     /** cilium-config's kube-proxy-replacement, verbatim; undefined when the key or ConfigMap is missing. */
     kprConfig?: string;
     ciliumConfigFound: boolean;
+    /** When cilium-config last changed, from its managedFields (the API keeps no modification time of its own). */
+    configChangedAt?: Date;
+}
+
+/** A timestamp the client gives as a Date or leaves as a string. */
+function asDate(v: unknown): Date | undefined {
+    const d = v instanceof Date ? v : typeof v === "string" ? new Date(v) : undefined;
+    return d && !Number.isNaN(d.getTime()) ? d : undefined;
+}
+
+/** The newest managedFields time of an object: when something last wrote it. */
+export function lastWritten(obj: { metadata?: { managedFields?: { time?: unknown }[] } } | undefined): Date | undefined {
+    const times = (obj?.metadata?.managedFields ?? []).map((m) => asDate(m.time)).filter((d): d is Date => d !== undefined);
+    return times.length ? new Date(Math.max(...times.map((d) => d.getTime()))) : undefined;
+}
+
+/** The annotation rollOutCiliumPods puts on the agent's pod template (Cilium 1.19 chart, cilium-agent/daemonset.yaml). */
+export const CONFIG_CHECKSUM = "cilium.io/cilium-configmap-checksum";
+
+/** The agent that was asked, and what says whether it runs the current cilium-config. */
+export interface AgentView {
+    namespace: string;
+    daemonSet: string;
+    pod: string;
+    /** The pod's cilium.io/cilium-configmap-checksum. */
+    podChecksum?: string;
+    /** The DaemonSet template's; undefined when rollOutCiliumPods is off (or the DaemonSet could not be read). */
+    templateChecksum?: string;
+    startedAt?: Date;
+}
+
+/**
+ * cilium-config turns kube-proxy replacement on and the agent reports it
+ * off: the agent runs a config from before the change, since it reads
+ * cilium-config only when it starts. While the DaemonSet rolls its pods onto
+ * the new config (rollOutCiliumPods puts the config's checksum on its pod
+ * template), the gate waits for that rollout. With no rollout pending,
+ * nothing will restart the agent, so the gate fails at once and says to
+ * restart the agents itself: restarting every agent of a live cluster is the
+ * operator's call, and the checker only reads (apart from its probe pods).
+ */
+export function staleAgent(agent: AgentView, live: ServiceRouting, source: string): StepResult {
+    const ds = `${agent.namespace}/${agent.daemonSet}`;
+    const short = (c?: string) => (c ? c.replace(/^"|"$/g, "").slice(0, 12) : "(none)");
+    const evidence = [
+        source,
+        ...routingEvidence(live),
+        `DaemonSet ${ds} pod template: ${CONFIG_CHECKSUM}: ${agent.templateChecksum ? short(agent.templateChecksum) : "(none: rollOutCiliumPods is off)"}`,
+        `pod ${agent.namespace}/${agent.pod}: ${CONFIG_CHECKSUM}: ${short(agent.podChecksum)}${agent.startedAt ? `, started ${agent.startedAt.toISOString()}` : ""}`,
+        ...(live.configChangedAt
+            ? [`ConfigMap ${live.namespace}/${CILIUM_CONFIG}: last written ${live.configChangedAt.toISOString()}`]
+            : []),
+    ];
+    const link = "Cilium kube-proxy replacement (configured, not running)";
+    const blocks = blockedAfter("network");
+    if (agent.templateChecksum && agent.podChecksum !== agent.templateChecksum) {
+        return {
+            ok: false,
+            waiting: `pod ${agent.pod} still runs the previous cilium-config; DaemonSet ${ds} is rolling its pods onto the new one`,
+            diagnosis: {
+                link,
+                evidence,
+                cause: `cilium-config turns kube-proxy replacement on, and DaemonSet ${ds} rolls its agents onto it (rollOutCiliumPods), but pod ${agent.pod} still runs the previous config: the rollout has not reached it`,
+                fix: `watch the rollout: kubectl -n ${agent.namespace} rollout status daemonset/${agent.daemonSet}`,
+                blocks,
+            },
+        };
+    }
+    const before =
+        agent.startedAt && live.configChangedAt && agent.startedAt < live.configChangedAt
+            ? `; pod ${agent.pod} started at ${agent.startedAt.toISOString()}, before cilium-config was last written at ${live.configChangedAt.toISOString()}`
+            : "";
+    const noRollout = agent.templateChecksum
+        ? ""
+        : `; nothing restarts the agents when the config changes: DaemonSet ${ds} carries no ${CONFIG_CHECKSUM} (rollOutCiliumPods is off)`;
+    return {
+        ok: false,
+        final: true,
+        waiting: source,
+        diagnosis: {
+            link,
+            evidence,
+            cause: `cilium-config already turns kube-proxy replacement on, but the agent in pod ${agent.pod} runs without it: an agent reads cilium-config only when it starts${before}${noRollout}. Setting the value again changes nothing`,
+            fix: `restart the agents: kubectl -n ${agent.namespace} rollout restart daemonset/${agent.daemonSet}, then kubectl -n ${agent.namespace} rollout status daemonset/${agent.daemonSet}; and keep rollOutCiliumPods on (drop it from talos-platform:cilium.values) so the next config change rolls them by itself`,
+            blocks,
+        },
+    };
 }
 
 /**
@@ -165,11 +252,13 @@ export async function serviceRouting(kube: Kube, namespace: string): Promise<Ser
         readOptional(kube.apps.readNamespacedDaemonSet({ name: KUBE_PROXY, namespace: "kube-system" })),
         readOptional(kube.core.readNamespacedConfigMap({ name: CILIUM_CONFIG, namespace })),
     ]);
+    const changed = lastWritten(config);
     return {
         namespace,
         kubeProxy: proxy ? "present" : "absent",
         kprConfig: config?.data?.["kube-proxy-replacement"],
         ciliumConfigFound: config !== undefined,
+        ...(changed ? { configChangedAt: changed } : {}),
     };
 }
 
@@ -194,9 +283,18 @@ function kprStep(o: NetworkOptions): Step {
     return {
         name: "Cilium agent reports kube-proxy replacement active",
         async check({ kube, deadline, signal }): Promise<StepResult> {
-            const pods = await kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: CILIUM_AGENT_SELECTOR });
-            const agent = pods.items.find((p) => p.status?.phase === "Running")?.metadata?.name;
-            const live = await serviceRouting(kube, o.namespace);
+            const [pods, ds, live] = await Promise.all([
+                kube.core.listNamespacedPod({ namespace: o.namespace, labelSelector: CILIUM_AGENT_SELECTOR }),
+                readOptional(kube.apps.readNamespacedDaemonSet({ name: o.agent, namespace: o.namespace })),
+                serviceRouting(kube, o.namespace),
+            ]);
+            const templateChecksum = ds?.spec?.template?.metadata?.annotations?.[CONFIG_CHECKSUM];
+            // A running agent, not one on its way out; one already on the DaemonSet's current config when there is one.
+            const running = pods.items.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp);
+            const agentPod =
+                running.find((p) => templateChecksum !== undefined && p.metadata?.annotations?.[CONFIG_CHECKSUM] === templateChecksum) ??
+                running[0];
+            const agent = agentPod?.metadata?.name;
             const evidence = routingEvidence(live);
             const fail = (source: string, final: boolean, cause: string): StepResult => ({
                 ok: false,
@@ -249,6 +347,20 @@ function kprStep(o: NetworkOptions): Step {
             const reported = parseKprStatus(text);
             const source = `cilium-dbg status in ${o.namespace}/${agent}: KubeProxyReplacement: ${reported ?? "(line missing)"}`;
             if (reported === "True") return { ok: true, detail: source };
+            if (reported !== undefined && kprConfigured(live.kprConfig)) {
+                return staleAgent(
+                    {
+                        namespace: o.namespace,
+                        daemonSet: o.agent,
+                        pod: agent,
+                        podChecksum: agentPod?.metadata?.annotations?.[CONFIG_CHECKSUM],
+                        templateChecksum,
+                        startedAt: asDate(agentPod?.status?.startTime),
+                    },
+                    live,
+                    source,
+                );
+            }
             return fail(source, reported !== undefined, notReplaced);
         },
     };
@@ -273,6 +385,8 @@ export function networkSteps(o: NetworkOptions): Step[] {
             phase: "network",
             role: "Cilium operator",
             serviceIp: o.serviceIp,
+            // One operator runs the cluster; the chart keeps replicas on distinct nodes, so on one surviving node the second waits.
+            minReady: { count: 1, replicasKey: "talos-platform:cilium.operatorReplicas" },
         }),
         servicePathStep(o),
         ...(o.kubeProxyReplacement ? [kprStep(o)] : []),

@@ -7,8 +7,13 @@ import { PHASES, Phase } from "../phases";
 // into flags for the gates' commands; cli/gate.ts parses them back. One
 // table drives both directions, so they cannot drift apart.
 
-export type GateName = "crds" | Phase;
-export const GATE_NAMES: readonly GateName[] = ["crds", ...PHASES];
+/**
+ * `announcements` is no phase of its own: the ingress gate runs its steps,
+ * and the doctor shows them as a link of their own, on which nothing after
+ * it depends (only clients outside the cluster do).
+ */
+export type GateName = "crds" | Phase | "announcements";
+export const GATE_NAMES: readonly GateName[] = ["crds", ...PHASES, "announcements"];
 
 export interface CommonOptions {
     timeoutMs: number;
@@ -62,13 +67,29 @@ export interface CertificatesOptions extends CommonOptions, ServiceIpOptions {
     deployment: string;
 }
 
-export interface IngressOptions extends CommonOptions, ServiceIpOptions {
+/** What announces LoadBalancer addresses outside the cluster: BGP sessions, L2 leases. Unset keys: nothing to check. */
+export interface AnnouncementFields {
+    /** Cilium's namespace: cilium-config and the L2 announcement leases live there. */
+    ciliumNamespace: string;
+    /** The CiliumBGPClusterConfig whose sessions must be established on every node it selects. */
+    bgpClusterConfig?: string;
+    /** `POOL/FAMILY` for each pool whose addresses the BGP advertisements send over a configured session, e.g. bgp-ingress/ipv4. */
+    bgpPools?: string[];
+    /** The pools whose Service addresses L2 announcements answer ARP for. */
+    l2Pools?: string[];
+}
+
+export interface AnnouncementOptions extends CommonOptions, AnnouncementFields {}
+
+export interface IngressOptions extends CommonOptions, ServiceIpOptions, AnnouncementFields {
     namespace: string;
     service: string;
     /** The controller Service's type as the chart values render it: LoadBalancer gets an address from a Cilium pool, any other is probed on its ClusterIP. */
     serviceType: string;
     deployment: string;
     port: number;
+    /** The default TLS Certificate, in `namespace`, that must be Ready. @default none: no certificate is checked */
+    certificate?: string;
 }
 
 export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
@@ -78,6 +99,15 @@ export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
     fluxPhases: string[];
     /** Every configured Kustomization as `<flux phase>/<name>`: each must exist, not only those that do. */
     kustomizations: string[];
+    /**
+     * flux.sync: the FluxInstance's root Kustomization, which must be Ready. Its
+     * Kustomizations come from Git, so they are found by name, not by the phase
+     * label, and their spec.dependsOn is checked against `dependsOn`.
+     * @default none: this program created the Kustomizations, labelled by phase
+     */
+    rootKustomization?: string;
+    /** With rootKustomization: each declared dependency as `<name>=<dependency>`, which Git must make it wait for. @default [] */
+    dependsOn?: string[];
 }
 
 export interface GateOptions {
@@ -87,6 +117,7 @@ export interface GateOptions {
     certificates: CertificatesOptions;
     ingress: IngressOptions;
     gitops: GitopsOptions;
+    announcements: AnnouncementOptions;
 }
 
 type Kind = "string" | "strings" | "bool" | "int" | "duration";
@@ -112,6 +143,32 @@ const TIMING = timing("gates.network.timeout");
 const PROBE = {
     probeImage: f("probe-image", "string", "IMAGE", "image of the probe pods (default: gates.probeImage)"),
     probeNamespace: f("probe-namespace", "string", "NS", "namespace the probe pods run in (default: gates.probeNamespace)"),
+};
+const ANNOUNCEMENTS = {
+    ciliumNamespace: f(
+        "cilium-namespace",
+        "string",
+        "NS",
+        "Cilium's namespace, where cilium-config and the L2 leases are (default: cilium.namespace)",
+    ),
+    bgpClusterConfig: f(
+        "bgp-cluster-config",
+        "string",
+        "NAME",
+        "the CiliumBGPClusterConfig whose sessions must be established on every node it selects (default: the one cilium.bgp creates; none without cilium.bgp)",
+    ),
+    bgpPools: f(
+        "bgp-pool",
+        "strings",
+        "POOL/FAMILY",
+        "a LoadBalancer pool and address family (ipv4, ipv6) whose Service addresses every established session must advertise",
+    ),
+    l2Pools: f(
+        "l2-pool",
+        "strings",
+        "POOL",
+        "a LoadBalancer pool whose Service addresses must each have an L2 announcement lease with a live holder",
+    ),
 };
 const SERVICE_IP = {
     serviceIp: f(
@@ -185,7 +242,14 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         ),
         deployment: f("deployment", "string", "NAME", "the controller Deployment"),
         port: f("port", "int", "N", "the controller Service's HTTP port"),
+        certificate: f(
+            "certificate",
+            "string",
+            "NAME",
+            "a cert-manager Certificate in NS that must be Ready (default: ingressNginx.defaultCertificate's, when set)",
+        ),
         ...SERVICE_IP,
+        ...ANNOUNCEMENTS,
     },
     gitops: {
         ...timing("gates.gitops.timeout"),
@@ -194,7 +258,23 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         gitRepository: f("git-repository", "string", "NAME", "the GitRepository that must be Ready with an artifact"),
         fluxPhases: f("flux-phase", "strings", "NAME", "a Flux phase (label talos-platform/flux-phase), in order"),
         kustomizations: f("kustomization", "strings", "PHASE/NAME", "a Kustomization that must exist in Flux phase PHASE and be Ready"),
+        rootKustomization: f(
+            "root-kustomization",
+            "string",
+            "NAME",
+            "flux.sync: the FluxInstance's root Kustomization; then the Kustomizations are Git's, found by name and checked read-only",
+        ),
+        dependsOn: f(
+            "depends-on",
+            "strings",
+            "NAME=DEP",
+            "with --root-kustomization: Kustomization NAME must wait for DEP, directly or through others",
+        ),
         ...SERVICE_IP,
+    },
+    announcements: {
+        ...timing("gates.ingress.timeout"),
+        ...ANNOUNCEMENTS,
     },
 };
 

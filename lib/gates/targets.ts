@@ -9,9 +9,19 @@ import { certManagerWebhook } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { COREDNS_RELEASE, corednsValues } from "../values/coredns";
 import { ciliumObjects, requiredCrds } from "../values/cilium-objects";
-import { fluxInstance, gitRepository, PHASE_LABEL } from "../values/flux";
-import { INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
-import type { GateOptions } from "./options";
+import {
+    FLUX_OPERATOR_RELEASE,
+    fluxInstance,
+    gitRepository,
+    kustomizationDependencies,
+    PHASE_LABEL,
+    previousPhaseNames,
+} from "../values/flux";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
+import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
+import { clusterFamilies } from "../config/cluster";
+import { bgpAnnounces, l2Announces, poolFamilies } from "../checks/bgp";
+import type { AnnouncementFields, GateOptions } from "./options";
 
 // What each gate looks at in the cluster, derived from the same config and
 // values builders that deploy it, so a renamed release or a fullnameOverride
@@ -23,6 +33,7 @@ export const RELEASES = {
     coredns: COREDNS_RELEASE,
     certManager: "cert-manager",
     ingressNginx: INGRESS_RELEASE,
+    flux: FLUX_OPERATOR_RELEASE,
 } as const;
 
 /** The label the Flux component puts on each Kustomization; the gitops gate lists each Flux phase by it. */
@@ -77,6 +88,40 @@ function stringAt(values: Values, path: string, fallback: string): string {
     return typeof v === "string" && v !== "" ? v : fallback;
 }
 
+/**
+ * What the announcement steps check, from the same objects the Cilium
+ * component deploys: the BGP cluster config, each pool family a BGP session
+ * sends (as the lb-pool-announced check reckons it), and each pool L2 answers
+ * ARP for. Empty lists are left unset: nothing to check.
+ */
+export function announcementFields(config: PlatformConfig): AnnouncementFields {
+    const objects = ciliumObjects(config.cluster, config.cilium);
+    const l2Policies = objects.l2Policies.map((o) => o.spec);
+    const input = {
+        pools: objects.pools,
+        clusterConfigs: objects.bgp ? [objects.bgp.clusterConfig.spec] : [],
+        peerConfigs: objects.bgp?.peerConfigs ?? [],
+        advertisements: objects.bgp?.advertisements ?? [],
+        l2Policies,
+    };
+    const run = clusterFamilies(config.cluster);
+    const bgpPools = objects.bgp
+        ? objects.pools.flatMap((p) =>
+              poolFamilies(p.spec)
+                  .filter((f) => run.has(f) && bgpAnnounces(p.spec, f, input))
+                  .map((f) => `${p.metadata.name}/${f}`),
+          )
+        : [];
+    const l2Pools = objects.pools.filter((p) => l2Policies.length && l2Announces(p.spec, l2Policies)).map((p) => p.metadata.name);
+    // Keys stay present when unset, so that these options override others' (the doctor's, a test's) when spread.
+    return {
+        ciliumNamespace: config.cilium.namespace,
+        bgpClusterConfig: objects.bgp?.clusterConfig.metadata.name,
+        bgpPools: bgpPools.length ? bgpPools : undefined,
+        l2Pools: l2Pools.length ? l2Pools : undefined,
+    };
+}
+
 /** Every gate's options, from the validated stack config. Pure: index.ts and the doctor share it. */
 export function gateOptions(config: PlatformConfig): GateOptions {
     const { cluster, gates } = config;
@@ -107,6 +152,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     const ingress = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
     const controllerName = stringAt(ingress, "controller.name", "controller");
     const ingressController = truncName(`${helmFullname(RELEASES.ingressNginx, "ingress-nginx", ingress)}-${controllerName}`);
+
+    const announce = announcementFields(config);
 
     const instance = fluxInstance(cluster, config.flux);
     const components = Array.isArray(instance.spec.components) ? instance.spec.components.map(String) : [];
@@ -140,6 +187,8 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
+            certificate: defaultCertificate(config.ingressNginx)?.metadata.name,
+            ...announce,
         },
         gitops: {
             ...phase(gates.gitops.timeout),
@@ -148,7 +197,19 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
+            ...(config.flux.sync
+                ? {
+                      rootKustomization: config.flux.source.name,
+                      // The same dependencies the program would have generated: the previous phase, then the extras.
+                      dependsOn: config.flux.phases.flatMap((p, i) =>
+                          p.kustomizations.flatMap((k) =>
+                              kustomizationDependencies(previousPhaseNames(config.flux.phases, i), k).map((d) => `${k.name}=${d}`),
+                          ),
+                      ),
+                  }
+                : {}),
         },
+        announcements: { ...common(gates.ingress.timeout), ...announce },
     };
 }
 
@@ -157,12 +218,16 @@ export function gateOptions(config: PlatformConfig): GateOptions {
  * (a new chart version, new values, a new pool), not on every `up`.
  */
 export function phaseDigest(config: PlatformConfig, phase: Phase): string {
-    const { cluster } = config;
+    // Which cluster the stack is bound to is not what the network phase deploys: the gates carry the identity as a trigger of its own.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
         network: [cluster, config.cilium],
-        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns],
-        certificates: [config.certManager],
-        ingress: [config.ingressNginx, config.cilium.loadBalancerPools],
+        // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
+        dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns, dns01FallthroughZones(config)],
+        certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null],
+        // The ingress gate also checks that BGP or L2 announce the addresses.
+        ingress: [config.ingressNginx, config.cilium.loadBalancerPools, config.cilium.bgp, config.cilium.l2Announcements],
         gitops: [config.flux],
     };
     return "sha256:" + createHash("sha256").update(JSON.stringify(inputs[phase])).digest("hex").slice(0, 16);

@@ -13,14 +13,33 @@ export interface Readiness {
     summary: string;
 }
 
-export function deploymentReadiness(d: k8s.V1Deployment): Readiness {
+/**
+ * A Deployment is ready when every replica is updated and ready. With
+ * `minReady`, fewer ready replicas do, once no pod of an older template is
+ * left: a ready pod is then one of the current template.
+ */
+export function deploymentReadiness(d: k8s.V1Deployment, minReady?: number): Readiness & { partial?: boolean } {
     const want = d.spec?.replicas ?? 1;
     const s = d.status ?? {};
     const ready = s.readyReplicas ?? 0;
     const updated = s.updatedReplicas ?? 0;
     const current = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
     const summary = `${ready}/${want} ready, ${updated} updated`;
-    return { ready: want > 0 && current && ready >= want && updated >= want, summary: want === 0 ? "scaled to 0 replicas" : summary };
+    if (want === 0) return { ready: false, summary: "scaled to 0 replicas" };
+    const full = current && ready >= want && updated >= want;
+    if (full || minReady === undefined || minReady >= want) return { ready: full, summary };
+    const noOldPods = (s.replicas ?? 0) <= updated;
+    const partial = current && noOldPods && ready >= minReady;
+    return { ready: partial, partial, summary };
+}
+
+/** The scheduler's reason for each pod it could place on no node (PodScheduled=False, Unschedulable). */
+export function unschedulable(pods: k8s.V1Pod[]): string[] {
+    return pods.flatMap((pod) => {
+        if (pod.status?.phase !== "Pending") return [];
+        const c = pod.status.conditions?.find((x) => x.type === "PodScheduled" && x.status === "False" && x.reason === "Unschedulable");
+        return c ? [`pod ${pod.metadata?.name}: ${c.message ?? c.reason}`] : [];
+    });
 }
 
 export function daemonSetReadiness(ds: k8s.V1DaemonSet): Readiness {
@@ -88,11 +107,10 @@ function selectorString(sel: k8s.V1LabelSelector | undefined): string | undefine
         .join(",");
 }
 
-async function troublesOf(kube: Kube, namespace: string, selector: k8s.V1LabelSelector | undefined): Promise<string[]> {
+async function podsOf(kube: Kube, namespace: string, selector: k8s.V1LabelSelector | undefined): Promise<k8s.V1Pod[]> {
     const labelSelector = selectorString(selector);
     if (!labelSelector) return [];
-    const pods = await kube.core.listNamespacedPod({ namespace, labelSelector });
-    return podTroubles(pods.items);
+    return (await kube.core.listNamespacedPod({ namespace, labelSelector })).items;
 }
 
 export interface WorkloadRef {
@@ -104,6 +122,12 @@ export interface WorkloadRef {
     role: string;
     /** The kubernetes Service's ClusterIP, which crash messages name when the network is broken. */
     serviceIp: string;
+    /**
+     * Ready replicas that are enough for the chain to go on, for a workload
+     * whose replicas each need a node of their own; the result says why the
+     * others are not ready. @default every replica
+     */
+    minReady?: { count: number; replicasKey: string };
 }
 
 /** A step that waits for a Deployment or DaemonSet to be fully rolled out and ready. */
@@ -128,16 +152,37 @@ export function workloadStep(ref: WorkloadRef): Step {
                     },
                 );
             }
-            const r = ref.kind === "Deployment" ? deploymentReadiness(obj as k8s.V1Deployment) : daemonSetReadiness(obj as k8s.V1DaemonSet);
-            if (r.ready) return { ok: true, detail: r.summary };
-            const troubles = await troublesOf(kube, ref.namespace, obj.spec?.selector);
+            const r =
+                ref.kind === "Deployment"
+                    ? deploymentReadiness(obj as k8s.V1Deployment, ref.minReady?.count)
+                    : daemonSetReadiness(obj as k8s.V1DaemonSet);
+            if (r.ready && !("partial" in r && r.partial)) return { ok: true, detail: r.summary };
+            const pods = await podsOf(kube, ref.namespace, obj.spec?.selector);
+            const pending = unschedulable(pods);
+            if (r.ready) {
+                const why = pending.length
+                    ? `the rest pending for lack of a node (${pending.join("; ")})`
+                    : `the rest not ready (${podTroubles(pods).join("; ") || "no pod says why"})`;
+                return { ok: true, detail: `${r.summary}: enough to go on; ${why}` };
+            }
+            const troubles = podTroubles(pods);
+            // Replicas that each need a node of their own, more than there are nodes: the case of a cluster recovering on one node.
+            const noNode =
+                ref.minReady && pending.length
+                    ? `${id}: ${pending.length} pod${pending.length === 1 ? "" : "s"} pending for lack of a node, and no ready pod of the current version yet: each replica needs a node of its own (required pod anti-affinity), and during a rollout the old pod holds the node the new one needs`
+                    : undefined;
             return {
                 ok: false,
                 waiting: `${id} ${r.summary}`,
                 diagnosis: {
                     link: `${ref.role} (${id})`,
                     evidence: [`${id}: ${r.summary}`, ...troubles],
-                    cause: crashCause(troubles, ref.serviceIp) ?? `${id} is not ready; the pod lines above say why`,
+                    cause: crashCause(troubles, ref.serviceIp) ?? noNode ?? `${id} is not ready; the pod lines above say why`,
+                    ...(noNode
+                        ? {
+                              fix: `on a cluster with fewer nodes than replicas, set ${ref.minReady!.replicasKey} to the number of nodes (1 on one node)`,
+                          }
+                        : {}),
                     blocks,
                 },
             };

@@ -1,19 +1,9 @@
 import { PHASE_PURPOSE } from "../phases";
-import type { Plan, PlanCluster, PlanError, PlanResource } from "./model";
+import { cell, escapeMarkdown, MARKDOWN_BUDGET, NOTE_ROOM, shortType, size, summary, tableRows } from "./format";
+import type { Finding, Plan, PlanBinding, PlanCluster, PlanError, PlanResource } from "./model";
+import { changesMarkdown, changesText, isUnchanged, ownChanges } from "./render-changes";
 
-/** A one-line description of what a resource deploys. */
-export function summary(r: PlanResource): string {
-    const i = r.inputs;
-    if (r.type === "kubernetes:helm.sh/v3:Release") {
-        const repo = (i.repositoryOpts as { repo?: string } | undefined)?.repo;
-        return `chart ${String(i.chart)} ${String(i.version)}${repo ? ` from ${repo}` : ""} → ${String(i.namespace)}`;
-    }
-    if (i.kind && i.metadata) {
-        const m = i.metadata as { name?: string; namespace?: string };
-        return `${String(i.apiVersion)} ${String(i.kind)} ${m.namespace ? m.namespace + "/" : ""}${m.name ?? ""}`;
-    }
-    return "";
-}
+export { escapeMarkdown, MARKDOWN_BUDGET, summary };
 
 /**
  * An error as "<path><what follows>" plus any quoted lines (a YAML error's
@@ -41,8 +31,31 @@ function clusterLines(c: PlanCluster, code: (v: string) => string = (v) => v): s
     ];
 }
 
-function shortType(type: string): string {
-    return type.split(":").pop() ?? type;
+/** The binding as one phrase, for a header: which context and which cluster `pulumi up` may act on. */
+function bindingLine(b: PlanBinding, code: (v: string) => string = (v) => v): string {
+    const context = b.context === null ? "the kubeconfig's current context" : `context ${code(b.context)}`;
+    const identity = b.identity === null ? "the kube-system UID its last `pulumi up` recorded" : `kube-system UID ${code(b.identity)}`;
+    return `bound to ${context} · ${identity} · ${b.protect ? "protected: `pulumi destroy` stops before its first delete" : "not protected"}`;
+}
+
+const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+
+/**
+ * What a delete or destroy does to a resource, as short marks: protected,
+ * kept in the cluster, and for a Flux Kustomization whether what it applied
+ * stays (spec.deletionPolicy, kustomize-controller v1).
+ */
+export function lifecycleMarks(r: PlanResource): string[] {
+    const marks: string[] = [];
+    if (r.options?.protect) marks.push("protected");
+    if (r.options?.retainOnDelete) marks.push("kept on delete");
+    if (r.type === KUSTOMIZATION) {
+        const spec = (r.inputs.spec ?? {}) as { deletionPolicy?: string; prune?: boolean };
+        const policy = spec.deletionPolicy ?? "MirrorPrune";
+        const deletes = policy === "Delete" || policy === "WaitForTermination" || (policy === "MirrorPrune" && spec.prune !== false);
+        marks.push(deletes ? "on delete, deletes what it applied" : "on delete, keeps what it applied");
+    }
+    return marks;
 }
 
 function childrenOf(plan: Plan): Map<string | null, PlanResource[]> {
@@ -105,6 +118,30 @@ function excludedLine(plan: Plan): string | undefined {
     return `not in Flux, ${parts.join(" — ")}`;
 }
 
+/** What the Flux component says about its distribution and who owns the Kustomizations (its inputs). */
+interface FluxFacts {
+    fluxDistribution?: { version?: string; resolvesTo?: string; resolvedBy?: string };
+    fluxOwnership?: { kustomizations?: string; root?: string; path?: string };
+}
+
+/** The Flux release the operator installs and, under flux.sync, who owns the Kustomizations. */
+function fluxLines(plan: Plan): string[] {
+    const flux = plan.resources.find((r) => r.type === "talos-platform:gitops:Flux")?.inputs as FluxFacts | undefined;
+    const lines: string[] = [];
+    const d = flux?.fluxDistribution;
+    if (d?.version) {
+        const to = d.resolvesTo && d.resolvesTo !== d.version ? ` → ${d.resolvesTo}` : "";
+        lines.push(`Flux ${d.version}${to}${d.resolvedBy ? ` (${d.resolvedBy})` : ""}`);
+    }
+    const o = flux?.fluxOwnership;
+    if (o?.kustomizations === "git") {
+        lines.push(
+            `Kustomizations in Git, applied by the FluxInstance's sync (root ${o.root ?? "?"}, path ${o.path ?? "?"}); the sub-phases are the graph the gitops gate checks there, read-only`,
+        );
+    }
+    return lines;
+}
+
 /** "5.2 storage" for each sub-phase component, by URN. */
 function subphaseLabels(plan: Plan): Map<string, string> {
     const labels = new Map<string, string>();
@@ -118,6 +155,9 @@ export function renderText(plan: Plan): string {
     const status = plan.ok ? "OK" : plan.errors.length ? "CONFIG ERRORS: nothing would be deployed" : "BLOCKED by mandatory findings";
     out.push(`talos-platform plan · stack ${plan.stack} · ${plan.resources.length} resources · ${status}`);
     if (plan.cluster) out.push(...clusterLines(plan.cluster).map((l) => `  ${l}`));
+    if (plan.binding) out.push(`  ${bindingLine(plan.binding)}`);
+    // What changed comes before what is: it is what a reviewer came for.
+    if (plan.changes) out.push("", ...changesText(plan));
     const name = (urn: string | null) => plan.resources.find((r) => r.urn === urn)?.name ?? "";
     const subphases = subphaseLabels(plan);
 
@@ -125,7 +165,10 @@ export function renderText(plan: Plan): string {
         const sub = subphases.get(r.urn);
         const detail = sub ? `sub-phase ${sub}` : summary(r);
         const gate = r.type.endsWith(":Gate") && r.parent === null ? "◆ gate " : "";
-        out.push(`${"  ".repeat(depth)}${gate}${r.name}  (${shortType(r.type)})${detail ? "  " + detail : ""}`);
+        const marks = lifecycleMarks(r)
+            .map((m) => `  [${m}]`)
+            .join("");
+        out.push(`${"  ".repeat(depth)}${gate}${r.name}  (${shortType(r.type)})${detail ? "  " + detail : ""}${marks}`);
         for (const c of children.get(r.urn) ?? []) tree(c, depth + 1);
     };
     // A plan that registered nothing leads with why; five empty phases would only push it down.
@@ -157,6 +200,7 @@ export function renderText(plan: Plan): string {
         if (!tops.length) out.push("  (nothing)");
         const excluded = p.name === "gitops" ? excludedLine(plan) : undefined;
         if (excluded) out.push(`  ${excluded}`);
+        if (p.name === "gitops") out.push(...fluxLines(plan).map((l) => `  ${l}`));
     });
     if (plan.findings.length) {
         out.push("", "findings");
@@ -168,6 +212,11 @@ export function renderText(plan: Plan): string {
 
 function mermaidId(urn: string): string {
     return "n_" + (urn.split("::").pop() ?? urn).replace(/[^A-Za-z0-9_]/g, "_");
+}
+
+/** A removed resource, drawn where it was. */
+function ghostId(urn: string): string {
+    return "x_" + mermaidId(urn).slice(2);
 }
 
 function mermaidLabel(text: string): string {
@@ -182,23 +231,49 @@ export interface MermaidOptions {
     collapseSubphases?: boolean;
 }
 
+/** How the graph marks what a change does; GitHub draws Mermaid on light and dark themes alike. */
+export const MERMAID_CLASSES = {
+    added: "fill:#dafbe1,stroke:#1a7f37,stroke-width:3px,color:#0b3d1a",
+    changed: "fill:#fff8c5,stroke:#9a6700,stroke-width:3px,color:#3b2300",
+    removed: "fill:#ffebe9,stroke:#cf222e,stroke-width:2px,stroke-dasharray:5 4,color:#5c0000",
+} as const;
+
+export type ChangeClass = keyof typeof MERMAID_CLASSES;
+
+/**
+ * The recovery order as a Mermaid flowchart, top to bottom so that it reads
+ * at the width of a GitHub comment: one subgraph per phase, Flux's phases
+ * nested in gitops. With `plan.changes`, what changed is highlighted and
+ * what was removed is drawn where it was, dashed.
+ */
 export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string {
-    const lines = ["flowchart LR"];
+    const lines = ["flowchart TB"];
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
     const children = childrenOf(plan);
     const tops = plan.resources.filter((r) => r.parent === null && r.phase !== null);
+    const removed = plan.changes?.removed ?? [];
     // Each drawn node or sub-phase subgraph, by URN; resources below one are drawn as it.
     const shown = new Map<string, string>();
+    const ghosts: string[] = [];
+    // A removed member of a sub-phase is labelled like its siblings, by its object's name.
+    const ghost = (indent: string, r: { urn: string; name: string; object?: string }, member = false) => {
+        const id = ghostId(r.urn);
+        ghosts.push(id);
+        lines.push(`${indent}${id}["${mermaidLabel((member && r.object) || r.name)}<br/>removed"]`);
+    };
+    const subgraphs = new Set<string>();
     plan.phases.forEach((p, i) => {
         const own = tops.filter((t) => t.phase === p.name);
         const subphases = p.subphases ?? [];
-        if (!own.length && !subphases.length) return;
+        const gone = removed.filter((r) => r.phase === p.name && r.parent === null);
+        if (!own.length && !subphases.length && !gone.length) return;
         lines.push(`  subgraph phase_${p.name}["${i + 1}. ${p.name}"]`);
         for (const r of own) {
             const label = mermaidLabel(`${r.name}<br/>${shortType(r.type)}`);
             lines.push(r.urn === p.gate ? `    ${mermaidId(r.urn)}{{"${label}"}}` : `    ${mermaidId(r.urn)}["${label}"]`);
             shown.set(r.urn, mermaidId(r.urn));
         }
+        for (const r of gone) ghost("    ", r);
         subphases.forEach((sp, j) => {
             const component = sp.resources[0];
             const id = "sub_" + mermaidId(component).slice(2);
@@ -209,6 +284,7 @@ export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string 
                 lines.push(`    ${id}["${title}<br/>${members.length} resources"]`);
                 return;
             }
+            subgraphs.add(id);
             lines.push(`    subgraph ${id}["${title}"]`);
             members.forEach((m, k) => {
                 if (k < MERMAID_SUBPHASE_MEMBERS) {
@@ -220,12 +296,13 @@ export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string 
             if (members.length > MERMAID_SUBPHASE_MEMBERS) {
                 lines.push(`      ${id}_more["+${members.length - MERMAID_SUBPHASE_MEMBERS} more"]`);
             }
+            for (const r of removed.filter((x) => x.parent === component).slice(0, MERMAID_SUBPHASE_MEMBERS)) ghost("      ", r, true);
             lines.push("    end");
         });
         lines.push("  end");
     });
-    const drawnAs = (urn: string): string | undefined => {
-        for (let cur = byUrn.get(urn); cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+    const drawnAs = (urn: string | null): string | undefined => {
+        for (let cur = urn ? byUrn.get(urn) : undefined; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
             const id = shown.get(cur.urn);
             if (id) return id;
         }
@@ -243,56 +320,54 @@ export function renderMermaid(plan: Plan, options: MermaidOptions = {}): string 
             }
         }
     }
+    if (plan.changes) lines.push(...changeClasses(plan.changes, shown, drawnAs, ghosts, subgraphs));
     return lines.join("\n");
 }
 
-/** Escapes what GitHub would read as HTML (a `<pending>` vanishes), outside code spans, where everything is literal. */
-export function escapeMarkdown(text: string): string {
-    return text
-        .split(/(`[^`\n]*`)/)
-        .map((part, i) => (i % 2 ? part : part.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")))
-        .join("");
-}
-
-/** A table cell: a bare `|` would end it, even inside a code span. */
-function cell(text: string): string {
-    return escapeMarkdown(text).replace(/\|/g, "\\|");
-}
-
 /**
- * What a markdown plan may take: GitHub refuses comments over 65,536
- * characters; the rest is headroom for what a workflow adds around it.
+ * classDef and class lines for a compared plan. A node is "added" when the
+ * resource it draws is new, and "changed" when anything it stands for
+ * changed: itself, a resource below it, or one removed from below it.
+ * Subgraphs are not nodes: their members carry the colour.
  */
-export const MARKDOWN_BUDGET = 60_000;
-
-/** Room kept for the note under a trimmed table. */
-const NOTE_ROOM = 200;
-
-const size = (lines: string[]) => lines.reduce((n, l) => n + l.length + 1, 0);
-
-/** As many rows as fit in `room` characters, and a note saying what was left out. */
-function tableRows<T>(items: T[], row: (item: T) => string, room: number, noun: string): string[] {
-    const rows: string[] = [];
-    let used = 0;
-    for (const item of items) {
-        const line = row(item);
-        if (used + line.length + 1 > room) break;
-        rows.push(line);
-        used += line.length + 1;
+function changeClasses(
+    changes: NonNullable<Plan["changes"]>,
+    shown: Map<string, string>,
+    drawnAs: (urn: string | null) => string | undefined,
+    ghosts: string[],
+    subgraphs: Set<string>,
+): string[] {
+    const marks = new Map<string, ChangeClass>();
+    const mark = (id: string | undefined, c: ChangeClass) => {
+        if (id && !subgraphs.has(id) && !marks.has(id)) marks.set(id, c);
+    };
+    for (const r of changes.added) mark(drawnAs(r.urn), shown.get(r.urn) === mermaidId(r.urn) ? "added" : "changed");
+    for (const r of changes.changed) mark(drawnAs(r.urn), "changed");
+    for (const r of changes.removed) if (!ghosts.includes(ghostId(r.urn))) mark(drawnAs(r.parent), "changed");
+    for (const id of ghosts) marks.set(id, "removed");
+    const out: string[] = [];
+    for (const c of Object.keys(MERMAID_CLASSES) as ChangeClass[]) {
+        const ids = [...marks].filter(([, v]) => v === c).map(([id]) => id);
+        if (ids.length) out.push(`  classDef ${c} ${MERMAID_CLASSES[c]}`, `  class ${ids.join(",")} ${c}`);
     }
-    const left = items.length - rows.length;
-    if (left) {
-        const json = "`npm run -s plan -- --format json` has everything";
-        rows.push("", `*${left} of ${items.length} ${noun} left out of this table to fit a GitHub comment; ${json}.*`);
-    }
-    return rows;
+    return out;
 }
 
-export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
+/** The markdown title, the cluster facts and the config errors: what comes first in either layout. */
+function titleLines(plan: Plan): string[] {
     const head: string[] = [];
     const icon = plan.ok ? "✅" : "❌";
-    head.push(`### ${icon} talos-platform plan for \`${plan.stack}\`: ${plan.resources.length} resources`, "");
+    const c = plan.changes;
+    const against = !c
+        ? ""
+        : plan.errors.length && !plan.resources.length
+          ? " · config errors, nothing would be deployed"
+          : isUnchanged(c)
+            ? " · no changes"
+            : ` · ${ownChanges(c).length} changed, ${c.added.length} added, ${c.removed.length} removed`;
+    head.push(`### ${icon} talos-platform plan for \`${plan.stack}\`: ${plan.resources.length} resources${against}`, "");
     if (plan.cluster) head.push(clusterLines(plan.cluster, (v) => `\`${v}\``).join("<br>\n"), "");
+    if (plan.binding) head.push(escapeMarkdown(bindingLine(plan.binding, (v) => `\`${v}\``)), "");
     // Errors first: with them, nothing below would be deployed.
     if (plan.errors.length) {
         head.push(`#### Config errors (nothing would be deployed)`, "");
@@ -303,30 +378,64 @@ export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
         }
         head.push("");
     }
-    head.push("| # | Phase | Resources | Gate |", "|---|---|---|---|");
+    return head;
+}
+
+function phaseTable(plan: Plan): string[] {
+    const out = ["| # | Phase | Resources | Gate |", "|---|---|---|---|"];
     plan.phases.forEach((p, i) => {
         const gate = plan.resources.find((r) => r.urn === p.gate)?.name;
-        head.push(`| ${i + 1} | **${p.name}**: ${cell(PHASE_PURPOSE[p.name])} | ${p.resources.length} | ${gate ? `\`${gate}\`` : ""} |`);
-        (p.subphases ?? []).forEach((sp, j) => head.push(`| ${i + 1}.${j + 1} | ↳ ${cell(sp.name)} | ${sp.resources.length} | |`));
+        out.push(`| ${i + 1} | **${p.name}**: ${cell(PHASE_PURPOSE[p.name])} | ${p.resources.length} | ${gate ? `\`${gate}\`` : ""} |`);
+        (p.subphases ?? []).forEach((sp, j) => out.push(`| ${i + 1}.${j + 1} | ↳ ${cell(sp.name)} | ${sp.resources.length} | |`));
     });
     const excluded = excludedLine(plan);
-    if (excluded) head.push("", escapeMarkdown(excluded).replace(/^not in Flux/, "**Not in Flux**"));
+    if (excluded) out.push("", escapeMarkdown(excluded).replace(/^not in Flux/, "**Not in Flux**"));
+    for (const line of fluxLines(plan)) out.push("", escapeMarkdown(line));
+    return out;
+}
 
-    let graph: string[] = [];
-    if (plan.resources.length) {
-        graph = ["", "```mermaid", renderMermaid(plan), "```"];
-        // Half the budget leaves room for the tables, and stays below Mermaid's own limit
-        // of 50,000 characters, past which GitHub shows an error instead of the graph.
-        if (size(graph) > budget / 2)
-            graph = [
-                "",
-                "```mermaid",
-                renderMermaid(plan, { collapseSubphases: true }),
-                "```",
-                "",
-                "*Each Flux phase is drawn as one node.*",
-            ];
-    }
+/**
+ * The graph in at most `room` characters: whole, else with each Flux phase
+ * as one node, else left out with a note. `room` stays below Mermaid's own
+ * limit of 50,000 characters, past which GitHub shows an error instead.
+ */
+function graphLines(plan: Plan, room: number): string[] {
+    if (!plan.resources.length) return [];
+    const legend = plan.changes
+        ? ["", "*Green: added · yellow: changed, or holds a change · red, dashed: removed. Gates are hexagons.*"]
+        : [];
+    const whole = ["", "```mermaid", renderMermaid(plan), "```", ...legend];
+    if (size(whole) <= room) return whole;
+    const collapsed = [
+        "",
+        "```mermaid",
+        renderMermaid(plan, { collapseSubphases: true }),
+        "```",
+        "",
+        "*Each Flux phase is drawn as one node.*",
+        ...legend,
+    ];
+    if (size(collapsed) <= room) return collapsed;
+    return ["", "*The graph is left out to fit a GitHub comment; `npm run -s plan -- --format markdown` draws it.*"];
+}
+
+const findingKey = (f: Finding) => `${f.severity}\u0000${f.rule}\u0000${f.resource}`;
+
+function findingRow(f: Finding): string {
+    return `| ${f.severity} | \`${f.rule}\` | \`${f.resource.split("::").pop()}\` | ${cell(f.message)} |`;
+}
+
+/** A resource's row; what a delete does to it (protected, kept) in italics after its name. */
+const resourceRow = (r: PlanResource) =>
+    `| ${r.phase ?? ""} | \`${r.name}\`${lifecycleMarks(r)
+        .map((m) => ` *${m}*`)
+        .join("")} | \`${r.type}\` | ${cell(summary(r))} |`;
+
+export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
+    if (plan.changes) return renderComparedMarkdown(plan, budget);
+    const head = [...titleLines(plan), ...phaseTable(plan)];
+    // Half the budget leaves room for the tables.
+    const graph = graphLines(plan, budget / 2);
     const findingsHead = plan.findings.length
         ? ["", "#### Findings", "", "| Severity | Rule | Resource | Message |", "|---|---|---|---|"]
         : [];
@@ -336,18 +445,58 @@ export function renderMarkdown(plan: Plan, budget = MARKDOWN_BUDGET): string {
     const resourcesTail = plan.resources.length ? ["", "</details>"] : [];
     let room = budget - size([...head, ...graph, ...findingsHead, ...resourcesHead, ...resourcesTail]) - 2 * NOTE_ROOM;
     // Findings before resources: they are what a reviewer must act on.
+    const findings = tableRows(plan.findings, findingRow, room, "findings");
+    room -= size(findings);
+    const resources = tableRows(plan.resources, resourceRow, room, "resources");
+    return [...head, ...graph, ...findingsHead, ...findings, ...resourcesHead, ...resources, ...resourcesTail].join("\n") + "\n";
+}
+
+/**
+ * A plan compared with its base, for a pull request: the changes first,
+ * then the head's findings (new ones marked) and those it resolves, then
+ * the whole plan folded away.
+ */
+function renderComparedMarkdown(plan: Plan, budget: number): string {
+    const c = plan.changes!;
+    const title = titleLines(plan);
+    const changes = changesMarkdown(plan, (budget - size(title)) / 2);
+    let room = budget - size([...title, ...changes]);
+
+    const fresh = new Set(c.findings.new.map(findingKey));
+    const findingsHead = plan.findings.length
+        ? ["#### Findings", "", "| | Severity | Rule | Resource | Message |", "|---|---|---|---|---|"]
+        : [];
     const findings = tableRows(
         plan.findings,
-        (f) => `| ${f.severity} | \`${f.rule}\` | \`${f.resource.split("::").pop()}\` | ${cell(f.message)} |`,
-        room,
+        (f) => `| ${fresh.has(findingKey(f)) ? "**new**" : ""} ${findingRow(f)}`,
+        room / 2 - size(findingsHead),
         "findings",
     );
-    room -= size(findings);
-    const resources = tableRows(
-        plan.resources,
-        (r) => `| ${r.phase ?? ""} | \`${r.name}\` | \`${r.type}\` | ${cell(summary(r))} |`,
-        room,
-        "resources",
+    const resolvedHead = c.findings.resolved.length ? ["", "Resolved by this change:", ""] : [];
+    const resolved = tableRows(
+        c.findings.resolved,
+        (f) => `- ~~${f.severity}~~ \`${f.rule}\` at \`${f.resource.split("::").pop()}\`: ${escapeMarkdown(f.message)}`,
+        room / 4,
+        "resolved findings",
     );
-    return [...head, ...graph, ...findingsHead, ...findings, ...resourcesHead, ...resources, ...resourcesTail].join("\n") + "\n";
+    const findingsPart = [
+        ...findingsHead,
+        ...findings,
+        ...resolvedHead,
+        ...resolved,
+        ...(findingsHead.length || resolved.length ? [""] : []),
+    ];
+    room -= size(findingsPart);
+
+    // A plan that registered nothing has no whole plan to fold away: its errors above are all of it.
+    if (!plan.resources.length) return [...title, ...changes, ...findingsPart].join("\n").trimEnd() + "\n";
+    const summaryLine = `<details><summary>The whole plan: ${plan.resources.length} resources in ${plan.phases.length} phases, and the graph</summary>`;
+    const open = [summaryLine, "", ...phaseTable(plan)];
+    const resourcesHead = plan.resources.length ? ["", "| Phase | Resource | Type | Deploys |", "|---|---|---|---|"] : [];
+    const close = ["", "</details>"];
+    room -= size([...open, ...resourcesHead, ...close]) + 2 * NOTE_ROOM;
+    const graph = graphLines(plan, Math.min(budget / 2, room));
+    room -= size(graph);
+    const resources = tableRows(plan.resources, resourceRow, room, "resources");
+    return [...title, ...changes, ...findingsPart, ...open, ...graph, ...resourcesHead, ...resources, ...close].join("\n") + "\n";
 }

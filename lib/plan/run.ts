@@ -4,8 +4,13 @@ import { validateStack } from "../config/stack";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
-import { Finding, Plan, PlanCluster, PlanError, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
+import type { PlatformConfig } from "../config";
+import { apiServers, PROVIDER_CLUSTER_IDENTIFIER } from "../lifecycle/binding";
+import { ClusterSource, OFFLINE_SOURCE, useClusterSource } from "../lifecycle/source";
+import { Finding, Plan, PlanBinding, PlanCluster, PlanError, PlanOptions, PlanResource, PlanSubphase, SECRET_PLACEHOLDER } from "./model";
 import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
+import { configView } from "./config-view";
+import { SecretTracer } from "./secret-trace";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -20,6 +25,13 @@ export interface PlanInput {
     config: Record<string, unknown>;
     /** Keys whose values are secrets, as given in `config`. */
     secretKeys?: string[];
+    /** A digest of each secret key's ciphertext in the stack file (readStackFile fills it), by full key. */
+    secretDigests?: Record<string, string>;
+    /**
+     * Where the program reads the cluster and the stack's recorded outputs from.
+     * @default nothing is contacted: no cluster, no backend (what `npm run plan` does)
+     */
+    clusterSource?: ClusterSource;
 }
 
 interface Recorded {
@@ -28,6 +40,18 @@ interface Recorded {
     name: string;
     parent?: pulumi.Resource;
     dependsOn: Promise<pulumi.Resource[]>;
+    options: PlanOptions;
+}
+
+/** The lifecycle options a resource was registered with, only those set; `protect` as inherited from its parent. */
+function lifecycleOptions(opts: pulumi.CustomResourceOptions, inheritedProtect: boolean): PlanOptions {
+    const out: PlanOptions = {};
+    if (opts.protect ?? inheritedProtect) out.protect = true;
+    if (opts.retainOnDelete) out.retainOnDelete = true;
+    if (opts.deleteBeforeReplace) out.deleteBeforeReplace = true;
+    if (opts.customTimeouts && Object.keys(opts.customTimeouts).length) out.customTimeouts = { ...opts.customTimeouts };
+    if (opts.ignoreChanges?.length) out.ignoreChanges = [...opts.ignoreChanges];
+    return out;
 }
 
 function fullKey(key: string): string {
@@ -102,6 +126,17 @@ export function clusterFacts(c: ClusterConfig): PlanCluster {
     };
 }
 
+/** What the stack is bound to, from its config alone: `pulumi up` checks it against the live cluster. */
+export function bindingFacts(config: PlatformConfig): PlanBinding {
+    return {
+        context: config.cluster.kubeContext ?? null,
+        apiServers: apiServers(config),
+        identity: config.cluster.identity ?? null,
+        providerClusterIdentifier: PROVIDER_CLUSTER_IDENTIFIER,
+        protect: config.lifecycle.protect,
+    };
+}
+
 /** The plan of a stack file the program never saw (not YAML, or shaped wrong): its errors, and nothing registered. */
 export function failedPlan(project: string, stack: string, errors: PlanError[]): Plan {
     const phases = PHASES.map((name) => ({ name, gate: null, resources: [], subphases: [] }));
@@ -130,7 +165,9 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             newResource: (args) => {
                 const key = `${args.type}::${args.name}`;
                 inputsByKey.set(key, [...(inputsByKey.get(key) ?? []), args.inputs]);
-                return { id: `${args.name}-id`, state: args.inputs };
+                // A StackReference to the stack itself reads its outputs; a plan has none recorded.
+                const state = args.type === "pulumi:pulumi:StackReference" ? { ...args.inputs, outputs: {} } : args.inputs;
+                return { id: `${args.name}-id`, state };
             },
             call: () => ({}),
         },
@@ -138,12 +175,18 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         stack,
         true,
     );
+    const secretKeys = (input.secretKeys ?? []).map(fullKey);
+    const tracer = new SecretTracer();
     const config: Record<string, string> = {};
-    for (const [k, v] of Object.entries(input.config)) config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
-    pulumi.runtime.setAllConfig(config, (input.secretKeys ?? []).map(fullKey));
+    for (const [k, given] of Object.entries(input.config)) {
+        const v = secretKeys.includes(fullKey(k)) ? tracer.tag(fullKey(k), given) : given;
+        config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    pulumi.runtime.setAllConfig(config, secretKeys);
 
     const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
+    plan.config = configView(Object.fromEntries(Object.entries(input.config).map(([k, v]) => [fullKey(k), v])), secretKeys);
     plan.findings.push(
         ...validation.problems
             .filter((p) => p.severity === "warning")
@@ -158,6 +201,8 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
     process.on("unhandledRejection", onUnhandled);
     // The program's warnings are already in the findings; keep them off the console.
     const warn = console.warn;
+    // The program reads the cluster before registering anything; a plan contacts nothing unless told to.
+    const previousSource = useClusterSource(input.clusterSource ?? OFFLINE_SOURCE);
     console.warn = (...args: unknown[]) => {
         if (!String(args[0]).startsWith("warning: [runtime]")) warn(...args);
     };
@@ -165,9 +210,12 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require("../../index") as () => Promise<unknown>;
         await pulumi.runtime.runInPulumiStack(async () => {
+            const protectedResources = new Set<pulumi.Resource>();
             pulumi.runtime.registerStackTransformation((args) => {
                 const { resource, type, name, opts } = args;
-                recorded.push({ resource, type, name, parent: opts.parent, dependsOn: resourcesIn(opts.dependsOn) });
+                const options = lifecycleOptions(opts, opts.parent !== undefined && protectedResources.has(opts.parent));
+                if (options.protect) protectedResources.add(resource);
+                recorded.push({ resource, type, name, parent: opts.parent, dependsOn: resourcesIn(opts.dependsOn), options });
                 return undefined;
             });
             return program();
@@ -176,6 +224,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         if (!ConfigError.isConfigError(e)) throw e;
         plan.errors = e.problems.map((p) => ({ path: p.path, message: describeProblem(p), value: p.value, fix: p.fix }));
     } finally {
+        useClusterSource(previousSource);
         console.warn = warn;
         await new Promise((resolve) => setImmediate(resolve));
         process.off("unhandledRejection", onUnhandled);
@@ -211,9 +260,20 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
             parent: r.parent ? (urns.get(r.parent) ?? null) : null,
             dependsOn: (await r.dependsOn).map((d) => urns.get(d)).filter((u): u is string => u !== undefined),
             phase: phaseOf(r),
-            inputs: redactSecrets(raw) as Record<string, unknown>,
+            inputs: tracer.untag(redactSecrets(raw) as Record<string, unknown>),
+            options: r.options,
         });
     }
+    plan.secrets = secretKeys.map((key) => ({
+        key,
+        ciphertextDigest: input.secretDigests?.[key] ?? null,
+        usedBy: plan.resources.flatMap((r, i) =>
+            tracer
+                .uses(rawInputs[i])
+                .filter((u) => u.keys.includes(key))
+                .map((u) => ({ urn: r.urn, path: u.path })),
+        ),
+    }));
     plan.phases = PHASES.map((name) => ({
         name,
         gate: plan.resources.find((r) => r.type === `talos-platform:${name}:Gate`)?.urn ?? null,
@@ -223,11 +283,14 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
     const policyConfig = validation.config ? stackPolicyConfig(validation.config) : undefined;
     plan.findings.push(
         ...(await evaluatePolicies(
-            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(rawInputs[i]) as Record<string, unknown> })),
+            plan.resources.map((r, i) => ({ ...r, props: unwrapSecrets(tracer.untag(rawInputs[i])) as Record<string, unknown> })),
             policyConfig,
         )),
     );
-    if (validation.config) plan.cluster = clusterFacts(validation.config.cluster);
+    if (validation.config) {
+        plan.cluster = clusterFacts(validation.config.cluster);
+        plan.binding = bindingFacts(validation.config);
+    }
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");
     return { plan, policyConfig };
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { SECTIONS } from "../config";
@@ -37,6 +38,16 @@ function replaceSecure(v: unknown): { value: unknown; secret: boolean } {
         return { value: Object.fromEntries(entries.map(([k, x]) => [k, x.value])), secret: entries.some(([, x]) => x.secret) };
     }
     return { value: v, secret: false };
+}
+
+/**
+ * A digest of a secret key's ciphertext(s) as the stack file holds them,
+ * never of a value: the plan never has one. It changes when the key is set
+ * again (Pulumi encrypts with a fresh nonce each time), which is how a diff
+ * of two plans says "this secret changed" without showing it.
+ */
+export function ciphertextDigest(raw: unknown): string {
+    return "sha256:" + createHash("sha256").update(JSON.stringify(raw)).digest("hex").slice(0, 16);
 }
 
 /** A top-level key that belongs under `config:`: Pulumi reads config only from there and ignores it silently. */
@@ -96,12 +107,15 @@ export function readStackFile(file: string, stack: string, project = "talos-plat
     }
     if (errors.length) throw new StackFileProblems(shown, errors);
 
-    const input: PlanInput = { project, stack, config: {}, secretKeys: [] };
+    const input: PlanInput = { project, stack, config: {}, secretKeys: [], secretDigests: {} };
     for (const [key, raw] of Object.entries((configValue ?? {}) as Record<string, unknown>)) {
         const { value, secret } = replaceSecure(raw);
         const full = key.includes(":") ? key : `${project}:${key}`;
         input.config[full] = value;
-        if (secret) input.secretKeys!.push(full);
+        if (secret) {
+            input.secretKeys!.push(full);
+            input.secretDigests![full] = ciphertextDigest(raw);
+        }
     }
     return input;
 }

@@ -21,6 +21,7 @@ export const CERT_MANAGER_VALUE_KEYS = {
     nameOverride: KIND.string,
     namespace: KIND.string,
     clusterResourceNamespace: KIND.string,
+    extraArgs: KIND.strings,
     "webhook.extraArgs": KIND.strings,
     "ingressShim.defaultIssuerName": KIND.string,
     "ingressShim.defaultIssuerKind": KIND.string,
@@ -78,9 +79,9 @@ export function webhookFqdn(certManager: CertManagerConfig, cluster: ClusterConf
  * only one at a time. The webhook matters most: its failurePolicy is Fail,
  * so while no replica answers, every write of a cert-manager object fails.
  */
-function highlyAvailable(component: string, name: string): Values {
+function highlyAvailable(component: string, name: string, replicas = 2): Values {
     return {
-        replicaCount: 2,
+        replicaCount: replicas,
         podDisruptionBudget: { enabled: true, minAvailable: 1 },
         affinity: spreadAcrossNodes({
             "app.kubernetes.io/name": name,
@@ -90,15 +91,34 @@ function highlyAvailable(component: string, name: string): Values {
     };
 }
 
+/** The controller's flag for the resolvers of its DNS-01 self-check (cert-manager's "Setting Nameservers for DNS01 Self Check"). */
+export const RECURSIVE_NAMESERVERS_FLAG = "--dns01-recursive-nameservers";
+/** With it, the self-check asks only those resolvers, never the authoritative nameservers they name. */
+export const RECURSIVE_NAMESERVERS_ONLY_FLAG = "--dns01-recursive-nameservers-only";
+
+/** The controller flags that make the DNS-01 self-check ask `nameservers`, in the form cert-manager's docs show. */
+export function recursiveNameserverArgs(nameservers: string[]): string[] {
+    return [RECURSIVE_NAMESERVERS_ONLY_FLAG, `${RECURSIVE_NAMESERVERS_FLAG}=${nameservers.join(",")}`];
+}
+
+/** Inputs of the cert-manager values that come from other sections. */
+export interface CertManagerValuesOptions {
+    /**
+     * Resolvers for the DNS-01 self-check (dns01RecursiveNameservers).
+     * @default none: the self-check asks the resolvers in /etc/resolv.conf, the cluster's CoreDNS
+     */
+    recursiveNameservers?: string[];
+}
+
 /** cert-manager chart values; `certManager.values` merged last. */
-export function certManagerValues(certManager: CertManagerConfig, cluster: ClusterConfig): Values {
+export function certManagerValues(certManager: CertManagerConfig, cluster: ClusterConfig, options: CertManagerValuesOptions = {}): Values {
     const controllerName = readValue(certManager.values, "nameOverride", KIND.string) || certManager.chart;
     const computed: Values = {
         // Keep the CRDs on uninstall: deleting them deletes every Certificate.
         crds: { enabled: true, keep: true },
         ...highlyAvailable("controller", controllerName),
         webhook: {
-            ...highlyAvailable("webhook", "webhook"),
+            ...highlyAvailable("webhook", "webhook", certManager.webhookReplicas),
             // A repeated flag adds to the chart's own list of names.
             extraArgs: [`--dynamic-serving-dns-names=${webhookFqdn(certManager, cluster)}`],
         },
@@ -106,6 +126,7 @@ export function certManagerValues(certManager: CertManagerConfig, cluster: Clust
         // ServiceMonitor and PodMonitor CRDs arrive with Flux, after this phase.
         prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
     };
+    if (options.recursiveNameservers?.length) computed.extraArgs = recursiveNameserverArgs(options.recursiveNameservers);
     if (certManager.defaultIssuer) {
         computed.ingressShim = {
             defaultIssuerName: certManager.defaultIssuer,
@@ -166,7 +187,13 @@ export function clusterIssuer(issuer: IssuerConfig): CustomObject {
     };
 }
 
-/** The CA certificate a ca issuer signs with, issued by its self-signed issuer. */
+/**
+ * The CA certificate a ca issuer signs with, issued by its self-signed
+ * issuer. Its key never rotates at renewal (rotationPolicy Never): since
+ * cert-manager 1.18 the default is Always, and a CA with a new key leaves
+ * every leaf certificate issued before the renewal outside the trust bundle.
+ * Rotating the CA key is a deliberate act (docs/phases.md#rotating-the-ca-key-on-purpose).
+ */
 export function caCertificate(issuer: IssuerConfig, certManager: CertManagerConfig): CustomObject | undefined {
     if (!issuer.ca) return undefined;
     return {
@@ -178,7 +205,7 @@ export function caCertificate(issuer: IssuerConfig, certManager: CertManagerConf
             commonName: issuer.ca.commonName,
             secretName: caSecretName(issuer),
             duration: issuer.ca.duration,
-            privateKey: { algorithm: "ECDSA", size: 256 },
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Never" },
             issuerRef: { name: issuer.ca.signedBy, kind: "ClusterIssuer", group: "cert-manager.io" },
         },
     };

@@ -17,12 +17,14 @@ export const CILIUM_VALUE_KEYS = {
     "ingressController.service.type": KIND.string,
     "ingressController.service.labels": KIND.stringMap,
     "ingressController.service.annotations": KIND.stringMap,
+    "ingressController.service.externalTrafficPolicy": KIND.string,
     "clustermesh.useAPIServer": KIND.switch,
     "clustermesh.annotations": KIND.stringMap,
     "clustermesh.apiserver.service.externallyCreated": KIND.switch,
     "clustermesh.apiserver.service.type": KIND.string,
     "clustermesh.apiserver.service.labels": KIND.stringMap,
     "clustermesh.apiserver.service.annotations": KIND.stringMap,
+    "clustermesh.apiserver.service.externalTrafficPolicy": KIND.string,
     "hubble.enabled": KIND.switch,
     "hubble.relay.enabled": KIND.switch,
     "hubble.peerService.clusterDomain": KIND.string,
@@ -51,6 +53,8 @@ export function ciliumServices(cluster: ClusterConfig, cilium: CiliumConfig): Em
             labels: { "cilium.io/ingress": "true", ...labels.map },
             annotations: annotations.map,
             families,
+            trafficPolicyKey: "ingressController.service.externalTrafficPolicy",
+            externalTrafficPolicy: readValue(v, "ingressController.service.externalTrafficPolicy", KIND.string) || "Cluster",
             wellTyped: labels.ok && annotations.ok,
         });
     }
@@ -73,6 +77,8 @@ export function ciliumServices(cluster: ClusterConfig, cilium: CiliumConfig): Em
             },
             annotations: annotations.map,
             families,
+            trafficPolicyKey: "clustermesh.apiserver.service.externalTrafficPolicy",
+            externalTrafficPolicy: readValue(v, "clustermesh.apiserver.service.externalTrafficPolicy", KIND.string) || "Cluster",
             wellTyped: labels.ok && annotations.ok,
         });
     }

@@ -1,5 +1,6 @@
 import { ClusterConfig, clusterFamilies } from "../config/cluster";
 import type { CiliumConfig } from "../config/cilium";
+import { durationMs, isDuration } from "../config/common";
 import { mergeValues, valueAt, Values } from "../merge";
 import { Family, parseCidr } from "../net";
 
@@ -18,6 +19,31 @@ export function podCidrs(cluster: ClusterConfig): Partial<Record<Family, string>
         if (c && !out[c.family]) out[c.family] = `${c.network}/${c.prefix}`;
     }
     return out;
+}
+
+/**
+ * The Cilium 1.19 agent's own API client rate limit: pkg/defaults
+ * K8sClientQPSLimit and K8sClientBurst, the chart's `@default -- 10` and
+ * `@default -- 20` of k8sClientRateLimit.qps and .burst (values.yaml, 1.19.4).
+ */
+export const AGENT_CLIENT_RATE = { qps: 10, burst: 20 };
+
+/** l2announcements.leaseRenewDeadline when unset: 5s (Cilium 1.19 L2 announcements guide, "Leases"). */
+export const L2_RENEW_DEADLINE = "5s";
+
+/**
+ * The agent's client rate limit with L2 announcements on. Cilium 1.19's L2
+ * announcements guide ("Sizing client rate limit") sizes the lease traffic
+ * as QPS = #services * (1 / leaseRenewDeadline), for the worst case of one
+ * node holding every lease, and asks for a burst "slightly higher". That
+ * traffic comes on top of what the agent already does within its defaults,
+ * so both defaults grow by it: the burst keeps its 10 requests of headroom.
+ */
+export function l2ClientRateLimit(services: number, renewDeadline: unknown): { qps: number; burst: number } {
+    const text = typeof renewDeadline === "string" && isDuration(renewDeadline) ? renewDeadline : L2_RENEW_DEADLINE;
+    const seconds = durationMs(text) / 1000 || durationMs(L2_RENEW_DEADLINE) / 1000;
+    const leases = Math.ceil(services / seconds);
+    return { qps: AGENT_CLIENT_RATE.qps + leases, burst: AGENT_CLIENT_RATE.burst + leases };
 }
 
 /**
@@ -60,6 +86,15 @@ export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Valu
         // Cilium takes at most 32 characters where a Talos cluster name takes 63.
         ipv4: { enabled: families.has("ipv4") },
         ipv6: { enabled: families.has("ipv6") },
+        // The agents, the operator and Envoy read their ConfigMaps only at
+        // start-up: without a rollout, an upgrade that turns on kube-proxy
+        // replacement, BGP or L2 rewrites cilium-config and changes nothing
+        // running. Each switch puts the ConfigMap's checksum on the pod
+        // template (Cilium 1.19 chart: cilium.io/cilium-configmap-checksum,
+        // cilium.io/cilium-envoy-configmap-checksum), so a changed config rolls the pods.
+        rollOutCiliumPods: true,
+        operator: { rollOutPods: true, replicas: cilium.operatorReplicas },
+        envoy: { rollOutPods: true },
     };
     if (valueAt(user, "ipam.mode") === "cluster-pool") {
         // Cilium's own IPAM defaults to 10.0.0.0/8; pods must get the ranges Talos routes.
@@ -81,7 +116,13 @@ export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Valu
     }
     // External IPs need no switch of their own: kube-proxy replacement, which
     // L2 announcements require, serves them.
-    if (cilium.l2Announcements.length) computed.l2announcements = { enabled: true };
+    if (cilium.l2Announcements.length) {
+        computed.l2announcements = { enabled: true };
+        // Cilium 1.19 L2 announcements guide: "Sizing the client rate limit
+        // (k8sClientRateLimit.qps and k8sClientRateLimit.burst) is important
+        // when using this feature due to increased API usage."
+        computed.k8sClientRateLimit = l2ClientRateLimit(cilium.l2AnnouncedServices, valueAt(user, "l2announcements.leaseRenewDeadline"));
+    }
     return mergeValues(computed, user);
 }
 

@@ -1,6 +1,6 @@
 import type { ClusterConfig } from "../config/cluster";
 import { durationMs } from "../config/common";
-import type { FluxConfig, FluxPhaseConfig, GitSourceConfig, KustomizationConfig } from "../config/flux";
+import { FluxConfig, FluxPhaseConfig, GitSourceConfig, isPatchWildcard, KustomizationConfig } from "../config/flux";
 import { mergeValues, Values } from "../merge";
 import { K8sObject, WAIT_FOR_READY } from "./objects";
 
@@ -14,6 +14,9 @@ export const OPERATOR_CRDS = ["fluxinstances.fluxcd.controlplane.io"];
 /** The CRDs of the objects this program creates, which the FluxInstance's distribution installs. */
 export const DISTRIBUTION_CRDS = ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"];
 
+/** The flux-operator chart's release name. */
+export const FLUX_OPERATOR_RELEASE = "flux-operator";
+
 /** The label that records a Kustomization's Flux phase on the object itself. */
 export const PHASE_LABEL = "talos-platform/flux-phase";
 
@@ -23,10 +26,94 @@ export function fluxOperatorValues(flux: FluxConfig): Values {
 }
 
 /**
+ * The Flux releases each flux-operator version bundles (its config/data/flux
+ * directory at the tag). Without a distribution artifact the operator
+ * resolves a version range against these alone (builder.MatchVersionWithEmbedded).
+ */
+export const BUNDLED_FLUX: Readonly<Record<string, readonly string[]>> = {
+    "0.58.1": [
+        ...["2.2.3", "2.3.0", "2.4.0", "2.5.0", "2.5.1"],
+        ...["2.6.0", "2.6.1", "2.6.2", "2.6.3", "2.6.4"],
+        ...["2.7.0", "2.7.1", "2.7.2", "2.7.3", "2.7.4", "2.7.5"],
+        ...["2.8.0", "2.8.1", "2.8.2", "2.8.3", "2.8.5", "2.8.6", "2.8.7", "2.8.8"],
+        ...["2.9.0", "2.9.1", "2.9.2", "2.9.3", "2.9.4"],
+    ],
+};
+
+/** What the configured distribution version becomes on the cluster, as far as this program can tell offline. */
+export interface FluxDistribution {
+    /** As configured: 2.9.4 or 2.9.x. */
+    version: string;
+    /** The release flux-operator installs, when its bundle is known; undefined when it is not, or bundles no match. */
+    resolvesTo?: string;
+    /** Who decides, and from what, in words. */
+    resolvedBy: string;
+    /** The operator's bundle is known and holds no release the version selects: the FluxInstance would never become Ready. */
+    unavailable?: boolean;
+}
+
+const versionParts = (v: string) => v.replace(/^v/, "").split(".").map(Number);
+
+/** The release `version` (exact or MAJOR.MINOR.x) selects from flux-operator `operator`'s bundle. */
+export function fluxDistribution(flux: Pick<FluxConfig, "version" | "distribution">): FluxDistribution {
+    const version = flux.distribution.version;
+    const bundle = BUNDLED_FLUX[flux.version];
+    const operator = `flux-operator ${flux.version}`;
+    if (!bundle) return { version, resolvedBy: `${operator} at deploy time (this program does not know that version's bundle)` };
+    const [major, minor, patch] = versionParts(version);
+    const matches = bundle
+        .filter((b) => {
+            const [bm, bn, bp] = versionParts(b);
+            return bm === major && bn === minor && (isPatchWildcard(version) || bp === patch);
+        })
+        .sort((a, b) => versionParts(b)[2] - versionParts(a)[2]);
+    if (!matches.length) return { version, resolvedBy: `${operator}, which bundles no Flux ${version}`, unavailable: true };
+    return {
+        version,
+        resolvesTo: matches[0],
+        resolvedBy: isPatchWildcard(version)
+            ? `${operator} at deploy time: the newest ${major}.${minor} release it bundles`
+            : `${operator}: an exact version it bundles`,
+    };
+}
+
+/**
+ * The Git ref name the FluxInstance's sync takes (refs/heads/main,
+ * refs/tags/v1): the operator puts it in the GitRepository's spec.ref.name.
+ * A semver range has no such form; the checks refuse it with sync.
+ */
+export function syncRef(source: GitSourceConfig): string | undefined {
+    if (source.semver) return undefined;
+    if (source.tag) return `refs/tags/${source.tag}`;
+    return `refs/heads/${source.branch ?? "main"}`;
+}
+
+/**
+ * The FluxInstance's .spec.sync: the operator creates the root GitRepository
+ * and Kustomization, both named source.name (sync.name is immutable), in the
+ * instance's namespace. The credentials Secret is the one this program
+ * creates for the source.
+ */
+export function fluxSync(flux: FluxConfig): Values | undefined {
+    if (!flux.sync) return undefined;
+    const secret = gitCredentialsSecretName(flux.source);
+    return {
+        kind: "GitRepository",
+        url: flux.source.url,
+        ref: syncRef(flux.source) ?? "",
+        path: flux.sync.path,
+        interval: flux.source.interval,
+        name: flux.source.name,
+        ...(secret ? { pullSecret: secret } : {}),
+    };
+}
+
+/**
  * The FluxInstance. Its cluster domain must be the cluster's: left at
  * cluster.local on a custom domain, the controllers cannot find each other.
  */
 export function fluxInstance(cluster: ClusterConfig, flux: FluxConfig): K8sObject {
+    const sync = fluxSync(flux);
     return {
         apiVersion: "fluxcd.controlplane.io/v1",
         kind: "FluxInstance",
@@ -36,6 +123,7 @@ export function fluxInstance(cluster: ClusterConfig, flux: FluxConfig): K8sObjec
             distribution: { version: flux.distribution.version, registry: flux.distribution.registry },
             components: [...flux.components],
             cluster: { type: "kubernetes", domain: cluster.dnsDomain, networkPolicy: flux.networkPolicy },
+            ...(sync ? { sync } : {}),
         },
     };
 }
@@ -95,14 +183,23 @@ export function attemptTimeoutMs(k: KustomizationConfig): number {
 
 /**
  * How long Pulumi waits for Ready: a failed attempt (its timeout), the wait
- * before Flux retries (retryInterval, by default the interval), and the
- * retry itself. Pulumi's own default (10 minutes) would give up on a
- * Kustomization Flux is still allowed to be working on.
+ * before Flux retries (retryInterval), and the retry itself. Pulumi's own
+ * default (10 minutes) would give up on a Kustomization Flux is still
+ * allowed to be working on.
  */
 export function readyTimeoutSeconds(k: KustomizationConfig): number {
-    const retry = durationMs(k.retryInterval ?? k.interval);
+    const retry = durationMs(k.retryInterval);
     return Math.ceil((2 * attemptTimeoutMs(k) + retry) / 1000);
 }
+
+/**
+ * How long Pulumi waits for a Flux object (a Kustomization, the GitRepository)
+ * to go once deleted. kustomize-controller's finalizer clears within seconds
+ * while it runs, and an Orphan deletion deletes nothing; when the controller
+ * is gone, the finalizer never clears, and waiting the ready timeout (up to
+ * half an hour) for it would only delay `npm run doctor`'s fix.
+ */
+export const FLUX_DELETE_TIMEOUT = "5m";
 
 /** Marks a Kustomization whose config says notOwnedByPlatform, so the policy flux-single-owner lets it pass too. */
 export const NOT_OWNED_BY_PLATFORM = "talos-platform/not-owned-by-platform";
@@ -115,11 +212,14 @@ export function kustomization(flux: FluxConfig, phaseIndex: number, previous: st
         prune: k.prune,
         wait: k.wait,
         sourceRef: { kind: "GitRepository", name: flux.source.name },
+        // Without it Flux's default (MirrorPrune) deletes everything a deleted Kustomization applied.
+        deletionPolicy: flux.deletionPolicy,
     };
     const deps = kustomizationDependencies(previous, k);
     if (deps.length) spec.dependsOn = deps.map((name) => ({ name }));
     if (k.timeout) spec.timeout = k.timeout;
-    if (k.retryInterval) spec.retryInterval = k.retryInterval;
+    // Without it Flux waits a whole interval (10m) before retrying a failed apply.
+    spec.retryInterval = k.retryInterval;
     if (k.healthChecks.length) spec.healthChecks = k.healthChecks.map((h) => ({ ...h }));
     return {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",

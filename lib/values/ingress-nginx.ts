@@ -82,6 +82,8 @@ interface ServiceTemplate {
     /** Unset, the type is the controller Service's (else ClusterIP). */
     inheritsControllerType?: boolean;
     familiesKey?: string;
+    /** Where its externalTrafficPolicy is set; the chart's "" leaves Kubernetes' Cluster. */
+    trafficPolicyKey?: string;
     /** Where the user sets this Service's own labels. */
     labelsKey: string;
     /** Every labels map the template merges, in order. */
@@ -101,6 +103,7 @@ const SERVICES: ServiceTemplate[] = [
         typeKey: "controller.service.type",
         inheritsControllerType: true,
         familiesKey: "controller.service.ipFamilies",
+        trafficPolicyKey: "controller.service.externalTrafficPolicy",
         labelsKey: "controller.service.labels",
         labelKeys: ["controller.service.labels", "controller.service.external.labels"],
         annotationKeys: ["controller.service.annotations"],
@@ -115,6 +118,7 @@ const SERVICES: ServiceTemplate[] = [
         typeKey: "controller.service.internal.type",
         inheritsControllerType: true,
         familiesKey: "controller.service.internal.ipFamilies",
+        trafficPolicyKey: "controller.service.internal.externalTrafficPolicy",
         labelsKey: "controller.service.internal.labels",
         labelKeys: ["controller.service.labels", "controller.service.internal.labels"],
         annotationKeys: ["controller.service.internal.annotations"],
@@ -167,6 +171,7 @@ export const INGRESS_NGINX_VALUE_KEYS: ValueKeys = {
             ...t.when.map(([k]) => [k, KIND.switch]),
             [t.typeKey, KIND.string],
             ...(t.familiesKey ? [[t.familiesKey, KIND.strings]] : []),
+            ...(t.trafficPolicyKey ? [[t.trafficPolicyKey, KIND.string]] : []),
             ...[...t.labelKeys, ...t.annotationKeys].map((k) => [k, KIND.stringMap]),
         ]),
     ),
@@ -201,6 +206,12 @@ export function ingressNginxServices(ingress: IngressNginxConfig, pools: LbPoolC
             },
             annotations: annotations.map,
             families: families?.length ? families : undefined,
+            ...(t.trafficPolicyKey
+                ? {
+                      trafficPolicyKey: t.trafficPolicyKey,
+                      externalTrafficPolicy: readValue(v, t.trafficPolicyKey, KIND.string) || "Cluster",
+                  }
+                : {}),
             wellTyped: common.ok && labels.ok && annotations.ok,
         };
     });

@@ -21,6 +21,10 @@ export interface EmittedService {
     type: string;
     labels: Record<string, string>;
     annotations: Record<string, string>;
+    /** Its externalTrafficPolicy as rendered ("Cluster" when the chart leaves it to Kubernetes); undefined when not known. */
+    externalTrafficPolicy?: string;
+    /** The values key (dotted) that sets externalTrafficPolicy, when the chart has one. */
+    trafficPolicyKey?: string;
     /** The address families it gets, when the values say; undefined when the cluster decides. */
     families?: Family[];
     /** False when a label or annotation map it reads is ill-typed: the type check reports that, and pool selection skips it. */
