@@ -1,13 +1,18 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
 import { validateConfig } from "../lib/config";
 import { isUpstream } from "../lib/config/coredns";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
+import { SCHEMAS } from "./schemas";
 import {
     byName,
     customDomainStack,
     devSections,
+    devStackFindings,
     Json,
     newErrors,
     newProblems,
@@ -89,6 +94,14 @@ describe("CoreDNS values", () => {
 });
 
 describe("CoreDNS config checks", () => {
+    it("start from the custom-domain stack's own findings: the dev stack's advisory and the DNS-01 overlap, nothing else", () => {
+        // What every other test here compares against: a finding of the stack itself would hide from them.
+        expect(devStackFindings(customDomainStack).map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "lb-pool-not-announced", "talos-platform:cilium.loadBalancerPools[3]"],
+            ["warning", "dns01-cluster-domain", "talos-platform:certManager.issuers[2].acme.cloudflare.dnsZones[0]"],
+        ]);
+    });
+
     it("accepts addresses, ports and resolv.conf paths as upstreams, and refuses names", () => {
         for (const ok of [
             "8.8.8.8",
@@ -251,6 +264,11 @@ describe("CoreDNS config checks", () => {
         expect(p.map((x) => [x.path, x.message, x.value])).to.deep.equal([
             ["talos-platform:coredns.values.replicaCount", "must be a whole number, not a string", "3"],
         ]);
+        // An autoscaler's minimum likewise: "1" is a string, not one replica.
+        const min = errors((s) => (s.coredns.values = { hpa: { enabled: true, minReplicas: "1" } }));
+        expect(min.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.hpa.minReplicas", "must be a whole number, not a string", "1"],
+        ]);
     });
 
     it("counts the chart's autoscalers: an HPA's minimum, and the proportional autoscaler's", () => {
@@ -269,6 +287,18 @@ describe("CoreDNS config checks", () => {
     it("words the replica problem with the count, and says when the count is the chart's default", () => {
         const one = errors((s) => (s.coredns.values = { replicaCount: 1 }));
         expect(one.map((p) => p.message)).to.deep.equal(["leaves CoreDNS with 1 replica; one node drain would stop DNS"]);
+        const cpaMin = errors((s) => (s.coredns.values = { autoscaler: { enabled: true, preventSinglePointFailure: false, min: 1 } }));
+        expect(cpaMin.map((p) => p.message)).to.deep.equal(["leaves CoreDNS with 1 replica; one node drain would stop DNS"]);
+        // null deletes the program's count, so the chart's own replicaCount (its values.yaml) runs.
+        const chart = parse(fs.readFileSync(path.join(SCHEMAS, "helm", "coredns", "1.46.2", "values.yaml"), "utf8")).replicaCount;
+        expect(chart, "the coredns chart's default").to.equal(1);
+        expect(errors((s) => (s.coredns.values = { replicaCount: null })).map((p) => [p.path, p.message, p.value])).to.deep.equal([
+            [
+                "talos-platform:coredns.values.replicaCount",
+                `leaves CoreDNS with ${chart} replica (the chart's default); one node drain would stop DNS`,
+                chart,
+            ],
+        ]);
         const chartDefault = errors((s) => (s.coredns.values = { autoscaler: { enabled: true, preventSinglePointFailure: false } }));
         expect(chartDefault.map((p) => [p.path, p.message])).to.deep.equal([
             [

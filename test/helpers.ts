@@ -162,10 +162,19 @@ export function devStackFindings(base?: StackEdit): Problem[] {
     return cached.problems;
 }
 
-/** `problems` less those the test stack has as it is (see devStackFindings). Nothing is filtered by severity, rule or key. */
+/**
+ * `problems` less those the test stack has as it is (see devStackFindings),
+ * each as often as the stack has it: a finding the edit repeats still shows.
+ * Nothing is filtered by severity, rule or key.
+ */
 export function withoutDevFindings(problems: Problem[], base?: StackEdit): Problem[] {
-    const known = new Set(devStackFindings(base).map(problemKey));
-    return problems.filter((p) => !known.has(problemKey(p)));
+    const known = new Map<string, number>();
+    for (const k of devStackFindings(base).map(problemKey)) known.set(k, (known.get(k) ?? 0) + 1);
+    return problems.filter((p) => {
+        const left = known.get(problemKey(p)) ?? 0;
+        if (left) known.set(problemKey(p), left - 1);
+        return !left;
+    });
 }
 
 /**
