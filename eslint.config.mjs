@@ -2,7 +2,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["dist/**", "node_modules/**", "eslint.config.mjs"] },
+    { ignores: ["dist/**", "node_modules/**", "eslint.config.mjs", "lib/charts/data/**"] },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],

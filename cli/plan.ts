@@ -12,7 +12,7 @@ import { readStackFile, StackFileError, StackFileProblems } from "../lib/plan/st
 import { CONFIG_NAMESPACE as PROJECT } from "../lib/problems";
 
 const USAGE = `usage: npm run -s plan -- [--stack NAME | --config FILE] [--format text|json|markdown] [--out FILE]
-                            [--base FILE] [--policy-config FILE] [--debug]
+                            [--base FILE] [--policy-config FILE] [--fetch-charts] [--debug]
 
 Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
 \`pulumi up\` would deploy, phase by phase. No cluster, no Pulumi account.
@@ -26,6 +26,10 @@ Runs the Pulumi program offline, under Pulumi's mock engine, and shows what
   --policy-config FILE
                    also write the stack's policy pack config to FILE, for
                    pulumi preview/up --policy-pack policies --policy-pack-config FILE
+  --fetch-charts   download each pinned chart version talos-platform carries no
+                   data for (its Helm repository or OCI registry: network), keep
+                   it in \$XDG_CACHE_HOME/talos-platform/charts (else
+                   ~/.cache/talos-platform/charts), and check the values against it
   --debug          print the stack trace of an internal error (or set ${DEBUG_ENV}=1)
 
 Relative paths start from the directory you ran npm in; Pulumi.NAME.yaml is
@@ -48,6 +52,8 @@ export interface Io {
     projectDir?: string;
     /** Print an internal error's stack trace (--debug does too). */
     debug?: boolean;
+    /** Where --fetch-charts keeps charts. @default chartCacheDir() */
+    chartCache?: string;
 }
 
 /** The real command line's Io. */
@@ -79,6 +85,7 @@ function options(argv: string[]) {
                 out: { type: "string" },
                 base: { type: "string" },
                 "policy-config": { type: "string" },
+                "fetch-charts": { type: "boolean" },
                 debug: { type: "boolean" },
                 help: { type: "boolean", short: "h" },
             },
@@ -141,6 +148,35 @@ function writeFile(flag: string, file: string, text: string): void {
     }
 }
 
+/**
+ * --fetch-charts: the chart data the checks need for versions the program
+ * does not carry. A chart that cannot be fetched stops the plan: CI asked
+ * for the check, and a plan without it would look the same as one with it.
+ */
+async function fetchCharts(input: { config: Record<string, unknown>; secretKeys?: string[] }, io: Io): Promise<void> {
+    // Loaded only here: a plan without the flag does not pay for tar and the downloader.
+    type FetchModule = typeof import("../lib/charts/fetch");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ChartFetchError, chartCacheDir, fetchChart, uncheckedPins } = require("../lib/charts/fetch") as FetchModule;
+    const cacheDir = io.chartCache ?? chartCacheDir();
+    const inside = path.relative(io.projectDir ?? io.cwd, cacheDir);
+    if (!inside.startsWith("..") && !path.isAbsolute(inside)) {
+        throw new UsageError(`--fetch-charts: the chart cache ${cacheDir} is inside the project; point XDG_CACHE_HOME outside it`);
+    }
+    for (const pin of uncheckedPins(input.config, input.secretKeys)) {
+        try {
+            const data = await fetchChart(pin, { cacheDir });
+            io.err(
+                `plan: ${pin.section}: checking the ${pin.chart} ${pin.version} chart's values against ${pin.repository} (${data.dir})\n`,
+            );
+        } catch (e) {
+            if (e instanceof ChartFetchError)
+                throw new UsageError(`--fetch-charts: cannot fetch ${pin.chart} ${pin.version}: ${e.message}`);
+            throw e;
+        }
+    }
+}
+
 /** A bug: one line, so it is not mistaken for a problem with the user's config; the stack trace on request. */
 function internalError(e: unknown, debug: boolean): string {
     if (debug) return `plan: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
@@ -184,6 +220,7 @@ export async function main(argv: string[], io: Io, run: typeof runPlanWithPolicy
             else if (e instanceof StackFileError) throw new UsageError(e.message);
             else throw e;
         }
+        if (values["fetch-charts"] && !(input instanceof StackFileProblems)) await fetchCharts(input, io);
         const { plan, policyConfig } =
             input instanceof StackFileProblems ? { plan: failedPlan(PROJECT, stackName, input.errors) } : await run(input);
         if (base) plan.changes = diffPlans(base, plan);

@@ -296,8 +296,9 @@ describe("network checks: the chart", () => {
 
     it("accepts Cilium 1.18.0 and later", () => {
         for (const version of ["1.18.0", "1.18.7", "1.19.4", "1.20.0", "2.0.0-pre.1"]) {
+            // Versions other than 1.19.4 get the advisory that their values went unchecked (chart-values.test.ts).
             expect(
-                problems((s) => (s.cilium.version = version)),
+                problems((s) => (s.cilium.version = version)).filter((p) => p.rule !== "chart-values-unchecked"),
                 version,
             ).to.deep.equal([]);
         }

@@ -49,7 +49,8 @@ describe("secrets pasted into values", () => {
                     },
                 }),
         );
-        expect(p).to.deep.equal([]);
+        // The chart has neither key (unknown-chart-value says so); no secret is suspected in them.
+        expect(p.filter((x) => x.rule !== "unknown-chart-value")).to.deep.equal([]);
     });
 
     it("finds nothing in the dev stack, whose release values stay readable in the plan", async () => {

@@ -1,7 +1,9 @@
 import type { PlatformConfig } from "../config";
+import type { ChartConfig } from "../config/common";
 import { Values, valueAt } from "../merge";
 import { Phase, PHASES } from "../phases";
-import { configPath, error, Problem } from "../problems";
+import { configPath, error, Problem, warning } from "../problems";
+import { apiGroup, BUILT_IN_GROUPS, renderedObjects } from "../charts/rendered";
 import { ciliumValues } from "../values/cilium";
 import { certManagerValues } from "../values/cert-manager";
 import { corednsValues } from "../values/coredns";
@@ -156,38 +158,104 @@ export function lateCrdFix(f: LateCrd): string {
 export interface Release {
     /** The config section whose `values` are merged into the release's. */
     section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux";
+    /** The chart this program knows it as (CRD_FEATURES, chart data); the section may name a mirror's copy. */
     chart: string;
     phase: Phase;
     values: Values;
+    /** The section: chart name, repository, pinned version, namespace and the user's own `values`. */
+    config: ChartConfig;
 }
 
 /** The charts this program installs, in phase order, with their final values. */
 export function releases(config: PlatformConfig): Release[] {
     const { cluster } = config;
-    return [
-        { section: "cilium" as const, chart: "cilium", phase: "network" as const, values: ciliumValues(cluster, config.cilium) },
-        ...(cluster.coreDnsDisabled
-            ? [{ section: "coredns" as const, chart: "coredns", phase: "dns" as const, values: corednsValues(cluster, config.coredns) }]
-            : []),
+    const out: Release[] = [
         {
-            section: "certManager" as const,
-            chart: "cert-manager",
-            phase: "certificates" as const,
-            values: certManagerValues(config.certManager, cluster),
+            section: "cilium",
+            chart: "cilium",
+            phase: "network",
+            values: ciliumValues(cluster, config.cilium),
+            config: config.cilium,
         },
-        {
-            section: "ingressNginx" as const,
-            chart: "ingress-nginx",
-            phase: "ingress" as const,
-            values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
-        },
-        { section: "flux" as const, chart: "flux-operator", phase: "gitops" as const, values: fluxOperatorValues(config.flux) },
     ];
+    if (cluster.coreDnsDisabled) {
+        out.push({
+            section: "coredns",
+            chart: "coredns",
+            phase: "dns",
+            values: corednsValues(cluster, config.coredns),
+            config: config.coredns,
+        });
+    }
+    out.push(
+        {
+            section: "certManager",
+            chart: "cert-manager",
+            phase: "certificates",
+            values: certManagerValues(config.certManager, cluster),
+            config: config.certManager,
+        },
+        {
+            section: "ingressNginx",
+            chart: "ingress-nginx",
+            phase: "ingress",
+            values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
+            config: config.ingressNginx,
+        },
+        { section: "flux", chart: "flux-operator", phase: "gitops", values: fluxOperatorValues(config.flux), config: config.flux },
+    );
+    return out;
+}
+
+/**
+ * Objects a chart renders from its values (extraObjects) whose kind needs a
+ * CRD: Helm maps every object of a release to an API before it creates any,
+ * so a CRD that this same release installs (by template, or by an operator
+ * that starts later) is as missing as one a later phase installs.
+ */
+function renderedCrdProblems(r: Release): Problem[] {
+    const problems: Problem[] = [];
+    for (const o of renderedObjects(r).objects) {
+        const group = apiGroup(o.apiVersion);
+        if (BUILT_IN_GROUPS.has(group)) continue;
+        const key = configPath([r.section, "values", ...o.at]);
+        const what = `${r.chart}'s ${o.source} is a ${o.kind} (${o.apiVersion})`;
+        const provider = CRD_PROVIDERS[group];
+        if (!provider) {
+            problems.push(
+                warning(
+                    "chart-object-crd-unknown",
+                    key,
+                    `${what}, whose CRD no phase of talos-platform installs; unless the cluster has it before the ${r.phase} phase (from Talos' extraManifests, say), the release fails on an unknown kind`,
+                    `make sure the CRD is installed before the ${r.phase} phase, or ship the ${o.kind} from a Flux Kustomization`,
+                    o.kind,
+                ),
+            );
+            continue;
+        }
+        if (rank(provider.at) < rank(r.phase)) continue;
+        const when =
+            provider.at === r.phase
+                ? "in this same release"
+                : provider.at === "flux"
+                  ? "only after every phase"
+                  : `only in the ${provider.at} phase`;
+        const instead = o.kind === "ClusterIssuer" && group === "cert-manager.io" ? "declare it in certManager.issuers, or " : "";
+        problems.push(
+            error(
+                key,
+                `${what}, whose CRD ${provider.by} installs ${when}; Helm resolves every object's kind before it creates any, so the ${r.phase}-phase release would fail on an unknown kind`,
+                `${instead}ship the ${o.kind} from a Flux Kustomization, which runs after every phase`,
+                o.kind,
+            ),
+        );
+    }
+    return problems;
 }
 
 function crdOrder(config: PlatformConfig): Problem[] {
-    return releases(config).flatMap((r) =>
-        lateCrdFeatures(r.chart, r.phase, r.values).map((f) =>
+    return releases(config).flatMap((r) => [
+        ...lateCrdFeatures(r.chart, r.phase, r.values).map((f) =>
             error(
                 configPath([r.section, "values", ...f.path.split(".")]),
                 lateCrdMessage(r.chart, r.phase, f),
@@ -195,7 +263,8 @@ function crdOrder(config: PlatformConfig): Problem[] {
                 valueAt(r.values, f.path),
             ),
         ),
-    );
+        ...renderedCrdProblems(r),
+    ]);
 }
 
 export const crdOrderChecks: Check[] = [{ name: "crd-from-later-phase", run: crdOrder }];

@@ -9,6 +9,7 @@ import { dnsChecks } from "./dns";
 import { dns01Checks } from "./dns01";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
+import { ingressAnnotationChecks } from "./ingress-annotations";
 import { lbPoolChecks } from "./lb-pools";
 import { lifecycleChecks } from "./lifecycle";
 import { gitopsChecks } from "./gitops";
@@ -32,6 +33,7 @@ export const CHECKS: Check[] = [
     ...chartValueChecks,
     ...crdOrderChecks,
     ...lbPoolChecks,
+    ...ingressAnnotationChecks,
     ...crossPhaseChecks,
     ...gitopsChecks,
     ...secretChecks,

@@ -1,6 +1,7 @@
 import type { PlatformConfig } from "../config";
 import { isPlainObject } from "../merge";
 import { configPath, error, Problem } from "../problems";
+import { apiGroup, renderedObjects } from "../charts/rendered";
 import { certManagerValues } from "../values/cert-manager";
 import { isIllTyped, KIND, readValue } from "../values/read";
 import { knownIssuersHint } from "./certificates";
@@ -137,6 +138,19 @@ function issuerReferences(config: PlatformConfig): Problem[] {
                 { name: ref.name, kind: ref.kind ?? "Issuer", group: ref.group },
                 `the ${f.kind} of ${f.path}`,
             );
+        }
+        // Certificates a chart renders from an object list (extraObjects), and the annotations of objects written as strings.
+        for (const o of renderedObjects(r).objects) {
+            if (o.kind === "Certificate" && apiGroup(o.apiVersion) === "cert-manager.io") {
+                const ref = isPlainObject(o.spec.issuerRef) ? o.spec.issuerRef : {};
+                check(
+                    at([...o.at, ...(o.fromString ? [] : ["spec", "issuerRef", "name"])]),
+                    { name: ref.name, kind: ref.kind ?? "Issuer", group: ref.group },
+                    `the Certificate of ${o.source}`,
+                );
+            }
+            const choice = o.fromString ? annotationIssuer(o.metadata.annotations) : undefined;
+            if (choice && !choice.conflict) check(at(o.at), choice, `the annotation of ${o.source}`);
         }
         for (const hit of findKeys(r.values, (_k, v) => isPlainObject(v) && annotationIssuer(v) !== undefined)) {
             const choice = annotationIssuer(hit.value as Record<string, unknown>)!;

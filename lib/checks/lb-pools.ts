@@ -7,20 +7,64 @@ import type { LbPoolConfig } from "../config/cilium";
 import { ciliumServices } from "../values/cilium-services";
 import { corednsServices } from "../values/coredns";
 import { ingressNginxServices, LB_IPS_ANNOTATION } from "../values/ingress-nginx";
-import type { EmittedService } from "../values/services";
+import { serviceFamilies, type EmittedService } from "../values/services";
 import { l2PolicyObjects, poolObject } from "../values/cilium-objects";
+import { apiGroup, renderedObjects } from "../charts/rendered";
 import { l2Announces } from "./bgp";
+import { releases } from "./crd-order";
 import { poolRanges } from "./ingress";
 import type { Check } from "./types";
+
+/** A dotted values key as path segments; a list index ("extraObjects.0.metadata") becomes a number. */
+function segments(dotted: string): Array<string | number> {
+    return dotted.split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
 
 /** Where to tell the user to fix the labels of an emitted Service, and what is there now. */
 function labelsKey(s: EmittedService, config: PlatformConfig): { key: string; value: unknown; typed: boolean } {
     const sectionValues = (config[s.section] as { values: Values }).values;
-    const userLabels = valueAt(sectionValues, s.labelsKey);
+    const userLabels = valueAtPath(sectionValues, segments(s.labelsKey));
     if (s.section === "ingressNginx" && s.name === "ingress-nginx-controller" && userLabels === undefined) {
         return { key: configPath(["ingressNginx", "loadBalancer", "pool"]), value: config.ingressNginx.loadBalancer.pool, typed: true };
     }
-    return { key: configPath([s.section, "values", ...s.labelsKey.split(".")]), value: userLabels, typed: false };
+    return { key: configPath([s.section, "values", ...segments(s.labelsKey)]), value: userLabels, typed: false };
+}
+
+function valueAtPath(values: unknown, at: Array<string | number>): unknown {
+    return at.reduce<unknown>(
+        (cur, seg) => (cur !== null && typeof cur === "object" ? (cur as Record<string, unknown>)[seg] : undefined),
+        values,
+    );
+}
+
+const isStringMap = (m: Record<string, unknown>) => Object.values(m).every((v) => typeof v === "string");
+
+/** Services a chart renders from an object list (extraObjects), as pool selection needs them. */
+function renderedServices(config: PlatformConfig): EmittedService[] {
+    return releases(config).flatMap((r) =>
+        renderedObjects(r)
+            .objects.filter((o) => o.kind === "Service" && apiGroup(o.apiVersion) === "")
+            .map((o): EmittedService => {
+                const families = Array.isArray(o.spec.ipFamilies)
+                    ? serviceFamilies(o.spec.ipFamilies.filter((f) => typeof f === "string"))
+                    : [];
+                return {
+                    section: r.section,
+                    labelsKey: o.labelsAt.join("."),
+                    annotationsKey: o.annotationsAt.join("."),
+                    typeKey: (o.fromString ? o.at : [...o.at, "spec", "type"]).join("."),
+                    namespace: o.metadata.namespace ?? r.config.namespace,
+                    name: o.metadata.name ?? o.source,
+                    type: typeof o.spec.type === "string" ? o.spec.type : "ClusterIP",
+                    externalTrafficPolicy: typeof o.spec.externalTrafficPolicy === "string" ? o.spec.externalTrafficPolicy : "Cluster",
+                    trafficPolicyKey: (o.fromString ? o.at : [...o.at, "spec", "externalTrafficPolicy"]).join("."),
+                    labels: o.metadata.labels as Record<string, string>,
+                    annotations: o.metadata.annotations as Record<string, string>,
+                    families: families.length ? families : undefined,
+                    wellTyped: isStringMap(o.metadata.labels) && isStringMap(o.metadata.annotations),
+                };
+            }),
+    );
 }
 
 /** What Cilium matches a pool's serviceSelector against: the labels, plus the Service's namespace and name. */
@@ -52,7 +96,7 @@ function noPoolFix(s: EmittedService, config: PlatformConfig, poolKey: boolean):
         return (
             `add a pool and announce it, e.g. cilium.loadBalancerPools: [{ name: lan, blocks: [{ start: <first>, stop: <last> }] }] ` +
             `with cilium.l2Announcements: [{ name: lan, pools: [lan] }] (or a BGP peer under cilium.bgp); ` +
-            `or, without LoadBalancer addresses, set ${configPath([s.section, "values", ...s.typeKey.split(".")])} to NodePort`
+            `or, without LoadBalancer addresses, set ${configPath([s.section, "values", ...segments(s.typeKey)])} to NodePort`
         );
     }
     const candidates = poolsFor(s, pools);
@@ -94,6 +138,7 @@ function poolSelection(config: PlatformConfig): Problem[] {
         ...ciliumServices(config.cluster, config.cilium),
         ...corednsServices(config.cluster, config.coredns),
         ...ingressNginxServices(config.ingressNginx, pools),
+        ...renderedServices(config),
     ].filter((s) => s.type === "LoadBalancer" && s.wellTyped);
     for (const s of services) {
         const what = `the LoadBalancer Service ${s.namespace}/${s.name}`;
@@ -140,7 +185,7 @@ function poolSelection(config: PlatformConfig): Problem[] {
                 error(
                     typed
                         ? configPath(["ingressNginx", "loadBalancer", "ip"])
-                        : configPath([s.section, "values", ...s.annotationsKey.split("."), LB_IPS_ANNOTATION]),
+                        : configPath([s.section, "values", ...segments(s.annotationsKey), LB_IPS_ANNOTATION]),
                     `asks for ${ip} for ${what}, outside ${matching[0].name}, the only pool that selects it; Cilium would leave it pending`,
                     `pick an address from pool ${matching[0].name}`,
                     ip,
@@ -156,7 +201,7 @@ function trafficPolicyKey(s: EmittedService, config: PlatformConfig): string {
     const typed = s.section === "ingressNginx" && s.trafficPolicyKey === "controller.service.externalTrafficPolicy";
     if (typed && valueAt(config.ingressNginx.values, s.trafficPolicyKey!) === undefined)
         return configPath(["ingressNginx", "loadBalancer", "externalTrafficPolicy"]);
-    return configPath([s.section, "values", ...s.trafficPolicyKey!.split(".")]);
+    return configPath([s.section, "values", ...segments(s.trafficPolicyKey!)]);
 }
 
 /**
@@ -174,6 +219,7 @@ function l2TrafficPolicy(config: PlatformConfig): Problem[] {
         ...ciliumServices(config.cluster, config.cilium),
         ...corednsServices(config.cluster, config.coredns),
         ...ingressNginxServices(config.ingressNginx, pools),
+        ...renderedServices(config),
     ].filter((s) => s.type === "LoadBalancer" && s.wellTyped && s.externalTrafficPolicy === "Local" && s.trafficPolicyKey);
     const problems: Problem[] = [];
     for (const s of services) {

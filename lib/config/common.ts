@@ -110,7 +110,7 @@ export function chartFields(d: ChartDefaults) {
         values: helmValues
             .default({})
             .describe(
-                "The escape hatch: chart values deep-merged last over the values this program computes (maps merge, lists replace, `null` deletes), so it can override anything. The preflight checks run on the merged values. A credential here would be readable in the stack file, the state and the plan: a PEM private key or a token with a known prefix is an error, and a random-looking string under a key named like a credential is the warning `secret-in-values`. Point the chart at a Kubernetes Secret instead (its `existingSecret`-style key).",
+                "The escape hatch: chart values deep-merged last over the values this program computes (maps merge, lists replace, `null` deletes), so it can override anything. The preflight checks run on the merged values, and so does a check against the pinned chart itself (see the offline plan's Chart values, docs/plan.md): a value its `values.schema.json` refuses is an error; a key its `values.yaml` neither sets nor documents is the warning `unknown-chart-value`, with the nearest key; a value the chart version refuses (a deprecated alias next to the key this program sets) is an error; a version the program carries no chart data for is the advisory `chart-values-unchecked`. A credential here would be readable in the stack file, the state and the plan: a PEM private key or a token with a known prefix is an error, and a random-looking string under a key named like a credential is the warning `secret-in-values`. Point the chart at a Kubernetes Secret instead (its `existingSecret`-style key).",
             ),
     };
 }

@@ -140,8 +140,9 @@ const SERVICES: ServiceTemplate[] = [
         component: "admission-webhook",
         when: [["controller.admissionWebhooks.enabled", true]],
         typeKey: "controller.admissionWebhooks.service.type",
-        labelsKey: "controller.admissionWebhooks.labels",
-        labelKeys: ["controller.admissionWebhooks.labels"],
+        // controller-service-webhook.yaml labels it with the controller's labels.
+        labelsKey: "controller.labels",
+        labelKeys: ["controller.labels"],
         annotationKeys: ["controller.admissionWebhooks.service.annotations"],
     },
     {
@@ -149,8 +150,9 @@ const SERVICES: ServiceTemplate[] = [
         component: "default-backend",
         when: [["defaultBackend.enabled", false]],
         typeKey: "defaultBackend.service.type",
-        labelsKey: "defaultBackend.service.labels",
-        labelKeys: ["defaultBackend.service.labels"],
+        // default-backend-service.yaml reads defaultBackend.labels; the chart has no defaultBackend.service.labels.
+        labelsKey: "defaultBackend.labels",
+        labelKeys: ["defaultBackend.labels"],
         annotationKeys: ["defaultBackend.service.annotations"],
     },
 ];

@@ -9,7 +9,7 @@ import { isIllTyped, KIND, stringMap } from "./read";
  */
 export interface EmittedService {
     /** The chart section that renders it, e.g. ingressNginx. */
-    section: "cilium" | "coredns" | "certManager" | "ingressNginx";
+    section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux";
     /** The values key (dotted, under <section>.values) that sets its labels. */
     labelsKey: string;
     /** The values key (dotted) that sets its annotations. */

@@ -1,0 +1,438 @@
+import { expect } from "chai";
+import { validateConfig } from "../lib/config";
+import { chartData, forgetFetched, useFetched } from "../lib/charts/catalog";
+import { CHART_RULES, inRange, rulesFor, versionDefault } from "../lib/charts/rules";
+import type { Problem } from "../lib/problems";
+import { devSections, Json, planDev, raw } from "./helpers";
+
+// The merged values of each release against what the program carries of
+// its pinned chart: the chart's schema (errors), the keys of its values.yaml
+// (the warning unknown-chart-value), the values it refuses, by version, and
+// the objects it renders from values.
+
+function check(edit?: (s: Record<string, Json>) => void): Problem[] {
+    const s = devSections();
+    edit?.(s);
+    return validateConfig(raw(s)).problems;
+}
+const at = (problems: Problem[], path: string) => problems.filter((p) => p.path === `talos-platform:${path}`);
+const only = (problems: Problem[], path: string): Problem => {
+    const found = at(problems, path);
+    expect(found, `${path} in ${JSON.stringify(problems.map((p) => p.path))}`).to.have.length(1);
+    return found[0];
+};
+const rules = (problems: Problem[], rule: string) => problems.filter((p) => p.rule === rule);
+
+describe("chart values against the pinned charts", () => {
+    it("finds nothing in the dev stack: every key the program sets is one its charts have", async () => {
+        const p = check();
+        expect(p.filter((x) => ["unknown-chart-value", "chart-values-unchecked"].includes(x.rule ?? ""))).to.deep.equal([]);
+        expect(p.filter((x) => x.severity === "error")).to.deep.equal([]);
+        const plan = await planDev();
+        expect(plan.findings.filter((f) => f.rule.startsWith("chart-") || f.rule === "unknown-chart-value")).to.deep.equal([]);
+        // With this program's CoreDNS too.
+        const own = check((s) => (s.cluster.coreDnsDisabled = true));
+        expect(own.filter((x) => x.path.startsWith("talos-platform:coredns.values") || x.rule === "unknown-chart-value")).to.deep.equal([]);
+    });
+
+    describe("each carried values.schema.json refuses what its chart refuses, naming the key, the value and the schema's message", () => {
+        it("cilium 1.19.4: a string where the schema wants a whole number", () => {
+            const p = only(
+                check((s) => (s.cilium.values = { hubble: { relay: { replicas: "two" } } })),
+                "cilium.values.hubble.relay.replicas",
+            );
+            expect(p.severity).to.equal("error");
+            expect(p.value).to.equal("two");
+            expect(p.message).to.contain("cilium 1.19.4 chart's values.schema.json").and.contain("must be integer");
+            expect(p.fix).to.equal("set it to a whole number");
+        });
+
+        it("cert-manager v1.21.1: a key its schema does not allow (it allows no unknown keys), with the key it likely meant", () => {
+            const problems = check((s) => (s.certManager.values = { webhook: { replicaCont: 3 } }));
+            const p = only(problems, "certManager.values.webhook.replicaCont");
+            expect(p.severity).to.equal("error");
+            expect(p.value).to.equal(3);
+            expect(p.message)
+                .to.contain("cert-manager v1.21.1 chart's values.schema.json")
+                .and.contain("not a key the chart's schema allows");
+            expect(p.fix).to.equal("did you mean 'replicaCount'?");
+            // The schema said it: no second, advisory line about the same key.
+            expect(rules(problems, "unknown-chart-value")).to.deep.equal([]);
+        });
+
+        it("cert-manager v1.21.1: a string where the schema wants a number; a key the program reads is left to its own type check", () => {
+            const q = only(
+                check((s) => (s.certManager.values = { webhook: { timeoutSeconds: "30s" } })),
+                "certManager.values.webhook.timeoutSeconds",
+            );
+            expect(q.message).to.contain("must be number");
+            expect(q.fix).to.equal("set it to a number");
+            const typed = only(
+                check((s) => (s.certManager.values = { prometheus: { servicemonitor: "yes" } })),
+                "certManager.values.prometheus.servicemonitor",
+            );
+            expect(typed.message).to.equal("must be a map, not a string");
+        });
+
+        it("flux-operator 0.49.0 (draft 2019-09): an enum and a type", () => {
+            const problems = check((s) => {
+                s.flux.version = "0.49.0";
+                s.flux.values = { logLevel: "verbose", reporting: { interval: 5 } };
+            });
+            const level = only(problems, "flux.values.logLevel");
+            expect(level.message).to.contain("must be equal to one of the allowed values");
+            expect(level.value).to.equal("verbose");
+            expect(level.fix).to.equal('use one of "debug", "info", "error"');
+            expect(only(problems, "flux.values.reporting.interval").fix).to.equal("set it to a string");
+        });
+
+        it("the same values pass at the chart's own defaults", () => {
+            const p = check((s) => {
+                s.flux.version = "0.49.0";
+                s.flux.values = { logLevel: "debug", resources: { limits: { cpu: "1" } } };
+            });
+            expect(p.filter((x) => x.path.startsWith("talos-platform:flux."))).to.deep.equal([]);
+        });
+    });
+
+    describe("unknown-chart-value", () => {
+        it("names a misspelled key with the nearest existing one", () => {
+            const p = only(
+                check((s) => (s.cilium.values = { bpf: { masqurade: true } })),
+                "cilium.values.bpf.masqurade",
+            );
+            expect(p).to.include({ severity: "warning", rule: "unknown-chart-value", value: true });
+            expect(p.message).to.contain("cilium 1.19.4 chart").and.contain("the chart ignores it");
+            expect(p.fix).to.equal("did you mean 'masquerade'? (bpf.masquerade)");
+        });
+
+        it("points a key put at the wrong level to where the chart has it", () => {
+            const p = only(
+                check((s) => (s.ingressNginx.values = { replicaCount: 3 })),
+                "ingressNginx.values.replicaCount",
+            );
+            expect(p.fix).to.contain("controller.replicaCount");
+            const q = only(
+                check((s) => (s.ingressNginx.values = { controler: { kind: "DaemonSet" } })),
+                "ingressNginx.values.controler",
+            );
+            expect(q.fix).to.equal("did you mean 'controller'? (controller)");
+        });
+
+        it("leaves free-form maps alone: empty maps and lists by default, label maps, Kubernetes objects, commented and template-read keys", () => {
+            const p = check((s) => {
+                s.ingressNginx.values = {
+                    controller: {
+                        podAnnotations: { "example.com/anything": "x" },
+                        config: { "use-forwarded-headers": "true" },
+                        extraArgs: { "enable-ssl-passthrough": "" },
+                        nodeSelector: { "node-role.kubernetes.io/ingress": "" },
+                        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: {} } },
+                        // Only in a comment of values.yaml.
+                        startupProbe: { httpGet: { path: "/healthz" } },
+                    },
+                };
+                // This program's CoreDNS, so that its values are checked at all.
+                s.cluster.coreDnsDisabled = true;
+                s.coredns.values = { fullnameOverride: "kube-dns", service: { loadBalancerIP: "" } };
+            });
+            expect(rules(p, "unknown-chart-value")).to.deep.equal([]);
+            const misspelled = check((s) => {
+                s.cluster.coreDnsDisabled = true;
+                s.coredns.values = { service: { loadBalancerIPs: "" } };
+            });
+            expect(rules(misspelled, "unknown-chart-value").map((x) => x.path)).to.deep.equal([
+                "talos-platform:coredns.values.service.loadBalancerIPs",
+            ]);
+        });
+
+        it("says when a key the program itself sets is one the chart lacks (a chart version that dropped it)", () => {
+            const carried = chartData("cilium", "1.19.4")!;
+            const keys = { ...carried.keys.keys };
+            delete keys.k8sServiceHost;
+            useFetched({ ...carried, version: "1.19.5", origin: "fetched", keys: { ...carried.keys, version: "1.19.5", keys } });
+            try {
+                const p = only(
+                    check((s) => (s.cilium.version = "1.19.5")),
+                    "cilium.values.k8sServiceHost",
+                );
+                expect(p.rule).to.equal("unknown-chart-value");
+                expect(p.message).to.equal("is set by talos-platform, but the cilium 1.19.5 chart has no such key and ignores it");
+            } finally {
+                forgetFetched();
+            }
+        });
+    });
+
+    describe("chart-values-unchecked", () => {
+        it("advises when the pinned version has no carried data and there are values to check", () => {
+            const p = only(
+                check((s) => (s.cilium.version = "1.19.5")),
+                "cilium.version",
+            );
+            expect(p).to.include({ severity: "warning", rule: "chart-values-unchecked", value: "1.19.5" });
+            expect(p.fix).to.contain("npm run plan -- --fetch-charts").and.contain("https://helm.cilium.io");
+            // An older pin is no advice for a newer version.
+            expect(p.fix).to.not.contain("pin 1.19.4");
+            expect(
+                only(
+                    check((s) => (s.cilium.version = "1.18.7")),
+                    "cilium.version",
+                ).fix,
+            ).to.contain("or pin 1.19.4, which it carries");
+        });
+
+        it("stays quiet for a chart whose values are its defaults (flux-operator with no values)", () => {
+            expect(at(check(), "flux.version")).to.deep.equal([]);
+            expect(
+                only(
+                    check((s) => (s.flux.values = { logLevel: "debug" })),
+                    "flux.version",
+                ).rule,
+            ).to.equal("chart-values-unchecked");
+        });
+    });
+});
+
+describe("values a chart refuses, by chart version (lib/charts/rules.ts)", () => {
+    it("cert-manager ≥ v1.15.0 refuses installCRDs next to crds.enabled, which the program sets", () => {
+        const p = only(
+            check((s) => (s.certManager.values = { installCRDs: true })),
+            "certManager.values.installCRDs",
+        );
+        expect(p.severity).to.equal("error");
+        expect(p.message)
+            .to.contain("the deprecated .installCRDs option cannot be enabled at the same time as its replacement .crds.enabled")
+            .and.contain("cert-manager/cert-manager#6760");
+        expect(p.fix).to.contain("remove installCRDs");
+        expect(
+            at(
+                check((s) => (s.certManager.values = { installCRDs: false })),
+                "certManager.values.installCRDs",
+            ),
+        ).to.deep.equal([]);
+    });
+
+    it("cert-manager before v1.15.0 has no crds.enabled: the program's CRDs would not be installed; from v1.15.0 on they are", () => {
+        const before = check((s) => (s.certManager.version = "v1.14.7"));
+        const p = at(before, "certManager.version").find((x) => x.severity === "error")!;
+        expect(p.message).to.contain("older than cert-manager v1.15.0");
+        expect(p.value).to.equal("v1.14.7");
+        const from = check((s) => (s.certManager.version = "v1.15.0"));
+        expect(at(from, "certManager.version").filter((x) => x.severity === "error")).to.deep.equal([]);
+        // Nor does the installCRDs rule hold before the change that made it.
+        expect(
+            at(
+                check((s) => {
+                    s.certManager.version = "v1.14.7";
+                    s.certManager.values = { installCRDs: true };
+                }),
+                "certManager.values.installCRDs",
+            ),
+        ).to.deep.equal([]);
+    });
+
+    it("cilium ≥ 1.18.0 refuses k8sServiceHostRef next to k8sServiceHost, which the program sets", () => {
+        const p = only(
+            check((s) => (s.cilium.values = { k8sServiceHostRef: { name: "api", key: "host" } })),
+            "cilium.values.k8sServiceHostRef",
+        );
+        expect(p.message).to.contain("Both k8sServiceHostRef and k8sServiceHost are set").and.contain("talos-platform sets k8sServiceHost");
+        // The chart fails only when both name and key are set.
+        expect(
+            at(
+                check((s) => (s.cilium.values = { k8sServiceHostRef: { name: "api" } })),
+                "cilium.values.k8sServiceHostRef",
+            ),
+        ).to.deep.equal([]);
+        // Before 1.18.0 the chart had neither the key nor the refusal (the config refuses Cilium before 1.18.0 anyway).
+        expect(rulesFor("cilium", "1.17.9").map((r) => r.id)).to.not.include("cilium-k8sServiceHostRef-with-k8sServiceHost");
+        expect(rulesFor("cilium", "1.18.0").map((r) => r.id)).to.include("cilium-k8sServiceHostRef-with-k8sServiceHost");
+    });
+
+    it("cilium refuses keys removed in 1.15 and 1.16 from 1.17.0 on, in the chart's words, not as a mere unknown key", () => {
+        const problems = check((s) => (s.cilium.values = { tunnel: "vxlan" }));
+        const p = only(problems, "cilium.values.tunnel");
+        expect(p.severity).to.equal("error");
+        expect(p.message).to.contain("tunnel was deprecated in v1.14 and has been removed in v1.15");
+        expect(p.fix).to.contain("routingMode");
+        expect(rulesFor("cilium", "1.16.9").some((r) => r.id === "cilium-removed-tunnel")).to.equal(false);
+        expect(rulesFor("cilium", "1.17.0").some((r) => r.id === "cilium-removed-tunnel")).to.equal(true);
+        // proxy.prometheus.enabled is refused even when false: the chart tests its string form.
+        expect(
+            at(
+                check((s) => (s.cilium.values = { proxy: { prometheus: { enabled: false } } })),
+                "cilium.values.proxy.prometheus.enabled",
+            )[0].severity,
+        ).to.equal("error");
+    });
+
+    it("ingress-nginx defaults by chart version: snippets off from 4.8.0, risk levels from 4.8.1, High from 4.12.0", () => {
+        expect(versionDefault("ingress-nginx", "4.7.5", "controller.allowSnippetAnnotations")).to.equal(true);
+        expect(versionDefault("ingress-nginx", "4.8.0", "controller.allowSnippetAnnotations")).to.equal(false);
+        expect(versionDefault("ingress-nginx", "4.8.0", "annotations-risk-level")).to.equal(null);
+        expect(versionDefault("ingress-nginx", "4.8.1", "annotations-risk-level")).to.equal("Critical");
+        expect(versionDefault("ingress-nginx", "4.11.8", "annotations-risk-level")).to.equal("Critical");
+        expect(versionDefault("ingress-nginx", "4.12.0", "annotations-risk-level")).to.equal("High");
+        expect(versionDefault("ingress-nginx", "4.15.1", "annotations-risk-level")).to.equal("High");
+    });
+
+    it("every rule names the upstream change it comes from, and every range is a valid semver range", () => {
+        for (const r of CHART_RULES) {
+            expect(r.source.change, r.id).to.match(/\S/);
+            expect(r.source.release, r.id).to.match(/\d+\.\d+\.\d+/);
+            expect(r.source.url, r.id).to.match(/^https:\/\//);
+            expect(() => inRange("1.0.0", r.versions), r.id).to.not.throw();
+        }
+        expect(new Set(CHART_RULES.map((r) => r.id)).size).to.equal(CHART_RULES.length);
+        // A "v" prefix and pre-releases are compared as versions.
+        expect(inRange("v1.15.0-alpha.0", ">=1.15.0-0")).to.equal(true);
+        expect(inRange("v1.14.99", ">=1.15.0-0")).to.equal(false);
+        expect(inRange("latest", ">=0.0.0")).to.equal(false);
+    });
+});
+
+describe("objects charts render from values", () => {
+    it("an extraObjects custom resource whose CRD comes in the same release or later is an error", () => {
+        const problems = check(
+            (s) =>
+                (s.certManager.values = {
+                    extraObjects: [
+                        "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: '{{ template \"cert-manager.fullname\" . }}'\n",
+                        "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: extra\nspec:\n  selfSigned: {}\n",
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n",
+                    ],
+                }),
+        );
+        const late = only(problems, "certManager.values.extraObjects[0]");
+        expect(late.severity).to.equal("error");
+        expect(late.message).to.contain("ServiceMonitor (monitoring.coreos.com/v1)").and.contain("only after every phase");
+        const same = only(problems, "certManager.values.extraObjects[1]");
+        expect(same.message).to.contain("in this same release");
+        expect(same.fix).to.contain("certManager.issuers");
+        expect(at(problems, "certManager.values.extraObjects[2]")).to.deep.equal([]);
+    });
+
+    it("a CRD no phase installs is a warning; a map item where cert-manager's tpl takes a string is an error", () => {
+        const problems = check(
+            (s) =>
+                (s.certManager.values = {
+                    extraObjects: [
+                        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n",
+                        { apiVersion: "v1", kind: "ConfigMap" },
+                    ],
+                }),
+        );
+        expect(only(problems, "certManager.values.extraObjects[0]").rule).to.equal("chart-object-crd-unknown");
+        expect(only(problems, "certManager.values.extraObjects[1]").message).to.contain("tpl, which takes a string");
+    });
+
+    it("a rendered Certificate names an issuer the program creates", () => {
+        const cert = (issuer: string) =>
+            `apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: c\nspec:\n  secretName: c\n  issuerRef: { name: ${issuer}, kind: ClusterIssuer }\n`;
+        const bad = check((s) => (s.certManager.values = { extraObjects: [cert("nope")] }));
+        expect(
+            at(bad, "certManager.values.extraObjects[0]")
+                .map((p) => p.message)
+                .join("\n"),
+        ).to.contain('names ClusterIssuer "nope"');
+        const good = check((s) => (s.certManager.values = { extraObjects: [cert("letsencrypt-prod")] }));
+        expect(
+            at(good, "certManager.values.extraObjects[0]")
+                .map((p) => p.message)
+                .join("\n"),
+        ).to.not.contain("names ClusterIssuer");
+    });
+
+    it("a rendered LoadBalancer Service must be selected by exactly one pool", () => {
+        const svc = (labels: string) =>
+            `apiVersion: v1\nkind: Service\nmetadata:\n  name: extra-lb\n  labels: { ${labels} }\nspec:\n  type: LoadBalancer\n`;
+        const none = only(
+            check((s) => (s.certManager.values = { extraObjects: [svc("app: x")] })),
+            "certManager.values.extraObjects[0]",
+        );
+        expect(none.message).to.contain("LoadBalancer Service cert-manager/extra-lb selected by no Cilium pool");
+        expect(
+            at(
+                check((s) => (s.certManager.values = { extraObjects: [svc("io.cilium/lb-ipam-pool: bgp-default")] })),
+                "certManager.values.extraObjects[0]",
+            ),
+        ).to.deep.equal([]);
+    });
+
+    describe("ingress-nginx's admission of annotations on Ingresses the charts render", () => {
+        const hubbleIngress = (annotations: Record<string, string>) => ({
+            hubble: { relay: { enabled: true }, ui: { enabled: true, ingress: { enabled: true, className: "nginx", annotations } } },
+        });
+        const SNIPPET = "nginx.ingress.kubernetes.io/configuration-snippet";
+        const key = `cilium.values.hubble.ui.ingress.annotations.${SNIPPET}`;
+
+        it("refuses a snippet annotation while snippets are off (the chart's default since 4.8.0)", () => {
+            const p = only(
+                check((s) => (s.cilium.values = hubbleIngress({ [SNIPPET]: "more_set_headers 'X: y';" }))),
+                key,
+            );
+            expect(p.severity).to.equal("error");
+            expect(p.message).to.contain(
+                `"${SNIPPET} annotation cannot be used. Snippet directives are disabled by the Ingress administrator"`,
+            );
+            expect(p.fix).to.contain("controller.allowSnippetAnnotations: true").and.contain("annotations-risk-level: Critical");
+        });
+
+        it("with snippets allowed, refuses them above the risk level: High from chart 4.12.0, Critical before", () => {
+            const edit = (version: string, level?: string) => (s: Record<string, Json>) => {
+                s.cilium.values = hubbleIngress({ [SNIPPET]: "more_set_headers 'X: y';" });
+                s.ingressNginx.version = version;
+                s.ingressNginx.values = {
+                    controller: { allowSnippetAnnotations: true, ...(level ? { config: { "annotations-risk-level": level } } : {}) },
+                };
+            };
+            const high = only(check(edit("4.12.0")), key);
+            expect(high.message)
+                .to.contain("risk Critical")
+                .and.contain("above annotations-risk-level High")
+                .and.contain("is too risky for environment");
+            expect(at(check(edit("4.11.8")), key)).to.deep.equal([]);
+            expect(at(check(edit("4.15.1", "Critical")), key)).to.deep.equal([]);
+            // A level lowered by hand refuses High annotations too.
+            const auth = "nginx.ingress.kubernetes.io/auth-url";
+            const medium = check((s) => {
+                s.cilium.values = hubbleIngress({ [auth]: "https://auth.example.com/check" });
+                s.ingressNginx.values = { controller: { config: { "annotations-risk-level": "Medium" } } };
+            });
+            expect(only(medium, `cilium.values.hubble.ui.ingress.annotations.${auth}`).message).to.contain("risk High");
+            expect(
+                at(
+                    check((s) => (s.cilium.values = hubbleIngress({ [auth]: "https://auth.example.com/check" }))),
+                    `cilium.values.hubble.ui.ingress.annotations.${auth}`,
+                ),
+            ).to.deep.equal([]);
+        });
+
+        it("before chart 4.8.0 snippets were on by default", () => {
+            const p = check((s) => {
+                s.cilium.values = hubbleIngress({ [SNIPPET]: "x" });
+                s.ingressNginx.version = "4.7.5";
+            });
+            expect(at(p, key)).to.deep.equal([]);
+        });
+
+        it("leaves Ingresses of another class alone, and says the webhook fails a later phase's release", () => {
+            const other = check((s) => {
+                s.cilium.values = hubbleIngress({ [SNIPPET]: "x" });
+                s.cilium.values.hubble.ui.ingress.className = "cilium";
+            });
+            expect(at(other, key)).to.deep.equal([]);
+            const flux = only(
+                check(
+                    (s) =>
+                        (s.flux.values = {
+                            web: { ingress: { enabled: true, annotations: { "nginx.ingress.kubernetes.io/server-snippet": "x" } } },
+                        }),
+                ),
+                "flux.values.web.ingress.annotations.nginx.ingress.kubernetes.io/server-snippet",
+            );
+            expect(flux.message).to.contain("admission webhook refuses the Ingress, and the gitops-phase release fails");
+        });
+    });
+});
