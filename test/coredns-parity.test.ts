@@ -74,6 +74,18 @@ describe("CoreDNS parity with Talos v1.13's own CoreDNS", () => {
         expect(renderCorefile(plain)).to.not.deep.equal(trimmed(talosCorefile));
     });
 
+    it("changes nothing else in Talos' Corefile for another cluster domain and other upstreams", () => {
+        const v = values((s) => {
+            s.cluster.dnsDomain = "home.arpa";
+            s.coredns.upstreams = ["8.8.8.8", "1.1.1.1"];
+        });
+        const expected = trimmed(talosCorefile.replaceAll("cluster.local", "home.arpa")).map((l) =>
+            l === "forward . /etc/resolv.conf {" ? "forward . 8.8.8.8 1.1.1.1 {" : l,
+        );
+        expect(expected, "Talos' forward line, replaced").to.include("forward . 8.8.8.8 1.1.1.1 {");
+        expect(renderCorefile(v.servers)).to.deep.equal(expected);
+    });
+
     it("keeps the cache exclusions and the fallthrough on the cluster's own domain", () => {
         const lines = renderCorefile(values((s) => (s.cluster.dnsDomain = "home.arpa")).servers);
         expect(lines).to.include.members([
