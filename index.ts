@@ -7,10 +7,14 @@ import { CoreDns } from "./components/coredns";
 import { DestroyGuard } from "./components/destroy-guard";
 import { Flux } from "./components/flux";
 import { Gate } from "./components/gate";
+import { Gateway } from "./components/gateway";
+import { GatewayApiCrds } from "./components/gateway-api-crds";
 import { IngressNginx } from "./components/ingress-nginx";
 import type { Phase } from "./lib/phases";
 import { loadConfig } from "./lib/config/stack";
 import { gateOptions, phaseDigest } from "./lib/gates/targets";
+import { gatewayNamespaceExists } from "./lib/values/gateway";
+import { ownershipOf } from "./lib/checks/gitops-owners";
 import { dns01FallthroughZones, dns01RecursiveNameservers } from "./lib/values/dns01";
 import { identityTrigger, moveAllowed, PROVIDER_CLUSTER_IDENTIFIER, releaseNamespaces } from "./lib/lifecycle/binding";
 import { destroyGuardMessage } from "./lib/lifecycle/destroy";
@@ -39,10 +43,21 @@ export = async () => {
     const crdWait = (phase: Phase) => ({ timeout: config.gates[phase].timeout, pollInterval: config.gates.pollInterval, clusterIdentity });
     const { protect } = config.lifecycle;
 
+    // Cilium's operator starts its Gateway API controller only if the Gateway API
+    // CRDs exist when it starts: they go in first. Network phase: protected too.
+    const gatewayApi = config.gateway.enabled
+        ? [new GatewayApiCrds("gateway-api", { config: config.gateway, check: gates["gateway-api-crds"], clusterIdentity, protect }, opts)]
+        : [];
     const cilium = new Cilium(
         "cilium",
-        { cluster, config: config.cilium, crdWait: crdWait("network"), protect: protect && !moveAllowed(config, "cilium") },
-        opts,
+        {
+            cluster,
+            config: config.cilium,
+            crdWait: crdWait("network"),
+            protect: protect && !moveAllowed(config, "cilium"),
+            gateway: config.gateway,
+        },
+        { ...opts, dependsOn: gatewayApi },
     );
     const networkGate = new Gate("network-gate", { ...gate("network"), after: [cilium] });
 
@@ -65,7 +80,7 @@ export = async () => {
     const recursiveNameservers = dns01RecursiveNameservers(config);
     const certManager = new CertManager(
         "cert-manager",
-        { cluster, config: config.certManager, recursiveNameservers },
+        { cluster, config: config.certManager, recursiveNameservers, gatewayApi: config.gateway.enabled },
         { ...opts, dependsOn: dnsReady },
     );
     const certificatesGate = new Gate("certificates-gate", { ...gate("certificates"), after: [certManager] }, { dependsOn: dnsReady });
@@ -73,27 +88,37 @@ export = async () => {
     const issuers = new ClusterIssuers("cluster-issuers", { config: config.certManager }, { ...opts, dependsOn: [certificatesGate] });
 
     // ingress-nginx's admission webhook needs a certificate, and its default
-    // certificate names an issuer, which must be Ready.
+    // certificate names an issuer, which must be Ready; so do the Gateway's
+    // listeners, through cert-manager's gateway-shim.
     const certificatesReady = [certificatesGate, issuers];
-    const ingress = new IngressNginx(
-        "ingress-nginx",
-        { config: config.ingressNginx, pools: config.cilium.loadBalancerPools },
-        { ...opts, dependsOn: certificatesReady },
-    );
-    const ingressGate = new Gate("ingress-gate", { ...gate("ingress"), after: [ingress] }, { dependsOn: certificatesReady });
+    const pools = config.cilium.loadBalancerPools;
+    const ingress = config.ingressNginx.enabled
+        ? [new IngressNginx("ingress-nginx", { config: config.ingressNginx, pools }, { ...opts, dependsOn: certificatesReady })]
+        : [];
+    const gateway = config.gateway.enabled
+        ? [
+              new Gateway(
+                  "gateway",
+                  { config: config.gateway, pools, createNamespace: !gatewayNamespaceExists(config) },
+                  { ...opts, dependsOn: certificatesReady },
+              ),
+          ]
+        : [];
+    const ingressGate = new Gate("ingress-gate", { ...gate("ingress"), after: [...ingress, ...gateway] }, { dependsOn: certificatesReady });
 
     // Flux clones over DNS and egress, and what it deploys expects
     // certificates and ingress to be in place.
     const ingressReady = [ingressGate];
     const flux = new Flux(
         "flux",
-        { cluster, config: config.flux, crdWait: crdWait("gitops"), keepFluxOnDelete: protect },
+        { cluster, config: config.flux, crdWait: crdWait("gitops"), keepFluxOnDelete: protect, ownership: ownershipOf(config) },
         { ...opts, dependsOn: ingressReady },
     );
     const gitopsGate = new Gate("gitops-gate", { ...gate("gitops"), after: [flux] }, { dependsOn: ingressReady });
 
     // Depends on everything, so `pulumi destroy` deletes it first: armed, it stops the destroy there.
     const everything = [
+        ...gatewayApi,
         cilium,
         networkGate,
         coredns,
@@ -101,7 +126,8 @@ export = async () => {
         certManager,
         certificatesGate,
         issuers,
-        ingress,
+        ...ingress,
+        ...gateway,
         ingressGate,
         flux,
         gitopsGate,

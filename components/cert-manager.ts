@@ -21,6 +21,13 @@ export interface CertManagerArgs {
      * @default none: the self-check asks the resolvers in /etc/resolv.conf, the cluster's CoreDNS
      */
     recursiveNameservers?: string[];
+    /**
+     * Turn on cert-manager's Gateway API support, so that its gateway-shim
+     * issues the certificates of Gateways annotated with an issuer. The
+     * Gateway API CRDs must exist when cert-manager starts.
+     * @default false
+     */
+    gatewayApi?: boolean;
 }
 
 /**
@@ -40,7 +47,7 @@ export class CertManager extends pulumi.ComponentResource {
             releaseArgs(
                 CERT_MANAGER_RELEASE,
                 config,
-                certManagerValues(config, args.cluster, { recursiveNameservers: args.recursiveNameservers }),
+                certManagerValues(config, args.cluster, { recursiveNameservers: args.recursiveNameservers, gatewayApi: args.gatewayApi }),
             ),
             { parent: this, ...RELEASE_OPTIONS },
         );

@@ -25,6 +25,12 @@ export interface CiliumArgs {
      * @default true
      */
     protect?: boolean;
+    /**
+     * The `gateway` section: enabled, Cilium serves Gateway API. Its CRDs must
+     * exist before this release (the GatewayApiCrds component).
+     * @default off
+     */
+    gateway?: PlatformConfigInput["gateway"];
 }
 
 export interface PoolSummary {
@@ -53,7 +59,7 @@ export class Cilium extends pulumi.ComponentResource {
     constructor(name: string, args: CiliumArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("network", "Cilium"), name, {}, opts);
         const config = resolveSection("cilium", args.config);
-        const values = ciliumValues(args.cluster, config);
+        const values = ciliumValues(args.cluster, config, resolveSection("gateway", args.gateway));
         const objects = ciliumObjects(args.cluster, config);
         const protect = args.protect ?? true;
 

@@ -26,12 +26,15 @@ export interface FluxPhaseArgs {
 }
 
 /**
- * One Flux phase of the gitops phase: its Kustomizations, each waiting to be
- * Ready. Whatever depends on this component waits for all of them; its own
- * dependsOn holds them back until the previous phase is Ready.
+ * One Flux phase of the gitops phase: its Kustomizations, each critical one
+ * waiting to be Ready. Whatever depends on this component waits for all of
+ * them (a non-critical one only to be created); its own dependsOn holds them
+ * back until the previous phase is Ready.
  */
 export class FluxPhase extends pulumi.ComponentResource {
     readonly kustomizations: k8s.apiextensions.CustomResource[];
+    /** The Kustomizations later phases wait for (all but those marked `critical: false`). */
+    readonly critical: k8s.apiextensions.CustomResource[];
 
     constructor(name: string, args: FluxPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
         const phase = args.flux.phases[args.index];
@@ -45,6 +48,7 @@ export class FluxPhase extends pulumi.ComponentResource {
         const previous = previousPhaseNames(args.flux.phases, args.index);
         if (args.definedInGit) {
             this.kustomizations = [];
+            this.critical = [];
             this.registerOutputs({});
             return;
         }
@@ -64,6 +68,7 @@ export class FluxPhase extends pulumi.ComponentResource {
             created.set(k.name, ks);
         }
         this.kustomizations = [...created.values()];
+        this.critical = phase.kustomizations.filter((k) => k.critical).map((k) => created.get(k.name)!);
         this.registerOutputs({});
     }
 }

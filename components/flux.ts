@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ownedComponents } from "../lib/checks/gitops-owners";
+import { ownedComponents, Ownership } from "../lib/checks/gitops-owners";
 import { PlatformConfigInput, resolveSection } from "../lib/config";
 import type { ClusterConfig } from "../lib/config/cluster";
 import { secretConfig } from "../lib/config/stack";
@@ -42,6 +42,11 @@ export interface FluxArgs {
      * @default true
      */
     keepFluxOnDelete?: boolean;
+    /**
+     * Who deploys what Flux must leave alone (`ownershipOf(config)`).
+     * @default from `cluster` alone: ingress-nginx deployed here, no Gateway API CRDs
+     */
+    ownership?: Ownership;
 }
 
 /**
@@ -62,7 +67,7 @@ export class Flux extends pulumi.ComponentResource {
 
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
         // For the plan: what Flux leaves alone on this cluster, and who deploys it instead.
-        const excludedFromFlux = ownedComponents(args.cluster).map(({ component, phase, covers, owner }) => ({
+        const excludedFromFlux = ownedComponents(args.ownership ?? args.cluster).map(({ component, phase, covers, owner }) => ({
             component,
             phase,
             covers,
@@ -137,7 +142,7 @@ export class Flux extends pulumi.ComponentResource {
         // source-controller's finalizer holds a deleted GitRepository until it has cleaned up.
         const source = cr("source", gitRepository(config), sourceReady, { customTimeouts: { delete: FLUX_DELETE_TIMEOUT } });
 
-        // Each Flux phase waits for the previous one's Kustomizations to be Ready; the first for the fetched source.
+        // Each Flux phase waits for the previous one's critical Kustomizations to be Ready; the first for the fetched source.
         let previous: pulumi.Resource[] = [source];
         this.phases = config.phases.map((phase, index) => {
             const p = new FluxPhase(
@@ -145,7 +150,9 @@ export class Flux extends pulumi.ComponentResource {
                 { flux: config, index, namePrefix: name },
                 { parent: this, dependsOn: previous },
             );
-            previous = [p];
+            // The whole phase when all of it is a barrier; else its critical Kustomizations, or the barrier before it when it has none.
+            if (p.critical.length === p.kustomizations.length) previous = [p];
+            else if (p.critical.length) previous = p.critical;
             return p;
         });
         this.registerOutputs({});

@@ -12,7 +12,7 @@ export const PHASE_PURPOSE: Record<Phase, string> = {
     network: "Cilium programs Service ClusterIPs (kube-proxy replacement), LB IPAM, BGP or L2 announcements",
     dns: "CoreDNS resolves cluster and external names through the API server",
     certificates: "cert-manager, its webhook and the ClusterIssuers",
-    ingress: "ingress-nginx on a LoadBalancer IP from a Cilium pool",
+    ingress: "ingress-nginx and Cilium's Gateway, each on a LoadBalancer IP from a Cilium pool",
     gitops: "Flux and its Kustomizations, phase by phase",
 };
 

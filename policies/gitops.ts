@@ -1,9 +1,9 @@
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { URL_CREDENTIALS_MESSAGE, urlHasCredentials } from "../lib/checks/gitops";
-import { ownedComponents, Ownership, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
+import { ownedComponents, Ownership, ownershipOf, twoOwners, twoOwnersMessage } from "../lib/checks/gitops-owners";
 import type { PlatformConfig } from "../lib/config";
 import { FLUX_VERSION_FIX, isFluxVersion } from "../lib/config/flux";
-import { NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
+import { CRITICAL_ANNOTATION, NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
 import { WAIT_FOR_READY, waitForReadyProblem } from "../lib/values/objects";
 import { validateCustomResourceOfType } from "./kit";
 
@@ -26,10 +26,11 @@ const [waitKey, waitValue] = Object.entries(WAIT_FOR_READY)[0];
 /** Phase ordering is only real if Pulumi waits for Flux to say Ready before starting what depends on it. */
 export const fluxWaitsForReady: ResourceValidationPolicy = {
     name: "flux-waits-for-ready",
-    description: `FluxInstances, GitRepositories and Kustomizations carry ${waitKey}: ${waitValue}.`,
+    description: `FluxInstances, GitRepositories and Kustomizations carry ${waitKey}: ${waitValue}, except Kustomizations marked ${CRITICAL_ANNOTATION}: "false", which nothing waits for.`,
     enforcementLevel: "mandatory",
     validateResource: [FLUX_INSTANCE, GIT_REPOSITORY, KUSTOMIZATION].map(([apiVersion, kind]) =>
         validateCustomResourceOfType<FluxObject>(apiVersion, kind, (obj, _args, report) => {
+            if (kind === "Kustomization" && obj.metadata?.annotations?.[CRITICAL_ANNOTATION] === "false") return;
             const problem = waitForReadyProblem({ kind, ...obj });
             if (problem) report(problem);
         }),
@@ -90,19 +91,27 @@ export const fluxDistributionPinned: ResourceValidationPolicy = {
  * Same predicate and message as the config check flux-single-owner. Who
  * runs CoreDNS comes from the policy config's coreDnsDisabled (the offline
  * plan passes the stack's cluster.coreDnsDisabled); without, Talos' default:
- * Talos runs it.
+ * Talos runs it. Likewise ingressNginx (default: this program deploys it)
+ * and gatewayApiCrds (default: it does not install them).
  */
 export const fluxSingleOwner: ResourceValidationPolicy = {
     name: "flux-single-owner",
     description: "No Kustomization stands for a component this program or Talos deploys, unless it is marked as not owned by the platform.",
     enforcementLevel: "mandatory",
     configSchema: {
-        properties: { coreDnsDisabled: { type: "boolean", description: "Talos cluster.coreDNS.disabled: this program deploys CoreDNS." } },
+        properties: {
+            coreDnsDisabled: { type: "boolean", description: "Talos cluster.coreDNS.disabled: this program deploys CoreDNS." },
+            ingressNginx: { type: "boolean", description: "ingressNginx.enabled: this program deploys ingress-nginx (the default)." },
+            gatewayApiCrds: {
+                type: "boolean",
+                description: "gateway.enabled with gateway.gatewayApi.crds install: this program installs the Gateway API CRDs.",
+            },
+        },
     },
     validateResource: validateCustomResourceOfType<FluxObject>(...KUSTOMIZATION, (obj, args, report) => {
         if (obj.metadata?.annotations?.[NOT_OWNED_BY_PLATFORM] === "true") return;
-        const { coreDnsDisabled = false } = args.getConfig<Partial<Ownership>>();
-        const hit = twoOwners(obj.metadata?.name, obj.spec?.path, ownedComponents({ coreDnsDisabled }));
+        const { coreDnsDisabled = false, ingressNginx = true, gatewayApiCrds = false } = args.getConfig<Partial<Ownership>>();
+        const hit = twoOwners(obj.metadata?.name, obj.spec?.path, ownedComponents({ coreDnsDisabled, ingressNginx, gatewayApiCrds }));
         if (hit) report(twoOwnersMessage(hit) + ".");
     }),
 };
@@ -125,7 +134,7 @@ export const fluxGitUrlWithoutCredentials: ResourceValidationPolicy = {
 export function gitopsPolicyConfig(config: PlatformConfig): Record<string, Record<string, unknown>> {
     return {
         [fluxInstanceClusterDomain.name]: { dnsDomain: config.cluster.dnsDomain } satisfies ClusterDomainConfig,
-        [fluxSingleOwner.name]: { coreDnsDisabled: config.cluster.coreDnsDisabled } satisfies Ownership,
+        [fluxSingleOwner.name]: ownershipOf(config) satisfies Ownership,
     };
 }
 

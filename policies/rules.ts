@@ -2,6 +2,7 @@ import type { Policies } from "@pulumi/policy";
 import { certificatePolicies } from "./certificates";
 import { chartPolicies } from "./charts";
 import { crdOrderPolicies } from "./crd-order";
+import { gatewayPolicies } from "./gateway";
 import { gitopsPolicies } from "./gitops";
 import { ingressPolicies } from "./ingress";
 import { networkPolicies } from "./network";
@@ -16,5 +17,6 @@ export const POLICIES: Policies = [
     ...crdOrderPolicies,
     ...certificatePolicies,
     ...ingressPolicies,
+    ...gatewayPolicies,
     ...gitopsPolicies,
 ];

@@ -457,7 +457,13 @@ export function managedCluster(fake: FakeKube, config: PlatformConfig, plan: Pla
             ),
         );
     }
-    fake.put(...crds.values());
+    // The CRDs the plan installs itself (Gateway API's) are among the objects above, written by Pulumi.
+    const installed = new Set(
+        plan.resources
+            .filter((r) => r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")
+            .map((r) => (r.inputs as Obj).metadata.name),
+    );
+    fake.put(...[...crds.values()].filter((c) => !installed.has(c.metadata.name)));
     fake.put(
         ciliumConfig({
             ipam: "kubernetes",

@@ -3,7 +3,8 @@ import { validateConfig } from "../lib/config";
 import { chartData, forgetFetched, useFetched } from "../lib/charts/catalog";
 import { CHART_RULES, inRange, rulesFor, versionDefault } from "../lib/charts/rules";
 import type { Problem } from "../lib/problems";
-import { devSections, Json, planDev, raw } from "./helpers";
+import { releases } from "../lib/checks/crd-order";
+import { byName, customDomainConfig, devSections, Json, planCustomDomain, planDev, raw } from "./helpers";
 
 // The merged values of each release against what the program carries of
 // its pinned chart: the chart's schema (errors), the keys of its values.yaml
@@ -33,6 +34,21 @@ describe("chart values against the pinned charts", () => {
         // With this program's CoreDNS too.
         const own = check((s) => (s.cluster.coreDnsDisabled = true));
         expect(own.filter((x) => x.path.startsWith("talos-platform:coredns.values") || x.rule === "unknown-chart-value")).to.deep.equal([]);
+    });
+
+    it("checks the values Helm receives, DNS-01's self-check resolvers and CoreDNS fallthrough included", async () => {
+        // The custom-domain stack: its ACME zones reach the cluster domain, and this program runs CoreDNS.
+        const checked = releases(customDomainConfig());
+        const plan = await planCustomDomain();
+        for (const [section, release] of [
+            ["certManager", "cert-manager-release"],
+            ["coredns", "coredns-release"],
+        ]) {
+            expect(checked.find((r) => r.section === section)!.values, section).to.deep.equal(byName(plan, release).inputs.values);
+        }
+        expect((checked.find((r) => r.section === "certManager")!.values as Json).extraArgs).to.include(
+            "--dns01-recursive-nameservers-only",
+        );
     });
 
     describe("each carried values.schema.json refuses what its chart refuses, naming the key, the value and the schema's message", () => {
@@ -146,7 +162,7 @@ describe("chart values against the pinned charts", () => {
             ]);
         });
 
-        it("says when a key the program itself sets is one the chart lacks (a chart version that dropped it)", () => {
+        it("is an error when a key the program itself sets is one the chart lacks (a chart version that dropped it): severity from context", () => {
             const carried = chartData("cilium", "1.19.4")!;
             const keys = { ...carried.keys.keys };
             delete keys.k8sServiceHost;
@@ -157,7 +173,16 @@ describe("chart values against the pinned charts", () => {
                     "cilium.values.k8sServiceHost",
                 );
                 expect(p.rule).to.equal("unknown-chart-value");
-                expect(p.message).to.equal("is set by talos-platform, but the cilium 1.19.5 chart has no such key and ignores it");
+                expect(p.severity).to.equal("error");
+                expect(p.message).to.equal(
+                    "is set by talos-platform, but the cilium 1.19.5 chart has no such key and ignores it. The platform relies on it (talos-platform sets it for the network phase, and its checks and gates take it as in effect), so this is an error here, not a warning",
+                );
+                // The same chart without a key only the user sets: advisory, as the misspelled key above.
+                const user = only(
+                    check((s) => ((s.cilium.version = "1.19.5"), (s.cilium.values = { ...s.cilium.values, bpf: { masqurade: true } }))),
+                    "cilium.values.bpf.masqurade",
+                );
+                expect(user).to.include({ severity: "warning", rule: "unknown-chart-value" });
             } finally {
                 forgetFetched();
             }

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { Cilium } from "../components/cilium";
 import { resolveSection } from "../lib/config";
 import type { Plan, PlanResource } from "../lib/plan/model";
-import { byName, devSections, ingressWithoutLoadBalancer, Json, ofType, planDev } from "./helpers";
+import { byName, devSections, ingressWithoutLoadBalancer, Json, ofType, planDev, withoutGateway } from "./helpers";
 import { unknownChartKeys } from "./chart-keys";
 import { crdErrors, valuesErrors } from "./schemas";
 
@@ -160,6 +160,7 @@ describe("Cilium component with other configs", () => {
         const plan = await planDev((s) => {
             s.cilium = { version: "1.19.4" };
             ingressWithoutLoadBalancer(s);
+            withoutGateway(s);
         });
         expect(plan.errors).to.deep.equal([]);
         expect(ofType(plan, CRD_WAIT)).to.deep.equal([]);

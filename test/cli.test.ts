@@ -6,7 +6,6 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { Io, main, processIo } from "../cli/plan";
 import { DEBUG_ENV } from "../lib/exit";
-import { SECRET_PLACEHOLDER } from "../lib/plan/model";
 import { readStackFile } from "../lib/plan/stackfile";
 import { Json, ROOT } from "./helpers";
 
@@ -144,10 +143,10 @@ describe("plan command", () => {
             "  talos-platform:gitCredentials:\n    username: flux\n    password:\n      secure: v1:def\n";
         const file = tmpFile("Pulumi.sec.yaml", text);
         const input = readStackFile(file, "sec");
-        expect(input.config["talos-platform:otherApiToken"]).to.equal(SECRET_PLACEHOLDER);
-        expect(input.config["talos-platform:cloudflareApiToken"]).to.equal(SECRET_PLACEHOLDER);
+        expect(input.config["talos-platform:otherApiToken"]).to.equal("[secret]");
+        expect(input.config["talos-platform:cloudflareApiToken"]).to.equal("[secret]");
         // A structured key holding a secure value is secret as a whole, as it is for Pulumi.
-        expect(input.config["talos-platform:gitCredentials"]).to.deep.equal({ username: "flux", password: SECRET_PLACEHOLDER });
+        expect(input.config["talos-platform:gitCredentials"]).to.deep.equal({ username: "flux", password: "[secret]" });
         expect(input.secretKeys).to.have.members([
             "talos-platform:cloudflareApiToken",
             "talos-platform:otherApiToken",
@@ -163,7 +162,7 @@ describe("plan command", () => {
             "cluster-issuers-letsencrypt-staging-token",
             "cluster-issuers-letsencrypt-prod-token",
         ]);
-        for (const t of tokens) expect(t.inputs.stringData, t.name).to.equal(SECRET_PLACEHOLDER);
+        for (const t of tokens) expect(t.inputs.stringData, t.name).to.equal("[secret]");
     });
 
     it("refuses an --out in a missing directory or naming a directory as a usage error, before planning", async () => {
@@ -230,7 +229,7 @@ describe("plan command", () => {
         expect(code, err).to.equal(0);
         expect(JSON.parse(fs.readFileSync(path.join(user, "policy-config.json"), "utf8"))).to.deep.equal({
             "flux-instance-cluster-domain": { dnsDomain: "lab.example" },
-            "flux-single-owner": { coreDnsDisabled: true },
+            "flux-single-owner": { coreDnsDisabled: true, ingressNginx: true, gatewayApiCrds: true },
         });
     });
 

@@ -12,6 +12,15 @@ import { addressFamily } from "../lib/net";
 import { bgpSecretsNamespace, ciliumValues } from "../lib/values/cilium";
 import { ciliumObjects } from "../lib/values/cilium-objects";
 import { ingressNginxServices } from "../lib/values/ingress-nginx";
+import { gatewayApiCrdNames } from "../lib/values/gateway-api";
+import {
+    gatewayInfrastructure,
+    gatewayObject,
+    gatewayServiceName,
+    resolvedListeners,
+    redirects,
+    REDIRECT_LISTENER,
+} from "../lib/values/gateway";
 import { FakeKube } from "./fake-kube";
 
 // Cluster states for the fake API, built from the dev stack's own gate
@@ -21,6 +30,8 @@ import { FakeKube } from "./fake-kube";
 type Obj = any;
 
 export const LB_IP = "172.29.52.200";
+/** The Gateway's address: the dev stack's gateway.loadBalancer.ip, next to ingress-nginx's. */
+export const GATEWAY_IP = "172.29.52.202";
 /** The ingress controller Service's ClusterIP, which the gate probes when the Service is not a LoadBalancer. */
 export const INGRESS_CLUSTER_IP = "10.96.120.7";
 export const TIMEOUT_LINE = "curl: (28) Connection timed out after 5002 milliseconds";
@@ -275,8 +286,11 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
             spec: { blocks: pool.blocks },
         });
     }
-    if (lb)
-        announced(fake, config, [{ namespace: o.ingress.namespace, name: o.ingress.service, labels: rendered?.labels ?? {}, ip: LB_IP }]);
+    const gatewayService = gatewayHealthy(fake, config);
+    announced(fake, config, [
+        ...(lb ? [{ namespace: o.ingress.namespace, name: o.ingress.service, labels: rendered?.labels ?? {}, ip: LB_IP }] : []),
+        ...(gatewayService ? [gatewayService] : []),
+    ]);
     const g = o.gitops;
     fake.put(...g.deployments.map((d) => deployment(g.namespace, d)));
     fake.put(fluxReady(gitRepository(g, undefined, config.flux.source.url)));
@@ -304,8 +318,84 @@ export function healthy(fake: FakeKube, config: PlatformConfig = devConfig()): v
             out: "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nNon-authoritative answer:\nName:\tgithub.com\nAddress: 140.82.121.4",
         },
         [`curl http://${LB_IP}:80/`]: { rc: 0, out: "" },
+        // Envoy on the redirect listener: every request gets a 301 to HTTPS.
+        [`curl http://${GATEWAY_IP}:80/`]: { rc: 0, out: "HTTP 301" },
         [`curl http://${INGRESS_CLUSTER_IP}:${o.ingress.port}/`]: { rc: 0, out: "" },
     };
+}
+
+const conditions = (...types: string[]) =>
+    types.map((type) => ({
+        type,
+        status: "True",
+        reason: type,
+        message: "",
+        observedGeneration: 1,
+        lastTransitionTime: "2026-11-26T10:00:00Z",
+    }));
+
+/**
+ * The Gateway as Cilium serves it once everything works: the Gateway API
+ * CRDs, Cilium's GatewayClass accepted, the Gateway accepted and programmed
+ * on its address, every listener programmed, each certificate Secret issued,
+ * and the Service Cilium created for it. Returns that Service, for the
+ * announcements; nothing without a gateway.
+ */
+export function gatewayHealthy(fake: FakeKube, config: PlatformConfig): AnnouncedService | undefined {
+    const g = config.gateway;
+    if (!g.enabled) return undefined;
+    fake.put(...gatewayApiCrdNames(g.gatewayApi.version).map(crd));
+    fake.put({
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "GatewayClass",
+        metadata: meta(g.className),
+        spec: { controllerName: "io.cilium/gateway-controller" },
+        status: { conditions: conditions("Accepted") },
+    });
+    const gw = gatewayObject(g, config.cilium.loadBalancerPools);
+    const listeners = [...resolvedListeners(g).map((l) => l.name), ...(redirects(g) ? [REDIRECT_LISTENER] : [])];
+    fake.put({
+        ...gw,
+        metadata: { ...gw.metadata, generation: 1 },
+        status: {
+            conditions: conditions("Accepted", "Programmed"),
+            addresses: [{ type: "IPAddress", value: GATEWAY_IP }],
+            listeners: listeners.map((name) => ({
+                name,
+                attachedRoutes: name === REDIRECT_LISTENER ? 1 : 0,
+                conditions: conditions("Accepted", "Programmed", "ResolvedRefs"),
+            })),
+        },
+    });
+    for (const l of resolvedListeners(g).filter((x) => x.secret))
+        fake.put({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: meta(l.secret!, g.namespace),
+            type: "kubernetes.io/tls",
+            data: { "tls.crt": "LS0tLS1CRUdJTg==", "tls.key": "LS0tLS1CRUdJTg==" },
+        });
+    const labels = gatewayInfrastructure(g, config.cilium.loadBalancerPools).labels;
+    const name = gatewayServiceName(g);
+    fake.put({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { ...meta(name, g.namespace), labels },
+        spec: { type: "LoadBalancer", clusterIP: "10.96.140.9", externalTrafficPolicy: g.loadBalancer.externalTrafficPolicy },
+        status: {
+            loadBalancer: { ingress: [{ ip: GATEWAY_IP }] },
+            conditions: [
+                {
+                    type: "cilium.io/IPAMRequestSatisfied",
+                    status: "True",
+                    reason: "satisfied",
+                    message: "",
+                    lastTransitionTime: "2026-11-26T10:00:00Z",
+                },
+            ],
+        },
+    });
+    return { namespace: g.namespace, name, labels, ip: GATEWAY_IP };
 }
 
 /** The probe's lookup of the kubernetes Service by its fully qualified name, as the fake network keys it. */

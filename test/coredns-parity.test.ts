@@ -29,6 +29,8 @@ function values(edit?: (s: Record<string, Json>) => void, fallthrough: string[] 
     s.certManager.issuers = s.certManager.issuers.filter((i: Json) => !i.acme);
     delete s.certManager.defaultIssuer;
     delete s.ingressNginx.defaultCertificate;
+    // Its listeners name the ACME issuer removed above.
+    delete s.gateway;
     edit?.(s);
     const { config, problems } = validateConfig(raw(s));
     if (!config) throw new Error(problems.map((p) => p.message).join("; "));
@@ -70,6 +72,18 @@ describe("CoreDNS parity with Talos v1.13's own CoreDNS", () => {
         const plain = structuredClone(v.servers);
         plain[0].plugins.find((p: Json) => p.name === "forward").configBlock = undefined;
         expect(renderCorefile(plain)).to.not.deep.equal(trimmed(talosCorefile));
+    });
+
+    it("changes nothing else in Talos' Corefile for another cluster domain and other upstreams", () => {
+        const v = values((s) => {
+            s.cluster.dnsDomain = "home.arpa";
+            s.coredns.upstreams = ["8.8.8.8", "1.1.1.1"];
+        });
+        const expected = trimmed(talosCorefile.replaceAll("cluster.local", "home.arpa")).map((l) =>
+            l === "forward . /etc/resolv.conf {" ? "forward . 8.8.8.8 1.1.1.1 {" : l,
+        );
+        expect(expected, "Talos' forward line, replaced").to.include("forward . 8.8.8.8 1.1.1.1 {");
+        expect(renderCorefile(v.servers)).to.deep.equal(expected);
     });
 
     it("keeps the cache exclusions and the fallthrough on the cluster's own domain", () => {

@@ -4,7 +4,7 @@ import { corednsValues } from "../lib/values/coredns";
 import { gateOptions } from "../lib/gates/targets";
 import { certManagerValues, certManagerWebhook } from "../lib/values/cert-manager";
 import { fluxInstance } from "../lib/values/flux";
-import { customDomainStack, devSections, Json, planDev, raw } from "./helpers";
+import { customDomainStack, devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
 
 // The custom-domain test stack: its CoreDNS is this program's release, whose values these rules read.
 function check(edit?: (s: Record<string, Json>) => void) {
@@ -13,8 +13,16 @@ function check(edit?: (s: Record<string, Json>) => void) {
     edit?.(s);
     return validateConfig(raw(s));
 }
-const errors = (edit: (s: Record<string, Json>) => void) => check(edit).problems.filter((p) => p.severity === "error");
-const at = (edit: (s: Record<string, Json>) => void, path: string) => errors(edit).find((p) => p.path === path);
+/** The errors an edit of the custom-domain stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings, base: customDomainStack });
+/** The one problem an edit brings, an error at `path` (or one at each of `path`, in order): any other error or warning fails the test. */
+const at = (edit: (s: Record<string, Json>) => void, path: string | string[]) => {
+    const p = errors(edit);
+    expect(p.map((x) => x.path)).to.deep.equal(typeof path === "string" ? [path] : path);
+    return p[0];
+};
+/** ingress-nginx's pool key, then the shared Gateway's: the dev stack gives both Services addresses from bgp-ingress. */
+const BOTH_POOL_KEYS = ["talos-platform:ingressNginx.loadBalancer.pool", "talos-platform:gateway.loadBalancer.pool"];
 
 describe("rule: no object whose CRD comes later", () => {
     it("rejects the report's ingress-nginx ServiceMonitor, whose CRD the monitoring Kustomization brings after ingress", () => {
@@ -48,10 +56,17 @@ describe("rule: no object whose CRD comes later", () => {
     });
 
     it("rejects the flux-operator's ServiceMonitor, whose CRD the monitoring Kustomization brings after the operator", () => {
-        const p = errors((s) => (s.flux.values = { serviceMonitor: { create: true } }));
+        // The program carries no chart data for the dev stack's flux-operator 0.58.1, so any flux.values earn
+        // chart-values-unchecked beside the rule's error.
+        const unchecked = ["chart-values-unchecked"];
+        const p = errors((s) => (s.flux.values = { serviceMonitor: { create: true } }), unchecked);
         expect(p.map((x) => [x.path, x.value])).to.deep.equal([["talos-platform:flux.values.serviceMonitor.create", true]]);
         expect(p[0].message).to.contain("flux-operator").and.contain("ServiceMonitor").and.contain("gitops-phase");
-        expect(errors((s) => (s.flux.values = { serviceMonitor: { create: false } }))).to.deep.equal([]);
+        expect(errors((s) => (s.flux.values = { serviceMonitor: { create: false } }), unchecked)).to.deep.equal([]);
+        const warned = newProblems((s) => (s.flux.values = { serviceMonitor: { create: false } }), {}, customDomainStack);
+        expect(warned.map((x) => [x.severity, x.rule, x.path])).to.deep.equal([
+            ["warning", "chart-values-unchecked", "talos-platform:flux.version"],
+        ]);
     });
 
     it("rejects Cilium's cert-manager certificates for Hubble, which the network phase would create before cert-manager exists", () => {
@@ -93,11 +108,14 @@ describe("rule: no object whose CRD comes later", () => {
     });
 
     it("ignores CoreDNS' switches when Talos runs CoreDNS, since no chart is installed", () => {
-        const p = errors((s) => {
+        const p = newProblems((s) => {
             s.cluster.coreDnsDisabled = false;
             s.coredns.values = { prometheus: { monitor: { enabled: true } } };
         });
-        expect(p).to.deep.equal([]);
+        // The only finding: the values do nothing at all.
+        expect(p.map((x) => [x.severity, x.rule, x.path])).to.deep.equal([
+            ["warning", "coredns-settings-unused", "talos-platform:coredns.values"],
+        ]);
     });
 });
 
@@ -234,10 +252,7 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
     });
 
     it("rejects a Service two pools select, naming both", () => {
-        const e = at(
-            (s) => s.cilium.loadBalancerPools.push({ name: "catch-all", blocks: [{ cidr: "172.29.60.0/24" }] }),
-            "talos-platform:ingressNginx.loadBalancer.pool",
-        );
+        const e = at((s) => s.cilium.loadBalancerPools.push({ name: "catch-all", blocks: [{ cidr: "172.29.60.0/24" }] }), BOTH_POOL_KEYS);
         expect(e?.message).to.contain("2 pools (bgp-ingress, catch-all)");
         expect(e?.fix).to.contain("disjoint serviceSelectors");
     });
@@ -245,6 +260,8 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
     it("accepts a pool that selects by namespace through Cilium's io.kubernetes.service.namespace", () => {
         const p = errors((s) => {
             s.cilium.loadBalancerPools[1].serviceSelector = { matchLabels: { "io.kubernetes.service.namespace": "ingress-nginx" } };
+            // The pool now takes ingress-nginx's namespace only; the Gateway's Service lives elsewhere.
+            delete s.gateway;
         });
         expect(p).to.deep.equal([]);
     });
@@ -289,17 +306,18 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         };
         const p = at(unlabelled, "talos-platform:ingressNginx.loadBalancer.pool");
         expect(p?.fix).to.equal("name one of bgp-default, bgp-ingress, bgp-reserved");
-        const v6only = at(
+        // The IPv6 pool, now the only one, keeps the dev stack's finding that no IPv6 session announces it.
+        const v6only = errors(
             (s) => (unlabelled(s), (s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.slice(3))),
-            "talos-platform:ingressNginx.loadBalancer.pool",
-        );
+            ["lb-pool-not-announced"],
+        ).find((p) => p.path === "talos-platform:ingressNginx.loadBalancer.pool");
         expect(v6only?.fix).to.contain("add a pool with an IPv4 block");
     });
 
     it("says which selector expression the named pool's labels cannot satisfy, instead of suggesting that very pool", () => {
         const e = at((s) => {
             s.cilium.loadBalancerPools[1].serviceSelector = { matchExpressions: [{ key: "edge", operator: "Exists" }] };
-        }, "talos-platform:ingressNginx.loadBalancer.pool");
+        }, BOTH_POOL_KEYS);
         expect(e?.fix)
             .to.contain("bgp-ingress's serviceSelector (edge Exists)")
             .and.contain("ingressNginx.values.controller.service.labels");
@@ -308,6 +326,8 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
             errors((s) => {
                 s.cilium.loadBalancerPools[1].serviceSelector = { matchExpressions: [{ key: "edge", operator: "Exists" }] };
                 s.ingressNginx.values = { controller: { service: { labels: { edge: "yes" } } } };
+                // An Exists selector gives the Gateway's Service no label to carry: the pool is ingress-nginx's alone here.
+                delete s.gateway;
             }),
         ).to.deep.equal([]);
     });
@@ -316,6 +336,45 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         const p = errors((s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": 7 } } } }));
         expect(p.map((x) => [x.path, x.message])).to.deep.equal([
             ["talos-platform:ingressNginx.values.controller.service.labels.io.cilium/lb-ipam-pool", "must be a string, not a number"],
+        ]);
+    });
+
+    it("checks every address of a list, even when the first is the typed one", () => {
+        const p = errors((s) => {
+            s.ingressNginx.values = { controller: { service: { annotations: { "lbipam.cilium.io/ips": "172.29.52.201,172.29.52.100" } } } };
+        });
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips", "172.29.52.100"],
+        ]);
+    });
+
+    it("checks the typed address against the pool that selects the Service, when labels in values pick another one", () => {
+        const p = errors(
+            (s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": "bgp-default" } } } }),
+        );
+        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(p[0].message).to.contain("outside bgp-default, the only pool that selects it");
+    });
+
+    it("names the labels in values, not the typed pool, when those labels select no pool", () => {
+        const p = errors((s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": "nope" } } } }));
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.service.labels", { "io.cilium/lb-ipam-pool": "nope" }],
+        ]);
+    });
+
+    it("takes an address from any block of a pool with several, typed or through values", () => {
+        const twoBlocks = (s: Record<string, Json>) => s.cilium.loadBalancerPools[1].blocks.push({ cidr: "172.29.53.0/28" });
+        expect(errors((s) => (twoBlocks(s), (s.ingressNginx.loadBalancer.ip = "172.29.53.5")))).to.deep.equal([]);
+        expect(
+            errors((s) => {
+                twoBlocks(s);
+                delete s.ingressNginx.loadBalancer.ip;
+                s.ingressNginx.values = { controller: { service: { annotations: { "lbipam.cilium.io/ips": "172.29.53.5" } } } };
+            }),
+        ).to.deep.equal([]);
+        expect(errors((s) => (twoBlocks(s), (s.ingressNginx.loadBalancer.ip = "172.29.53.16"))).map((x) => x.path)).to.deep.equal([
+            "talos-platform:ingressNginx.loadBalancer.ip",
         ]);
     });
 
@@ -336,7 +395,7 @@ describe("rule: a custom cluster domain reaches every component", () => {
 
     it("carries home.arpa into the CoreDNS zone, cert-manager's webhook names and the FluxInstance, without errors", () => {
         const result = check(custom);
-        expect(result.problems.filter((p) => p.severity === "error")).to.deep.equal([]);
+        expect(newProblems(custom, {}, customDomainStack)).to.deep.equal([]);
         const c = result.config!;
         expect(JSON.stringify(corednsValues(c.cluster, c.coredns).servers)).to.contain('"home.arpa in-addr.arpa ip6.arpa"');
         expect((certManagerValues(c.certManager, c.cluster) as Json).webhook.extraArgs[0]).to.match(/\.svc\.home\.arpa$/);
@@ -344,13 +403,18 @@ describe("rule: a custom cluster domain reaches every component", () => {
     });
 
     it("rejects a CoreDNS server block that serves another zone, naming both keys", () => {
-        const e = at((s) => {
+        const p = errors((s) => {
             custom(s);
             s.coredns.values = {
                 servers: [{ zones: [{ zone: "." }], port: 53, plugins: [{ name: "kubernetes", parameters: "cluster.local" }] }],
             };
-        }, "talos-platform:coredns.values.servers");
-        expect(e?.message).to.contain("cluster.local").and.contain("talos-platform:cluster.dnsDomain is home.arpa");
+        });
+        // The server block serves the wrong zone, and its parameters are a leftover cluster.local name.
+        expect(p.map((x) => x.path)).to.deep.equal([
+            "talos-platform:coredns.values.servers",
+            "talos-platform:coredns.values.servers[0].plugins[0].parameters",
+        ]);
+        expect(p[0].message).to.contain("cluster.local").and.contain("talos-platform:cluster.dnsDomain is home.arpa");
     });
 
     it("rejects webhook arguments that drop the cluster domain, and leftover cluster.local names in any values", () => {

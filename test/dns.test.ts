@@ -1,10 +1,26 @@
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
 import { validateConfig } from "../lib/config";
 import { isUpstream } from "../lib/config/coredns";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
-import { byName, customDomainStack, devSections, Json, planCustomDomain, planDev, raw, singleStack } from "./helpers";
+import { SCHEMAS } from "./schemas";
+import {
+    byName,
+    customDomainStack,
+    devSections,
+    devStackFindings,
+    Json,
+    newErrors,
+    newProblems,
+    planCustomDomain,
+    planDev,
+    raw,
+    singleStack,
+} from "./helpers";
 
 // The custom-domain test stack, where this program installs CoreDNS.
 function config(edit?: (s: Record<string, Json>) => void) {
@@ -13,7 +29,10 @@ function config(edit?: (s: Record<string, Json>) => void) {
     edit?.(s);
     return validateConfig(raw(s));
 }
-const errors = (edit: (s: Record<string, Json>) => void) => config(edit).problems.filter((p) => p.severity === "error");
+/** The errors an edit of the custom-domain stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings, base: customDomainStack });
+/** Every problem an edit of the custom-domain stack brings, errors and warnings alike (see newProblems). */
+const problems = (edit: (s: Record<string, Json>) => void) => newProblems(edit, {}, customDomainStack);
 const valuesOf = (edit?: (s: Record<string, Json>) => void): Json => {
     const c = config(edit).config!;
     return corednsValues(c.cluster, c.coredns);
@@ -75,6 +94,14 @@ describe("CoreDNS values", () => {
 });
 
 describe("CoreDNS config checks", () => {
+    it("start from the custom-domain stack's own findings: the dev stack's advisory and the DNS-01 overlap, nothing else", () => {
+        // What every other test here compares against: a finding of the stack itself would hide from them.
+        expect(devStackFindings(customDomainStack).map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "lb-pool-not-announced", "talos-platform:cilium.loadBalancerPools[3]"],
+            ["warning", "dns01-cluster-domain", "talos-platform:certManager.issuers[2].acme.cloudflare.dnsZones[0]"],
+        ]);
+    });
+
     it("accepts addresses, ports and resolv.conf paths as upstreams, and refuses names", () => {
         for (const ok of [
             "8.8.8.8",
@@ -87,7 +114,8 @@ describe("CoreDNS config checks", () => {
             expect(isUpstream(ok), ok).to.equal(true);
         for (const bad of ["dns.google", "8.8.8.8:99999", "tls://1.1.1.1", "[8.8.8.8]:53", "1.1.1.1 8.8.8.8", ""])
             expect(isUpstream(bad), bad).to.equal(false);
-        const p = errors((s) => (s.coredns.upstreams = ["1.1.1.1", "dns.google"]));
+        // A schema error in the section: the checks that read it wait for the fix, and say so.
+        const p = errors((s) => (s.coredns.upstreams = ["1.1.1.1", "dns.google"]), ["checks-skipped"]);
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:coredns.upstreams[1]"]);
         expect(p[0].value).to.equal("dns.google");
         expect(p[0].fix).to.contain("host names are not accepted");
@@ -124,14 +152,17 @@ describe("CoreDNS config checks", () => {
     it("takes ClusterIPs from the escape hatch without a spurious error, deriving clusterIP and the family policy from them", () => {
         const edit = (s: Record<string, Json>) =>
             (s.coredns.values = { service: { clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"] } });
-        expect(errors(edit)).to.deep.equal([]);
+        // Valid, but not where Talos points kubelet: that is the only finding.
+        expect(problems(edit).map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "coredns-not-at-cluster-dns", "talos-platform:coredns.values.service.clusterIPs"],
+        ]);
         expect(valuesOf(edit).service).to.deep.include({
             clusterIP: "10.96.0.53",
             clusterIPs: ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"],
             ipFamilyPolicy: "RequireDualStack",
         });
         const single = (s: Record<string, Json>) => (singleStack(s), (s.coredns.values = { service: { clusterIPs: ["10.96.0.53"] } }));
-        expect(errors(single)).to.deep.equal([]);
+        expect(errors(single, ["coredns-not-at-cluster-dns"])).to.deep.equal([]);
         expect(valuesOf(single).service).to.deep.include({ clusterIP: "10.96.0.53", ipFamilyPolicy: "SingleStack" });
     });
 
@@ -148,8 +179,12 @@ describe("CoreDNS config checks", () => {
     });
 
     it("refuses the addresses the Service IP allocator never hands out, and accepts the ones it does", () => {
+        // Every finding, errors and warnings: a reserved address is refused, and only an allowed one earns the kubelet warning.
         const paths = (ips: string[]) =>
-            errors((s) => (s.coredns.clusterIPs = ips)).map((x) => `${x.path.replace("talos-platform:coredns.", "")} ${x.message}`);
+            problems((s) => (s.coredns.clusterIPs = ips)).map((x) => {
+                const at = x.path.replace("talos-platform:coredns.", "");
+                return x.severity === "error" ? `${at} ${x.message}` : `${x.severity} ${x.rule} ${at}`;
+            });
         expect(paths(["10.96.0.0", "fd47:25e1:2f96:51:1000::a"])).to.deep.equal([
             "clusterIPs[0] is the subnet's network address, which the API server never hands out",
         ]);
@@ -160,8 +195,11 @@ describe("CoreDNS config checks", () => {
             "clusterIPs[1] is the subnet's first address (its subnet-router anycast address), which the API server never hands out",
         ]);
         // IPv6 has no broadcast address, and the kubernetes Service takes the first usable address of the first subnet only.
-        expect(paths(["10.111.255.254", "fd47:25e1:2f96:51:1000::f:ffff"])).to.deep.equal([]);
-        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::1"])).to.deep.equal([]);
+        // Allowed addresses that are not Talos' clusterDNS: a warning, and only then.
+        const elsewhere = "warning coredns-not-at-cluster-dns clusterIPs";
+        expect(paths(["10.111.255.254", "fd47:25e1:2f96:51:1000::f:ffff"])).to.deep.equal([elsewhere]);
+        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::1"])).to.deep.equal([elsewhere]);
+        expect(paths(["10.96.0.10", "fd47:25e1:2f96:51:1000::a"])).to.deep.equal([]);
     });
 
     it("reports a ClusterIP that is not an address as such, not as outside the subnet", () => {
@@ -202,15 +240,20 @@ describe("CoreDNS config checks", () => {
     });
 
     it("warns, without blocking, when kube-dns is not where Talos points kubelet", () => {
-        const result = config((s) => (s.coredns.clusterIPs = ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"]));
-        expect(result.problems.filter((p) => p.severity === "error")).to.deep.equal([]);
-        const w = result.problems.find((p) => p.rule === "coredns-not-at-cluster-dns")!;
+        const found = problems((s) => (s.coredns.clusterIPs = ["10.96.0.53", "fd47:25e1:2f96:51:1000::35"]));
+        expect(found.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "coredns-not-at-cluster-dns", "talos-platform:coredns.clusterIPs"],
+        ]);
+        const w = found[0];
         expect(w.message).to.contain("10.96.0.10");
         expect(w.fix).to.contain("machine.kubelet.clusterDNS");
     });
 
     it("refuses fewer than two replicas, typed or through values", () => {
-        expect(errors((s) => (s.coredns.replicas = 1)).map((p) => p.path)).to.deep.equal(["talos-platform:coredns.replicas"]);
+        // replicas has a schema minimum of 2: the section does not parse, and its checks wait for the fix.
+        expect(errors((s) => (s.coredns.replicas = 1), ["checks-skipped"]).map((p) => p.path)).to.deep.equal([
+            "talos-platform:coredns.replicas",
+        ]);
         expect(errors((s) => (s.coredns.values = { replicaCount: 1 })).map((p) => p.path)).to.deep.equal([
             "talos-platform:coredns.values.replicaCount",
         ]);
@@ -220,6 +263,11 @@ describe("CoreDNS config checks", () => {
         const p = errors((s) => (s.coredns.values = { replicaCount: "3" }));
         expect(p.map((x) => [x.path, x.message, x.value])).to.deep.equal([
             ["talos-platform:coredns.values.replicaCount", "must be a whole number, not a string", "3"],
+        ]);
+        // An autoscaler's minimum likewise: "1" is a string, not one replica.
+        const min = errors((s) => (s.coredns.values = { hpa: { enabled: true, minReplicas: "1" } }));
+        expect(min.map((x) => [x.path, x.message, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.hpa.minReplicas", "must be a whole number, not a string", "1"],
         ]);
     });
 
@@ -236,6 +284,50 @@ describe("CoreDNS config checks", () => {
         expect(errors((s) => (s.coredns.values = { replicaCount: 1, hpa: { enabled: true, minReplicas: 3 } }))).to.deep.equal([]);
     });
 
+    it("words the replica problem with the count, and says when the count is the chart's default", () => {
+        const one = errors((s) => (s.coredns.values = { replicaCount: 1 }));
+        expect(one.map((p) => p.message)).to.deep.equal(["leaves CoreDNS with 1 replica; one node drain would stop DNS"]);
+        const cpaMin = errors((s) => (s.coredns.values = { autoscaler: { enabled: true, preventSinglePointFailure: false, min: 1 } }));
+        expect(cpaMin.map((p) => p.message)).to.deep.equal(["leaves CoreDNS with 1 replica; one node drain would stop DNS"]);
+        // null deletes the program's count, so the chart's own replicaCount (its values.yaml) runs.
+        const chart = parse(fs.readFileSync(path.join(SCHEMAS, "helm", "coredns", "1.46.2", "values.yaml"), "utf8")).replicaCount;
+        expect(chart, "the coredns chart's default").to.equal(1);
+        expect(errors((s) => (s.coredns.values = { replicaCount: null })).map((p) => [p.path, p.message, p.value])).to.deep.equal([
+            [
+                "talos-platform:coredns.values.replicaCount",
+                `leaves CoreDNS with ${chart} replica (the chart's default); one node drain would stop DNS`,
+                chart,
+            ],
+        ]);
+        const chartDefault = errors((s) => (s.coredns.values = { autoscaler: { enabled: true, preventSinglePointFailure: false } }));
+        expect(chartDefault.map((p) => [p.path, p.message])).to.deep.equal([
+            [
+                "talos-platform:coredns.values.autoscaler.min",
+                "leaves CoreDNS with 0 replicas (the chart's default); one node drain would stop DNS",
+            ],
+        ]);
+    });
+
+    it("checks no ClusterIP and no replica count while Talos runs CoreDNS: the settings only earn the unused warning", () => {
+        const found = newProblems((s) => {
+            s.cluster.coreDnsDisabled = false;
+            s.coredns.clusterIPs = ["10.96.0.1", "10.96.0.11"];
+            s.coredns.values = { replicaCount: 1 };
+        });
+        expect(found.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "coredns-settings-unused", "talos-platform:coredns.clusterIPs"],
+        ]);
+    });
+
+    it("needs room for the tenth address only when it picks the address itself", () => {
+        const tiny = (s: Record<string, Json>) => (singleStack(s), (s.cluster.serviceSubnets = ["10.96.0.0/29"]));
+        expect(errors(tiny).map((p) => p.path)).to.deep.equal(["talos-platform:cluster.serviceSubnets[0]"]);
+        expect(errors((s) => (tiny(s), (s.coredns.clusterIPs = ["10.96.0.5"])), ["coredns-not-at-cluster-dns"])).to.deep.equal([]);
+        expect(
+            errors((s) => (tiny(s), (s.coredns.values = { service: { clusterIPs: ["10.96.0.5"] } })), ["coredns-not-at-cluster-dns"]),
+        ).to.deep.equal([]);
+    });
+
     it("says that coredns settings do nothing while Talos runs CoreDNS", () => {
         const result = config((s) => {
             s.cluster.coreDnsDisabled = false;
@@ -245,12 +337,15 @@ describe("CoreDNS config checks", () => {
         expect(w.severity).to.equal("warning");
         expect(w.path).to.equal("talos-platform:coredns.upstreams");
         expect(w.message, "the key is named once, as the path").to.not.contain("upstreams");
+        expect(w.message).to.equal(
+            "has no effect: cluster.coreDnsDisabled is false, so Talos runs CoreDNS and this program only gates on it",
+        );
         const two = config((s) => {
             s.cluster.coreDnsDisabled = false;
             s.coredns.upstreams = ["8.8.8.8"];
             s.coredns.replicas = 3;
         }).problems.find((p) => p.rule === "coredns-settings-unused")!;
-        expect(two.message).to.contain("(nor do talos-platform:coredns.replicas)");
+        expect(two.message).to.match(/only gates on it \(nor do talos-platform:coredns\.replicas\)$/);
         expect(
             config((s) => ((s.cluster.coreDnsDisabled = false), (s.coredns = {}))).problems.some(
                 (p) => p.rule === "coredns-settings-unused",

@@ -4,7 +4,7 @@ import { isRecursiveNameserver } from "../lib/config/cert-manager";
 import { certManagerValues } from "../lib/values/cert-manager";
 import { corednsValues } from "../lib/values/coredns";
 import { dns01FallthroughZones, dns01Overlaps, dns01RecursiveNameservers, inDomain, outermostZones } from "../lib/values/dns01";
-import { byName, customDomainStack, devSections, Json, planCustomDomain, raw } from "./helpers";
+import { byName, customDomainStack, devSections, Json, newErrors, newProblems, planCustomDomain, raw, withoutGateway } from "./helpers";
 import { valuesErrors } from "./schemas";
 
 // ACME DNS-01 under a cluster domain that is part of a public zone: the
@@ -17,12 +17,23 @@ const DOMAIN = "k8s.home.geoffdavis.com";
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
     customDomainStack(s);
+    // The default certificate's names stand for every certificate here; the Gateway's are tested with the gateway.
+    delete s.gateway;
     edit?.(s);
     return validateConfig(raw(s));
 }
-const errors = (edit: (s: Record<string, Json>) => void) => check(edit).problems.filter((p) => p.severity === "error");
-const warnings = (edit?: (s: Record<string, Json>) => void, rule?: string) =>
-    check(edit).problems.filter((p) => p.severity === "warning" && (!rule || p.rule === rule));
+/** The errors an edit of the custom-domain stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) =>
+    newErrors((s) => (withoutGateway(s), edit(s)), { warnings, base: (s) => (customDomainStack(s), withoutGateway(s)) });
+/** Every finding of the custom-domain stack after `edit` that the dev stack does not have: the DNS-01 ones and any other. */
+const findings = (edit?: (s: Record<string, Json>) => void) =>
+    newProblems((s) => {
+        customDomainStack(s);
+        withoutGateway(s);
+        edit?.(s);
+    });
+const summary = (ps: { severity: string; rule?: string; path: string }[]) => ps.map((p) => [p.severity, p.rule, p.path]);
+const FIRST_ZONE = "talos-platform:certManager.issuers[2].acme.cloudflare.dnsZones[0]";
 const configOf = (edit?: (s: Record<string, Json>) => void) => {
     const r = check(edit);
     if (!r.config) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join("; "));
@@ -135,7 +146,11 @@ describe("DNS-01 names and the cluster domain", () => {
         });
 
         it("refuses a bare address with the port added in the fix, for both families", () => {
-            const p = errors((s) => (s.certManager.dns01SelfCheck = { nameservers: ["8.8.8.8", "2606:4700:4700::1111"] }));
+            // A schema error: the checks that read the section wait for the fix, and say so.
+            const p = errors(
+                (s) => (s.certManager.dns01SelfCheck = { nameservers: ["8.8.8.8", "2606:4700:4700::1111"] }),
+                ["checks-skipped"],
+            );
             expect(p.map((x) => [x.path, x.fix])).to.deep.equal([
                 ["talos-platform:certManager.dns01SelfCheck.nameservers[0]", "add the port: 8.8.8.8:53"],
                 ["talos-platform:certManager.dns01SelfCheck.nameservers[1]", "add the port: [2606:4700:4700::1111]:53"],
@@ -143,7 +158,11 @@ describe("DNS-01 names and the cluster domain", () => {
         });
 
         it("refuses the cluster's own DNS as the self-check's resolver, and only when the flags are passed", () => {
-            const p = errors((s) => (s.certManager.dns01SelfCheck = { nameservers: ["1.1.1.1:53", "10.96.0.10:53"] }));
+            // The overlap warning names the resolvers cert-manager is given, these ones.
+            const p = errors(
+                (s) => (s.certManager.dns01SelfCheck = { nameservers: ["1.1.1.1:53", "10.96.0.10:53"] }),
+                ["dns01-cluster-domain"],
+            );
             expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:certManager.dns01SelfCheck.nameservers[1]"]);
             expect(p[0].message).to.contain("10.96.0.0/12");
             expect(
@@ -188,29 +207,33 @@ describe("DNS-01 names and the cluster domain", () => {
 
     describe("the preflight rule", () => {
         it("warns once, at the first overlapping key, saying what the program does and what a wildcard record would do", () => {
-            const w = warnings(undefined, "dns01-cluster-domain");
-            expect(w).to.have.length(1);
-            expect(w[0].path).to.equal("talos-platform:certManager.issuers[2].acme.cloudflare.dnsZones[0]");
+            const w = findings();
+            expect(summary(w)).to.deep.equal([["warning", "dns01-cluster-domain", FIRST_ZONE]]);
             expect(w[0].message).to.contain("8.8.8.8:53, 1.1.1.1:53").and.contain(`CoreDNS passes names in ${DOMAIN}`);
             expect(w[0].fix).to.contain("wildcard").and.contain("talos-platform:coredns.clusterDomainFallthrough");
-            expect(warnings(undefined, "dns01-cluster-domain-talos-coredns")).to.deep.equal([]);
         });
 
         it("says CoreDNS keeps answering NXDOMAIN when the fallthrough is off", () => {
-            const w = warnings((s) => (s.coredns.clusterDomainFallthrough = false), "dns01-cluster-domain");
+            const w = findings((s) => (s.coredns.clusterDomainFallthrough = false));
+            expect(summary(w)).to.deep.equal([["warning", "dns01-cluster-domain", FIRST_ZONE]]);
             expect(w[0].message).to.contain("NXDOMAIN for public names there (talos-platform:coredns.clusterDomainFallthrough is false)");
         });
 
         it("tells what to do in Talos when Talos runs CoreDNS", () => {
-            const w = warnings((s) => (s.cluster.coreDnsDisabled = false), "dns01-cluster-domain-talos-coredns");
-            expect(w).to.have.length(1);
-            expect(w[0].path).to.equal("talos-platform:cluster.coreDnsDisabled");
-            expect(w[0].message).to.contain("no machine-config key changes it");
-            expect(w[0].fix).to.contain("cluster.coreDNS.disabled: true").and.contain("talosctl upgrade-k8s");
+            const found = findings((s) => (s.cluster.coreDnsDisabled = false));
+            // Both warnings: the overlap itself, now saying Talos' CoreDNS answers NXDOMAIN, and what to do in Talos.
+            expect(summary(found)).to.deep.equal([
+                ["warning", "dns01-cluster-domain", FIRST_ZONE],
+                ["warning", "dns01-cluster-domain-talos-coredns", "talos-platform:cluster.coreDnsDisabled"],
+            ]);
+            expect(found[0].message).to.contain("Talos' CoreDNS keeps answering NXDOMAIN for public names there");
+            const w = found[1];
+            expect(w.message).to.contain("no machine-config key changes it");
+            expect(w.fix).to.contain("cluster.coreDNS.disabled: true").and.contain("talosctl upgrade-k8s");
         });
 
         it("stays silent when no DNS-01 name overlaps the domain", () => {
-            expect(warnings(acme(["example.org"])).filter((w) => w.rule?.startsWith("dns01-"))).to.deep.equal([]);
+            expect(findings(acme(["example.org"]))).to.deep.equal([]);
         });
     });
 

@@ -53,6 +53,9 @@ const PLURALS: Record<string, string> = {
     Challenge: "challenges",
     CiliumBGPNodeConfig: "ciliumbgpnodeconfigs",
     Lease: "leases",
+    GatewayClass: "gatewayclasses",
+    Gateway: "gateways",
+    HTTPRoute: "httproutes",
 };
 
 /** The resource name (plural) the fake serves a kind under. */

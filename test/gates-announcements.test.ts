@@ -12,6 +12,7 @@ import {
     authSecretMissing,
     bgpSessionDown,
     devOptions,
+    GATEWAY_IP,
     healthy,
     l2LeaseMissing,
     LB_IP,
@@ -51,6 +52,9 @@ const BGP_STEP = "BGP sessions established and LoadBalancer addresses advertised
 const GATEWAY = "gateway (172.29.51.1, AS 64513)";
 const INGRESS_SVC = "ingress-nginx/ingress-nginx-controller";
 const IN_CLUSTER = "the controller answers on its LoadBalancer address from inside the cluster";
+/** The dev stack's Gateway, next to ingress-nginx in pool bgp-ingress: its probe comes last before the announcements. */
+const GATEWAY_PROBE = "Gateway gateway/platform answers HTTP on its address from inside the cluster";
+const GATEWAY_SVC = "gateway/cilium-gateway-platform";
 /** The dev stack's default certificate (ingressNginx.defaultCertificate), which the ingress gate waits for last. */
 const CERTIFICATE_STEP = "default TLS certificate issued (Certificate ingress-nginx/default-tls Ready)";
 /** The ingress gate's last announcement step: the one before the default certificate's. */
@@ -73,10 +77,12 @@ describe("announcements: BGP and L2 against a fake API server", function () {
         it("the ingress gate checks every node's session and each announced pool's routes after its probe", async () => {
             const { result, out } = await run(fake, "ingress", devOptions().ingress);
             expect(result.ok, out).to.equal(true);
-            // The default certificate's step comes last; BGP follows the probe directly.
-            expect(result.passed.map((p) => p.name).slice(-3)).to.deep.equal([IN_CLUSTER, BGP_STEP, CERTIFICATE_STEP]);
+            // The Gateway's steps follow ingress-nginx's; BGP follows the Gateway's probe; the default certificate comes last.
+            expect(result.passed.map((p) => p.name).slice(-3)).to.deep.equal([GATEWAY_PROBE, BGP_STEP, CERTIFICATE_STEP]);
+            expect(result.passed.map((p) => p.name)).to.include(IN_CLUSTER);
             const bgp = result.passed.find((p) => p.name === BGP_STEP)!.detail;
-            expect(bgp).to.contain(`3 sessions established on 3 nodes (${GATEWAY})`).and.contain("bgp-ingress: 1 address");
+            // ingress-nginx's address and the Gateway's, both from bgp-ingress.
+            expect(bgp).to.contain(`3 sessions established on 3 nodes (${GATEWAY})`).and.contain("bgp-ingress: 2 addresses");
             // The IPv6 pool has no IPv6 session to go over (the plan warns): nothing is expected of it.
             expect(bgp).to.not.contain("bgp-default-ipv6");
             expect(result.passed.find((p) => p.name === IN_CLUSTER)!.detail).to.contain("says nothing about BGP or L2");
@@ -122,7 +128,7 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const d = result.diagnosis!;
             expect(d.link).to.equal(`BGP routes for pool bgp-ingress to peer ${GATEWAY} on node mini03`);
             expect(d.evidence[0]).to.equal(
-                `CiliumBGPNodeConfig mini03: peer gateway: 0 ipv4 routes advertised, for 1 LoadBalancer address the advertisements select (pool bgp-ingress: ${LB_IP})`,
+                `CiliumBGPNodeConfig mini03: peer gateway: 0 ipv4 routes advertised, for 2 LoadBalancer addresses the advertisements select (pool bgp-ingress: ${LB_IP}, ${GATEWAY_IP})`,
             );
             expect(d.fix).to.contain("cilium-dbg bgp routes advertised ipv4 unicast");
         });
@@ -161,7 +167,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], sink);
             expect(code, sink.text()).to.equal(0);
             const chain = sink.text().slice(sink.text().indexOf("recovery chain:"));
-            expect(chain).to.match(/✓ ingress +4 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/);
+            expect(chain).to.match(
+                /✓ ingress +4 checks passed[^\n]*\n +✓ gateway +5 checks passed[^\n]*\n +✓ announcements +1 checks passed[^\n]*\n +✓ gitops/,
+            );
         });
     });
 
@@ -194,6 +202,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             configWith((s) => {
                 delete s.cilium.bgp;
                 s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-ingress"] }];
+                // ARP reaches only the nodes' network: the ingress pool on it, and the pools nothing would announce gone.
+                s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.filter((p: { name: string }) => p.name === "bgp-ingress");
+                s.cluster.nodeSubnets.push("172.29.52.0/24");
             });
 
         it("passes when the controller Service's lease has a holder, and says which node", async () => {
@@ -202,7 +213,9 @@ describe("announcements: BGP and L2 against a fake API server", function () {
             expect(o.l2Pools).to.deep.equal(["bgp-ingress"]);
             const { result, out } = await run(fake, "ingress", o);
             expect(result.ok, out).to.equal(true);
-            expect(lastAnnouncement(result.passed).detail).to.equal(`announced: ${INGRESS_SVC} ${LB_IP} by mini01`);
+            expect(lastAnnouncement(result.passed).detail).to.equal(
+                `announced: ${INGRESS_SVC} ${LB_IP} by mini01; ${GATEWAY_SVC} ${GATEWAY_IP} by mini01`,
+            );
         });
 
         it("a missing lease: names the Service, the lease Cilium would hold, and the policy that selects it", async () => {

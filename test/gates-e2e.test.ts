@@ -29,13 +29,24 @@ import { devSections, ingressWithoutLoadBalancer, Json, raw, ROOT } from "./help
 // The checker end to end: the real @kubernetes/client-node against a fake
 // API server on 127.0.0.1, probe pods running their real script.
 
+/**
+ * The timeout of a gate that should pass, or fail conclusively. A healthy
+ * phase passes at its first poll and a conclusive failure ends the gate at
+ * once, so this is never waited out: it only has to outlast any slowdown of a
+ * loaded machine. Such tests assert what happened (passed; failed without
+ * timing out, after one attempt), never how long it took. Tests of the
+ * timeout itself give short ones of their own.
+ */
+const AMPLE_MS = 60_000;
+const AMPLE = "1m";
+
 function io(signal = new AbortController().signal, over: Partial<CheckerIo> = {}): CheckerIo & { text: () => string } {
     let text = "";
     return { out: (t) => (text += t), err: (t) => (text += t), cwd: ROOT, signal, text: () => text, ...over };
 }
 
 async function run<G extends GateName>(fake: FakeKube, gate: G, over: Partial<GateOptions[G]> = {}, ioOver: Partial<CheckerIo> = {}) {
-    const options = { ...devOptions()[gate], timeoutMs: 2000, pollMs: 20, ...over } as GateOptions[G];
+    const options = { ...devOptions()[gate], timeoutMs: AMPLE_MS, pollMs: 20, ...over } as GateOptions[G];
     options.kubeconfig ??= fake.kubeconfig();
     const sink = io(undefined, ioOver);
     const started = Date.now();
@@ -77,7 +88,8 @@ function kubeconfigWith(fake: FakeKube, cluster: object, user: object): string {
 }
 
 describe("gate checker against a fake API server", function () {
-    this.timeout(20_000);
+    // A safety net for a hung test, far above any gate timeout here.
+    this.timeout(3 * AMPLE_MS);
     let fake: FakeKube;
     beforeEach(async () => {
         fake = await new FakeKube().start();
@@ -150,48 +162,62 @@ describe("gate checker against a fake API server", function () {
             expect([...fake.objects.keys()].some((k) => k.includes(`/namespaces/${ns}/certificates/`))).to.equal(false);
         });
 
-        /** Runs the dns gate, repairs the cluster `flipAfter` ms in, and measures from the repair to the gate passing. */
-        async function healthyToPass(repair: () => void, flipAfter: number, pollMs: number) {
-            let healedAt = 0;
-            const timer = setTimeout(() => {
-                repair();
-                healedAt = Date.now();
-            }, flipAfter);
-            const { result, out } = await run(fake, "dns", { pollMs, timeoutMs: 5000 });
-            clearTimeout(timer);
-            return { result, out, afterHealthy: Date.now() - healedAt, healedAt };
+        /**
+         * Runs the dns gate and repairs the cluster once `seen()` says the gate
+         * has observed the failure; resolves with the result and `seen()` at
+         * the repair. The gate passes at its first poll after the repair
+         * exactly when the count has grown by one since then.
+         */
+        async function repairedWhile(seen: () => number, failures: number, repair: () => void) {
+            let atRepair = -1;
+            const watch = setInterval(() => {
+                if (atRepair < 0 && seen() >= failures) {
+                    repair();
+                    atRepair = seen();
+                }
+            }, 5);
+            try {
+                const { result, out } = await run(fake, "dns", { pollMs: 50 });
+                return { result, out, atRepair };
+            } finally {
+                clearInterval(watch);
+            }
         }
 
-        it("passes within a poll (plus 1 s) of a workload becoming ready, measured from that moment", async () => {
+        it("passes at the first poll after a workload becomes ready", async () => {
             const dns = devOptions().dns;
+            const path = `/apis/apps/v1/namespaces/${dns.namespace}/deployments/${dns.deployment}`;
+            const reads = () => fake.requests.filter((r) => r.method === "GET" && r.path === path).length;
             fake.put(deployment(dns.namespace, dns.deployment, false, 2));
-            const r = await healthyToPass(() => fake.put(deployment(dns.namespace, dns.deployment, true, 2)), 300, 200);
+            const r = await repairedWhile(reads, 2, () => fake.put(deployment(dns.namespace, dns.deployment, true, 2)));
             expect(r.result.ok, r.out).to.equal(true);
-            expect(r.healedAt, "repaired while the gate waited").to.be.greaterThan(0);
+            expect(r.atRepair, "repaired after two unready reads").to.be.at.least(2);
             expect(r.out).to.contain("waiting for CoreDNS ready");
-            expect(r.afterHealthy).to.be.within(0, 200 + 1000);
+            expect(reads() - r.atRepair, "reads of the Deployment after the repair").to.equal(1);
         });
 
-        it("passes within a poll (plus 1 s) of the probe's lookups starting to work, measured from that moment", async () => {
+        it("passes with the first probe pod started after the probe's lookups begin to work", async () => {
             const failing = { rc: 1, out: NSLOOKUP_TIMEOUT };
             const working = fake.net[clusterLookup()];
             fake.net[clusterLookup()] = failing;
-            const r = await healthyToPass(() => (fake.net[clusterLookup()] = working), 400, 200);
+            // A pod takes the network as it is when created: repair once a second pod was needed.
+            const pods = () => fake.createdPods.length;
+            const r = await repairedWhile(pods, 2, () => (fake.net[clusterLookup()] = working));
             expect(r.result.ok, r.out).to.equal(true);
             expect(r.out).to.contain("waiting for pods resolve");
-            // The probe pod that saw the failure is not the one that passed.
-            expect(fake.createdPods.length).to.be.greaterThan(1);
-            expect(r.afterHealthy).to.be.within(0, 200 + 1000);
+            expect(r.atRepair).to.be.at.least(2);
+            expect(pods() - r.atRepair, "probe pods created after the repair").to.equal(1);
         });
 
         it("doctor prints a chain of five ✓ and exits 0", async () => {
             const sink = io();
-            const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], sink);
+            const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", AMPLE, "--poll", "20ms"], sink);
             expect(code, sink.text()).to.equal(0);
             for (const p of ["network", "dns", "certificates", "ingress", "gitops"])
                 expect(sink.text()).to.match(new RegExp(`✓ ${p} +\\d+ checks passed`));
             expect(sink.text()).to.contain("every link works");
-            expect(fake.createdPods).to.have.length(3);
+            // network, dns, ingress-nginx and the Gateway each send one probe pod.
+            expect(fake.createdPods).to.have.length(4);
         });
     });
 
@@ -199,10 +225,10 @@ describe("gate checker against a fake API server", function () {
         beforeEach(() => incident(fake));
 
         it("fails the network gate at once with the probe's error, the live settings, the cause and what it blocks", async () => {
-            const { result, ms } = await run(fake, "network", { timeoutMs: 5000 });
+            const { result } = await run(fake, "network");
             expect(result.ok).to.equal(false);
+            // At once: a conclusive failure, not the timeout, after one probe (asserted below).
             expect(result.timedOut).to.equal(undefined);
-            expect(ms).to.be.lessThan(2000);
             const d = result.diagnosis!;
             expect(d.link).to.equal("pods → kubernetes Service 10.96.0.1:443");
             expect(d.evidence.join("\n"))
@@ -216,7 +242,7 @@ describe("gate checker against a fake API server", function () {
 
         it("doctor stops at network, marks the rest blocked, and exits 1", async () => {
             const sink = io();
-            const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "3s", "--poll", "20ms"], sink);
+            const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", AMPLE, "--poll", "20ms"], sink);
             const text = sink.text();
             expect(code).to.equal(1);
             expect(text).to.match(/✗ network +pods → kubernetes Service 10\.96\.0\.1:443/);
@@ -230,7 +256,7 @@ describe("gate checker against a fake API server", function () {
         it("the gate command prints the diagnosis and exits 1", async () => {
             const sink = io();
             const code = await gateMain(
-                ["network", "--stack", "dev", "--kubeconfig", fake.kubeconfig(), "--timeout", "3s", "--poll", "20ms"],
+                ["network", "--stack", "dev", "--kubeconfig", fake.kubeconfig(), "--timeout", AMPLE, "--poll", "20ms"],
                 sink,
             );
             expect(code).to.equal(1);
@@ -338,15 +364,16 @@ describe("gate checker against a fake API server", function () {
         });
 
         it("a NodePort controller Service: skips the pool check and probes the ClusterIP", async () => {
-            // Without BGP, too: the BGP step would read the pools for the other Services' addresses.
+            // Without BGP and the Gateway, too: their steps would read the pools for their Services' addresses.
             const config = configWith((s) => {
                 ingressWithoutLoadBalancer(s);
                 delete s.cilium.bgp;
+                delete s.gateway;
             });
             healthy(fake, config);
             const o = gateOptions(config).ingress;
             expect(o.serviceType).to.equal("NodePort");
-            const { result, out } = await run(fake, "ingress", { ...o, timeoutMs: 2000, pollMs: 20 });
+            const { result, out } = await run(fake, "ingress", { ...o, timeoutMs: AMPLE_MS, pollMs: 20 });
             expect(result.ok, out).to.equal(true);
             expect(result.passed.map((p) => p.name)).to.deep.equal([
                 "ingress-nginx controller ready (Deployment ingress-nginx/ingress-nginx-controller)",
@@ -417,11 +444,14 @@ describe("gate checker against a fake API server", function () {
             fake.put(deployment(dns.namespace, dns.deployment, false, 2));
             const { result, out, ms } = await run(fake, "dns", { timeoutMs: 700, pollMs: 50 });
             expect(result.timedOut).to.equal(true);
-            expect(ms).to.be.within(650, 700 + 500);
+            // Not before the timeout; how long after depends on the machine's load, and is not asserted.
+            expect(ms).to.be.at.least(700);
             expect(out).to.match(
-                /dns: waiting for CoreDNS ready \(Deployment kube-system\/coredns\): Deployment kube-system\/coredns 0\/2 ready, 2 updated \(0\.\ds of 0\.7s\)/,
+                /dns: waiting for CoreDNS ready \(Deployment kube-system\/coredns\): Deployment kube-system\/coredns 0\/2 ready, 2 updated \(\d+\.\ds of 0\.7s\)/,
             );
-            expect(result.diagnosis!.evidence.at(-1)).to.match(/^gave up after 0\.\ds \(timeout 0\.7s\)$/);
+            const gaveUp = /^gave up after (\d+\.\d)s \(timeout 0\.7s\)$/.exec(result.diagnosis!.evidence.at(-1)!);
+            expect(gaveUp, result.diagnosis!.evidence.at(-1)).to.not.equal(null);
+            expect(Number(gaveUp![1])).to.be.at.least(0.7);
         });
 
         it("deletes a probe pod stuck pulling its image when the gate times out", async () => {
@@ -435,9 +465,10 @@ describe("gate checker against a fake API server", function () {
 
         it("fails at once when the API server refuses the probe pod", async () => {
             fake.refusePods = { code: 403, message: 'pods "x" is forbidden: violates PodSecurity "restricted:latest"' };
-            const { result, ms } = await run(fake, "ingress", { timeoutMs: 5000 });
+            const { result } = await run(fake, "ingress");
+            // At once: conclusive, not the timeout, after one attempt to create the pod.
             expect(result.timedOut).to.equal(undefined);
-            expect(ms).to.be.lessThan(2000);
+            expect(fake.requests.filter((r) => r.method === "POST" && r.path.endsWith("/pods"))).to.have.length(1);
             expect(result.diagnosis!.evidence[0]).to.contain("violates PodSecurity");
         });
 
@@ -445,17 +476,19 @@ describe("gate checker against a fake API server", function () {
             const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tp-")), "kubeconfig");
             fs.copyFileSync(fake.kubeconfig(), kubeconfig);
             await fake.stop();
-            const { result, ms, out } = await run(fake, "crds", { kubeconfig, timeoutMs: 5000, pollMs: 50 } as never, {
+            const { result, ms, out } = await run(fake, "crds", { kubeconfig, pollMs: 50 } as never, {
                 unreachableForMs: 600,
             });
             fake = await new FakeKube().start();
+            // Concluded from the window, not the timeout, and not before the window was over.
             expect(result.timedOut).to.equal(undefined);
-            expect(ms).to.be.within(600, 2000);
+            expect(ms).to.be.at.least(600);
             expect(out).to.match(/waiting for CRDs established \(\d+\): the API server http:\/\/127\.0\.0\.1/);
             expect(result.diagnosis!.link).to.match(/^checker → API server http:\/\/127\.0\.0\.1:\d+ \(context fake\)$/);
             expect(result.diagnosis!.evidence.join("\n"))
                 .to.contain("ECONNREFUSED")
-                .and.match(/unreachable for 0\.[6-9]s|unreachable for 1\.\ds/);
+                .and.match(/unreachable for \d+\.\ds/);
+            expect(Number(/unreachable for (\d+\.\d)s/.exec(result.diagnosis!.evidence.join("\n"))![1])).to.be.at.least(0.6);
         });
 
         it("polls through dropped connections (an API server restarting) and passes", async () => {
@@ -470,7 +503,7 @@ describe("gate checker against a fake API server", function () {
             fake.silent = /./;
             const { result, ms } = await run(fake, "network", { timeoutMs: 700, pollMs: 50 });
             expect(result.timedOut).to.equal(true);
-            expect(ms).to.be.within(650, 700 + 600);
+            expect(ms).to.be.at.least(700);
             expect(result.diagnosis!.link).to.match(/^checker → API server/);
             expect(result.diagnosis!.cause).to.contain("does not answer");
         });
@@ -494,22 +527,25 @@ describe("gate checker against a fake API server", function () {
             const { code, stderr, at } = await exited;
             expect(code, stderr).to.equal(1);
             expect(stderr).to.contain("✗ crds gate timed out").and.contain("does not answer");
-            expect(at - firstRequest).to.be.lessThan(3000 + 1500);
+            // Its requests end at the deadline: without that, each would run to the 15 s request limit (README) or forever.
+            expect(at - firstRequest).to.be.lessThan(3000 + 15_000);
         });
 
         it("fails at once when RBAC forbids what the gate reads", async () => {
             fake.forbid = /\/deployments\/coredns$/;
-            const { result, ms } = await run(fake, "dns", { timeoutMs: 5000 });
-            expect(ms).to.be.lessThan(2000);
+            const { result } = await run(fake, "dns");
+            // At once: conclusive, not the timeout, after one refused read.
+            expect(result.timedOut).to.equal(undefined);
+            expect(fake.requests.filter((r) => fake.forbid!.test(r.path))).to.have.length(1);
             expect(result.diagnosis!.evidence[0]).to.match(/^HTTP 403: .*forbidden/);
             expect(result.diagnosis!.cause).to.contain("may not read");
         });
 
         it("fails at once when RBAC forbids the dry-run Certificate, instead of waiting out the timeout", async () => {
             fake.forbid = /\/certificates$/;
-            const { result, ms } = await run(fake, "certificates", { timeoutMs: 5000 });
-            expect(ms).to.be.lessThan(2000);
+            const { result } = await run(fake, "certificates");
             expect(result.timedOut).to.equal(undefined);
+            expect(fake.requests.filter((r) => fake.forbid!.test(r.path))).to.have.length(1);
             expect(result.diagnosis!.evidence[0]).to.match(/^HTTP 403: .*cannot create resource "certificates"/);
             expect(result.diagnosis!.cause).to.contain("may not read");
         });
@@ -560,7 +596,7 @@ describe("gate checker against a fake API server", function () {
                 metadata: { name: "cilium-config", namespace: "kube-system" },
                 data: { "kube-proxy-replacement": "strict" },
             });
-            const { result } = await run(fake, "network", { timeoutMs: 5000 });
+            const { result } = await run(fake, "network");
             expect(result.ok).to.equal(false);
             expect(result.timedOut).to.equal(undefined);
             expect(result.failedStep).to.equal("Cilium agent reports kube-proxy replacement active");
@@ -665,7 +701,7 @@ describe("gate checker against a fake API server", function () {
             // No --stack: the only stack file's settings (the dev stack's CRDs); --config relative to the user's directory.
             for (const args of [[], ["--config", "../Pulumi.dev.yaml"]]) {
                 const sink = io(undefined, { cwd: sub, projectDir: ROOT });
-                const code = await gateMain(["crds", ...args, "--kubeconfig", kubeconfig, "--timeout", "2s", "--poll", "20ms"], sink);
+                const code = await gateMain(["crds", ...args, "--kubeconfig", kubeconfig, "--timeout", AMPLE, "--poll", "20ms"], sink);
                 expect(code, `${args.join(" ")}: ${sink.text()}`).to.equal(0);
                 expect(sink.text()).to.contain("ciliumloadbalancerippools.cilium.io");
             }
@@ -673,7 +709,7 @@ describe("gate checker against a fake API server", function () {
             const bare = io(undefined, { cwd: sub, projectDir: ROOT });
             expect(
                 await gateMain(
-                    ["crds", "--no-stack", "--crd", "ciliumnodes.cilium.io", "--kubeconfig", kubeconfig, "--timeout", "2s"],
+                    ["crds", "--no-stack", "--crd", "ciliumnodes.cilium.io", "--kubeconfig", kubeconfig, "--timeout", AMPLE],
                     bare,
                 ),
             ).to.equal(0);
@@ -698,10 +734,17 @@ describe("gate checker against a fake API server", function () {
             healthy(fake);
             const dir = project({ home: DEV });
             const doctorOut = at(dir);
-            expect(await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], doctorOut)).to.equal(0);
+            // A healthy cluster: the doctor and the gate pass at their first polls, whatever the machine's load.
+            expect(
+                await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", AMPLE, "--poll", "20ms"], doctorOut),
+                doctorOut.text(),
+            ).to.equal(0);
             expect(doctorOut.text().split("\n")[0]).to.contain("· stack home (the only Pulumi.<stack>.yaml here) ·");
             const gateOut = at(dir);
-            expect(await gateMain(["crds", "--kubeconfig", fake.kubeconfig(), "--timeout", "2s", "--poll", "20ms"], gateOut)).to.equal(0);
+            expect(
+                await gateMain(["crds", "--kubeconfig", fake.kubeconfig(), "--timeout", AMPLE, "--poll", "20ms"], gateOut),
+                gateOut.text(),
+            ).to.equal(0);
             expect(gateOut.text().split("\n")[0]).to.equal("talos-platform gate crds · stack home (the only Pulumi.<stack>.yaml here)");
             // The stack's own CRDs were checked: its settings were read, not the defaults.
             expect(gateOut.text()).to.contain("ciliumloadbalancerippools.cilium.io");
@@ -741,7 +784,7 @@ describe("gate checker against a fake API server", function () {
             healthy(fake);
             const dir = project({ dev: DEV, prod: DEV });
             const options = gateOptions(configWith(() => undefined)).crds;
-            const argv = ["crds", "--no-stack", ...gateFlags("crds", { ...options, timeoutMs: 2000, pollMs: 20 })];
+            const argv = ["crds", "--no-stack", ...gateFlags("crds", { ...options, timeoutMs: AMPLE_MS, pollMs: 20 })];
             const sink = at(dir);
             expect(await gateMain([...argv, "--kubeconfig", fake.kubeconfig()], sink), sink.text()).to.equal(0);
             expect(sink.text()).to.not.contain("talos-platform gate crds ·");
@@ -815,7 +858,7 @@ describe("gate checker against a fake API server", function () {
             const server = fake.url;
             const kubeconfig = await goneServer();
             const sink = io(undefined, { unreachableForMs: 300 });
-            const code = await doctorMain(["--kubeconfig", kubeconfig, "--timeout", "5s", "--poll", "50ms"], sink);
+            const code = await doctorMain(["--kubeconfig", kubeconfig, "--timeout", AMPLE, "--poll", "50ms"], sink);
             fake = await new FakeKube().start();
             const text = sink.text();
             expect(code, text).to.equal(2);
@@ -850,7 +893,7 @@ describe("gate checker against a fake API server", function () {
             const kubeconfig = await goneServer();
             const sink = io(undefined, { unreachableForMs: 300 });
             const code = await gateMain(
-                ["crds", "--no-stack", "--crd", "ciliumnodes.cilium.io", "--kubeconfig", kubeconfig, "--timeout", "5s", "--poll", "50ms"],
+                ["crds", "--no-stack", "--crd", "ciliumnodes.cilium.io", "--kubeconfig", kubeconfig, "--timeout", AMPLE, "--poll", "50ms"],
                 sink,
             );
             fake = await new FakeKube().start();

@@ -10,14 +10,28 @@ import { diagnoseGitSource, fluxReadiness, missingKustomizations, sourceFailure,
 import { lbAddress, poolRanges } from "../lib/gates/ingress";
 import { kubeconfigFault, transportFailure } from "../lib/gates/kube";
 import { diagnoseServicePath, kprConfigured, parseKprStatus, routingEvidence, ServiceRouting } from "../lib/gates/network";
-import { durationFlag, FLAGS, GATE_NAMES, gateFlags, parseGateFlags, UsageError } from "../lib/gates/options";
+import {
+    CertificatesOptions,
+    DnsOptions,
+    durationFlag,
+    FLAGS,
+    GATE_NAMES,
+    gateFlags,
+    GitopsOptions,
+    IngressOptions,
+    parseGateFlags,
+    UsageError,
+} from "../lib/gates/options";
 import { parseProbeOutput, probePod, probeScript } from "../lib/gates/probe";
 import { helmFullname } from "../lib/helm";
 import { gateOptions, gitHost } from "../lib/gates/targets";
 import { crashCause, daemonSetReadiness, deploymentReadiness, podTroubles } from "../lib/gates/workloads";
 import { crashingPod, devConfig, devOptions, GIT_DNS_ERROR, NSLOOKUP_TIMEOUT, TIMEOUT_LINE, WEBHOOK_CRASH } from "./cluster-scenarios";
-import { CUSTOM_DOMAIN, customDomainConfig, devSections, raw, ROOT } from "./helpers";
+import { byName, CUSTOM_DOMAIN, customDomainConfig, devSections, Json, newProblems, planDev, raw, ROOT } from "./helpers";
+import { PHASES } from "../lib/phases";
 import { crdErrors } from "./schemas";
+import { exitStatus, runGate, type Step } from "../lib/gates/run";
+import type { Kube } from "../lib/gates/kube";
 
 /** curlimages/curl:8.11.1's multi-platform index digest, as public manifests pin it (see lib/config/gates.ts). */
 const CURL_8_11_1 = "docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
@@ -72,6 +86,8 @@ describe("gate options", () => {
         s.cluster.kubeProxyDisabled = false;
         s.cilium.loadBalancerPools = [];
         delete s.cilium.bgp;
+        // Cilium serves no Gateway without kube-proxy replacement, nor without a pool.
+        delete s.gateway;
         s.gates = { dns: { externalName: "example.org" } };
         const o = gateOptions(validateConfig(raw(s)).config!);
         expect(o.ingress).to.include({ service: "edge-controller", port: 8080, serviceType: "NodePort" });
@@ -96,9 +112,193 @@ describe("gate options", () => {
         const o = devOptions();
         for (const gate of GATE_NAMES) {
             const { options } = parseGateFlags(gate, gateFlags(gate, o[gate]), {} as never);
-            const expected = Object.fromEntries(Object.entries(o[gate]).filter(([k, v]) => v !== undefined && k in FLAGS[gate]));
+            // Every option a gate has reaches its command line, except those that by contract never do: the
+            // kubeconfig file (left to the environment, as the provider does), where the context came from, and
+            // the probe pods' settings for the gates that run no probe pod (crds, gateway-api-crds, certificates, gitops).
+            const never = [
+                "kubeconfig",
+                "contextFrom",
+                ...(["network", "dns", "ingress", "gateway"].includes(gate) ? [] : ["probeImage", "probeNamespace"]),
+            ];
+            const expected = Object.fromEntries(Object.entries(o[gate]).filter(([k, v]) => v !== undefined && !never.includes(k)));
             expect(options, gate).to.deep.equal(expected);
         }
+    });
+
+    /**
+     * The gate command's contract, written out here rather than read from
+     * FLAGS: what `pulumi up` passes and what `npm run gate -- <gate> --help`
+     * documents. Each gate polls (timeout, poll) through a kubeconfig
+     * (context, kubeconfig) and names the kubernetes Service's address in
+     * crash diagnoses (service-ip); the rest are what each gate checks, per
+     * the table of gates in docs/gates-and-doctor.md: the ingress gate also
+     * runs the announcements steps (BGP sessions and advertised pools, L2
+     * leases) and waits for the default certificate; under flux.sync the
+     * gitops gate checks the root Kustomization and the declared order.
+     */
+    const COMMON = ["timeout", "poll", "context", "kubeconfig"];
+    const PROBE = ["probe-image", "probe-namespace"];
+    const ANNOUNCE = ["cilium-namespace", "bgp-cluster-config", "bgp-pool", "l2-pool"];
+    /** The shared Gateway's steps, which the ingress gate runs too (docs/gates-and-doctor.md, "ingress: the Gateway"). */
+    const GATEWAY = ["gateway", "gateway-class", "gateway-listener"];
+    const CONTRACT: Record<string, string[]> = {
+        crds: [...COMMON, "crd"],
+        // The Gateway API CRDs' pre-check: installed by this program, or left to another installer.
+        "gateway-api-crds": [...COMMON, "mode", "crd", "served", "bundle-version"],
+        network: [
+            ...COMMON,
+            ...PROBE,
+            "namespace",
+            "agent-daemonset",
+            "operator-deployment",
+            "crd",
+            "service-ip",
+            "kube-proxy-replacement",
+        ],
+        dns: [...COMMON, ...PROBE, "namespace", "deployment", "dns-domain", "resolve", "service-ip"],
+        certificates: [...COMMON, "namespace", "deployment", "service-ip"],
+        ingress: [
+            ...COMMON,
+            ...PROBE,
+            "namespace",
+            "service",
+            "service-type",
+            "deployment",
+            "port",
+            "certificate",
+            "ingress-nginx",
+            "service-ip",
+            ...GATEWAY,
+            ...ANNOUNCE,
+        ],
+        gitops: [
+            ...COMMON,
+            "namespace",
+            "deployment",
+            "git-repository",
+            "flux-phase",
+            "kustomization",
+            "non-critical",
+            "root-kustomization",
+            "depends-on",
+            "service-ip",
+        ],
+        gateway: [...COMMON, ...PROBE, ...GATEWAY],
+        announcements: [...COMMON, ...ANNOUNCE],
+    };
+    /** Flags a gate's command line carries only when their setting is: a context, L2 announcements, flux.sync, critical: false. */
+    const WHEN_SET = ["context", "kubeconfig", "l2-pool", "root-kustomization", "depends-on", "non-critical"];
+
+    it("each gate's --help lists exactly the flags of its contract, and parses each of them", async () => {
+        expect(Object.keys(CONTRACT)).to.have.members([...GATE_NAMES]);
+        for (const gate of GATE_NAMES) {
+            let text = "";
+            const sink = {
+                out: (t: string) => (text += t),
+                err: (t: string) => (text += t),
+                cwd: ".",
+                signal: new AbortController().signal,
+            };
+            expect(await gateMain([gate, "--help"], sink), gate).to.equal(0);
+            const listed = [...text.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]);
+            // The command's own flags: where the settings come from, and help.
+            const own = listed.filter((f) => !["stack", "config", "no-stack", "help"].includes(f));
+            expect(own, `${gate} --help`).to.have.members(CONTRACT[gate]);
+            expect(own, `${gate} --help`).to.have.length(CONTRACT[gate].length);
+        }
+    });
+
+    it("passes each gate, from the plan as pulumi up runs it, every setting of its contract with the dev stack's values", async () => {
+        const plan = await planDev();
+        /** The flags after `gate.ts <gate>` (or the compiled gate.js), as flag → values. */
+        const flagsOf = (gate: string): Record<string, string[]> => {
+            const create = String(byName(plan, `${gate}-gate-check`).inputs.create);
+            const m = new RegExp(`^node cli/run\\.cjs gate ${gate} --no-stack (.*)$`).exec(create);
+            expect(m, create).to.not.equal(null);
+            const out: Record<string, string[]> = {};
+            const words = m![1].split(" ");
+            for (let i = 0; i < words.length; i += 2) {
+                expect(words[i], create).to.match(/^--[a-z-]+$/);
+                (out[words[i].slice(2)] ??= []).push(words[i + 1]);
+            }
+            return out;
+        };
+        // The dev stack: the charts' release names as Helm names them, the defaults the README gives.
+        const polling = { timeout: ["3m"], poll: ["2s"] };
+        // curlimages/curl 8.11.1 by the digest of its multi-platform index (configuration reference, gates.probeImage).
+        const probe = {
+            "probe-image": ["docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69"],
+            "probe-namespace": ["default"],
+        };
+        const serviceIp = { "service-ip": ["10.96.0.1"] };
+        expect(flagsOf("ingress")).to.deep.equal({
+            ...polling,
+            ...probe,
+            namespace: ["ingress-nginx"],
+            service: ["ingress-nginx-controller"],
+            "service-type": ["LoadBalancer"],
+            deployment: ["ingress-nginx-controller"],
+            port: ["80"],
+            // ingressNginx.defaultCertificate's Certificate, named after its Secret.
+            certificate: ["default-tls"],
+            "ingress-nginx": ["true"],
+            ...serviceIp,
+            // The dev stack's gateway section: the shared Gateway at its defaults (gateway/platform, class cilium), its two
+            // HTTPS listeners with the Secrets cert-manager's gateway-shim writes (<gateway>-<listener>-tls), and the
+            // redirect listener on port 80 the program adds when any listener is HTTPS.
+            gateway: ["gateway/platform"],
+            "gateway-class": ["cilium"],
+            "gateway-listener": ["https-apex=platform-https-apex-tls", "https-wildcard=platform-https-wildcard-tls", "http-redirect"],
+            // The dev stack's cilium.bgp: its sessions are IPv4, so the IPv4 pools are the ones advertised.
+            "cilium-namespace": ["kube-system"],
+            "bgp-cluster-config": ["cilium-bgp"],
+            "bgp-pool": ["bgp-default/ipv4", "bgp-ingress/ipv4", "bgp-reserved/ipv4"],
+        });
+        expect(flagsOf("dns")).to.deep.equal({
+            ...polling,
+            ...probe,
+            namespace: ["kube-system"],
+            deployment: ["coredns"],
+            // The dev stack follows the seed's talconfig.yaml: Talos' default cluster.local.
+            "dns-domain": ["cluster.local"],
+            resolve: ["github.com"],
+            ...serviceIp,
+        });
+        expect(flagsOf("certificates")).to.deep.equal({
+            ...polling,
+            namespace: ["cert-manager"],
+            deployment: ["cert-manager-webhook"],
+            ...serviceIp,
+        });
+        const network = flagsOf("network");
+        expect(network).to.deep.include({
+            timeout: ["2m"],
+            poll: ["2s"],
+            ...probe,
+            namespace: ["kube-system"],
+            "agent-daemonset": ["cilium"],
+            "operator-deployment": ["cilium-operator"],
+            ...serviceIp,
+            "kube-proxy-replacement": ["true"],
+        });
+        expect(network.crd).to.include.members([
+            "ciliumnodes.cilium.io",
+            "ciliumloadbalancerippools.cilium.io",
+            "ciliumbgppeerconfigs.cilium.io",
+        ]);
+        const gitops = flagsOf("gitops");
+        expect(gitops).to.deep.include({
+            ...polling,
+            namespace: ["flux-system"],
+            deployment: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+            "git-repository": ["flux-system"],
+            "flux-phase": ["core", "storage-and-monitoring", "networking", "applications"],
+            ...serviceIp,
+        });
+        expect(gitops.kustomization).to.include.members(["core/infrastructure-sources", "applications/apps-monitoring"]);
+        // Nothing else: every flag on a gate's command line is one of its contract (some only when set).
+        for (const gate of PHASES)
+            expect(Object.keys(flagsOf(gate)), gate).to.have.members(CONTRACT[gate].filter((f) => !WHEN_SET.includes(f)));
     });
 
     it("keeps the crds command compatible with CrdWait's contract", () => {
@@ -128,7 +328,7 @@ describe("gate options", () => {
             for (const { flag, arg, help } of Object.values(FLAGS[gate])) {
                 // The flag, its format, and the first words of its meaning on the same line.
                 const line = text.split("\n").find((l) => l.startsWith(`  --${flag} `));
-                expect(line, `${gate} --${flag}`).to.match(new RegExp(`^  --${flag} ${arg.replace(/\|/g, "\\|")} +\\S`));
+                expect(line, `${gate} --${flag}`).to.match(new RegExp(`^  --${flag} ${arg.replace(/[|[\]]/g, "\\$&")} +\\S`));
                 expect(line, `${gate} --${flag}`).to.contain(help.split(" ").slice(0, 3).join(" "));
             }
             const others = GATE_NAMES.flatMap((g) => Object.values(FLAGS[g]).map((f) => f.flag)).filter((f) => !own.has(f));
@@ -153,57 +353,82 @@ describe("gate options", () => {
         });
     });
 
+    /** Every finding the gates section brings to the dev stack, as "severity rule path: message". */
+    const gateFindings = (gates: Json) =>
+        newProblems((s) => (s.gates = gates)).map((p) => `${p.severity} ${p.rule ?? "-"} ${p.path}: ${p.message}`);
+    const SKIPPED = /^warning checks-skipped talos-platform:gates: /;
+
     it("refuses a poll interval over 2s, an unpinned probe image and a bogus external name", () => {
-        const s = devSections();
-        s.gates = { pollInterval: "5s", probeImage: "curlimages/curl:latest", dns: { externalName: "not_a host" } };
-        const paths = validateConfig(raw(s))
-            .problems.filter((p) => p.severity === "error")
-            .map((p) => p.path);
-        expect(paths).to.have.members([
-            "talos-platform:gates.pollInterval",
-            "talos-platform:gates.probeImage",
-            "talos-platform:gates.dns.externalName",
+        const found = gateFindings({ pollInterval: "5s", probeImage: "curlimages/curl:latest", dns: { externalName: "not_a host" } });
+        expect(found.filter((f) => !SKIPPED.test(f)).map((f) => f.split(":").slice(0, 2).join(":"))).to.have.members([
+            "error - talos-platform:gates.pollInterval",
+            "error - talos-platform:gates.probeImage",
+            "error - talos-platform:gates.dns.externalName",
         ]);
+        expect(found.filter((f) => SKIPPED.test(f))).to.have.length(1);
+        expect(found).to.have.length(4);
     });
 
     it("pins the probe image by digest by default, keeps a mirror overridable, and warns about a tag alone", () => {
+        // Every new finding, not only the probe image's: a tag alone earns one warning and nothing else.
         const warnings = (probeImage?: string) => {
+            const edit = (s: Record<string, Json>) => (s.gates = probeImage ? { probeImage } : {});
             const s = devSections();
-            s.gates = probeImage ? { probeImage } : {};
-            const { config, problems } = validateConfig(raw(s));
-            return { image: config!.gates.probeImage, found: problems.filter((p) => p.rule === "gate-probe-image-tag") };
+            edit(s);
+            return { image: validateConfig(raw(s)).config!.gates.probeImage, found: newProblems(edit) };
         };
         expect(warnings()).to.deep.equal({ image: CURL_8_11_1, found: [] });
         const mirror = "registry.home.arpa/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
         expect(warnings(mirror)).to.deep.equal({ image: mirror, found: [] });
         expect(gateOptions(((c) => ((c.gates.probeImage = mirror), c))(devConfig())).ingress.probeImage).to.equal(mirror);
         const tagged = warnings("registry.home.arpa/curlimages/curl:8.11.1").found;
-        expect(tagged.map((p) => [p.severity, p.path])).to.deep.equal([["warning", "talos-platform:gates.probeImage"]]);
+        expect(tagged.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
+            ["warning", "gate-probe-image-tag", "talos-platform:gates.probeImage"],
+        ]);
         expect(tagged[0].fix).to.contain("@sha256:");
         // A digest that is not 64 hex digits pins nothing.
-        expect(warnings("curlimages/curl:8.11.1@sha256:c1fe1679").found).to.have.length(1);
+        expect(warnings("curlimages/curl:8.11.1@sha256:c1fe1679").found.map((p) => [p.severity, p.rule])).to.deep.equal([
+            ["warning", "gate-probe-image-tag"],
+        ]);
     });
 
     it("reports a timeout that is not a duration once, not also as too short", () => {
-        const s = devSections();
-        s.gates = { network: { timeout: "2 minutes" }, pollInterval: "2 seconds" };
-        const errors = validateConfig(raw(s)).problems.filter((p) => p.severity === "error");
-        expect(errors.map((p) => `${p.path}: ${p.message}`)).to.deep.equal([
-            "talos-platform:gates.pollInterval: is not a duration",
-            "talos-platform:gates.network.timeout: is not a duration",
+        expect(
+            gateFindings({ network: { timeout: "2 minutes" }, pollInterval: "2 seconds" }).filter((f) => !SKIPPED.test(f)),
+        ).to.deep.equal([
+            "error - talos-platform:gates.pollInterval: is not a duration",
+            "error - talos-platform:gates.network.timeout: is not a duration",
         ]);
-        s.gates = { network: { timeout: "500ms" } };
-        expect(validateConfig(raw(s)).problems.map((p) => p.message)).to.include("is shorter than one second");
+    });
+
+    it("takes a gate timeout of 1s and refuses 999ms; takes a poll of 1ms and of 2s, and refuses 2001ms, as documented", () => {
+        const errors = (gates: Json) => gateFindings(gates).filter((f) => !SKIPPED.test(f));
+        expect(errors({ network: { timeout: "1s" } })).to.deep.equal([]);
+        expect(errors({ network: { timeout: "999ms" } })).to.deep.equal([
+            "error - talos-platform:gates.network.timeout: is shorter than one second",
+        ]);
+        expect(errors({ pollInterval: "2s" })).to.deep.equal([]);
+        expect(errors({ pollInterval: "1ms" })).to.deep.equal([]);
+        expect(errors({ pollInterval: "2001ms" })).to.deep.equal(["error - talos-platform:gates.pollInterval: is not between 1ms and 2s"]);
+        expect(errors({ pollInterval: "0s" })).to.deep.equal(["error - talos-platform:gates.pollInterval: is not between 1ms and 2s"]);
     });
 
     it("warns about a gate timeout over 10 minutes, and only then", () => {
         const s = devSections();
         s.gates = { dns: { timeout: "15m" }, gitops: { timeout: "10m" } };
-        const { config, problems } = validateConfig(raw(s));
-        expect(config, "a warning does not block").to.not.equal(undefined);
-        const long = problems.filter((p) => p.rule === "gate-timeout-long");
-        expect(long.map((p) => [p.path, p.value, p.severity])).to.deep.equal([["talos-platform:gates.dns.timeout", "15m", "warning"]]);
+        expect(validateConfig(raw(s)).config, "a warning does not block").to.not.equal(undefined);
+        const long = newProblems((x) => (x.gates = s.gates));
+        expect(long.map((p) => [p.path, p.value, p.severity, p.rule])).to.deep.equal([
+            ["talos-platform:gates.dns.timeout", "15m", "warning", "gate-timeout-long"],
+        ]);
         expect(long[0].message).to.contain("more than 10m");
+        expect(long[0].fix).to.contain("(default 3m)");
+        expect(newProblems((x) => (x.gates = { network: { timeout: "11m" } }))[0].fix).to.contain("(default 2m)");
+        // The boundary, on both sides: 10m is fine, a second more is not.
+        expect(gateFindings({ certificates: { timeout: "10m" } })).to.deep.equal([]);
+        expect(gateFindings({ certificates: { timeout: "10m1s" } }).map((f) => f.split(":").slice(0, 2).join(":"))).to.deep.equal([
+            "warning gate-timeout-long talos-platform:gates.certificates.timeout",
+        ]);
     });
 });
 
@@ -323,8 +548,10 @@ describe("network diagnosis", () => {
 });
 
 describe("dns diagnosis", () => {
-    // The custom-domain test stack: the diagnoses name its domain.
-    const o = gateOptions(customDomainConfig()).dns;
+    // The custom-domain test stack: the diagnoses name its domain. Computed in each test, not when the
+    // file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: DnsOptions;
+    beforeEach(() => (o = gateOptions(customDomainConfig()).dns));
     const ok = (id: string) => ({ id, rc: 0, output: "Name: x Address: 1.2.3.4" });
 
     it("classifies nslookup's own words by the rcode it prints", () => {
@@ -378,7 +605,9 @@ describe("dns diagnosis", () => {
 });
 
 describe("certificates diagnosis", () => {
-    const o = devOptions().certificates;
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: CertificatesOptions;
+    beforeEach(() => (o = devOptions().certificates));
     const msg = (tail: string) =>
         `Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": ${tail}`;
 
@@ -420,7 +649,9 @@ describe("certificates diagnosis", () => {
 });
 
 describe("gitops diagnosis", () => {
-    const o = devOptions().gitops;
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: GitopsOptions;
+    beforeEach(() => (o = devOptions().gitops));
 
     it("reads the report's clone error as a DNS failure, naming the host", () => {
         expect(sourceFailure(GIT_DNS_ERROR)).to.equal("dns");
@@ -481,8 +712,16 @@ describe("gitops diagnosis", () => {
 });
 
 describe("ingress diagnosis", () => {
-    const o = devOptions().ingress;
-    const pools = devConfig().cilium.loadBalancerPools.map((p) => poolRanges({ metadata: { name: p.name }, spec: { blocks: p.blocks } }));
+    // Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+    let o: IngressOptions;
+    beforeEach(() => (o = devOptions().ingress));
+    let pools: ReturnType<typeof poolRanges>[];
+    beforeEach(
+        () =>
+            (pools = devConfig().cilium.loadBalancerPools.map((p) =>
+                poolRanges({ metadata: { name: p.name }, spec: { blocks: p.blocks } }),
+            )),
+    );
     const svc = (status: object) => ({ spec: { type: "LoadBalancer" }, status }) as never;
 
     it("accepts an address from a pool and names the pool", () => {
@@ -582,6 +821,66 @@ describe("transport errors", () => {
         expect(kubeconfigFault(missingCert)).to.contain("/nonexistent/.talos/admin.crt");
         expect(transportFailure(err({ code: "ERR_SOMETHING_ELSE" }))).to.equal(undefined);
         expect(transportFailure(new TypeError("a bug"))).to.equal(undefined);
+    });
+});
+
+describe("an API server that stops answering, on a clock the test controls", () => {
+    const SERVER = "https://172.29.51.10:6443";
+    const refused = () => Object.assign(new Error(`connect ECONNREFUSED ${SERVER}`), { code: "ECONNREFUSED" });
+
+    /**
+     * Runs one step that fails with a refused connection on each poll; the
+     * clock moves by the next of `advances` (ms) when the step is called.
+     * No wall clock is read: the window is the gate's own arithmetic.
+     */
+    async function refusedFor(advances: number[], unreachableForMs?: number) {
+        let t = 1_000_000;
+        let calls = 0;
+        const step: Step = {
+            name: "CRDs established",
+            check: async () => {
+                t += advances[Math.min(calls++, advances.length - 1)];
+                throw refused();
+            },
+        };
+        const kube = { server: SERVER, context: "admin@home-ops", limit: () => undefined } as unknown as Kube;
+        const options = { ...devOptions().crds, timeoutMs: 3_600_000, pollMs: 1 };
+        const result = await runGate(
+            "crds",
+            [step],
+            { kube, options, probes: {} as never, signal: new AbortController().signal },
+            {
+                progress: () => undefined,
+                now: () => t,
+                unreachableForMs,
+            },
+        );
+        return { result, calls };
+    }
+
+    it("waits out 15 s of refused connections by default, as the README documents, and not a millisecond less", async () => {
+        // First refusal at 0, then 14.999 s later (still waiting), then at 15 s (unreachable).
+        const { result, calls } = await refusedFor([0, 14_999, 1]);
+        expect(calls).to.equal(3);
+        expect(result.timedOut).to.equal(undefined);
+        expect(result.unreachable).to.deep.equal({ kind: "network", server: SERVER });
+        expect(result.elapsedMs).to.equal(15_000);
+        expect(result.diagnosis!.evidence).to.deep.equal([`connect ECONNREFUSED ${SERVER}`, "unreachable for 15s"]);
+        expect(exitStatus(result)).to.equal(2);
+    });
+
+    it("counts the 15 s from the first refusal: refusals a second apart end the gate at the 16th poll", async () => {
+        // Refusals a second apart: the 15th second after the first refusal ends it, at poll 16.
+        const { result, calls } = await refusedFor([1000]);
+        expect(calls).to.equal(16);
+        expect(result.elapsedMs).to.equal(16_000);
+        expect(result.unreachable?.kind).to.equal("network");
+    });
+
+    it("takes a shorter window when the caller gives one", async () => {
+        const { result, calls } = await refusedFor([0, 299, 1], 300);
+        expect(calls).to.equal(3);
+        expect(result.elapsedMs).to.equal(300);
     });
 });
 

@@ -65,6 +65,8 @@ describe("gitops plan: the dev stack", () => {
     it("says which components stay out of Flux because this program deploys them", () => {
         const excluded = inp(byName(plan, "flux")).excludedFromFlux as Array<{ component: string; phase: string; owner: string }>;
         expect(excluded.map((e) => `${e.component}@${e.phase}`)).to.deep.equal([
+            // The dev stack's Gateway: this program installs the Gateway API CRDs.
+            "gateway-api@network",
             "cilium@network",
             "coredns@dns",
             "cert-manager@certificates",
@@ -73,6 +75,7 @@ describe("gitops plan: the dev stack", () => {
         ]);
         // The dev stack's Talos runs CoreDNS (talconfig.yaml leaves it on): the one component Flux leaves to Talos.
         expect(excluded.map((e) => e.owner)).to.deep.equal([
+            "talos-platform",
             "talos-platform",
             "Talos",
             "talos-platform",
@@ -169,7 +172,7 @@ describe("gitops plan: variations", () => {
         const plan = await planDev((s) => (s.cluster.coreDnsDisabled = true));
         expect(plan.errors).to.deep.equal([]);
         const excluded = inp(byName(plan, "flux")).excludedFromFlux as Array<{ component: string; owner: string }>;
-        expect(excluded.map((e) => e.owner)).to.deep.equal(Array(5).fill("talos-platform"));
+        expect(excluded.map((e) => e.owner)).to.deep.equal(Array(6).fill("talos-platform"));
         expect(renderText(plan)).to.not.contain("run by Talos");
     });
 

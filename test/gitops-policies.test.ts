@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import { stackPolicyConfig } from "../lib/plan/policies";
 import * as fluxValues from "../lib/values/flux";
-import { fluxInstance, gitRepository, kustomization, NOT_OWNED_BY_PLATFORM } from "../lib/values/flux";
+import { fluxInstance, gitRepository, kustomization } from "../lib/values/flux";
 import { customDomainStack, devSections, Json, planCustomDomain, raw } from "./helpers";
 import { violations } from "./policies.test";
 
@@ -16,11 +16,15 @@ function testStack(): Record<string, Json> {
     customDomainStack(s);
     return s;
 }
-const config = validateConfig(raw(testStack())).config!;
+// Computed in each test, not when the file loads: code run at load time is no test's (see stryker.config.mjs).
+const config = () => validateConfig(raw(testStack())).config!;
 // What the program emits: every policy must pass these.
-const instance = () => fluxInstance(config.cluster, config.flux) as Json;
-const source = () => gitRepository(config.flux) as Json;
-const ks = () => kustomization(config.flux, 1, ["infrastructure-sources"], config.flux.phases[1].kustomizations[0]) as Json;
+const instance = () => fluxInstance(config().cluster, config().flux) as Json;
+const source = () => gitRepository(config().flux) as Json;
+const ks = () => {
+    const { flux } = config();
+    return kustomization(flux, 1, ["infrastructure-sources"], flux.phases[1].kustomizations[0]) as Json;
+};
 
 describe("policy flux-waits-for-ready", () => {
     it("passes the FluxInstance, GitRepository and Kustomization the program emits", async () => {
@@ -53,7 +57,8 @@ describe("policy flux-waits-for-ready", () => {
 });
 
 describe("policy flux-instance-cluster-domain", () => {
-    const stack = stackPolicyConfig(config);
+    let stack: ReturnType<typeof stackPolicyConfig>;
+    beforeEach(() => (stack = stackPolicyConfig(config())));
 
     it("passes the emitted FluxInstance, with and without the stack's domain as config", async () => {
         expect(stack["flux-instance-cluster-domain"]).to.deep.equal({ dnsDomain: "k8s.home.geoffdavis.com" });
@@ -147,7 +152,7 @@ describe("policy flux-single-owner", () => {
         obj.metadata.name = "kube-dns";
         const talos = await violations("flux-single-owner", KUSTOMIZATION, obj);
         expect(talos[0].message).to.contain("which Talos runs");
-        const ours = await violations("flux-single-owner", KUSTOMIZATION, obj, stackPolicyConfig(config));
+        const ours = await violations("flux-single-owner", KUSTOMIZATION, obj, stackPolicyConfig(config()));
         expect(ours[0].message).to.contain("which this program deploys in its dns phase");
     });
 
@@ -182,9 +187,9 @@ describe("policy flux-single-owner", () => {
     it("passes a Kustomization marked as not owned by the platform", async () => {
         const obj = ks();
         obj.spec.path = "./infrastructure/issuers";
-        obj.metadata.annotations[NOT_OWNED_BY_PLATFORM] = "true";
+        obj.metadata.annotations["talos-platform/not-owned-by-platform"] = "true";
         expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.deep.equal([]);
-        obj.metadata.annotations[NOT_OWNED_BY_PLATFORM] = "false";
+        obj.metadata.annotations["talos-platform/not-owned-by-platform"] = "false";
         expect(await violations("flux-single-owner", KUSTOMIZATION, obj)).to.have.length(1);
     });
 });

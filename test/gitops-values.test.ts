@@ -1,14 +1,6 @@
 import { expect } from "chai";
 import { fluxPhaseSchema, fluxSchema } from "../lib/config/flux";
-import {
-    gitCredentialsData,
-    gitRef,
-    kustomization,
-    kustomizationDependencies,
-    NOT_OWNED_BY_PLATFORM,
-    phaseOrder,
-    readyTimeoutSeconds,
-} from "../lib/values/flux";
+import { gitCredentialsData, gitRef, kustomization, kustomizationDependencies, phaseOrder, readyTimeoutSeconds } from "../lib/values/flux";
 import { fluxInstance } from "../lib/values/flux";
 import { validateConfig } from "../lib/config";
 import { devSections, raw } from "./helpers";
@@ -83,8 +75,8 @@ describe("Flux builders", () => {
             phases: [{ name: "p", kustomizations: [ks("a"), ks("b", { notOwnedByPlatform: true })] }],
         });
         const [a, b] = flux.phases[0].kustomizations.map((k) => kustomization(flux, 0, [], k));
-        expect(a.metadata.annotations).to.not.have.property(NOT_OWNED_BY_PLATFORM);
-        expect(b.metadata.annotations).to.include({ [NOT_OWNED_BY_PLATFORM]: "true" });
+        expect(a.metadata.annotations).to.not.have.property("talos-platform/not-owned-by-platform");
+        expect(b.metadata.annotations).to.include({ "talos-platform/not-owned-by-platform": "true" });
         expect(crdErrors(b)).to.deep.equal([]);
     });
 

@@ -1,5 +1,7 @@
+import { expect } from "chai";
 import * as path from "node:path";
 import { PlatformConfig, RawConfig, validateConfig } from "../lib/config";
+import { describeProblem, Problem } from "../lib/problems";
 import type { Plan, PlanResource } from "../lib/plan/model";
 import { PlanInput, runPlan } from "../lib/plan/run";
 import { readStackFile } from "../lib/plan/stackfile";
@@ -9,8 +11,12 @@ export const ROOT = path.resolve(__dirname, "..");
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
 
+let devStackCache: PlanInput | undefined;
+
+/** The dev stack file, read and parsed once (about 25 ms a read); each caller gets its own copy. */
 function devStack(): PlanInput {
-    return readStackFile(path.join(ROOT, "Pulumi.dev.yaml"), "dev");
+    devStackCache ??= readStackFile(path.join(ROOT, "Pulumi.dev.yaml"), "dev");
+    return structuredClone(devStackCache);
 }
 
 const bare = (k: string) => k.replace(/^talos-platform:/, "");
@@ -72,10 +78,23 @@ export function singleStack(s: Record<string, Json>): void {
     s.cilium.loadBalancerPools = (s.cilium.loadBalancerPools ?? []).filter((p: Json) => p.name !== "bgp-default-ipv6");
 }
 
-/** Serves ingress-nginx on a NodePort, so a config needs no LoadBalancer pool for it. */
+/**
+ * Serves ingress without a LoadBalancer pool: ingress-nginx on a NodePort,
+ * and no Gateway (Cilium serves a Gateway only on a LoadBalancer address).
+ */
 export function ingressWithoutLoadBalancer(s: Record<string, Json>): void {
     s.ingressNginx.loadBalancer = {};
     s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
+    delete s.gateway;
+}
+
+/**
+ * The dev stack without its Gateway, for a test of a stack the Gateway could
+ * not run on: no issuers, no pools, or kube-proxy kept (Cilium serves Gateway
+ * API only with kube-proxy replacement).
+ */
+export function withoutGateway(s: Record<string, Json>): void {
+    delete s.gateway;
 }
 
 /** Everything registered below the resource named `name`. */
@@ -122,4 +141,92 @@ export function customDomainConfig(): PlatformConfig {
     const { config, problems } = validateConfig(raw(s));
     if (!config) throw new Error(problems.map((p) => p.message).join("; "));
     return config;
+}
+
+const problemKey = (p: Problem) => JSON.stringify([p.severity, p.rule, p.path, p.message, p.fix, p.value]);
+
+/** An edit of the dev stack's sections. */
+export type StackEdit = (s: Record<string, Json>) => void;
+
+const findingsCache = new Map<StackEdit | undefined, { code: unknown; problems: Problem[] }>();
+
+/**
+ * The code under test, as far as a cache may tell: Stryker (npm run
+ * mutation) switches mutants inside one process, and a result computed
+ * under one mutant must not serve another.
+ */
+function codeUnderTest(): unknown {
+    return (globalThis as { __stryker__?: { activeMutant?: unknown } }).__stryker__?.activeMutant;
+}
+
+/**
+ * A test stack's own findings, as it is: the dev stack's (one advisory, its
+ * IPv6 pool that its IPv4-only BGP peer does not announce), or those of the
+ * stack `base` makes of it (customDomainStack adds its DNS-01 finding).
+ */
+export function devStackFindings(base?: StackEdit): Problem[] {
+    let cached = findingsCache.get(base);
+    if (!cached || cached.code !== codeUnderTest()) {
+        const s = devSections();
+        base?.(s);
+        cached = { code: codeUnderTest(), problems: validateConfig(raw(s)).problems };
+        findingsCache.set(base, cached);
+    }
+    return cached.problems;
+}
+
+/**
+ * `problems` less those the test stack has as it is (see devStackFindings),
+ * each as often as the stack has it: a finding the edit repeats still shows.
+ * Nothing is filtered by severity, rule or key.
+ */
+export function withoutDevFindings(problems: Problem[], base?: StackEdit): Problem[] {
+    const known = new Map<string, number>();
+    for (const k of devStackFindings(base).map(problemKey)) known.set(k, (known.get(k) ?? 0) + 1);
+    return problems.filter((p) => {
+        const left = known.get(problemKey(p)) ?? 0;
+        if (left) known.set(problemKey(p), left - 1);
+        return !left;
+    });
+}
+
+/**
+ * Every problem the dev stack has after `edit` that it does not have as it
+ * is: errors, warnings and checks-skipped notes alike, so a problem no test
+ * asked about still shows. With `base` (for example customDomainStack), the
+ * stack `base` makes of the dev stack is the one edited and compared.
+ */
+export function newProblems(edit: StackEdit, otherKeys: RawConfig["otherKeys"] = {}, base?: StackEdit): Problem[] {
+    const s = devSections();
+    base?.(s);
+    edit(s);
+    return withoutDevFindings(validateConfig(raw(s, otherKeys)).problems, base);
+}
+
+/**
+ * The errors among `problems`. A test that asks for errors still sees every
+ * warning: one whose rule it did not name in `warnings` fails it, so a
+ * warning that should not be there (or should have been an error) cannot
+ * hide behind the filter.
+ */
+export function errorsOnly(problems: Problem[], warnings: string[] = []): Problem[] {
+    const unasked = problems.filter((p) => p.severity !== "error" && !warnings.includes(p.rule ?? ""));
+    expect(
+        unasked.map((p) => `${p.rule}: ${describeProblem(p)}`),
+        "warnings the test did not ask about",
+    ).to.deep.equal([]);
+    return problems.filter((p) => p.severity === "error");
+}
+
+export interface ErrorsOptions {
+    otherKeys?: RawConfig["otherKeys"];
+    /** Rules of the warnings the test expects alongside the errors; any other new warning fails the test. */
+    warnings?: string[];
+    /** The test stack the edit starts from, made of the dev stack (see newProblems); the dev stack itself by default. */
+    base?: StackEdit;
+}
+
+/** The errors `edit` brings to the dev stack; a new warning the test did not name fails it (see errorsOnly). */
+export function newErrors(edit: StackEdit, options: ErrorsOptions = {}): Problem[] {
+    return errorsOnly(newProblems(edit, options.otherKeys, options.base), options.warnings);
 }

@@ -3,14 +3,15 @@ import { validateConfig } from "../lib/config";
 import type { Plan } from "../lib/plan/model";
 import { ingressNginxServices, ingressNginxValues, labelsFor } from "../lib/values/ingress-nginx";
 import { unknownChartKeys } from "./chart-keys";
-import { byName, devSections, Json, planDev, raw } from "./helpers";
+import { byName, devSections, Json, planDev, raw, newErrors, newProblems } from "./helpers";
 
 function check(edit?: (s: Record<string, Json>) => void) {
     const s = devSections();
     edit?.(s);
     return validateConfig(raw(s));
 }
-const errors = (edit: (s: Record<string, Json>) => void) => check(edit).problems.filter((p) => p.severity === "error");
+/** The errors an edit of the dev stack brings; a warning the test did not name fails it (see newErrors). */
+const errors = (edit: (s: Record<string, Json>) => void, warnings: string[] = []) => newErrors(edit, { warnings });
 const valuesOf = (edit?: (s: Record<string, Json>) => void): Json => {
     const c = check(edit).config!;
     return ingressNginxValues(c.ingressNginx, c.cilium.loadBalancerPools);
@@ -85,7 +86,47 @@ describe("ingress config checks", () => {
     it("rejects a fixed address outside the pool", () => {
         const p = errors((s) => (s.ingressNginx.loadBalancer.ip = "172.29.52.100"));
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
-        expect(p[0].message).to.contain("bgp-ingress");
+        expect(p[0].message).to.equal("is not in pool bgp-ingress (172.29.52.200-172.29.52.220); Cilium would leave the Service pending");
+        expect(p[0].fix).to.equal("pick an address inside 172.29.52.200-172.29.52.220, or change ingressNginx.loadBalancer.pool");
+    });
+
+    it("takes an address at either end of its pool and refuses the one just outside, typed or through values, IPv4 and IPv6", () => {
+        const IP_KEY = "talos-platform:ingressNginx.loadBalancer.ip";
+        const VALUES_KEY = "talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips";
+        // Every finding, errors and warnings, as [path] per finding.
+        const typed = (pool: string, ip: string, service: Json = {}) =>
+            newProblems((s) => {
+                s.ingressNginx.loadBalancer.pool = pool;
+                s.ingressNginx.loadBalancer.ip = ip;
+                s.ingressNginx.values = { controller: { service } };
+            }).map((x) => x.path);
+        const viaValues = (pool: string, ip: string, service: Json = {}) =>
+            newProblems((s) => {
+                s.ingressNginx.loadBalancer.pool = pool;
+                delete s.ingressNginx.loadBalancer.ip;
+                s.ingressNginx.values = { controller: { service: { ...service, annotations: { "lbipam.cilium.io/ips": ip } } } };
+            }).map((x) => x.path);
+        // bgp-ingress is start 172.29.52.200, stop 172.29.52.220 in the dev stack; Cilium's range includes both.
+        // bgp-default-ipv6 is fd47:25e1:2f96:52:100::/120, first and last addresses allowed (Cilium's default).
+        const v6 = { ipFamilies: ["IPv6"] };
+        const cases: [string, string, Json, boolean][] = [
+            ["bgp-ingress", "172.29.52.199", {}, false],
+            ["bgp-ingress", "172.29.52.200", {}, true],
+            ["bgp-ingress", "172.29.52.220", {}, true],
+            ["bgp-ingress", "172.29.52.221", {}, false],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:ff:ffff:ffff:ffff", v6, false],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:100::", v6, true],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:100::ff", v6, true],
+            ["bgp-default-ipv6", "fd47:25e1:2f96:52:100::100", v6, false],
+        ];
+        // The dev stack's BGP sessions are IPv4, so an IPv6 controller's pool is announced by nothing: an error
+        // (severity from context) that these cases carry besides the address's own.
+        const UNANNOUNCED_V6 = "talos-platform:cilium.loadBalancerPools[3]";
+        for (const [pool, ip, service, inside] of cases) {
+            const pre = pool === "bgp-default-ipv6" ? [UNANNOUNCED_V6] : [];
+            expect(typed(pool, ip, service), `${ip} typed`).to.deep.equal([...pre, ...(inside ? [] : [IP_KEY])]);
+            expect(viaValues(pool, ip, service), `${ip} through values`).to.deep.equal([...pre, ...(inside ? [] : [VALUES_KEY])]);
+        }
     });
 
     it("honours allowFirstLastIPs: false for CIDR pools", () => {
@@ -93,8 +134,14 @@ describe("ingress config checks", () => {
             s.cilium.loadBalancerPools[1].blocks = [{ cidr: "172.29.53.0/28" }];
             s.cilium.loadBalancerPools[1].allowFirstLastIPs = false;
             s.ingressNginx.loadBalancer.ip = ip;
+            // The Gateway next to it draws from the same pool.
+            s.gateway.loadBalancer.ip = "172.29.53.2";
         };
-        expect(errors(edit("172.29.53.0")).map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        const first = errors(edit("172.29.53.0"));
+        expect(first.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(first[0].message).to.contain("is not in pool bgp-ingress (172.29.53.0/28, first and last addresses excluded)");
+        expect(errors(edit("172.29.53.15")).map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.ip"]);
+        expect(errors(edit("172.29.53.14"))).to.deep.equal([]);
         expect(errors(edit("172.29.53.1"))).to.deep.equal([]);
     });
 
@@ -103,6 +150,7 @@ describe("ingress config checks", () => {
             s.cilium.loadBalancerPools = [];
             delete s.cilium.bgp;
             s.ingressNginx.loadBalancer = {};
+            delete s.gateway;
         });
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.loadBalancerPools"]);
         expect(p[0].value).to.deep.equal([]);
@@ -115,6 +163,7 @@ describe("ingress config checks", () => {
             delete s.cilium.bgp;
             s.ingressNginx.loadBalancer = {};
             s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
+            delete s.gateway;
         });
         expect(nodePort, "the fix it offers works").to.deep.equal([]);
     });
@@ -132,7 +181,10 @@ describe("ingress config checks", () => {
     });
 
     it("refuses fewer than two replicas, typed, through values, or through autoscaling", () => {
-        expect(errors((s) => (s.ingressNginx.replicas = 1)).map((p) => p.path)).to.deep.equal(["talos-platform:ingressNginx.replicas"]);
+        // replicas has a schema minimum of 2: the section does not parse, and its checks wait for the fix.
+        expect(errors((s) => (s.ingressNginx.replicas = 1), ["checks-skipped"]).map((p) => p.path)).to.deep.equal([
+            "talos-platform:ingressNginx.replicas",
+        ]);
         expect(errors((s) => (s.ingressNginx.values = { controller: { replicaCount: 1 } })).map((p) => p.path)).to.deep.equal([
             "talos-platform:ingressNginx.values.controller.replicaCount",
         ]);
@@ -157,7 +209,7 @@ describe("ingress config checks", () => {
     });
 
     it("rejects an unknown externalTrafficPolicy", () => {
-        const p = errors((s) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "local"));
+        const p = errors((s) => (s.ingressNginx.loadBalancer.externalTrafficPolicy = "local"), ["checks-skipped"]);
         expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:ingressNginx.loadBalancer.externalTrafficPolicy"]);
         expect(p[0].fix).to.contain('"Local"');
     });
@@ -184,11 +236,19 @@ describe("ingress phase in the plan", () => {
         expect((cert.inputs.metadata as Json).annotations).to.equal(undefined);
     });
 
-    it("reports the retirement of ingress-nginx as an advisory finding with the Gateway API hint, without blocking", () => {
+    it("reports the retirement of ingress-nginx as an advisory finding that says what is left to move to the dev stack's Gateway, without blocking", () => {
         const f = plan.findings.filter((x) => x.rule === "ingress-nginx-retired");
         expect(f).to.have.length(1);
         expect(f[0]).to.include({ severity: "advisory", resource: byName(plan, "ingress-nginx-release").urn });
-        expect(f[0].message).to.contain("March 2026").and.contain("Gateway API").and.contain("Cilium");
+        expect(f[0].message).to.contain("March 2026").and.contain("Gateway API").and.contain("talos-platform:gateway");
+        expect(f[0].message)
+            .to.contain("every Ingress of class nginx and, as it is the default class, every Ingress without ingressClassName")
+            .and.contain("HTTPRoute on gateway/platform (172.29.52.202)")
+            .and.contain("ingress2gateway")
+            .and.contain("DNS: the names that resolve to 172.29.52.201 (ingress-nginx), to 172.29.52.202")
+            .and.contain("talos-platform:ingressNginx.enabled to false");
+        // The Gateway's listeners take both names of ingress-nginx's default certificate.
+        expect(f[0].message).to.not.contain("no Gateway listener takes them");
         expect(plan.ok).to.equal(true);
     });
 });

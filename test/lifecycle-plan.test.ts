@@ -74,8 +74,11 @@ describe("lifecycle options in the offline plan", () => {
                 .filter((r) => r.options?.protect)
                 .map((r) => r.name)
                 .sort();
-        expect(protectedOnes(plan)).to.deep.equal(objects.map((r) => r.name).sort());
-        expect(protectedOnes(ownDns)).to.deep.equal([...objects.map((r) => r.name), "coredns-release"].sort());
+        // The dev stack's Gateway API CRDs are the network phase's too.
+        const crds = ofType(plan, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").map((r) => r.name);
+        expect(crds).to.have.length(6);
+        expect(protectedOnes(plan)).to.deep.equal([...objects.map((r) => r.name), ...crds].sort());
+        expect(protectedOnes(ownDns)).to.deep.equal([...objects.map((r) => r.name), ...crds, "coredns-release"].sort());
         // The CRD wait is not: deleting a command removes nothing from the cluster.
         expect(byName(plan, "cilium-crds-check").options).to.deep.equal({});
     });
@@ -95,7 +98,11 @@ describe("lifecycle options in the offline plan", () => {
 
     it("keeps the FluxInstance when Pulumi deletes it, so the Flux Operator never uninstalls Flux", () => {
         expect(byName(plan, "flux-instance").options).to.deep.equal({ retainOnDelete: true });
-        expect(plan.resources.filter((r) => r.options?.retainOnDelete).map((r) => r.name)).to.deep.equal(["flux-instance"]);
+        // And the Gateway API CRDs, whatever the protection: deleting one deletes every route of its kind.
+        expect(plan.resources.filter((r) => r.options?.retainOnDelete).map((r) => r.name)).to.deep.equal([
+            ...ofType(plan, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").map((r) => r.name),
+            "flux-instance",
+        ]);
     });
 
     it("gives every Kustomization deletionPolicy Orphan and a delete timeout of minutes, valid against kustomize-controller's schema", () => {
@@ -130,7 +137,10 @@ describe("lifecycle options in the offline plan", () => {
 
     it("with lifecycle.protect false protects nothing, lets the FluxInstance go, disarms the guard, and says so", async () => {
         const off = await planDev((s) => (s.lifecycle = { protect: false }));
-        expect(off.resources.filter((r) => r.options?.protect || r.options?.retainOnDelete)).to.deep.equal([]);
+        // Only the Gateway API CRDs stay kept on delete: deleting a CRD deletes every route of its kind.
+        expect(off.resources.filter((r) => r.options?.protect || r.options?.retainOnDelete).map((r) => r.name)).to.deep.equal(
+            ofType(off, "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition").map((r) => r.name),
+        );
         expect(byName(off, "destroy-guard-command").inputs.delete).to.equal("true");
         expect(off.findings.find((f) => f.rule === "protection-off")?.resource).to.equal("talos-platform:lifecycle.protect");
         expect(off.binding?.protect).to.equal(false);
@@ -166,8 +176,8 @@ describe("the destroy guard", () => {
     it("depends on every top-level component, so `pulumi destroy` deletes it before anything else", () => {
         const guard = byName(plan, "destroy-guard-command");
         const components = plan.resources.filter((r) => r.parent === null && r.phase !== null).map((r) => r.urn);
-        // Cilium, CoreDNS, cert-manager, the ClusterIssuers, ingress-nginx, Flux and five gates.
-        expect(components).to.have.length(11);
+        // The Gateway API CRDs, Cilium, CoreDNS, cert-manager, the ClusterIssuers, ingress-nginx, the Gateway, Flux and five gates.
+        expect(components).to.have.length(13);
         expect([...guard.dependsOn].sort()).to.deep.equal([...components].sort());
     });
 
@@ -210,9 +220,10 @@ describe("gates that follow the cluster", () => {
         // Five gates and three CRD waits (Cilium's, the Flux Operator's, the Flux distribution's).
         const checks = checkCommands(a).map((r) => r.name);
         expect(checks).to.have.length(8);
+        // And the Gateway API CRDs' pre-check: a rebuilt cluster may hold another installer's CRDs.
         const changed = a.resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(b.resources[i].inputs)).map((r) => r.name);
-        expect(changed.sort()).to.deep.equal([...checks].sort());
-        for (const name of checks) {
+        expect(changed.sort()).to.deep.equal([...checks, "gateway-api-precheck"].sort());
+        for (const name of [...checks, "gateway-api-precheck"]) {
             const ra = byName(a, name);
             const rb = byName(b, name);
             expect({ ...ra.inputs, triggers: undefined }, name).to.deep.equal({ ...rb.inputs, triggers: undefined });

@@ -1,24 +1,10 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
-import type { RawConfig } from "../lib/config";
 import { describeProblem, Problem } from "../lib/problems";
-import { devSections, Json, raw, reportPodSubnets, singleStack } from "./helpers";
+import { devSections, devStackFindings, Json, newProblems, raw, reportPodSubnets, singleStack, withoutGateway } from "./helpers";
 
-const key = (p: Problem) => JSON.stringify([p.severity, p.path, p.rule, p.message, p.fix]);
-
-/** The dev stack's own finding: its IPv6 pool, which no IPv6 session announces. */
-const DEV_FINDINGS = validateConfig(raw(devSections())).problems;
-
-/**
- * Problems the edit adds to the dev stack, without the note that a section
- * with errors kept some cross-checks from running (test/config.test.ts has it).
- */
-function problems(edit: (s: Record<string, Json>) => void, otherKeys: RawConfig["otherKeys"] = {}): Problem[] {
-    const s = devSections();
-    edit(s);
-    const known = new Set(DEV_FINDINGS.map(key));
-    return validateConfig(raw(s, otherKeys)).problems.filter((p) => !known.has(key(p)) && p.rule !== "checks-skipped");
-}
+/** Every problem the edit adds to the dev stack, errors, warnings and checks-skipped notes alike (see newProblems). */
+const problems = newProblems;
 
 /** Peers with the gateway over IPv6 as well, from an IPv6 node network of the tests' own. */
 function ipv6Peer(s: Record<string, Json>): void {
@@ -26,8 +12,14 @@ function ipv6Peer(s: Record<string, Json>): void {
     s.cilium.bgp.peers.push({ name: "gateway-v6", address: "fd47:25e1:2f96:50::1", asn: 64513 });
 }
 
-function errorsAt(ps: Problem[], path: string): Problem[] {
-    return ps.filter((p) => p.severity === "error" && p.path === path);
+/** Every finding as [severity, rule, path]: tests assert the whole list, so a finding they did not expect fails them. */
+const summary = (ps: Problem[]) => ps.map((p) => [p.severity, p.rule, p.path]);
+
+/** The error at `path`, after the test has asserted the whole list with `summary`. */
+function errorAt(ps: Problem[], path: string): Problem {
+    const found = ps.filter((p) => p.severity === "error" && p.path === path);
+    expect(found, `one error at ${path}`).to.have.length(1);
+    return found[0];
 }
 
 function only(ps: Problem[], path: string, severity: "error" | "warning" = "error"): Problem {
@@ -41,10 +33,26 @@ function only(ps: Problem[], path: string, severity: "error" | "warning" = "erro
     return ps[0];
 }
 
+/**
+ * The one schema error at `path`, and beside it only the note that the checks
+ * reading its section did not run.
+ */
+function onlySchemaError(ps: Problem[], path: string): Problem {
+    const section = path.replace(/^talos-platform:/, "").split(/[.[]/)[0];
+    const note = ps.filter((p) => p.rule === "checks-skipped");
+    expect(summary(note), "the checks-skipped note").to.deep.equal([["warning", "checks-skipped", K(section)]]);
+    return only(
+        ps.filter((p) => p.rule !== "checks-skipped"),
+        path,
+    );
+}
+
 const K = (path: string) => `talos-platform:${path}`;
 
 describe("network checks: the dev stack", () => {
     it("has one advisory finding: its IPv6 pool, which its IPv4-only peer does not announce", () => {
+        // The dev stack's own finding: its IPv6 pool, which no IPv6 session announces.
+        const DEV_FINDINGS = devStackFindings();
         expect(DEV_FINDINGS.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
             ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[3]")],
         ]);
@@ -86,7 +94,13 @@ describe("network checks: kube-proxy replacement", () => {
     });
 
     it("accepts kube-proxy running without replacement, and the chart's string 'true'", () => {
-        expect(problems((s) => (s.cluster.kubeProxyDisabled = false))).to.deep.equal([]);
+        // Without the dev stack's Gateway: Cilium serves Gateway API only with kube-proxy replacement.
+        expect(
+            problems((s) => {
+                s.cluster.kubeProxyDisabled = false;
+                withoutGateway(s);
+            }),
+        ).to.deep.equal([]);
         expect(problems((s) => (s.cilium.values = { kubeProxyReplacement: "true" }))).to.deep.equal([]);
     });
 
@@ -163,6 +177,7 @@ describe("network checks: kube-proxy replacement", () => {
             problems((s) => {
                 s.cluster.kubeProxyDisabled = false;
                 s.cilium.values = { k8sServiceHost: "10.96.0.1" };
+                withoutGateway(s);
             }),
         ).to.deep.equal([]);
     });
@@ -266,15 +281,17 @@ describe("network checks: datapath", () => {
             reportPodSubnets(s);
             s.cilium.values = { ipam: { mode: "cluster-pool" } };
         });
-        expect(p.filter((x) => x.path.includes("clusterPool"))).to.deep.equal([]);
-        expect(p.filter((x) => x.severity === "error").map((x) => x.path)).to.deep.equal([K("cluster.podSubnets[1]")]);
+        expect(summary(p)).to.deep.equal([
+            ["warning", "cidr-host-bits", K("cluster.podSubnets[1]")],
+            ["error", undefined, K("cluster.podSubnets[1]")],
+        ]);
     });
 });
 
 describe("network checks: the chart", () => {
     it("refuses a Cilium older than 1.18.0, naming the key, the version and why", () => {
         for (const version of ["1.17.9", "1.18.0-rc.1", "1.9.18"]) {
-            const p = only(
+            const p = onlySchemaError(
                 problems((s) => (s.cilium.version = version)),
                 K("cilium.version"),
             );
@@ -325,19 +342,32 @@ describe("network checks: features the chart must enable", () => {
             s.cilium.l2Announcements = l2;
             s.cilium.values = { l2announcements: { enabled: false } };
         });
-        expect(errorsAt(disabled, K("cilium.values.l2announcements.enabled"))).to.have.length(1);
+        // bgp-default lies off the node network, which ARP cannot reach: that warning comes with each case.
+        const offNodes = ["warning", "l2-pool-outside-node-subnets", K("cilium.loadBalancerPools[0].blocks[0]")];
+        expect(summary(disabled)).to.deep.equal([offNodes, ["error", undefined, K("cilium.values.l2announcements.enabled")]]);
         const noKpr = problems((s) => {
             s.cluster.kubeProxyDisabled = false;
             s.cilium.l2Announcements = l2;
         });
-        expect(errorsAt(noKpr, K("cilium.l2Announcements"))[0].message).to.contain(K("cilium.values.kubeProxyReplacement"));
-        expect(errorsAt(noKpr, K("cilium.l2Announcements"))[0].fix).to.contain(`set ${K("cluster.kubeProxyDisabled")} to true`);
+        // The Gateway needs kube-proxy replacement as well, and says so at its own key.
+        expect(summary(noKpr)).to.deep.equal([
+            offNodes,
+            ["error", undefined, K("cilium.l2Announcements")],
+            ["error", undefined, K("gateway.enabled")],
+        ]);
+        expect(errorAt(noKpr, K("cilium.l2Announcements")).message).to.contain(K("cilium.values.kubeProxyReplacement"));
+        expect(errorAt(noKpr, K("cilium.l2Announcements")).fix).to.contain(`set ${K("cluster.kubeProxyDisabled")} to true`);
         // Talos already runs without kube-proxy: the fix is the values key, not the Talos one.
         const kprOff = problems((s) => {
             s.cilium.l2Announcements = l2;
             s.cilium.values = { kubeProxyReplacement: false };
         });
-        const fix = errorsAt(kprOff, K("cilium.l2Announcements"))[0].fix;
+        expect(summary(kprOff)).to.deep.equal([
+            offNodes,
+            ["error", undefined, K("cilium.values.kubeProxyReplacement")],
+            ["error", undefined, K("cilium.l2Announcements")],
+        ]);
+        const fix = errorAt(kprOff, K("cilium.l2Announcements")).fix;
         expect(fix)
             .to.contain(`remove ${K("cilium.values.kubeProxyReplacement")}`)
             .and.not.contain("run Talos without kube-proxy");
@@ -347,33 +377,45 @@ describe("network checks: features the chart must enable", () => {
 describe("network checks: address ranges and pools", () => {
     it("rejects a pool block written as a bare string, and shows the block rewritten in the accepted form", () => {
         const cidr = problems((s) => (s.cilium.loadBalancerPools[0].blocks = ["172.29.52.0/25"]));
-        const e = only(cidr, K("cilium.loadBalancerPools[0].blocks[0]"));
+        const e = onlySchemaError(cidr, K("cilium.loadBalancerPools[0].blocks[0]"));
         expect(e.value).to.equal("172.29.52.0/25");
         expect(e.message).to.contain("cidr").and.contain("start and stop");
         expect(e.fix).to.equal('write it as { cidr: "172.29.52.0/25" }');
 
         const address = problems((s) => (s.cilium.loadBalancerPools[0].blocks = ["172.29.52.100"]));
-        expect(only(address, K("cilium.loadBalancerPools[0].blocks[0]")).fix).to.equal(
+        expect(onlySchemaError(address, K("cilium.loadBalancerPools[0].blocks[0]")).fix).to.equal(
             'write a single address as { start: "172.29.52.100", stop: "172.29.52.100" }',
         );
 
         const other = problems((s) => (s.cilium.loadBalancerPools[0].blocks = [{ from: "172.29.52.1" }]));
-        expect(only(other, K("cilium.loadBalancerPools[0].blocks[0]")).fix)
+        expect(onlySchemaError(other, K("cilium.loadBalancerPools[0].blocks[0]")).fix)
             .to.contain("{ cidr:")
             .and.contain("{ start:");
     });
 
     it("rejects a pool overlapping the pod subnet, naming both keys", () => {
         const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "bad", blocks: [{ start: "10.244.3.0", stop: "10.244.3.9" }] }));
-        const err = p.find((x) => x.path === K("cluster.podSubnets[0]"))!;
+        // A pool without a serviceSelector selects every Service: the ingress and Gateway Services now have two pools.
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cluster.podSubnets[0]")],
+            ["error", undefined, K("ingressNginx.loadBalancer.pool")],
+            ["error", undefined, K("gateway.loadBalancer.pool")],
+        ]);
+        const err = p[0];
         expect(err.message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
     });
 
     it("rejects two pools sharing addresses, a range against a CIDR", () => {
         const p = problems((s) => s.cilium.loadBalancerPools.push({ name: "dup", blocks: [{ cidr: "172.29.52.192/28" }] }));
-        const err = errorsAt(p, K("cilium.loadBalancerPools[0].blocks[0]"));
-        expect(err).to.have.length(1);
-        expect(err[0].message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
+        // 172.29.52.192/28 reaches into bgp-default (…199) and bgp-ingress (200…), and, without a selector, takes every Service.
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cilium.loadBalancerPools[0].blocks[0]")],
+            ["error", undefined, K("cilium.loadBalancerPools[1].blocks[0]")],
+            ["error", undefined, K("ingressNginx.loadBalancer.pool")],
+            ["error", undefined, K("gateway.loadBalancer.pool")],
+        ]);
+        expect(p[0].message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
+        expect(p[1].message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
     });
 
     it("rejects a BGP pool inside the node subnet, but accepts it there when L2 announcements answer ARP for it", () => {
@@ -383,8 +425,8 @@ describe("network checks: address ranges and pools", () => {
             serviceSelector: { matchLabels: { lan: "yes" } },
         };
         const bgp = problems((s) => s.cilium.loadBalancerPools.push(lan));
-        expect(errorsAt(bgp, K("cluster.nodeSubnets[0]"))).to.have.length(1);
-        expect(errorsAt(bgp, K("cluster.nodeSubnets[0]"))[0].fix).to.contain("announce pool lan with cilium.l2Announcements");
+        expect(summary(bgp)).to.deep.equal([["error", undefined, K("cluster.nodeSubnets[0]")]]);
+        expect(bgp[0].fix).to.contain("announce pool lan with cilium.l2Announcements");
         const l2 = problems((s) => {
             s.cilium.loadBalancerPools.push(lan);
             s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
@@ -393,13 +435,41 @@ describe("network checks: address ranges and pools", () => {
         expect(l2).to.deep.equal([]);
     });
 
+    it("tolerates a Service subnet inside a pod subnet only: inside the node network it is an overlap", () => {
+        const p = problems((s) => (s.cluster.serviceSubnets[0] = "172.29.51.128/25"));
+        expect(summary(p)).to.deep.equal([["error", undefined, K("cluster.serviceSubnets[0]")]]);
+        expect(p[0].message).to.contain(`overlaps ${K("cluster.nodeSubnets[0]")} (172.29.51.0/24)`);
+    });
+
+    it("tolerates an ARP-announced pool inside a node subnet only: inside the pod subnet it is an overlap", () => {
+        const p = problems((s) => {
+            s.cilium.loadBalancerPools.push({
+                name: "lan",
+                blocks: [{ start: "10.244.200.1", stop: "10.244.200.9" }],
+                serviceSelector: { matchLabels: { lan: "yes" } },
+            });
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
+        });
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cluster.podSubnets[0]")],
+            ["warning", "l2-pool-outside-node-subnets", K("cilium.loadBalancerPools[4].blocks[0]")],
+        ]);
+        expect(p[0].fix).to.equal(
+            `give each range its own addresses: change ${K("cluster.podSubnets[0]")} or ${K("cilium.loadBalancerPools[4].blocks[0]")}`,
+        );
+    });
+
     it("reports a misspelled pool in an L2 policy as that, not as the pool overlapping the node network", () => {
         const p = problems((s) => {
             s.cilium.loadBalancerPools.push({ name: "lan", blocks: [{ start: "172.29.51.200", stop: "172.29.51.220" }] });
             s.cilium.l2Announcements = [{ name: "lan", pools: ["lna"] }];
         });
-        expect(errorsAt(p, K("cilium.l2Announcements[0].pools[0]"))).to.have.length(1);
-        expect(errorsAt(p, K("cluster.nodeSubnets[0]"))).to.deep.equal([]);
+        // No overlap error at cluster.nodeSubnets[0]; the pool, without a selector, takes the ingress Service too.
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cilium.l2Announcements[0].pools[0]")],
+            ["error", undefined, K("ingressNginx.loadBalancer.pool")],
+            ["error", undefined, K("gateway.loadBalancer.pool")],
+        ]);
     });
 
     it("warns about an L2-announced pool outside every node subnet", () => {
@@ -409,14 +479,14 @@ describe("network checks: address ranges and pools", () => {
 
     it("rejects pool blocks that are not CIDRs or ranges, pointing at the field", () => {
         const bad = (blocks: Json[]) => problems((s) => (s.cilium.loadBalancerPools = [{ name: "p", blocks }]));
-        only(bad([{ cidr: "172.29.52.0/33" }]), K("cilium.loadBalancerPools[0].blocks[0].cidr"));
+        onlySchemaError(bad([{ cidr: "172.29.52.0/33" }]), K("cilium.loadBalancerPools[0].blocks[0].cidr"));
         expect(
-            only(bad([{ start: "172.29.52.9", stop: "172.29.52.1" }]), K("cilium.loadBalancerPools[0].blocks[0].stop")).message,
+            onlySchemaError(bad([{ start: "172.29.52.9", stop: "172.29.52.1" }]), K("cilium.loadBalancerPools[0].blocks[0].stop")).message,
         ).to.contain("comes before start");
-        expect(only(bad([{ start: "172.29.52.1", stop: "fd00::1" }]), K("cilium.loadBalancerPools[0].blocks[0].stop")).message).to.contain(
-            "same address family",
-        );
-        only(bad([{ start: "172.29.52.1/32", stop: "172.29.52.9" }]), K("cilium.loadBalancerPools[0].blocks[0].start"));
+        expect(
+            onlySchemaError(bad([{ start: "172.29.52.1", stop: "fd00::1" }]), K("cilium.loadBalancerPools[0].blocks[0].stop")).message,
+        ).to.contain("same address family");
+        onlySchemaError(bad([{ start: "172.29.52.1/32", stop: "172.29.52.9" }]), K("cilium.loadBalancerPools[0].blocks[0].start"));
     });
 
     it("rejects a pool of an address family the cluster does not run, naming the cluster's Service subnets", () => {
@@ -442,11 +512,11 @@ describe("network checks: address ranges and pools", () => {
 
 describe("network checks: BGP", () => {
     it("rejects ASNs outside 1–4294967295 and accepts 4-byte private ones", () => {
-        only(
+        onlySchemaError(
             problems((s) => (s.cilium.bgp.localASN = 0)),
             K("cilium.bgp.localASN"),
         );
-        only(
+        onlySchemaError(
             problems((s) => (s.cilium.bgp.peers[0].asn = 4294967296)),
             K("cilium.bgp.peers[0].asn"),
         );
@@ -460,8 +530,9 @@ describe("network checks: BGP", () => {
     });
 
     it("warns about a peer outside every node subnet, unless eBGP multihop reaches it", () => {
+        // The only peer, and ingress-nginx's pool is announced by BGP alone: an error (test/severity.test.ts has both ways).
         const p = problems((s) => (s.cilium.bgp.peers[0].address = "192.168.1.1"));
-        expect(only(p, K("cilium.bgp.peers[0].address"), "warning").message).to.contain(K("cluster.nodeSubnets"));
+        expect(only(p, K("cilium.bgp.peers[0].address"), "error").message).to.contain(K("cluster.nodeSubnets"));
         expect(
             problems((s) => {
                 s.cilium.bgp.peers[0].address = "192.168.1.1";
@@ -471,11 +542,16 @@ describe("network checks: BGP", () => {
     });
 
     it("rejects a peer naming a peer config that is not configured, naming both keys", () => {
-        const p = only(
-            // The pools go unannounced too; those warnings are left out here.
-            problems((s) => (s.cilium.bgp.peers[0].peerConfig = "gateway")).filter((x) => x.severity === "error"),
-            K("cilium.bgp.peers[0].peerConfig"),
-        );
+        const all = problems((s) => (s.cilium.bgp.peers[0].peerConfig = "gateway"));
+        // The IPv4 pools go unannounced too.
+        expect(summary(all)).to.deep.equal([
+            ["error", undefined, K("cilium.bgp.peers[0].peerConfig")],
+            ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[0]")],
+            // ingress-nginx's pool: an error (severity from context).
+            ["error", "lb-pool-not-announced", K("cilium.loadBalancerPools[1]")],
+            ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[2]")],
+        ]);
+        const p = all[0];
         expect(p.message).to.contain("'gateway'").and.contain("send no routes");
         expect(p.fix).to.contain(K("cilium.bgp.peerConfigs"));
     });
@@ -485,8 +561,12 @@ describe("network checks: BGP", () => {
             ipv6Peer(s);
             s.cilium.bgp.advertisements = [{ name: "lb", labels: { announce: "yes" } }];
         });
-        expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(Array(4).fill("lb-pool-not-announced"));
-        const errs = p.filter((x) => x.severity === "error");
+        // ingress-nginx's pool among them is an error (severity from context).
+        expect(p.filter((x) => x.severity === "warning").map((x) => x.rule)).to.deep.equal(Array(3).fill("lb-pool-not-announced"));
+        expect(p.filter((x) => x.rule === "lb-pool-not-announced" && x.severity === "error").map((x) => x.path)).to.deep.equal([
+            K("cilium.loadBalancerPools[1]"),
+        ]);
+        const errs = p.filter((x) => x.severity === "error" && !x.rule);
         expect(errs.map((x) => x.path)).to.deep.equal([K("cilium.bgp.peerConfigs[0].families"), K("cilium.bgp.peerConfigs[0].families")]);
         expect(errs[0].message).to.contain("family ipv4/unicast").and.contain("send no routes");
         expect(errs[1].message).to.contain("family ipv6/unicast");
@@ -528,8 +608,15 @@ describe("network checks: BGP", () => {
     it("rejects advertisements and L2 policies that name unknown pools", () => {
         const p = problems((s) => {
             s.cilium.bgp.advertisements = [{ name: "lb", pools: ["bgp-default", "bgp-ingres"] }];
-        }).filter((x) => x.severity === "error");
-        const err = only(p, K("cilium.bgp.advertisements[0].pools[1]"));
+        });
+        // The pools the advertisement no longer names go unannounced.
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cilium.bgp.advertisements[0].pools[1]")],
+            // ingress-nginx's pool: an error (severity from context).
+            ["error", "lb-pool-not-announced", K("cilium.loadBalancerPools[1]")],
+            ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[2]")],
+        ]);
+        const err = p[0];
         expect(err.fix).to.contain("bgp-ingress");
     });
 
@@ -586,11 +673,11 @@ describe("network checks: BGP", () => {
     });
 
     it("rejects a keepalive longer than the hold time, as the CRD would at apply time", () => {
-        only(
+        onlySchemaError(
             problems((s) => (s.cilium.bgp.peerConfigs[0].timers = { holdTimeSeconds: 9, keepAliveTimeSeconds: 10 })),
             K("cilium.bgp.peerConfigs[0].timers.keepAliveTimeSeconds"),
         );
-        only(
+        onlySchemaError(
             problems((s) => (s.cilium.bgp.peerConfigs[0].timers = { keepAliveTimeSeconds: 91 })),
             K("cilium.bgp.peerConfigs[0].timers.keepAliveTimeSeconds"),
         );
@@ -617,30 +704,42 @@ describe("network checks: externalTrafficPolicy Local on an L2-announced pool", 
         (s: Record<string, Json>) =>
             edits.forEach((e) => e(s));
 
+    // The dev stack's pools are BGP pools outside the node network: each one L2 announces also earns that
+    // finding, an error for ingress-nginx's pool (1), which the platform's own Service gets its address from.
+    const outside = (i: number) => [
+        i === 1 ? "error" : "warning",
+        "l2-pool-outside-node-subnets",
+        K(`cilium.loadBalancerPools[${i}].blocks[0]`),
+    ];
+
     it("refuses Local on the ingress Service when L2 announces its pool, naming both keys", () => {
-        const p = errorsAt(problems(both(l2(["bgp-ingress"]), local)), TYPED);
-        expect(p).to.have.length(1);
-        expect(p[0].message).to.contain(K("cilium.l2Announcements[0]")).and.contain("externalTrafficPolicy: Local");
-        expect(p[0].message).to.contain("ingress-nginx/ingress-nginx-controller").and.contain("bgp-ingress");
-        expect(p[0].fix).to.contain("Cluster").and.contain("cilium.bgp");
-        expect(p[0].value).to.equal("Local");
+        const ps = problems(both(l2(["bgp-ingress"]), local));
+        expect(summary(ps)).to.deep.equal([outside(1), ["error", undefined, TYPED]]);
+        const p = errorAt(ps, TYPED);
+        expect(p.message).to.contain(K("cilium.l2Announcements[0]")).and.contain("externalTrafficPolicy: Local");
+        expect(p.message).to.contain("ingress-nginx/ingress-nginx-controller").and.contain("bgp-ingress");
+        expect(p.fix).to.contain("Cluster").and.contain("cilium.bgp");
+        expect(p.value).to.equal("Local");
     });
 
     it("names the values key when the escape hatch sets Local", () => {
         const viaValues = (s: Record<string, Json>) =>
             (s.ingressNginx.values = { controller: { service: { externalTrafficPolicy: "Local" } } });
-        const p = problems(both(l2(["bgp-ingress"]), viaValues));
-        expect(errorsAt(p, VALUES)).to.have.length(1);
-        expect(errorsAt(p, TYPED)).to.deep.equal([]);
+        const ps = problems(both(l2(["bgp-ingress"]), viaValues));
+        expect(summary(ps)).to.deep.equal([outside(1), ["error", undefined, VALUES]]);
+        expect(errorAt(ps, VALUES).value).to.equal("Local");
     });
 
     it("refuses it under an L2 entry that announces every pool", () => {
-        expect(errorsAt(problems(both(l2(), local)), TYPED)[0].message).to.contain(K("cilium.l2Announcements[0]"));
+        const ps = problems(both(l2(), local));
+        // The node-network warning is for IPv4 pools (ARP); the IPv6 pool, now announced, loses the dev stack's not-announced warning.
+        expect(summary(ps)).to.deep.equal([outside(0), outside(1), outside(2), ["error", undefined, TYPED]]);
+        expect(errorAt(ps, TYPED).message).to.contain(K("cilium.l2Announcements[0]"));
     });
 
     it("accepts Local when only BGP announces the pool, or L2 announces another pool, and Cluster under L2", () => {
-        expect(errorsAt(problems(local), TYPED)).to.deep.equal([]);
-        expect(errorsAt(problems(both(l2(["bgp-default"]), local)), TYPED)).to.deep.equal([]);
-        expect(errorsAt(problems(l2(["bgp-ingress"])), TYPED)).to.deep.equal([]);
+        expect(summary(problems(local))).to.deep.equal([]);
+        expect(summary(problems(both(l2(["bgp-default"]), local)))).to.deep.equal([outside(0)]);
+        expect(summary(problems(l2(["bgp-ingress"])))).to.deep.equal([outside(1)]);
     });
 });

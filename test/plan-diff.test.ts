@@ -204,7 +204,8 @@ describe("plan --base: comparing two plans", function () {
 describe("plan --base: the config each phase's gate digest covers", () => {
     // Each PHASE_CONFIG path changed alone changes that phase's digest and only the phases listing it.
     const edits: Record<string, (s: Record<string, Json>) => void> = {
-        cluster: (s) => (s.cluster.nodeSubnets = ["172.29.60.0/24"]),
+        // Another node network next to the first: the BGP peer stays reachable, so the ingress pool's severity stays as it is.
+        cluster: (s) => (s.cluster.nodeSubnets = [...s.cluster.nodeSubnets, "172.29.60.0/24"]),
         cilium: (s) => (s.cilium.values = { ...(s.cilium.values ?? {}), debug: { enabled: true } }),
         "cluster.dnsDomain": (s) => (s.cluster.dnsDomain = "cluster.example"),
         coredns: (s) => (s.coredns.replicas = 3),

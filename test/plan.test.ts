@@ -26,7 +26,10 @@ describe("offline plan of the dev stack", () => {
         for (const r of plan.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
         expect(counts).to.deep.equal({
             "pulumi:providers:kubernetes": 1,
-            // network: Cilium, its CRD wait, one LoadBalancer pool per stack pool, and BGP
+            // network: the Gateway API CRDs (standard channel v1.4.1) and their pre-check, then
+            // Cilium, its CRD wait, one LoadBalancer pool per stack pool, and BGP
+            "talos-platform:network:GatewayApiCrds": 1,
+            "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition": 6,
             "talos-platform:network:Cilium": 1,
             "talos-platform:network:CrdWait": 1,
             "kubernetes:cilium.io/v2:CiliumLoadBalancerIPPool": 4,
@@ -42,6 +45,11 @@ describe("offline plan of the dev stack", () => {
             // The private CA's certificate and ingress-nginx's default certificate.
             "kubernetes:cert-manager.io/v1:Certificate": 2,
             "talos-platform:ingress:IngressNginx": 1,
+            // The Gateway next to it: its namespace, the Gateway and the HTTP-to-HTTPS redirect route.
+            "talos-platform:ingress:Gateway": 1,
+            "kubernetes:core/v1:Namespace": 1,
+            "kubernetes:gateway.networking.k8s.io/v1:Gateway": 1,
+            "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": 1,
             // Flux: the operator's and the distribution's CRD waits, the instance, its source, four phases.
             "talos-platform:gitops:Flux": 1,
             "talos-platform:gitops:CrdWait": 2,
@@ -57,8 +65,8 @@ describe("offline plan of the dev stack", () => {
             "talos-platform:certificates:Gate": 1,
             "talos-platform:ingress:Gate": 1,
             "talos-platform:gitops:Gate": 1,
-            // One check per gate, one per CRD wait, and the destroy guard's.
-            "command:local:Command": 9,
+            // One check per gate, one per CRD wait, the Gateway API CRDs' pre-check, and the destroy guard's.
+            "command:local:Command": 10,
             "talos-platform:lifecycle:DestroyGuard": 1,
         });
     });
@@ -123,21 +131,29 @@ describe("offline plan of the dev stack", () => {
         ]) {
             expect(byName(plan, name).dependsOn, name).to.deep.equal([byName(plan, gate).urn]);
         }
-        // Ingress waits for the issuers as well: its default certificate names one.
-        expect(byName(plan, "ingress-nginx").dependsOn).to.deep.equal([
-            byName(plan, "certificates-gate").urn,
-            byName(plan, "cluster-issuers").urn,
-        ]);
-        expect(byName(plan, "cilium").dependsOn).to.deep.equal([]);
+        // Ingress waits for the issuers as well: its default certificate, and the Gateway's listeners, name one.
+        for (const name of ["ingress-nginx", "gateway"])
+            expect(byName(plan, name).dependsOn, name).to.deep.equal([
+                byName(plan, "certificates-gate").urn,
+                byName(plan, "cluster-issuers").urn,
+            ]);
+        expect(byName(plan, "cilium").dependsOn).to.deep.equal([byName(plan, "gateway-api").urn]);
+        expect(byName(plan, "gateway-api").dependsOn).to.deep.equal([]);
 
         // Below the components, every edge between two resources of one phase, with its reason.
         // Anything else would be a hidden serialization.
         const allowed: Array<[from: RegExp, to: RegExp, why: string]> = [
+            [/^cilium$/, /^gateway-api$/, "Cilium's operator starts its Gateway API controller only if the CRDs exist when it starts"],
+            [
+                /^gateway-api-(?!precheck$)/,
+                /^gateway-api-precheck$/,
+                "no CRD is created before the pre-check has refused another installer's",
+            ],
             [/^cilium-crds-check$/, /^cilium-release$/, "the CRD wait polls for the CRDs Cilium's operator registers once running"],
             [/^cilium-(pool|bgp)-/, /^cilium-crds$/, "Cilium's custom resources need their CRDs"],
             [
                 /^(network|dns|certificates|ingress|gitops)-gate-check$/,
-                /^(cilium|coredns|cert-manager|ingress-nginx|flux)$/,
+                /^(cilium|coredns|cert-manager|ingress-nginx|gateway|flux)$/,
                 "a gate checks what its phase deployed",
             ],
             [/^cluster-issuers$/, /^certificates-gate$/, "cert-manager's webhook admits ClusterIssuers only once it answers"],
@@ -153,6 +169,8 @@ describe("offline plan of the dev stack", () => {
             ],
             [/^cluster-issuers-home-ops-ca$/, /^cluster-issuers-home-ops-ca-certificate$/, "a CA issuer reads its certificate's Secret"],
             [/^ingress-nginx-default-certificate$/, /^ingress-nginx-release$/, "the release creates the certificate's namespace"],
+            [/^gateway-platform$/, /^gateway-namespace$/, "the Gateway lives in the namespace the component creates"],
+            [/^gateway-platform-https-redirect$/, /^gateway-platform$/, "the redirect route attaches to the Gateway's redirect listener"],
             [/^flux-operator-crds-check$/, /^flux-operator$/, "the CRD wait polls for the CRD the Flux operator registers"],
             [/^flux-instance$/, /^flux-operator-crds$/, "a FluxInstance needs the operator's CRD"],
             [/^flux-crds-check$/, /^flux-instance$/, "the CRD wait polls for the CRDs the instance's distribution installs"],
@@ -172,7 +190,7 @@ describe("offline plan of the dev stack", () => {
                 used.add(rule);
             }
         }
-        expect(edges).to.have.length(29);
+        expect(edges).to.have.length(39);
         // A reason no edge needs any more is stale.
         expect(allowed.filter((_, i) => !used.has(i)).map(([, , why]) => why)).to.deep.equal([]);
     });

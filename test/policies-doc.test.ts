@@ -33,7 +33,9 @@ describe(PAGE, () => {
         const rows = policyRows();
         expect(new Set(rows.map((r) => r.split(" | ")[0])).size).to.equal(POLICIES.length);
         expect(rows.find((r) => r.startsWith("| `flux-instance-cluster-domain`"))).to.match(/ \| `dnsDomain` \|$/);
-        expect(rows.find((r) => r.startsWith("| `flux-single-owner`"))).to.match(/ \| `coreDnsDisabled` \|$/);
+        expect(rows.find((r) => r.startsWith("| `flux-single-owner`"))).to.match(
+            / \| `coreDnsDisabled`, `ingressNginx`, `gatewayApiCrds` \|$/,
+        );
         expect(rows.find((r) => r.startsWith("| `ingress-nginx-retired`"))).to.contain("| advisory |");
     });
 });

@@ -105,6 +105,32 @@ describe("policy no-crd-from-later-phase", () => {
         expect(await findings("no-crd-from-later-phase", RELEASE, release(webhookCert), INGRESS)).to.deep.equal([]);
     });
 
+    it("judges a release by the phase of the component it is registered under, not by its chart's usual phase", async () => {
+        const NETWORK = "talos-platform:network:Cilium";
+        const webhookCert = { controller: { admissionWebhooks: { certManager: { enabled: true } } } };
+        // ingress-nginx's webhook Certificate under a network-phase component: cert-manager only comes in the certificates phase.
+        const early = await findings("no-crd-from-later-phase", RELEASE, release(webhookCert), NETWORK);
+        expect(early.map((f) => f.severity)).to.deep.equal(["mandatory"]);
+        expect(early[0].message).to.equal(
+            "ingress-nginx's controller.admissionWebhooks.certManager.enabled makes it emit a Certificate (cert-manager.io), whose CRD cert-manager installs only in the certificates phase; the network-phase release would fail on an unknown kind. " +
+                "Fix: leave controller.admissionWebhooks.certManager.enabled false: cert-manager is installed only in the certificates phase, after this one.",
+        );
+        // Under a certificates-phase component, the same phase that installs cert-manager's CRDs: not later, so passed.
+        expect(
+            await findings("no-crd-from-later-phase", RELEASE, release(webhookCert), "talos-platform:certificates:CertManager"),
+        ).to.deep.equal([]);
+        // Cilium's Hubble certificates from cert-manager under an ingress-phase component: cert-manager came before.
+        const cilium = {
+            chart: "cilium",
+            version: "1.19.4",
+            repositoryOpts: { repo: "https://helm.cilium.io" },
+            values: { hubble: { tls: { auto: { method: "certmanager" } } } },
+        };
+        expect(await findings("no-crd-from-later-phase", RELEASE, cilium, INGRESS)).to.deep.equal([]);
+        // The same release outside any component falls back to the chart's phase: network, before cert-manager.
+        expect((await findings("no-crd-from-later-phase", RELEASE, cilium)).map((f) => f.severity)).to.deep.equal(["mandatory"]);
+    });
+
     it("passes a release without values", async () => {
         expect(await findings("no-crd-from-later-phase", RELEASE, release(), INGRESS)).to.deep.equal([]);
     });
@@ -118,7 +144,10 @@ describe("policy no-crd-from-later-phase", () => {
         });
         const f = await findings("no-crd-from-later-phase", RELEASE, operator(true), GITOPS);
         expect(f.map((x) => x.message)).to.have.length(1);
-        expect(f[0].message).to.contain("serviceMonitor.create").and.contain("gitops-phase");
+        expect(f[0].message).to.equal(
+            "flux-operator's serviceMonitor.create makes it emit a ServiceMonitor (monitoring.coreos.com), whose CRD the monitoring Kustomization (Flux) installs only after every phase; the gitops-phase release would fail on an unknown kind. " +
+                "Fix: leave serviceMonitor.create false until the monitoring Kustomization (Flux) comes before this phase; ship the ServiceMonitor from a later Kustomization instead.",
+        );
         expect(await findings("no-crd-from-later-phase", RELEASE, operator(false), GITOPS)).to.deep.equal([]);
     });
 

@@ -22,11 +22,17 @@ describe("foundation objects against upstream schemas", () => {
     const config = validateConfig(raw(devSections())).config!;
 
     it("the Cilium values validate against Cilium 1.19.4's values.schema.json", () => {
-        expect(valuesErrors("cilium", "1.19.4", ciliumValues(config.cluster, config.cilium))).to.deep.equal([]);
+        expect(valuesErrors("cilium", "1.19.4", ciliumValues(config.cluster, config.cilium, config.gateway))).to.deep.equal([]);
     });
 
     it("the cert-manager values validate against v1.21.1's values.schema.json", () => {
-        expect(valuesErrors("cert-manager", "v1.21.1", certManagerValues(config.certManager, config.cluster))).to.deep.equal([]);
+        expect(
+            valuesErrors(
+                "cert-manager",
+                "v1.21.1",
+                certManagerValues(config.certManager, config.cluster, { gatewayApi: config.gateway.enabled }),
+            ),
+        ).to.deep.equal([]);
     });
 
     it("the FluxInstance and GitRepository conform to their strict CRD schemas", () => {

@@ -247,6 +247,7 @@ function everyKey(): Json {
         kubeContext: "admin@home-ops",
         identity: "6f1c2a4e-3b5d-4c7e-9f8a-0b1c2d3e4f5a",
         apiServerAliases: ["https://172.29.51.11:6443"],
+        talosConfig: "talos/controlplane.yaml",
     });
     c[`${NS}:cilium`] = {
         ...chart("cilium"),
@@ -307,12 +308,26 @@ function everyKey(): Json {
         dns01SelfCheck: { nameservers: ["9.9.9.9:53", "https://dns.google/dns-query"], use: "always" },
     };
     c[`${NS}:ingressNginx`] = {
+        enabled: true,
         ...chart("ingress-nginx"),
         replicas: 2,
         loadBalancer: { pool: "a", ip: "172.29.52.201", externalTrafficPolicy: "Local" },
         ingressClass: { name: "nginx", default: false },
         metrics: false,
         defaultCertificate: { issuer: "le", dnsNames: ["*.example.com"], secretName: "default-tls" },
+    };
+    c[`${NS}:gateway`] = {
+        enabled: true,
+        className: "edge",
+        name: "shared",
+        namespace: "gateway",
+        gatewayApi: { version: "v1.4.1", crds: "existing" },
+        loadBalancer: { pool: "a", ip: "172.29.52.202", externalTrafficPolicy: "Cluster" },
+        listeners: [
+            { name: "https", hostname: "*.example.com", port: 443, protocol: "HTTPS", issuer: "le", certificateSecret: "wildcard-tls" },
+        ],
+        httpsRedirect: true,
+        allowedRoutes: { namespaces: { from: "Selector", selector: SELECTOR } },
     };
     c[`${NS}:flux`] = {
         ...chart("flux-operator"),
@@ -347,6 +362,7 @@ function everyKey(): Json {
                         wait: false,
                         healthChecks: [{ apiVersion: "apps/v1", kind: "Deployment", name: "app", namespace: "apps" }],
                         notOwnedByPlatform: true,
+                        critical: false,
                     },
                 ],
             },
@@ -473,6 +489,7 @@ describe("docs/configuration.md", () => {
             "coredns",
             "certManager",
             "ingressNginx",
+            "gateway",
             "flux",
             "gates",
             "lifecycle",

@@ -1,4 +1,4 @@
-import { ownedComponents, twoOwners } from "../checks/gitops-owners";
+import { ownedComponents, ownershipOf, twoOwners } from "../checks/gitops-owners";
 import type { PlatformConfig } from "../config";
 import { versionAtLeast } from "../config/cilium";
 import { clusterDomainFix } from "../gates/dns";
@@ -360,7 +360,7 @@ function twoOwnerFindings(ctx: RuleContext): Finding[] {
         }
     }
     // A Kustomization named for, or pointing at, a component this program deploys, whatever its inventory says.
-    const owned = ownedComponents(ctx.config.cluster);
+    const owned = ownedComponents(ownershipOf(ctx.config));
     const plannedKs = new Set(ctx.planned.objects.filter((o) => o.kind === "Kustomization").map((o) => `${o.namespace}/${o.name}`));
     const handedOver = new Set([...byOwner.values()].map((e) => e.owner.appliedBy && fluxName(e.owner.appliedBy)).filter(Boolean));
     for (const ks of ctx.flux.kustomizations) {

@@ -16,6 +16,7 @@ import {
 } from "../values/cilium-objects";
 import { clusterFamilies } from "../config/cluster";
 import { clusterCidrs } from "./cluster";
+import { inContext, platformPools, platformUsers } from "./severity";
 import type { Check } from "./types";
 
 // Checks over the BGP and L2 objects. The predicates read the objects
@@ -227,18 +228,25 @@ function peerAddresses(config: PlatformConfig): Problem[] {
         );
     }
     const nodes = clusterCidrs(config.cluster, ["nodeSubnets"]);
-    bgp.peers.forEach((p, i) => {
-        // A router reached through another router is fine once eBGP multihop
-        // allows it; iBGP sessions are not limited to one hop.
+    // A router reached through another router is fine once eBGP multihop
+    // allows it; iBGP sessions are not limited to one hop.
+    const unreachable = bgp.peers.filter((p) => {
         const multihop = (bgp.peerConfigs.find((pc) => pc.name === p.peerConfig)?.ebgpMultihop ?? 1) > 1;
-        if (multihop || p.asn === bgp.localASN || nodes.some((n) => contains(n.cidr, p.address))) return;
+        return !(multihop || p.asn === bgp.localASN || nodes.some((n) => contains(n.cidr, p.address)));
+    });
+    const reliedOn = bgpOnlyPlatformPools(config, unreachable.length);
+    bgp.peers.forEach((p, i) => {
+        if (!unreachable.includes(p)) return;
         problems.push(
-            warning(
-                "bgp-peer-outside-node-subnets",
-                path(i),
-                `is in none of talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); with Cilium's default eBGP TTL of 1 the session cannot reach it`,
-                `peer with a router on the nodes' network, add its network to cluster.nodeSubnets, or set ebgpMultihop on ${configPath(["cilium", "bgp", "peerConfigs"])} entry '${p.peerConfig}'`,
-                p.address,
+            inContext(
+                warning(
+                    "bgp-peer-outside-node-subnets",
+                    path(i),
+                    `is in none of talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); with Cilium's default eBGP TTL of 1 the session cannot reach it`,
+                    `peer with a router on the nodes' network, add its network to cluster.nodeSubnets, or set ebgpMultihop on ${configPath(["cilium", "bgp", "peerConfigs"])} entry '${p.peerConfig}'`,
+                    p.address,
+                ),
+                reliedOn,
             ),
         );
     });
@@ -368,20 +376,35 @@ function announcements(config: PlatformConfig): Problem[] {
     });
     // A pool of a family the cluster does not run is already an error (lb-pool-families).
     const run = clusterFamilies(config.cluster);
+    const platform = platformPools(config);
     return gaps
         .flatMap((g) => {
             const families = g.families.filter((f) => run.has(f));
             return families.length ? [{ ...g, families }] : [];
         })
         .map((g) =>
-            warning(
-                "lb-pool-not-announced",
-                configPath(["cilium", "loadBalancerPools", g.pool]),
-                unannouncedPoolMessage(g.name, g.families),
-                announcementFix(config, g.families),
-                objects.pools[g.pool].spec.blocks?.map(blockText),
+            inContext(
+                warning(
+                    "lb-pool-not-announced",
+                    configPath(["cilium", "loadBalancerPools", g.pool]),
+                    unannouncedPoolMessage(g.name, g.families),
+                    announcementFix(config, g.families),
+                    objects.pools[g.pool].spec.blocks?.map(blockText),
+                ),
+                platformUsers(platform, g.name),
             ),
         );
+}
+
+/** Why unreachable BGP peers break the platform: a platform pool that only BGP could announce, when no peer can be reached. */
+function bgpOnlyPlatformPools(config: PlatformConfig, unreachable: number): string | undefined {
+    const peers = config.cilium.bgp?.peers ?? [];
+    if (!peers.length || unreachable < peers.length) return undefined;
+    const objects = ciliumObjects(config.cluster, config.cilium);
+    const l2 = objects.l2Policies.map((o) => o.spec);
+    const platform = platformPools(config);
+    const bgpOnly = objects.pools.filter((p) => platform.has(p.metadata.name) && !l2Announces(p.spec, l2)).map((p) => p.metadata.name);
+    return bgpOnly.length ? `${platformUsers(platform, bgpOnly[0])}, which only BGP announces, and no peer can be reached` : undefined;
 }
 
 export const bgpChecks: Check[] = [

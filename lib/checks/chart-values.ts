@@ -14,6 +14,7 @@ import { COREDNS_VALUE_KEYS } from "../values/coredns";
 import { INGRESS_NGINX_VALUE_KEYS } from "../values/ingress-nginx";
 import { switchOn, ValueKeys, valueTypeProblems } from "../values/read";
 import { featureKeys, Release, releases } from "./crd-order";
+import { inContext } from "./severity";
 import type { Check } from "./types";
 
 /** The keys of each chart's merged values that this program's builders and checks read. */
@@ -191,10 +192,15 @@ function unknownKeyProblems(r: Release, data: ChartData, skip: Set<string>): Pro
             : other.length
               ? `the chart has this key at ${other.join(", ")}: move it there`
               : `remove it, or look the key up in the values.yaml of the ${chartName(r)} chart`;
-        const message = userSet(r, at)
-            ? `is not a key of the ${chartName(r)} chart: its values.yaml neither sets nor documents it, so Helm passes it on and the chart ignores it`
-            : `is set by talos-platform, but the ${chartName(r)} chart has no such key and ignores it`;
-        return [warning("unknown-chart-value", key, message, fix, valueAt(r.values, at.join(".")))];
+        const mine = !userSet(r, at);
+        const message = mine
+            ? `is set by talos-platform, but the ${chartName(r)} chart has no such key and ignores it`
+            : `is not a key of the ${chartName(r)} chart: its values.yaml neither sets nor documents it, so Helm passes it on and the chart ignores it`;
+        // A key the program sets is one its own rules and gates take as in effect: ignored, they describe a cluster that will not run.
+        const reliedOnBy = mine
+            ? `talos-platform sets it for the ${r.phase} phase, and its checks and gates take it as in effect`
+            : undefined;
+        return [inContext(warning("unknown-chart-value", key, message, fix, valueAt(r.values, at.join("."))), reliedOnBy)];
     });
 }
 

@@ -7,6 +7,7 @@ import { apiGroup, BUILT_IN_GROUPS, renderedObjects } from "../charts/rendered";
 import { ciliumValues } from "../values/cilium";
 import { certManagerValues } from "../values/cert-manager";
 import { corednsValues } from "../values/coredns";
+import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
 import { fluxOperatorValues } from "../values/flux";
 import { ingressNginxValues } from "../values/ingress-nginx";
 import { KIND, readValue, switchOn, ValueKeys } from "../values/read";
@@ -174,7 +175,7 @@ export function releases(config: PlatformConfig): Release[] {
             section: "cilium",
             chart: "cilium",
             phase: "network",
-            values: ciliumValues(cluster, config.cilium),
+            values: ciliumValues(cluster, config.cilium, config.gateway),
             config: config.cilium,
         },
     ];
@@ -183,7 +184,8 @@ export function releases(config: PlatformConfig): Release[] {
             section: "coredns",
             chart: "coredns",
             phase: "dns",
-            values: corednsValues(cluster, config.coredns),
+            // With the DNS-01 fallthrough and self-check resolvers, as the components get them: these are the values Helm receives.
+            values: corednsValues(cluster, config.coredns, { fallthrough: dns01FallthroughZones(config) }),
             config: config.coredns,
         });
     }
@@ -192,16 +194,23 @@ export function releases(config: PlatformConfig): Release[] {
             section: "certManager",
             chart: "cert-manager",
             phase: "certificates",
-            values: certManagerValues(config.certManager, cluster),
+            values: certManagerValues(config.certManager, cluster, {
+                recursiveNameservers: dns01RecursiveNameservers(config),
+                gatewayApi: config.gateway.enabled,
+            }),
             config: config.certManager,
         },
-        {
-            section: "ingressNginx",
-            chart: "ingress-nginx",
-            phase: "ingress",
-            values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
-            config: config.ingressNginx,
-        },
+        ...(config.ingressNginx.enabled
+            ? [
+                  {
+                      section: "ingressNginx" as const,
+                      chart: "ingress-nginx",
+                      phase: "ingress" as const,
+                      values: ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools),
+                      config: config.ingressNginx,
+                  },
+              ]
+            : []),
         { section: "flux", chart: "flux-operator", phase: "gitops", values: fluxOperatorValues(config.flux), config: config.flux },
     );
     return out;

@@ -175,7 +175,7 @@ function unusedWhileTalosRunsCoreDns(config: PlatformConfig): Problem[] {
         warning(
             "coredns-settings-unused",
             configPath(["coredns", set[0]]),
-            `has no effect: cluster.coreDnsDisabled is false, so Talos runs CoreDNS and this program only gates on it ${
+            `has no effect: cluster.coreDnsDisabled is false, so Talos runs CoreDNS and this program only gates on it${
                 set.length > 1
                     ? ` (nor do ${set
                           .slice(1)

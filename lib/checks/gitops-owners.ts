@@ -21,15 +21,35 @@ export interface OwnedComponent {
     aliases: string[];
 }
 
-/** The settings that decide who owns what: Talos runs CoreDNS unless cluster.coreDnsDisabled. */
-export type Ownership = Pick<ClusterConfig, "coreDnsDisabled">;
+/**
+ * The settings that decide who owns what: Talos runs CoreDNS unless
+ * cluster.coreDnsDisabled; this program deploys ingress-nginx unless
+ * ingressNginx.enabled is false, and the Gateway API CRDs with the gateway
+ * on and gateway.gatewayApi.crds: install.
+ */
+export type Ownership = Pick<ClusterConfig, "coreDnsDisabled"> & {
+    /** @default true */
+    ingressNginx?: boolean;
+    /** @default false */
+    gatewayApiCrds?: boolean;
+};
 
-const OWNED = new Map<boolean, readonly OwnedComponent[]>();
+/** A stack's ownership settings. */
+export function ownershipOf(config: Pick<PlatformConfig, "cluster" | "ingressNginx" | "gateway">): Required<Ownership> {
+    return {
+        coreDnsDisabled: config.cluster.coreDnsDisabled,
+        ingressNginx: config.ingressNginx.enabled,
+        gatewayApiCrds: config.gateway.enabled && config.gateway.gatewayApi.crds === "install",
+    };
+}
+
+const OWNED = new Map<string, readonly OwnedComponent[]>();
 
 /** What this program or Talos deploys, so Flux must not, for this cluster. */
 export function ownedComponents(o: Ownership): readonly OwnedComponent[] {
-    let owned = OWNED.get(o.coreDnsDisabled);
-    if (!owned) OWNED.set(o.coreDnsDisabled, (owned = listOwned(o)));
+    const key = `${o.coreDnsDisabled}/${o.ingressNginx ?? true}/${o.gatewayApiCrds ?? false}`;
+    let owned = OWNED.get(key);
+    if (!owned) OWNED.set(key, (owned = listOwned(o)));
     return owned;
 }
 
@@ -44,6 +64,9 @@ function listOwned(o: Ownership): OwnedComponent[] {
     });
     const coredns = own("coredns", "coredns", "dns", "CoreDNS", ["coredns", "kube-dns"]);
     return [
+        ...(o.gatewayApiCrds
+            ? [own("gateway-api", "gateway", "network", "the Gateway API CRDs", ["gateway-api", "gateway-api-crds", "gatewayapi"])]
+            : []),
         own("cilium", "cilium", "network", "Cilium, its LoadBalancer IP pools and BGP", [
             "cilium",
             "bgp",
@@ -59,7 +82,10 @@ function listOwned(o: Ownership): OwnedComponent[] {
             "cluster-issuers",
             "cluster-issuer",
         ]),
-        own("ingress-nginx", "ingressNginx", "ingress", "ingress-nginx", ["ingress-nginx", "nginx-ingress"]),
+        // Turned off here, ingress-nginx is anybody's to deploy (GitOps included).
+        ...(o.ingressNginx === false
+            ? []
+            : [own("ingress-nginx", "ingressNginx", "ingress", "ingress-nginx", ["ingress-nginx", "nginx-ingress"])]),
         own("flux", "flux", "gitops", "the Flux controllers: flux-operator and its FluxInstance", [
             "flux-system",
             "flux-operator",
@@ -229,7 +255,7 @@ const ksPath = (i: number, j: number, ...rest: Array<string | number>) => config
  * and paths above such components (warnings), unless notOwnedByPlatform.
  */
 export function singleOwner(config: PlatformConfig): Problem[] {
-    const owned = ownedComponents(config.cluster);
+    const owned = ownedComponents(ownershipOf(config));
     const problems: Problem[] = [];
     config.flux.phases.forEach((p, i) =>
         p.kustomizations.forEach((k, j) => {

@@ -133,7 +133,20 @@ function dependencies(flux: FluxConfig): Problem[] {
                             d,
                         ),
                     );
-                } else if (target.phase === i) edges.push({ to: d, path });
+                } else {
+                    const dep = flux.phases[target.phase].kustomizations[target.index];
+                    if (k.critical && !dep.critical) {
+                        problems.push(
+                            error(
+                                path,
+                                `names ${d}, which is marked critical: false, but ${k.name} is critical: Flux holds ${k.name} back until ${d} is Ready, and everything after ${k.name} waits for it, so ${d} would be a barrier after all`,
+                                `set ${ksPath(i, j, "critical")} to false too, remove ${d} from the list, or make ${d} critical again`,
+                                d,
+                            ),
+                        );
+                    }
+                    if (target.phase === i) edges.push({ to: d, path });
+                }
             });
             samePhase.set(k.name, edges);
         }),

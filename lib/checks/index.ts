@@ -7,6 +7,7 @@ import { crdOrderChecks } from "./crd-order";
 import { crossPhaseChecks } from "./cross-phase";
 import { dnsChecks } from "./dns";
 import { dns01Checks } from "./dns01";
+import { gatewayChecks } from "./gateway";
 import { gateChecks } from "./gates";
 import { ingressChecks } from "./ingress";
 import { ingressAnnotationChecks } from "./ingress-annotations";
@@ -30,6 +31,7 @@ export const CHECKS: Check[] = [
     ...certificateChecks,
     ...dns01Checks,
     ...ingressChecks,
+    ...gatewayChecks,
     ...chartValueChecks,
     ...crdOrderChecks,
     ...lbPoolChecks,

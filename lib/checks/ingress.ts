@@ -26,6 +26,7 @@ export function poolRanges(pool: LbPoolConfig): Range[] {
 }
 
 function poolChecks(config: PlatformConfig): Problem[] {
+    if (!config.ingressNginx.enabled) return [];
     const { loadBalancer } = config.ingressNginx;
     const pools = config.cilium.loadBalancerPools;
     const problems: Problem[] = [];
@@ -97,6 +98,7 @@ export const INGRESS_REPLICAS: ReplicaRule = {
 };
 
 function replicas(config: PlatformConfig): Problem[] {
+    if (!config.ingressNginx.enabled) return [];
     const v = ingressNginxValues(config.ingressNginx, config.cilium.loadBalancerPools);
     // A DaemonSet runs one controller per node; the count does not apply.
     if ((readValue(v, "controller.kind", KIND.string) ?? "Deployment") !== "Deployment") return [];

@@ -97,7 +97,7 @@ function issuerReferences(config: PlatformConfig): Problem[] {
             );
         }
     };
-    const dc = config.ingressNginx.defaultCertificate;
+    const dc = config.ingressNginx.enabled ? config.ingressNginx.defaultCertificate : undefined;
     if (dc)
         check(
             configPath(["ingressNginx", "defaultCertificate", "issuer"]),

@@ -4,10 +4,13 @@ import { Values, valueAt } from "../merge";
 import { contains } from "../net";
 import { configPath, error, Problem } from "../problems";
 import type { LbPoolConfig } from "../config/cilium";
+import { ciliumValues } from "../values/cilium";
 import { ciliumServices } from "../values/cilium-services";
 import { corednsServices } from "../values/coredns";
 import { ingressNginxServices, LB_IPS_ANNOTATION } from "../values/ingress-nginx";
 import { serviceFamilies, type EmittedService } from "../values/services";
+import { gatewayServices } from "../values/gateway";
+import { KIND, readValue } from "../values/read";
 import { l2PolicyObjects, poolObject } from "../values/cilium-objects";
 import { apiGroup, renderedObjects } from "../charts/rendered";
 import { l2Announces } from "./bgp";
@@ -20,8 +23,39 @@ function segments(dotted: string): Array<string | number> {
     return dotted.split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
 }
 
+/**
+ * Every LoadBalancer Service the platform renders: the charts', and the one
+ * Cilium creates for the Gateway (its labels and address come from the
+ * typed `gateway.loadBalancer` keys).
+ */
+export function loadBalancerServices(config: PlatformConfig): EmittedService[] {
+    const pools = config.cilium.loadBalancerPools;
+    const gatewayPolicy = readValue(
+        ciliumValues(config.cluster, config.cilium, config.gateway),
+        "gatewayAPI.externalTrafficPolicy",
+        KIND.string,
+    );
+    return [
+        ...ciliumServices(config.cluster, config.cilium),
+        ...corednsServices(config.cluster, config.coredns),
+        ...(config.ingressNginx.enabled ? ingressNginxServices(config.ingressNginx, pools) : []),
+        ...gatewayServices(config.gateway, pools, gatewayPolicy || "Cluster"),
+        ...renderedServices(config),
+    ];
+}
+
+/** The pool a Service's typed `loadBalancer.pool` key names, for the two Services that have one. */
+function typedPool(s: EmittedService, config: PlatformConfig): string | undefined {
+    if (s.section === "gateway") return config.gateway.loadBalancer.pool;
+    if (s.section === "ingressNginx" && s.name === "ingress-nginx-controller") return config.ingressNginx.loadBalancer.pool;
+    return undefined;
+}
+
 /** Where to tell the user to fix the labels of an emitted Service, and what is there now. */
 function labelsKey(s: EmittedService, config: PlatformConfig): { key: string; value: unknown; typed: boolean } {
+    // The Gateway's labels come from its pool alone: there is no values key to set them.
+    if (s.section === "gateway")
+        return { key: configPath(["gateway", "loadBalancer", "pool"]), value: config.gateway.loadBalancer.pool, typed: true };
     const sectionValues = (config[s.section] as { values: Values }).values;
     const userLabels = valueAtPath(sectionValues, segments(s.labelsKey));
     if (s.section === "ingressNginx" && s.name === "ingress-nginx-controller" && userLabels === undefined) {
@@ -96,14 +130,16 @@ function noPoolFix(s: EmittedService, config: PlatformConfig, poolKey: boolean):
         return (
             `add a pool and announce it, e.g. cilium.loadBalancerPools: [{ name: lan, blocks: [{ start: <first>, stop: <last> }] }] ` +
             `with cilium.l2Announcements: [{ name: lan, pools: [lan] }] (or a BGP peer under cilium.bgp); ` +
-            `or, without LoadBalancer addresses, set ${configPath([s.section, "values", ...segments(s.typeKey)])} to NodePort`
+            (s.section === "gateway"
+                ? `or turn the gateway off (${configPath(["gateway", "enabled"])}: false): Cilium serves a Gateway on a LoadBalancer address`
+                : `or, without LoadBalancer addresses, set ${configPath([s.section, "values", ...segments(s.typeKey)])} to NodePort`)
         );
     }
     const candidates = poolsFor(s, pools);
     const families = (s.families ?? []).map((f) => (f === "ipv4" ? "IPv4" : "IPv6")).join("/");
     if (!candidates.length) return `add a pool with an ${families} block under cilium.loadBalancerPools; none of the pools has one`;
     const names = candidates.map((p) => p.name).join(", ");
-    const named = poolKey ? pools.find((p) => p.name === config.ingressNginx.loadBalancer.pool) : undefined;
+    const named = poolKey ? pools.find((p) => p.name === typedPool(s, config)) : undefined;
     if (named) {
         // The program labels the Service from matchLabels and In expressions only.
         const others = candidates.filter((p) => p !== named).map((p) => p.name);
@@ -116,9 +152,13 @@ function noPoolFix(s: EmittedService, config: PlatformConfig, poolKey: boolean):
                 .filter((e) => !selects({ matchExpressions: [e] }, labels))
                 .map((e) => `${e.key} ${e.operator}${e.values?.length ? ` (${e.values.join(", ")})` : ""}`),
         ];
+        const where =
+            s.section === "gateway"
+                ? "name a pool whose selector those can satisfy"
+                : "set the labels it needs under ingressNginx.values.controller.service.labels";
         return (
             `pool ${named.name}'s serviceSelector (${failing.join("; ")}) does not hold for the Service's labels, and only matchLabels and ` +
-            `In expressions become labels: set the labels it needs under ingressNginx.values.controller.service.labels${others.length ? `, or name another pool (${others.join(", ")})` : ""}`
+            `In expressions become labels: ${where}${others.length ? `, or name another pool (${others.join(", ")})` : ""}`
         );
     }
     const meant = candidates.find((p) => Object.entries(p.serviceSelector?.matchLabels ?? {}).some(([k, v]) => s.annotations[k] === v));
@@ -134,12 +174,7 @@ function noPoolFix(s: EmittedService, config: PlatformConfig, poolKey: boolean):
 function poolSelection(config: PlatformConfig): Problem[] {
     const pools = config.cilium.loadBalancerPools;
     const problems: Problem[] = [];
-    const services = [
-        ...ciliumServices(config.cluster, config.cilium),
-        ...corednsServices(config.cluster, config.coredns),
-        ...ingressNginxServices(config.ingressNginx, pools),
-        ...renderedServices(config),
-    ].filter((s) => s.type === "LoadBalancer" && s.wellTyped);
+    const services = loadBalancerServices(config).filter((s) => s.type === "LoadBalancer" && s.wellTyped);
     for (const s of services) {
         const what = `the LoadBalancer Service ${s.namespace}/${s.name}`;
         // With no pool at all, the missing pools are the key to name, not the Service's selector.
@@ -177,14 +212,20 @@ function poolSelection(config: PlatformConfig): Problem[] {
             .split(",")
             .map((x) => x.trim())
             .filter(Boolean);
-        const typed = s.section === "ingressNginx" && ips.length === 1 && ips[0] === config.ingressNginx.loadBalancer.ip;
-        // ingress-lb-pool already checks the typed address against the pool it names.
-        if (typed && matching[0].name === config.ingressNginx.loadBalancer.pool) continue;
+        const typedIp =
+            s.section === "gateway"
+                ? config.gateway.loadBalancer.ip
+                : s.section === "ingressNginx"
+                  ? config.ingressNginx.loadBalancer.ip
+                  : undefined;
+        const typed = typedIp !== undefined && ips.length === 1 && ips[0] === typedIp;
+        // ingress-lb-pool and gateway-lb-pool already check the typed address against the pool it names.
+        if (typed && matching[0].name === typedPool(s, config)) continue;
         for (const ip of ips.filter((x) => !poolRanges(matching[0]).some((r) => contains(r, x)))) {
             problems.push(
                 error(
                     typed
-                        ? configPath(["ingressNginx", "loadBalancer", "ip"])
+                        ? configPath([s.section, "loadBalancer", "ip"])
                         : configPath([s.section, "values", ...segments(s.annotationsKey), LB_IPS_ANNOTATION]),
                     `asks for ${ip} for ${what}, outside ${matching[0].name}, the only pool that selects it; Cilium would leave it pending`,
                     `pick an address from pool ${matching[0].name}`,
@@ -198,6 +239,12 @@ function poolSelection(config: PlatformConfig): Problem[] {
 
 /** The key that sets a Service's externalTrafficPolicy: the typed ingressNginx key unless the values override it. */
 function trafficPolicyKey(s: EmittedService, config: PlatformConfig): string {
+    if (s.section === "gateway") {
+        // Cilium applies one policy to every Gateway's Service, from its own values.
+        return valueAt(config.cilium.values, "gatewayAPI.externalTrafficPolicy") === undefined
+            ? configPath(["gateway", "loadBalancer", "externalTrafficPolicy"])
+            : configPath(["cilium", "values", "gatewayAPI", "externalTrafficPolicy"]);
+    }
     const typed = s.section === "ingressNginx" && s.trafficPolicyKey === "controller.service.externalTrafficPolicy";
     if (typed && valueAt(config.ingressNginx.values, s.trafficPolicyKey!) === undefined)
         return configPath(["ingressNginx", "loadBalancer", "externalTrafficPolicy"]);
@@ -215,12 +262,9 @@ function l2TrafficPolicy(config: PlatformConfig): Problem[] {
     const pools = config.cilium.loadBalancerPools;
     const entries = config.cilium.l2Announcements;
     if (!entries.length) return [];
-    const services = [
-        ...ciliumServices(config.cluster, config.cilium),
-        ...corednsServices(config.cluster, config.coredns),
-        ...ingressNginxServices(config.ingressNginx, pools),
-        ...renderedServices(config),
-    ].filter((s) => s.type === "LoadBalancer" && s.wellTyped && s.externalTrafficPolicy === "Local" && s.trafficPolicyKey);
+    const services = loadBalancerServices(config).filter(
+        (s) => s.type === "LoadBalancer" && s.wellTyped && s.externalTrafficPolicy === "Local" && s.trafficPolicyKey,
+    );
     const problems: Problem[] = [];
     for (const s of services) {
         // Only a Service one pool selects has a pool to blame; the rest is lb-pool-selection's.

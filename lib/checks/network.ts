@@ -7,6 +7,7 @@ import type { PlatformConfig } from "../config";
 import { clusterFamilies } from "../config/cluster";
 import { clusterCidrs, SubnetKind } from "./cluster";
 import { l2Announces } from "./bgp";
+import { inContext, platformPools, platformUsers } from "./severity";
 import type { Check } from "./types";
 
 /** The pod IPAM mode Cilium will actually run, after the escape hatch. */
@@ -142,15 +143,19 @@ function poolFamilies(config: PlatformConfig): Problem[] {
 function l2PoolsOnNodeNetwork(config: PlatformConfig): Problem[] {
     const arp = l2Pools(config);
     const nodes = clusterCidrs(config.cluster, ["nodeSubnets"]);
+    const platform = platformPools(config);
     return poolRanges(config)
         .filter((r) => arp.has(r.pool!) && r.range.family === "ipv4" && !nodes.some((n) => contained(r.range, n.cidr)))
         .map((r) =>
-            warning(
-                "l2-pool-outside-node-subnets",
-                r.path,
-                `is announced by ARP (cilium.l2Announcements) but lies outside talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); routers only ARP for addresses on their connected networks`,
-                "take the pool's addresses from the nodes' network, outside its DHCP range, or announce the pool with BGP",
-                r.text,
+            inContext(
+                warning(
+                    "l2-pool-outside-node-subnets",
+                    r.path,
+                    `is announced by ARP (cilium.l2Announcements) but lies outside talos-platform:cluster.nodeSubnets (${config.cluster.nodeSubnets.join(", ")}); routers only ARP for addresses on their connected networks`,
+                    "take the pool's addresses from the nodes' network, outside its DHCP range, or announce the pool with BGP",
+                    r.text,
+                ),
+                platformUsers(platform, r.pool!),
             ),
         );
 }

@@ -94,6 +94,11 @@ export const clusterSchema = z
                 "Talos `machine.features.hostDNS.forwardKubeDNSToHost`. With Cilium's `bpf.masquerade` it needs `bpf.hostLegacyRouting`, which the Cilium values then turn on.",
             defaultText: "Talos ≥ 1.8's default",
         }),
+        talosConfig: z.string().min(1).optional().meta({
+            description:
+                "A Talos configuration to read the other facts from: the control plane's machine configuration (`controlplane.yaml`, also a Talos 1.13 multi-document one) or talhelper's `talconfig.yaml`, relative to the stack file's directory (the project directory, where `pulumi up` resolves it too). The plan then takes `name`, `apiEndpoint`, `dnsDomain`, `podSubnets`, `serviceSubnets`, `kubeProxyDisabled`, `coreDnsDisabled`, `kubePrism` and `forwardKubeDNSToHost` from it, with Talos' own default for a field it leaves out; a fact given here too must agree with it, or the plan refuses it, naming both. The file is validated against the Talos v1.13 config schema; only those fields are read from it: its certificates, keys and tokens are parsed, never kept, and never shown, even in an error. The plan's header and its JSON (`cluster.sources`) say where each fact came from.",
+            defaultText: "none: the facts are the keys of this section",
+        }),
         kubeContext: z.string().min(1).optional().meta({
             description:
                 "kubeconfig context for the Kubernetes provider and the gate checker. `pulumi up` checks that its cluster is this stack's (its server among the stack's API server addresses, its kube-system UID the stack's) before the first change, and gives the provider the context it checked.",

@@ -74,6 +74,11 @@ export const kustomizationSchema = z.strictObject({
         .array(healthCheck)
         .default([])
         .meta({ description: "Objects whose health makes it Ready; read only when `wait` is false.", defaultText: "none" }),
+    critical: z.boolean().default(true).meta({
+        description:
+            "Whether later phases wait for it. `false` (monitoring, dashboards): the next Flux phase does not list it in its generated Flux `dependsOn`, Pulumi does not wait for it to be Ready (no `pulumi.com/waitFor`), and the gitops gate reports it without failing on it. A critical Kustomization that names a non-critical one in `dependsOn` is refused: it would make it a barrier after all.",
+        defaultText: "a barrier for every later phase",
+    }),
     notOwnedByPlatform: z.boolean().default(false).meta({
         description:
             "Says that this Kustomization applies nothing this program or Talos deploys although its name or path suggests so. It silences the two-owners error and warning, and the policy `flux-single-owner` (through the annotation `talos-platform/not-owned-by-platform`). Check the repository before setting it.",

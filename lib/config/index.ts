@@ -7,10 +7,12 @@ import { ciliumSchema } from "./cilium";
 import { clusterSchema } from "./cluster";
 import { corednsSchema } from "./coredns";
 import { fluxSchema } from "./flux";
+import { gatewaySchema } from "./gateway";
 import { gatesSchema } from "./gates";
 import { ingressNginxSchema } from "./ingress-nginx";
 import { lifecycleSchema } from "./lifecycle";
 import { issueToProblems } from "./issues";
+import { ClusterSources, withTalosFacts } from "../talos/cluster";
 
 /** Every structured key under `talos-platform:`, with its schema. */
 export const SECTIONS = {
@@ -19,6 +21,7 @@ export const SECTIONS = {
     coredns: corednsSchema.prefault({}),
     certManager: certManagerSchema.prefault({}),
     ingressNginx: ingressNginxSchema.prefault({}),
+    gateway: gatewaySchema.prefault({}),
     flux: fluxSchema.prefault({}),
     gates: gatesSchema,
     lifecycle: lifecycleSchema.prefault({}),
@@ -38,6 +41,8 @@ export interface RawConfig {
     sections: Partial<Record<string, unknown>>;
     /** Other keys under talos-platform:, without the namespace. */
     otherKeys: Record<string, { secret: boolean }>;
+    /** Where a relative cluster.talosConfig starts. @default the working directory */
+    baseDir?: string;
 }
 
 export interface CheckContext {
@@ -45,12 +50,16 @@ export interface CheckContext {
     secretKeys: ReadonlySet<string>;
     /** Top-level keys stored in plain text (outside the sections). */
     plainKeys: ReadonlySet<string>;
+    /** Where each cluster fact came from (a Talos configuration, the section, a default), when the section could be read. */
+    clusterSources?: ClusterSources;
 }
 
 export interface Validation {
     /** Present only when there are no errors. */
     config?: PlatformConfig;
     problems: Problem[];
+    /** Where each Talos fact came from; present when the cluster section could be read. */
+    clusterSources?: ClusterSources;
 }
 
 /**
@@ -60,11 +69,20 @@ export interface Validation {
 export function validateConfig(raw: RawConfig): Validation {
     const problems: Problem[] = [];
     const parsed: Partial<PlatformConfig> = {};
+    let clusterSources: ClusterSources | undefined;
     for (const name of Object.keys(SECTIONS) as SectionName[]) {
         // Its value is unknown; the one problem to report is said below.
         if (raw.otherKeys[name]?.secret) continue;
         const schema = SECTIONS[name];
-        const value = raw.sections[name];
+        let value = raw.sections[name];
+        if (name === "cluster") {
+            // The facts of cluster.talosConfig, before the schema sees the section; a file that cannot be used stops the section here.
+            const talos = withTalosFacts(value, raw.baseDir ?? process.cwd());
+            problems.push(...talos.problems);
+            if (talos.problems.length) continue;
+            value = talos.value;
+            clusterSources = talos.sources;
+        }
         if (typeof value === "string") {
             problems.push(
                 error(
@@ -83,6 +101,7 @@ export function validateConfig(raw: RawConfig): Validation {
     const ctx: CheckContext = {
         secretKeys: new Set(Object.keys(raw.otherKeys).filter((k) => raw.otherKeys[k].secret)),
         plainKeys: new Set(Object.keys(raw.otherKeys).filter((k) => !raw.otherKeys[k].secret)),
+        clusterSources,
     };
     for (const key of Object.keys(raw.otherKeys).filter((k) => k in SECTIONS)) {
         problems.push(
@@ -101,7 +120,7 @@ export function validateConfig(raw: RawConfig): Validation {
     }
     problems.push(...skippedWarnings(skipped));
     const hasErrors = problems.some((p) => p.severity === "error");
-    return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems };
+    return { config: hasErrors ? undefined : (parsed as PlatformConfig), problems, clusterSources };
 }
 
 /** A value of the wrong kind also fails the checks meant for the right kind (a string's length against a list's maximum): report only the kind. */

@@ -6,6 +6,12 @@ const DNS_NAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 
 export const ingressNginxSchema = z
     .strictObject({
+        enabled: z
+            .boolean()
+            .default(true)
+            .describe(
+                "Install ingress-nginx. Set to false once every route has moved to the Gateway (`gateway`): the release, its default certificate and its checks go, and the ingress gate checks the Gateway alone.",
+            ),
         ...chartFields({
             chart: "ingress-nginx",
             repository: "https://kubernetes.github.io/ingress-nginx",
@@ -81,6 +87,6 @@ export const ingressNginxSchema = z
     .meta({
         title: "Ingress phase: ingress-nginx",
         description:
-            "ingress-nginx, on a LoadBalancer address from a Cilium pool, with its admission webhook on. ingress-nginx was retired upstream in March 2026 and gets no more security fixes: the plan reports this as the advisory finding `ingress-nginx-retired`, pointing to Gateway API, which Cilium can serve.",
+            "ingress-nginx, on a LoadBalancer address from a Cilium pool, with its admission webhook on. ingress-nginx was retired upstream in March 2026 and gets no more security fixes: the plan reports this as the advisory finding `ingress-nginx-retired`, pointing to the `gateway` section (Gateway API on Cilium) and, once that is on, saying what is left to move.",
     });
 export type IngressNginxConfig = z.output<typeof ingressNginxSchema>;

@@ -2,6 +2,7 @@ import { stringify } from "yaml";
 import { z } from "zod";
 import { CONFIG_NAMESPACE } from "../problems";
 import { SECTIONS, SectionName } from "./index";
+import { TALOS_FACTS } from "../talos/facts";
 import { KEY_NAME } from "./secrets";
 
 // The JSON Schema of a whole Pulumi.<stack>.yaml, generated from the zod
@@ -91,7 +92,12 @@ export function toJsonSchema(schema: z.ZodType): JsonSchema {
             if (def.type === "object" && jsonSchema.properties) {
                 const shape = (def as z.core.$ZodObjectDef).shape;
                 const required = Object.keys(shape).filter((key) => !z.safeParse(shape[key], undefined).success);
-                if (required.length) jsonSchema.required = required;
+                // cluster.talosConfig states the Talos facts: with it, they may be left out here.
+                const fromTalos = "talosConfig" in shape ? required.filter((k) => (TALOS_FACTS as readonly string[]).includes(k)) : [];
+                const always = required.filter((k) => !fromTalos.includes(k));
+                if (always.length) jsonSchema.required = always;
+                if (fromTalos.length)
+                    Object.assign(jsonSchema, { if: { not: { required: ["talosConfig"] } }, then: { required: fromTalos } });
             }
         },
     }) as JsonSchema;

@@ -66,8 +66,9 @@ export function typeText(node: JsonSchema): string {
 }
 
 /** A key's default cell: "required", or the default and what it does. */
-function defaultCell(node: JsonSchema, required: boolean): string {
+function defaultCell(node: JsonSchema, required: boolean, unlessTalos = false): string {
     if (required) return "required";
+    if (unlessTalos) return "required, unless `talosConfig` is set";
     // A map whose keys all have defaults: its rows below say them.
     const d = node.default;
     if (d && typeof d === "object" && !Array.isArray(d) && !Object.keys(d).length && node.properties && !node.defaultText) {
@@ -90,12 +91,13 @@ function nested(node: JsonSchema, path: string): [JsonSchema, string][] {
 export function keyRows(node: JsonSchema, path = ""): KeyRow[] {
     const rows: KeyRow[] = [];
     const required = new Set<string>(node.required ?? []);
+    const unlessTalos = new Set<string>(node.then?.required ?? []);
     for (const [key, child] of Object.entries<JsonSchema>(node.properties ?? {})) {
         const at = path ? `${path}.${key}` : key;
         rows.push({
             path: at,
             type: typeText(child),
-            default: defaultCell(child, required.has(key)),
+            default: defaultCell(child, required.has(key), unlessTalos.has(key)),
             description: child.description ?? "",
         });
         for (const [map, under] of nested(child, at)) rows.push(...keyRows(map, under));

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { configBaseDir } from "../cwd";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import { PlatformConfig, RawConfig, SECTIONS, validateConfig, Validation } from "./index";
 import { foreignKeyProblems } from "./keys";
@@ -11,7 +12,7 @@ const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecr
 /** Reads every talos-platform: key from the running stack. */
 export function readStackConfig(): RawConfig {
     const prefix = CONFIG_NAMESPACE + ":";
-    const raw: RawConfig = { sections: {}, otherKeys: {} };
+    const raw: RawConfig = { sections: {}, otherKeys: {}, baseDir: configBaseDir() };
     for (const [fullKey, text] of Object.entries(pulumi.runtime.allConfig())) {
         if (!fullKey.startsWith(prefix)) continue;
         const key = fullKey.slice(prefix.length);
@@ -38,7 +39,7 @@ function parseJsonOrText(text: string): unknown {
 export function validateStack(raw?: RawConfig, keys: readonly string[] = raw ? [] : Object.keys(pulumi.runtime.allConfig())): Validation {
     const validation = validateConfig(raw ?? readStackConfig());
     const problems = [...foreignKeyProblems(keys), ...validation.problems];
-    return { config: problems.some((p) => p.severity === "error") ? undefined : validation.config, problems };
+    return { ...validation, config: problems.some((p) => p.severity === "error") ? undefined : validation.config, problems };
 }
 
 /**

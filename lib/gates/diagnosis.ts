@@ -20,7 +20,7 @@ export const PHASE_COMPONENTS: Record<Phase, string> = {
     network: "Cilium (Service routing, LB IPAM)",
     dns: "CoreDNS",
     certificates: "cert-manager (webhook, cainjector, ClusterIssuers)",
-    ingress: "ingress-nginx",
+    ingress: "ingress-nginx and the Gateway",
     gitops: "Flux (GitRepository, Kustomizations)",
 };
 

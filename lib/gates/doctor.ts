@@ -2,12 +2,12 @@ import { PHASES, Phase } from "../phases";
 import { checkGate, CheckerIo } from "./checker";
 import { formatDiagnosis } from "./diagnosis";
 import type { Kube } from "./kube";
-import type { GateOptions } from "./options";
+import type { GateName, GateOptions } from "./options";
 import { recoveryCheck, RecoveryResult, RecoveryTargets, renderRecovery } from "./recovery";
 import { apiServerLine, exitStatus, GateResult, seconds } from "./run";
 
-/** A link of the chain: a phase, or the announcements side link. */
-export type DoctorLink = Phase | "announcements";
+/** A link of the chain: a phase, the Gateway (in the ingress phase), or the announcements side link. */
+export type DoctorLink = Phase | "gateway" | "announcements";
 
 export interface DoctorResult {
     ok: boolean;
@@ -17,14 +17,16 @@ export interface DoctorResult {
     recovery?: RecoveryResult;
 }
 
-/** The ingress gate's options without its announcement steps, which the doctor shows as a link of their own. */
+/** The ingress gate's options without its Gateway and announcement steps, which the doctor shows as links of their own. */
 function ingressOnly(o: GateOptions["ingress"]): GateOptions["ingress"] {
-    return { ...o, bgpClusterConfig: undefined, bgpPools: undefined, l2Pools: undefined };
+    return { ...o, bgpClusterConfig: undefined, bgpPools: undefined, l2Pools: undefined, gateway: undefined };
 }
 
 /**
  * Runs the gates in recovery order and stops at the first broken link:
  * what comes after it cannot work, so checking it would only add noise.
+ * The ingress phase is two links when both serve: ingress-nginx, then the
+ * Gateway (pulumi up's ingress gate checks both, and GitOps waits for it).
  * BGP and L2 announcements are a side link after ingress (pulumi up's
  * ingress gate checks them): only clients outside the cluster need them, so
  * a broken one fails the doctor without stopping the chain.
@@ -42,15 +44,21 @@ export async function doctor(options: GateOptions, io: CheckerIo, kube: Kube, re
     const announced = announce.bgpClusterConfig !== undefined || (announce.l2Pools?.length ?? 0) > 0;
     let broken = false;
     let sideBroken = false;
+    const link = async <G extends GateName>(name: DoctorLink & G, o: GateOptions[G]) => {
+        if (broken) return void links.push({ phase: name });
+        io.out(`── ${name}\n`);
+        const result = await checkGate(name, o, io, kube);
+        links.push({ phase: name, result });
+        broken = !result.ok;
+    };
     for (const phase of PHASES) {
-        if (broken) links.push({ phase });
-        else {
-            io.out(`── ${phase}\n`);
-            const result = await checkGate(phase, phase === "ingress" ? ingressOnly(options.ingress) : options[phase], io, kube);
-            links.push({ phase, result });
-            broken = !result.ok;
+        if (phase !== "ingress") {
+            await link(phase, options[phase]);
+            continue;
         }
-        if (phase !== "ingress" || !announced) continue;
+        if (options.ingress.ingressNginx) await link("ingress", ingressOnly(options.ingress));
+        if (options.gateway.gateway) await link("gateway", options.gateway);
+        if (!announced) continue;
         if (broken) {
             links.push({ phase: "announcements", side: true });
             continue;

@@ -158,6 +158,22 @@ export function missingKustomizations(configured: string[], phase: string, items
         .filter((name) => !present.has(name));
 }
 
+/** Names of the phase's Kustomizations marked critical: false. */
+function nonCriticalIn(o: GitopsOptions, phase: string): string[] {
+    return (o.nonCritical ?? []).filter((e) => e.startsWith(`${phase}/`)).map((e) => e.slice(phase.length + 1));
+}
+
+/** What the gate says about the phase's non-critical Kustomizations that are missing or not Ready. */
+export function nonCriticalReport(o: GitopsOptions, phase: string, items: FluxObject[]): string[] {
+    const names = nonCriticalIn(o, phase);
+    const mine = items.filter((k) => names.includes(k.metadata?.name ?? ""));
+    const present = new Set(mine.map((k) => k.metadata?.name));
+    return [
+        ...names.filter((n) => !present.has(n)).map((n) => `Kustomization ${o.namespace}/${n}: not found`),
+        ...unreadyKustomizations(mine),
+    ];
+}
+
 /** The Kustomizations in `namespace`, with the label selector when given; none when the CRD is missing (404). */
 async function listKustomizations(kube: Kube, namespace: string, labelSelector?: string): Promise<FluxObject[]> {
     const list = ((await readOptional(
@@ -179,10 +195,20 @@ function fluxPhaseStep(o: GitopsOptions, index: number): Step {
         name: `Flux phase ${phase}: Kustomizations Ready`,
         async check({ kube }): Promise<StepResult> {
             // No Kustomization CRD (404) means none exist: the diagnosis says so.
-            const items = await listKustomizations(kube, o.namespace, labelSelector);
+            const all = await listKustomizations(kube, o.namespace, labelSelector);
+            // Non-critical Kustomizations are reported, never waited for: nothing after them depends on them.
+            const optional = new Set(nonCriticalIn(o, phase));
+            const items = all.filter((k) => !optional.has(k.metadata?.name ?? ""));
             const unready = unreadyKustomizations(items);
-            const missing = missingKustomizations(o.kustomizations, phase, items);
-            if (items.length && !unready.length && !missing.length) return { ok: true, detail: `${items.length} Ready` };
+            const missing = missingKustomizations(o.kustomizations, phase, items).filter((n) => !optional.has(n));
+            const barrier = items.length > 0 || optional.size > 0;
+            if (barrier && !unready.length && !missing.length) {
+                const report = nonCriticalReport(o, phase, all);
+                return {
+                    ok: true,
+                    detail: `${items.length} Ready${report.length ? `; not critical, not waited for: ${report.join("; ")}` : ""}`,
+                };
+            }
             const later = o.fluxPhases.slice(index + 1).map((p) => `Flux phase ${p}`);
             const missingLines = missing.map((n) => `Kustomization ${o.namespace}/${n}: not found with the label ${labelSelector}`);
             const waiting = [
@@ -246,13 +272,8 @@ function rootStep(o: GitopsOptions, root: string): Step {
 
 const nodeKey = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ""}/${name ?? ""}`;
 
-/**
- * Whether Git makes each Kustomization wait for each dependency declared
- * for it (`name=dep` entries): directly or through the Kustomizations it
- * waits for, since Flux holds one back until those it names are Ready. One
- * line per declared dependency that does not hold.
- */
-export function missingDependencies(items: FluxObject[], namespace: string, declared: string[], names: string[]): string[] {
+/** Whether Kustomization `from` waits in Git for `to`: directly or through those it names, as Flux holds one back until those are Ready. */
+function waitsFor(items: FluxObject[], namespace: string): (from: string, to: string) => boolean {
     const edges = new Map<string, string[]>();
     for (const k of items) {
         const ns = k.metadata?.namespace ?? namespace;
@@ -261,23 +282,34 @@ export function missingDependencies(items: FluxObject[], namespace: string, decl
             (k.spec?.dependsOn ?? []).map((d) => nodeKey(d.namespace ?? ns, d.name)),
         );
     }
-    const reaches = (from: string, to: string): boolean => {
+    return (from, to) => {
+        const target = nodeKey(namespace, to);
         const seen = new Set<string>();
-        const stack = [...(edges.get(from) ?? [])];
+        const stack = [...(edges.get(nodeKey(namespace, from)) ?? [])];
         while (stack.length) {
             const cur = stack.pop()!;
-            if (cur === to) return true;
+            if (cur === target) return true;
             if (seen.has(cur)) continue;
             seen.add(cur);
             stack.push(...(edges.get(cur) ?? []));
         }
         return false;
     };
+}
+
+/**
+ * Whether Git makes each Kustomization wait for each dependency declared
+ * for it (`name=dep` entries): directly or through the Kustomizations it
+ * waits for, since Flux holds one back until those it names are Ready. One
+ * line per declared dependency that does not hold.
+ */
+export function missingDependencies(items: FluxObject[], namespace: string, declared: string[], names: string[]): string[] {
+    const reaches = waitsFor(items, namespace);
     const out: string[] = [];
     for (const entry of declared) {
         const [name, dep] = entry.split("=");
         if (!names.includes(name)) continue;
-        if (reaches(nodeKey(namespace, name), nodeKey(namespace, dep))) continue;
+        if (reaches(name, dep)) continue;
         const own = (items.find((k) => k.metadata?.name === name)?.spec?.dependsOn ?? []).map((d) => d.name);
         out.push(
             `Kustomization ${namespace}/${name}: spec.dependsOn [${own.join(", ")}] does not make it wait for ${dep}, which talos-platform:flux.phases puts before it`,
@@ -286,16 +318,51 @@ export function missingDependencies(items: FluxObject[], namespace: string, decl
     return out;
 }
 
-/** flux.sync: one Flux phase's Kustomizations, from Git, found by name: they exist, depend as declared, and are Ready. */
+/**
+ * Kustomizations marked critical: false (`nonCritical` names) that Git makes
+ * a critical one (`critical` names) wait for, directly or through others:
+ * Flux holds that one back until they are Ready, so they are barriers after
+ * all. The program cannot change Git; the gate says so. Each line names the
+ * nearest critical ones, not everything that waits for those in turn.
+ */
+export function barriersInGit(items: FluxObject[], namespace: string, nonCritical: string[], critical: string[]): string[] {
+    const reaches = waitsFor(items, namespace);
+    return nonCritical.flatMap((n) => {
+        const held = critical.filter((c) => reaches(c, n));
+        const nearest = held.filter((c) => !held.some((h) => h !== c && reaches(c, h)));
+        return nearest.length
+            ? [
+                  `Kustomization ${namespace}/${n}: marked critical: false, but Git makes ${nearest.join(", ")} wait for it (spec.dependsOn${held.length > nearest.length ? `; and ${held.length - nearest.length} more through ${nearest.length === 1 ? "it" : "them"}` : ""}), so it is a barrier after all`,
+              ]
+            : [];
+    });
+}
+
+/** Names of the configured Kustomizations, of every phase, marked critical: false (`critical` false) or not. */
+function namesBy(o: GitopsOptions, critical: boolean): string[] {
+    const optional = new Set(o.nonCritical ?? []);
+    return o.kustomizations.filter((e) => optional.has(e) !== critical).map((e) => e.slice(e.indexOf("/") + 1));
+}
+
+/**
+ * flux.sync: one Flux phase's Kustomizations, from Git, found by name: they
+ * exist, depend as declared, and are Ready. Those marked critical: false are
+ * reported (missing, out of the declared order, not Ready, or made a barrier
+ * by Git) and never fail the step.
+ */
 function gitPhaseStep(o: GitopsOptions, index: number): Step {
     const phase = o.fluxPhases[index];
     return {
         name: `Flux phase ${phase}: Kustomizations from Git exist, depend as declared and are Ready`,
         async check({ kube }): Promise<StepResult> {
             const all = await listKustomizations(kube, o.namespace);
-            const names = o.kustomizations.filter((e) => e.startsWith(`${phase}/`)).map((e) => e.slice(phase.length + 1));
+            const optional = nonCriticalIn(o, phase);
+            const names = o.kustomizations
+                .filter((e) => e.startsWith(`${phase}/`))
+                .map((e) => e.slice(phase.length + 1))
+                .filter((n) => !optional.includes(n));
             const mine = all.filter((k) => names.includes(k.metadata?.name ?? ""));
-            const missing = missingKustomizations(o.kustomizations, phase, all);
+            const missing = missingKustomizations(o.kustomizations, phase, all).filter((n) => !optional.includes(n));
             const later = o.fluxPhases.slice(index + 1).map((p) => `Flux phase ${p}`);
             if (missing.length) {
                 return {
@@ -326,14 +393,40 @@ function gitPhaseStep(o: GitopsOptions, index: number): Step {
                 };
             }
             const unready = unreadyKustomizations(mine);
-            if (!unready.length) return { ok: true, detail: `${mine.length} Ready, in the declared order` };
+            if (!unready.length) {
+                // A non-critical Kustomization that Git makes a critical one wait for holds that one back: said where it is listed.
+                const report = [
+                    ...nonCriticalReport(o, phase, all),
+                    // One that is not there has no order to report: "not found" says it.
+                    ...missingDependencies(
+                        all,
+                        o.namespace,
+                        o.dependsOn ?? [],
+                        optional.filter((n) => all.some((k) => k.metadata?.name === n)),
+                    ),
+                    ...barriersInGit(all, o.namespace, optional, namesBy(o, true)),
+                ];
+                return {
+                    ok: true,
+                    detail: `${mine.length} Ready, in the declared order${report.length ? `; not critical, not waited for: ${report.join("; ")}` : ""}`,
+                };
+            }
+            // ...and where one of this phase's critical Kustomizations waits for it.
+            const barriers = barriersInGit(all, o.namespace, namesBy(o, false), names);
             return {
                 ok: false,
                 waiting: `${unready.length} of ${mine.length} not Ready`,
                 diagnosis: {
                     link: `Flux phase ${phase} (in Git)`,
-                    evidence: unready,
-                    cause: "these Kustomizations have not applied cleanly and become healthy; their messages say why",
+                    evidence: [...unready, ...barriers],
+                    cause: barriers.length
+                        ? "these Kustomizations have not applied cleanly and become healthy; their messages say why. Git makes some of them wait for a Kustomization marked critical: false, which then holds them back like any other"
+                        : "these Kustomizations have not applied cleanly and become healthy; their messages say why",
+                    ...(barriers.length
+                        ? {
+                              fix: "remove the non-critical Kustomization from spec.dependsOn of the critical ones in the repository, or drop its critical: false in talos-platform:flux.phases",
+                          }
+                        : {}),
                     blocks: later,
                 },
             };

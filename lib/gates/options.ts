@@ -10,10 +10,12 @@ import { PHASES, Phase } from "../phases";
 /**
  * `announcements` is no phase of its own: the ingress gate runs its steps,
  * and the doctor shows them as a link of their own, on which nothing after
- * it depends (only clients outside the cluster do).
+ * it depends (only clients outside the cluster do). `gateway` likewise: the
+ * ingress gate runs the Gateway's steps, the doctor shows them as a link.
+ * `gateway-api-crds` runs before the network phase installs the Gateway API CRDs.
  */
-export type GateName = "crds" | Phase | "announcements";
-export const GATE_NAMES: readonly GateName[] = ["crds", ...PHASES, "announcements"];
+export type GateName = "crds" | "gateway-api-crds" | Phase | "gateway" | "announcements";
+export const GATE_NAMES: readonly GateName[] = ["crds", "gateway-api-crds", ...PHASES, "gateway", "announcements"];
 
 export interface CommonOptions {
     timeoutMs: number;
@@ -38,6 +40,17 @@ export type ContextOrigin = "flag" | "stack";
 
 export interface CrdsOptions extends CommonOptions {
     crds: string[];
+}
+
+export interface GatewayApiCrdsOptions extends CommonOptions {
+    /** `install`: refuse CRDs another installer put there; `existing`: wait for the ones Cilium needs. */
+    mode: "install" | "existing";
+    /** The CRD names this program installs. */
+    crds: string[];
+    /** `NAME=VERSION`: each CRD Cilium needs, with the version it must serve. */
+    served: string[];
+    /** The Gateway API release this program installs, e.g. v1.4.1. */
+    bundleVersion: string;
 }
 
 /** Options of a gate that reads crash messages: they blame the network only for the kubernetes Service's own address. */
@@ -81,7 +94,21 @@ export interface AnnouncementFields {
 
 export interface AnnouncementOptions extends CommonOptions, AnnouncementFields {}
 
-export interface IngressOptions extends CommonOptions, ServiceIpOptions, AnnouncementFields {
+/** The shared Gateway the ingress gate checks. Unset `gateway`: none. */
+export interface GatewayFields {
+    /** `NAMESPACE/NAME` of the Gateway. */
+    gateway?: string;
+    /** Its GatewayClass, which Cilium's controller must have accepted. */
+    gatewayClass?: string;
+    /** `NAME`, or `NAME=SECRET` for a listener serving a TLS Secret: each must be Programmed, each Secret present. */
+    gatewayListeners?: string[];
+}
+
+export interface GatewayOptions extends CommonOptions, GatewayFields {}
+
+export interface IngressOptions extends CommonOptions, ServiceIpOptions, AnnouncementFields, GatewayFields {
+    /** Whether ingress-nginx is installed: false leaves the Gateway to check. */
+    ingressNginx: boolean;
     namespace: string;
     service: string;
     /** The controller Service's type as the chart values render it: LoadBalancer gets an address from a Cilium pool, any other is probed on its ClusterIP. */
@@ -99,6 +126,8 @@ export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
     fluxPhases: string[];
     /** Every configured Kustomization as `<flux phase>/<name>`: each must exist, not only those that do. */
     kustomizations: string[];
+    /** Those of `kustomizations` marked `critical: false`: reported, never waited for. @default none */
+    nonCritical?: string[];
     /**
      * flux.sync: the FluxInstance's root Kustomization, which must be Ready. Its
      * Kustomizations come from Git, so they are found by name, not by the phase
@@ -112,11 +141,13 @@ export interface GitopsOptions extends CommonOptions, ServiceIpOptions {
 
 export interface GateOptions {
     crds: CrdsOptions;
+    "gateway-api-crds": GatewayApiCrdsOptions;
     network: NetworkOptions;
     dns: DnsOptions;
     certificates: CertificatesOptions;
     ingress: IngressOptions;
     gitops: GitopsOptions;
+    gateway: GatewayOptions;
     announcements: AnnouncementOptions;
 }
 
@@ -170,6 +201,26 @@ const ANNOUNCEMENTS = {
         "a LoadBalancer pool whose Service addresses must each have an L2 announcement lease with a live holder",
     ),
 };
+const GATEWAY = {
+    gateway: f(
+        "gateway",
+        "string",
+        "NS/NAME",
+        "the shared Gateway (default: gateway.namespace/gateway.name when gateway.enabled; none otherwise)",
+    ),
+    gatewayClass: f(
+        "gateway-class",
+        "string",
+        "NAME",
+        "the Gateway's class, which Cilium's controller must have accepted (default: gateway.className)",
+    ),
+    gatewayListeners: f(
+        "gateway-listener",
+        "strings",
+        "NAME[=SECRET]",
+        "a listener that must be Programmed; with =SECRET, the TLS Secret in the Gateway's namespace it serves must exist",
+    ),
+};
 const SERVICE_IP = {
     serviceIp: f(
         "service-ip",
@@ -188,6 +239,23 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
     crds: {
         ...TIMING,
         crds: f("crd", "strings", "NAME", "a CustomResourceDefinition that must be Established, e.g. ciliumnodes.cilium.io"),
+    },
+    "gateway-api-crds": {
+        ...TIMING,
+        mode: f(
+            "mode",
+            "string",
+            "install|existing",
+            "install: refuse Gateway API CRDs another installer put on the cluster; existing: wait until the ones Cilium needs are there (default: gateway.gatewayApi.crds)",
+        ),
+        crds: f("crd", "strings", "NAME", "a Gateway API CRD this program installs"),
+        served: f("served", "strings", "NAME=VERSION", "a CRD Cilium needs, and the version of it that must be served"),
+        bundleVersion: f(
+            "bundle-version",
+            "string",
+            "VERSION",
+            "the Gateway API release this program installs (default: gateway.gatewayApi.version)",
+        ),
     },
     network: {
         ...timing("gates.network.timeout"),
@@ -248,7 +316,14 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
             "NAME",
             "a cert-manager Certificate in NS that must be Ready (default: ingressNginx.defaultCertificate's, when set)",
         ),
+        ingressNginx: f(
+            "ingress-nginx",
+            "bool",
+            "true|false",
+            "whether ingress-nginx is installed (default: ingressNginx.enabled); false checks the Gateway alone",
+        ),
         ...SERVICE_IP,
+        ...GATEWAY,
         ...ANNOUNCEMENTS,
     },
     gitops: {
@@ -258,6 +333,12 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
         gitRepository: f("git-repository", "string", "NAME", "the GitRepository that must be Ready with an artifact"),
         fluxPhases: f("flux-phase", "strings", "NAME", "a Flux phase (label talos-platform/flux-phase), in order"),
         kustomizations: f("kustomization", "strings", "PHASE/NAME", "a Kustomization that must exist in Flux phase PHASE and be Ready"),
+        nonCritical: f(
+            "non-critical",
+            "strings",
+            "PHASE/NAME",
+            "a Kustomization marked critical: false: reported when missing or not Ready, but the gate does not fail on it",
+        ),
         rootKustomization: f(
             "root-kustomization",
             "string",
@@ -271,6 +352,11 @@ export const FLAGS: { [G in GateName]: Record<string, Flag> } = {
             "with --root-kustomization: Kustomization NAME must wait for DEP, directly or through others",
         ),
         ...SERVICE_IP,
+    },
+    gateway: {
+        ...timing("gates.ingress.timeout"),
+        ...PROBE,
+        ...GATEWAY,
     },
     announcements: {
         ...timing("gates.ingress.timeout"),

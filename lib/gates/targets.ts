@@ -19,9 +19,11 @@ import {
 } from "../values/flux";
 import { dns01FallthroughZones, dns01RecursiveNameservers } from "../values/dns01";
 import { defaultCertificate, INGRESS_RELEASE, ingressNginxValues } from "../values/ingress-nginx";
+import { CILIUM_REQUIRED_CRDS, gatewayApiCrdNames } from "../values/gateway-api";
+import { REDIRECT_LISTENER, redirects, resolvedListeners } from "../values/gateway";
 import { clusterFamilies } from "../config/cluster";
 import { bgpAnnounces, l2Announces, poolFamilies } from "../checks/bgp";
-import type { AnnouncementFields, GateOptions } from "./options";
+import type { AnnouncementFields, GatewayFields, GateOptions } from "./options";
 
 // What each gate looks at in the cluster, derived from the same config and
 // values builders that deploy it, so a renamed release or a fullnameOverride
@@ -122,6 +124,24 @@ export function announcementFields(config: PlatformConfig): AnnouncementFields {
     };
 }
 
+/**
+ * The Gateway the ingress gate checks, from the same builders that deploy
+ * it: each listener, with the TLS Secret an HTTPS one serves, and the
+ * redirect listener. Keys stay present when unset, like the announcements'.
+ */
+export function gatewayFields(config: PlatformConfig): GatewayFields {
+    const g = config.gateway;
+    if (!g.enabled) return { gateway: undefined, gatewayClass: undefined, gatewayListeners: undefined };
+    return {
+        gateway: `${g.namespace}/${g.name}`,
+        gatewayClass: g.className,
+        gatewayListeners: [
+            ...resolvedListeners(g).map((l) => (l.secret ? `${l.name}=${l.secret}` : l.name)),
+            ...(redirects(g) ? [REDIRECT_LISTENER] : []),
+        ],
+    };
+}
+
 /** Every gate's options, from the validated stack config. Pure: index.ts and the doctor share it. */
 export function gateOptions(config: PlatformConfig): GateOptions {
     const { cluster, gates } = config;
@@ -136,7 +156,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     // Every phase gate reads crash messages, which name the kubernetes Service by this address.
     const phase = (timeout: string) => ({ ...common(timeout), serviceIp });
 
-    const cilium = ciliumValues(cluster, config.cilium);
+    const cilium = ciliumValues(cluster, config.cilium, config.gateway);
     // The operator's own CRDs, plus those of every kind the Cilium component emits (what its CrdWait waits for).
     const ciliumCrds = [...new Set([...CILIUM_CORE_CRDS, ...requiredCrds(ciliumObjects(cluster, config.cilium))])].sort();
 
@@ -154,12 +174,21 @@ export function gateOptions(config: PlatformConfig): GateOptions {
     const ingressController = truncName(`${helmFullname(RELEASES.ingressNginx, "ingress-nginx", ingress)}-${controllerName}`);
 
     const announce = announcementFields(config);
+    const gateway = gatewayFields(config);
+    const gatewayApi = config.gateway.gatewayApi;
 
     const instance = fluxInstance(cluster, config.flux);
     const components = Array.isArray(instance.spec.components) ? instance.spec.components.map(String) : [];
 
     return {
         crds: { ...common(gates.network.timeout), crds: ciliumCrds },
+        "gateway-api-crds": {
+            ...common(gates.network.timeout),
+            mode: gatewayApi.crds,
+            crds: gatewayApiCrdNames(gatewayApi.version),
+            served: CILIUM_REQUIRED_CRDS.map((c) => `${c.name}=${c.version}`),
+            bundleVersion: gatewayApi.version,
+        },
         network: {
             ...phase(gates.network.timeout),
             namespace: config.cilium.namespace,
@@ -187,7 +216,10 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             serviceType: stringAt(ingress, "controller.service.type", "LoadBalancer"),
             deployment: ingressController,
             port: numberAt(ingress, "controller.service.ports.http", 80),
-            certificate: defaultCertificate(config.ingressNginx)?.metadata.name,
+            // ingress-nginx's default certificate, when ingress-nginx is there to serve it.
+            certificate: config.ingressNginx.enabled ? defaultCertificate(config.ingressNginx)?.metadata.name : undefined,
+            ingressNginx: config.ingressNginx.enabled,
+            ...gateway,
             ...announce,
         },
         gitops: {
@@ -197,6 +229,7 @@ export function gateOptions(config: PlatformConfig): GateOptions {
             gitRepository: gitRepository(config.flux).metadata.name,
             fluxPhases: config.flux.phases.map((p) => p.name),
             kustomizations: config.flux.phases.flatMap((p) => p.kustomizations.map((k) => `${p.name}/${k.name}`)),
+            ...nonCritical(config),
             ...(config.flux.sync
                 ? {
                       rootKustomization: config.flux.source.name,
@@ -209,8 +242,15 @@ export function gateOptions(config: PlatformConfig): GateOptions {
                   }
                 : {}),
         },
+        gateway: { ...common(gates.ingress.timeout), ...gateway },
         announcements: { ...common(gates.ingress.timeout), ...announce },
     };
+}
+
+/** The Kustomizations marked critical: false, as `<flux phase>/<name>`; left out when there are none, as the flag is. */
+function nonCritical(config: PlatformConfig): { nonCritical?: string[] } {
+    const list = config.flux.phases.flatMap((p) => p.kustomizations.filter((k) => !k.critical).map((k) => `${p.name}/${k.name}`));
+    return list.length ? { nonCritical: list } : {};
 }
 
 /**
@@ -222,12 +262,24 @@ export function phaseDigest(config: PlatformConfig, phase: Phase): string {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
     const { identity, apiServerAliases, ...cluster } = config.cluster;
     const inputs: Record<Phase, unknown> = {
-        network: [cluster, config.cilium],
+        // Where the facts were read from is not what the network runs: the same facts, the same digest.
+        // The Gateway API switch changes Cilium's values; off, it leaves the digest as it was.
+        network: [
+            { ...cluster, talosConfig: undefined },
+            config.cilium,
+            ...(config.gateway.enabled ? [config.gateway.gatewayApi, config.gateway.loadBalancer] : []),
+        ],
         // CoreDNS's fallthrough and cert-manager's self-check resolvers follow the ACME issuers and the default certificate.
         dns: [cluster.dnsDomain, cluster.coreDnsDisabled, cluster.forwardKubeDNSToHost, config.coredns, dns01FallthroughZones(config)],
-        certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null],
+        certificates: [config.certManager, dns01RecursiveNameservers(config) ?? null, ...(config.gateway.enabled ? ["gatewayAPI"] : [])],
         // The ingress gate also checks that BGP or L2 announce the addresses.
-        ingress: [config.ingressNginx, config.cilium.loadBalancerPools, config.cilium.bgp, config.cilium.l2Announcements],
+        ingress: [
+            config.ingressNginx,
+            config.cilium.loadBalancerPools,
+            config.cilium.bgp,
+            config.cilium.l2Announcements,
+            ...(config.gateway.enabled ? [config.gateway] : []),
+        ],
         gitops: [config.flux],
     };
     return "sha256:" + createHash("sha256").update(JSON.stringify(inputs[phase])).digest("hex").slice(0, 16);

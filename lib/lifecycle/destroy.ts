@@ -28,18 +28,37 @@ export function destroySteps(config: PlatformConfig): { phase: Phase; removes: s
                 ? "the FluxInstance (the Flux Operator then uninstalls Flux and its CRDs, and with them its sync's GitRepository and root Kustomization and the Kustomizations from Git; what they applied stays) and the operator"
                 : `${kustomizations} Kustomization${kustomizations === 1 ? "" : "s"} (deletionPolicy ${policy}: ${DELETION_POLICY_EFFECT[policy]}), the GitRepository, the FluxInstance (the Flux Operator then uninstalls Flux and its CRDs) and the operator`,
         },
-        { phase: "ingress", removes: "ingress-nginx: ingress traffic stops and its LoadBalancer address is released" },
+        ...ingressSteps(config),
         {
             phase: "certificates",
             removes: `${issuers} ClusterIssuer${issuers === 1 ? "" : "s"} and cert-manager: no certificate is issued or renewed (its CRDs stay, and so do the certificates' Secrets)`,
         },
     ];
     if (config.cluster.coreDnsDisabled) steps.push({ phase: "dns", removes: "CoreDNS: cluster DNS stops" });
+    const crdsStay =
+        config.gateway.enabled && config.gateway.gatewayApi.crds === "install"
+            ? " (the Gateway API CRDs stay, and with them every route)"
+            : "";
     steps.push({
         phase: "network",
-        removes: `Cilium${pools ? `, ${pools} LoadBalancer pool${pools === 1 ? "" : "s"}` : ""}${config.cilium.bgp ? " and the BGP sessions" : ""}: every pod loses its network`,
+        removes: `Cilium${pools ? `, ${pools} LoadBalancer pool${pools === 1 ? "" : "s"}` : ""}${config.cilium.bgp ? " and the BGP sessions" : ""}: every pod loses its network${crdsStay}`,
     });
     return steps;
+}
+
+/** The ingress phase's line: ingress-nginx and the Gateway, those the config turns on. */
+function ingressSteps(config: PlatformConfig): { phase: Phase; removes: string }[] {
+    const parts = [
+        ...(config.ingressNginx.enabled ? ["ingress-nginx"] : []),
+        ...(config.gateway.enabled ? ["the Gateway (with its redirect route)"] : []),
+    ];
+    if (!parts.length) return [];
+    return [
+        {
+            phase: "ingress",
+            removes: `${parts.join(" and ")}: ingress traffic stops and ${parts.length === 1 ? "its LoadBalancer address is" : "their LoadBalancer addresses are"} released`,
+        },
+    ];
 }
 
 /** The destroy guard's message: what a destroy would remove, and how to confirm it. */

@@ -10,6 +10,8 @@ export interface PlanError {
     value?: unknown;
     /** Extension: how to fix it. */
     fix?: string;
+    /** Extension: the rule of a warning that is an error here because the platform relies on it (docs/policies.md, severity from context). */
+    rule?: string;
 }
 
 export type FindingSeverity = "advisory" | "mandatory";
@@ -91,6 +93,17 @@ export interface PlanCluster {
     kubeProxyDisabled: boolean;
     kubePrism: { enabled: boolean; port: number };
     coreDnsDisabled: boolean;
+    /** Extension: Talos `machine.features.hostDNS.forwardKubeDNSToHost`. */
+    forwardKubeDNSToHost?: boolean;
+    /** Extension: the Talos configuration the facts were read from (cluster.talosConfig), as given. */
+    talosConfig?: string;
+    /**
+     * Extension: where each Talos fact came from, by key: `talos:<file>:<field>`
+     * (the Talos configuration states it), `talos-default:<file>:<field>` (it
+     * leaves it out; Talos' default), `config` (talos-platform:cluster alone)
+     * or `default` (this program's default).
+     */
+    sources?: Record<string, string>;
 }
 
 export interface Plan {

@@ -28,7 +28,20 @@ function clusterLines(c: PlanCluster, code: (v: string) => string = (v) => v): s
             c.kubePrism.enabled ? `KubePrism on port ${code(String(c.kubePrism.port))}` : "KubePrism off",
             c.coreDnsDisabled ? "CoreDNS deployed by this program" : "CoreDNS run by Talos",
         ].join(" · "),
+        ...(c.talosConfig && c.sources ? [factSources(c.talosConfig, c.sources, code)] : []),
     ];
+}
+
+/** Which facts the Talos configuration stated, which it left to Talos' defaults, and which came from the stack. */
+function factSources(file: string, sources: Record<string, string>, code: (v: string) => string): string {
+    const keys = (kind: string) => Object.keys(sources).filter((k) => sources[k].split(":")[0] === kind);
+    const group = (label: string, kind: string) => (keys(kind).length ? [`${label} ${keys(kind).join(", ")}`] : []);
+    return [
+        ...group(`from ${code(file)}:`, "talos"),
+        ...group("left out there, Talos' default:", "talos-default"),
+        ...group("from the stack:", "config"),
+        ...group("this program's default:", "default"),
+    ].join(" · ");
 }
 
 /** The binding as one phrase, for a header: which context and which cluster `pulumi up` may act on. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { validateStack } from "../config/stack";
+import { setConfigBaseDir } from "../cwd";
 import { PHASES, phaseOfType, SUBPHASE_INPUT } from "../phases";
 import { ConfigError, CONFIG_NAMESPACE, describeProblem } from "../problems";
 import type { ClusterConfig } from "../config/cluster";
@@ -25,6 +26,8 @@ export interface PlanInput {
     config: Record<string, unknown>;
     /** Keys whose values are secrets, as given in `config`. */
     secretKeys?: string[];
+    /** Where a relative cluster.talosConfig starts: the stack file's directory. @default the working directory */
+    baseDir?: string;
     /** A digest of each secret key's ciphertext in the stack file (readStackFile fills it), by full key. */
     secretDigests?: Record<string, string>;
     /**
@@ -112,7 +115,7 @@ export function subphasesOf(resources: PlanResource[], phase: PlanResource["phas
  * Picked field by field: the JSON is a public interface, and the config
  * schema may grow keys that do not belong in it.
  */
-export function clusterFacts(c: ClusterConfig): PlanCluster {
+export function clusterFacts(c: ClusterConfig, sources?: Record<string, string>): PlanCluster {
     return {
         name: c.name,
         dnsDomain: c.dnsDomain,
@@ -123,6 +126,9 @@ export function clusterFacts(c: ClusterConfig): PlanCluster {
         kubeProxyDisabled: c.kubeProxyDisabled,
         kubePrism: { enabled: c.kubePrism.enabled, port: c.kubePrism.port },
         coreDnsDisabled: c.coreDnsDisabled,
+        forwardKubeDNSToHost: c.forwardKubeDNSToHost,
+        ...(c.talosConfig === undefined ? {} : { talosConfig: c.talosConfig }),
+        ...(sources ? { sources: { ...sources } } : {}),
     };
 }
 
@@ -183,6 +189,8 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         config[fullKey(k)] = typeof v === "string" ? v : JSON.stringify(v);
     }
     pulumi.runtime.setAllConfig(config, secretKeys);
+    // The program reads cluster.talosConfig relative to the stack file, as `pulumi up` does from the project directory.
+    setConfigBaseDir(input.baseDir);
 
     const validation = validateStack();
     const plan: Plan = { project, stack, ok: true, errors: [], findings: [], phases: [], resources: [] };
@@ -222,8 +230,15 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         });
     } catch (e) {
         if (!ConfigError.isConfigError(e)) throw e;
-        plan.errors = e.problems.map((p) => ({ path: p.path, message: describeProblem(p), value: p.value, fix: p.fix }));
+        plan.errors = e.problems.map((p) => ({
+            path: p.path,
+            message: describeProblem(p),
+            value: p.value,
+            fix: p.fix,
+            ...(p.rule ? { rule: p.rule } : {}),
+        }));
     } finally {
+        setConfigBaseDir(undefined);
         useClusterSource(previousSource);
         console.warn = warn;
         await new Promise((resolve) => setImmediate(resolve));
@@ -288,7 +303,7 @@ export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan:
         )),
     );
     if (validation.config) {
-        plan.cluster = clusterFacts(validation.config.cluster);
+        plan.cluster = clusterFacts(validation.config.cluster, validation.clusterSources);
         plan.binding = bindingFacts(validation.config);
     }
     plan.ok = plan.errors.length === 0 && !plan.findings.some((f) => f.severity === "mandatory");

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
 import { SECTIONS } from "../config";
 import { isPlainObject } from "../merge";
@@ -107,7 +108,14 @@ export function readStackFile(file: string, stack: string, project = "talos-plat
     }
     if (errors.length) throw new StackFileProblems(shown, errors);
 
-    const input: PlanInput = { project, stack, config: {}, secretKeys: [], secretDigests: {} };
+    const input: PlanInput = {
+        project,
+        stack,
+        config: {},
+        secretKeys: [],
+        secretDigests: {},
+        baseDir: path.dirname(path.resolve(file)),
+    };
     for (const [key, raw] of Object.entries((configValue ?? {}) as Record<string, unknown>)) {
         const { value, secret } = replaceSecure(raw);
         const full = key.includes(":") ? key : `${project}:${key}`;

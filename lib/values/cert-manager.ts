@@ -108,6 +108,12 @@ export interface CertManagerValuesOptions {
      * @default none: the self-check asks the resolvers in /etc/resolv.conf, the cluster's CoreDNS
      */
     recursiveNameservers?: string[];
+    /**
+     * Turn on cert-manager's Gateway API support (its gateway-shim), which
+     * issues certificates for Gateways annotated with an issuer.
+     * @default false
+     */
+    gatewayApi?: boolean;
 }
 
 /** cert-manager chart values; `certManager.values` merged last. */
@@ -127,6 +133,12 @@ export function certManagerValues(certManager: CertManagerConfig, cluster: Clust
         prometheus: { enabled: true, servicemonitor: { enabled: false }, podmonitor: { enabled: false } },
     };
     if (options.recursiveNameservers?.length) computed.extraArgs = recursiveNameserverArgs(options.recursiveNameservers);
+    if (options.gatewayApi) {
+        // The v1.21 chart's controller configuration (ControllerConfiguration, apiVersion
+        // and kind defaulted by the chart); earlier releases took config.enableGatewayAPI
+        // (from 1.16) or the flag --enable-gateway-api (1.15).
+        computed.config = { gatewayAPI: { enabled: true } };
+    }
     if (certManager.defaultIssuer) {
         computed.ingressShim = {
             defaultIssuerName: certManager.defaultIssuer,

@@ -28,6 +28,9 @@ export const CILIUM_VALUE_KEYS = {
     "hubble.enabled": KIND.switch,
     "hubble.relay.enabled": KIND.switch,
     "hubble.peerService.clusterDomain": KIND.string,
+    // The Gateway's Service: its traffic policy is Cilium's, for every Gateway.
+    "gatewayAPI.enabled": KIND.switch,
+    "gatewayAPI.externalTrafficPolicy": KIND.string,
 } satisfies ValueKeys;
 
 export function ciliumServices(cluster: ClusterConfig, cilium: CiliumConfig): EmittedService[] {

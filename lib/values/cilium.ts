@@ -1,6 +1,7 @@
 import { ClusterConfig, clusterFamilies } from "../config/cluster";
 import type { CiliumConfig } from "../config/cilium";
 import { durationMs, isDuration } from "../config/common";
+import type { GatewayConfig } from "../config/gateway";
 import { mergeValues, valueAt, Values } from "../merge";
 import { Family, parseCidr } from "../net";
 
@@ -50,9 +51,14 @@ export function l2ClientRateLimit(services: number, renewDeadline: unknown): { q
  * Cilium chart values for a Talos cluster, following the Talos and Cilium
  * install guides, with the user's `cilium.values` merged last. A few
  * computed values answer the user's own choices (masquerading, IPAM mode),
- * so they are read from the escape hatch first.
+ * so they are read from the escape hatch first. With the `gateway` section
+ * enabled, Cilium serves Gateway API.
  */
-export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Values {
+export function ciliumValues(
+    cluster: ClusterConfig,
+    cilium: CiliumConfig,
+    gateway?: Pick<GatewayConfig, "enabled" | "loadBalancer">,
+): Values {
     const api = apiServerEndpoint(cluster);
     const families = clusterFamilies(cluster);
     const user = cilium.values;
@@ -122,6 +128,12 @@ export function ciliumValues(cluster: ClusterConfig, cilium: CiliumConfig): Valu
         // (k8sClientRateLimit.qps and k8sClientRateLimit.burst) is important
         // when using this feature due to increased API usage."
         computed.k8sClientRateLimit = l2ClientRateLimit(cilium.l2AnnouncedServices, valueAt(user, "l2announcements.leaseRenewDeadline"));
+    }
+    if (gateway?.enabled) {
+        // Its operator starts the Gateway API controller only if the CRDs exist when it
+        // starts: the network phase installs them before this release. The chart then
+        // creates the GatewayClass `cilium` (gatewayClass.create: auto sees the CRD).
+        computed.gatewayAPI = { enabled: true, externalTrafficPolicy: gateway.loadBalancer.externalTrafficPolicy };
     }
     return mergeValues(computed, user);
 }

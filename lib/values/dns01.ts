@@ -1,5 +1,6 @@
 import type { CertManagerConfig } from "../config/cert-manager";
 import type { ClusterConfig } from "../config/cluster";
+import type { GatewayConfig } from "../config/gateway";
 import type { IngressNginxConfig } from "../config/ingress-nginx";
 import { configPath } from "../problems";
 
@@ -14,7 +15,9 @@ import { configPath } from "../problems";
 export type Dns01Sections = {
     cluster: Pick<ClusterConfig, "dnsDomain" | "coreDnsDisabled">;
     certManager: Pick<CertManagerConfig, "issuers" | "dns01SelfCheck">;
-    ingressNginx: Pick<IngressNginxConfig, "defaultCertificate">;
+    ingressNginx: Pick<IngressNginxConfig, "defaultCertificate"> & { enabled?: boolean };
+    /** The Gateway's HTTPS listeners get their certificates from an issuer too. @default none */
+    gateway?: Pick<GatewayConfig, "enabled" | "listeners">;
 };
 
 /** A zone or name an ACME DNS-01 issuer solves for that overlaps the cluster domain. */
@@ -40,7 +43,8 @@ export function inDomain(name: string, domain: string): boolean {
  * Every ACME DNS-01 zone (dnsZones selector) and certificate name this
  * program knows that overlaps cluster.dnsDomain: a zone inside the cluster
  * domain, a zone that contains it (the issuer may be asked for names in it),
- * and the default certificate's names inside it when an ACME issuer signs it.
+ * and the default certificate's and the Gateway's listeners' names inside it
+ * when an ACME issuer signs them.
  */
 export function dns01Overlaps(config: Dns01Sections): Dns01Overlap[] {
     const domain = config.cluster.dnsDomain;
@@ -52,13 +56,21 @@ export function dns01Overlaps(config: Dns01Sections): Dns01Overlap[] {
             else if (inDomain(domain, zone)) out.push({ key, name: zone, issuer: issuer.name, zone: domain });
         });
     });
-    const certificate = config.ingressNginx.defaultCertificate;
+    const certificate = config.ingressNginx.enabled === false ? undefined : config.ingressNginx.defaultCertificate;
     const signer = certificate && config.certManager.issuers.find((x) => x.name === certificate.issuer);
     if (certificate && signer?.acme) {
         certificate.dnsNames.forEach((name, k) => {
             const base = name.replace(/^\*\./, "");
             if (inDomain(base, domain))
                 out.push({ key: configPath(["ingressNginx", "defaultCertificate", "dnsNames", k]), name, issuer: signer.name, zone: base });
+        });
+    }
+    if (config.gateway?.enabled) {
+        config.gateway.listeners.forEach((l, k) => {
+            const issuer = l.protocol === "HTTPS" && l.issuer ? config.certManager.issuers.find((x) => x.name === l.issuer) : undefined;
+            const base = l.hostname.replace(/^\*\./, "");
+            if (issuer?.acme && inDomain(base, domain))
+                out.push({ key: configPath(["gateway", "listeners", k, "hostname"]), name: l.hostname, issuer: issuer.name, zone: base });
         });
     }
     return out;

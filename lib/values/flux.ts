@@ -165,10 +165,22 @@ export function gitRepository(flux: FluxConfig): K8sObject {
     };
 }
 
-/** Names of the Kustomizations of the phase before `phaseIndex`: what the generated dependsOn lists. */
+/**
+ * What the generated dependsOn of phase `phaseIndex` lists: the critical
+ * Kustomizations of the nearest earlier phase that has any. A non-critical
+ * one is no barrier, and a phase of only non-critical ones passes on the
+ * barrier before it.
+ */
 export function previousPhaseNames(phases: FluxPhaseConfig[], phaseIndex: number): string[] {
-    return phaseIndex > 0 ? phases[phaseIndex - 1].kustomizations.map((k) => k.name) : [];
+    for (let i = phaseIndex - 1; i >= 0; i--) {
+        const critical = phases[i].kustomizations.filter((k) => k.critical);
+        if (critical.length) return critical.map((k) => k.name);
+    }
+    return [];
 }
+
+/** `"false"` marks a Kustomization later phases do not wait for; the policy flux-waits-for-ready reads it. */
+export const CRITICAL_ANNOTATION = "talos-platform/critical";
 
 /** Flux's own dependsOn: the previous phase's Kustomizations, then any named extras. */
 export function kustomizationDependencies(previous: string[], k: KustomizationConfig): string[] {
@@ -229,8 +241,10 @@ export function kustomization(flux: FluxConfig, phaseIndex: number, previous: st
             namespace: flux.namespace,
             labels: { [PHASE_LABEL]: flux.phases[phaseIndex].name },
             annotations: {
-                ...WAIT_FOR_READY,
-                "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds(k)),
+                // Pulumi waits only for a barrier: a non-critical one neither holds back nor fails `pulumi up`.
+                ...(k.critical
+                    ? { ...WAIT_FOR_READY, "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds(k)) }
+                    : { [CRITICAL_ANNOTATION]: "false" }),
                 ...(k.notOwnedByPlatform ? { [NOT_OWNED_BY_PLATFORM]: "true" } : {}),
             },
         },

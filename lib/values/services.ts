@@ -8,8 +8,8 @@ import { isIllTyped, KIND, stringMap } from "./read";
  * would.
  */
 export interface EmittedService {
-    /** The chart section that renders it, e.g. ingressNginx. */
-    section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux";
+    /** The section that renders it, e.g. ingressNginx; `gateway`: Cilium renders it from the Gateway. */
+    section: "cilium" | "coredns" | "certManager" | "ingressNginx" | "flux" | "gateway";
     /** The values key (dotted, under <section>.values) that sets its labels. */
     labelsKey: string;
     /** The values key (dotted) that sets its annotations. */
