@@ -1,27 +1,35 @@
 "use strict";
 // `npm test`: the type-check, the lint and mocha, side by side. One after the
-// other they took about two minutes on two cores; side by side, about as long
-// as mocha alone. The type-check and the lint run at a lower priority, so
-// that the tests' own clocks (a gate's timeout, a poll interval) keep the CPU
-// they had when nothing ran beside them. For the same reason mocha runs its
-// files one at a time: with --parallel, the gates' end-to-end tests, whose
-// budgets are fractions of a second, failed on a loaded machine.
+// other they took minutes on two cores; side by side, about as long as the
+// longest of them.
 //
-// mocha's output streams as it runs; each other check's output is printed
-// whole after it, under a line that says how the check ended. The exit status
-// is 0 only if every check passed.
+// Mocha runs as two processes. test/live/ holds the tests that drive the gate
+// checker, the doctor and adopt over HTTP against the fake API server, with
+// real clocks: their budgets are fractions of a second, and they spend much of
+// their time waiting on a poll or a child process. The rest of test/ is CPU
+// bound (Pulumi's mocks, the checks). The live tests run at normal priority,
+// so their clocks keep the CPU they would have alone; the other tests fill the
+// CPU the live ones leave idle, a step lower; the type-check and the lint
+// lower still. With --parallel, which mixes both kinds at one priority, the
+// live tests failed on a loaded machine.
+//
+// The live tests' output streams as they run; each other check's output is
+// printed whole after it, under a line that says how the check ended. The exit
+// status is 0 only if every check passed.
 
 const { spawn } = require("node:child_process");
 const os = require("node:os");
 
-/** npm scripts. The one in the foreground streams its output; the others' waits for it. */
+/**
+ * npm scripts, each with what it adds to this process's niceness (19 at
+ * most). The one that is `live` streams its output; the others' waits for it.
+ */
 const CHECKS = [
-    { name: "typecheck", script: "typecheck", background: true },
-    { name: "lint", script: "lint", background: true },
-    { name: "mocha", script: "test:unit", background: false },
+    { name: "typecheck", script: "typecheck", nicer: 10 },
+    { name: "lint", script: "lint", nicer: 10 },
+    { name: "mocha test/live", script: "test:live", nicer: 0, live: true },
+    { name: "mocha test", script: "test:offline", nicer: 5 },
 ];
-/** Added to this process's niceness (19 at most) for the background checks. */
-const LOWER_PRIORITY = 10;
 
 const children = new Set();
 
@@ -37,10 +45,10 @@ function runCheck(check, onOutput) {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], shell: !npm && process.platform === "win32" });
     children.add(child);
     child.on("close", () => children.delete(child));
-    if (check.background) {
+    if (check.nicer > 0) {
         try {
-            // Children inherit it: tsc, eslint and prettier run below the tests.
-            os.setPriority(child.pid, Math.min(19, os.getPriority() + LOWER_PRIORITY));
+            // Children inherit it: tsc, eslint, prettier and the offline tests run below the live tests.
+            os.setPriority(child.pid, Math.min(19, os.getPriority() + check.nicer));
         } catch {
             // Not allowed here: the check still runs, at normal priority.
         }
@@ -68,11 +76,12 @@ function ending(r) {
 
 async function main() {
     const started = Date.now();
-    const background = CHECKS.filter((c) => c.background);
-    const [live] = CHECKS.filter((c) => !c.background);
-    process.stdout.write(
-        `npm test: ${CHECKS.map((c) => c.name).join(", ")} side by side (${background.map((c) => c.name).join(" and ")} at lower priority)\n`,
-    );
+    const background = CHECKS.filter((c) => !c.live);
+    const [live] = CHECKS.filter((c) => c.live);
+    const lower = CHECKS.filter((c) => c.nicer > 0)
+        .map((c) => `${c.name} +${c.nicer}`)
+        .join(", ");
+    process.stdout.write(`npm test: ${CHECKS.map((c) => c.name).join(", ")} side by side (lower priority: ${lower})\n`);
     process.stdout.write(rule(live.name));
     let liveEnded = false;
     const waiting = [];

@@ -12,9 +12,14 @@ describe("npm test (cli/test.cjs)", function () {
     this.timeout(60_000);
 
     // An npm stand-in: `npm run -s <script>` prints the script's priority and exits as told.
-    function checks(exit: { typecheck?: number; lint?: number; mocha?: number }): string {
+    function checks(exit: { typecheck?: number; lint?: number; live?: number; offline?: number }): string {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-test-"));
-        const status = { typecheck: exit.typecheck ?? 0, lint: exit.lint ?? 0, "test:unit": exit.mocha ?? 0 };
+        const status = {
+            typecheck: exit.typecheck ?? 0,
+            lint: exit.lint ?? 0,
+            "test:live": exit.live ?? 0,
+            "test:offline": exit.offline ?? 0,
+        };
         fs.writeFileSync(
             path.join(dir, "npm.js"),
             `const [run, silent, script] = process.argv.slice(2);
@@ -38,21 +43,51 @@ process.exit(${JSON.stringify(status)}[script]);
         expect(pkg.scripts.test).to.equal("node cli/test.cjs");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { CHECKS } = require("../cli/test.cjs") as { CHECKS: { script: string }[] };
-        const commands = CHECKS.map((c) => pkg.scripts[c.script] as string).join(" && ");
-        expect(commands).to.contain("tsc -p tsconfig.json --noEmit").and.contain("eslint .").and.contain("prettier --check");
-        expect(commands).to.contain(`mocha "test/**/*.test.ts"`);
+        const commands = CHECKS.map((c) => pkg.scripts[c.script] as string);
+        expect(commands.join(" && ")).to.contain("tsc -p tsconfig.json --noEmit").and.contain("eslint .").and.contain("prettier --check");
+        // Mocha's two halves: test/live/ and the files directly in test/.
+        expect(commands).to.include.members([`mocha "test/live/*.test.ts"`, `mocha "test/*.test.ts"`]);
     });
 
-    it("passes when every check passes: the tests at normal priority and live, the others below and after them", () => {
+    it("leaves no test file out of the two halves, and keeps every test of the fake API server in test/live", () => {
+        const all = fs
+            .readdirSync(path.join(ROOT, "test"), { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile() && e.name.endsWith(".test.ts"))
+            .map((e) =>
+                path
+                    .relative(path.join(ROOT, "test"), path.join(e.parentPath ?? e.path, e.name))
+                    .split(path.sep)
+                    .join("/"),
+            );
+        const halves = all.filter((f) => !f.includes("/") || /^live\/[^/]+$/.test(f));
+        expect(all.length).to.be.greaterThan(50);
+        expect(
+            all.filter((f) => !halves.includes(f)),
+            "test files neither half runs",
+        ).to.deep.equal([]);
+        const fakeApi = all.filter((f) => /from "\.{1,2}\/fake-kube"/.test(fs.readFileSync(path.join(ROOT, "test", f), "utf8")));
+        expect(fakeApi.length).to.be.at.least(5);
+        expect(
+            fakeApi.filter((f) => !f.startsWith("live/")),
+            "tests of the fake API server outside test/live",
+        ).to.deep.equal([]);
+    });
+
+    it("passes when every check passes: the live tests at normal priority and streamed, the others below and after them", () => {
         const r = runner(checks({}));
         expect(r.status, r.stdout + r.stderr).to.equal(0);
-        expect(r.stdout).to.match(/── mocha ─+\ntest:unit ran at priority -?\d+\n── mocha passed in [\d.]+ s ─+\n/);
-        for (const name of ["typecheck", "lint"]) {
-            expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${name} ran at`));
-            expect(r.stdout.indexOf(`── ${name} passed`)).to.be.greaterThan(r.stdout.indexOf("── mocha passed"));
+        expect(r.stdout).to.match(/── mocha test\/live ─+\ntest:live ran at priority -?\d+\n── mocha test\/live passed in [\d.]+ s ─+\n/);
+        for (const [name, script] of [
+            ["typecheck", "typecheck"],
+            ["lint", "lint"],
+            ["mocha test", "test:offline"],
+        ]) {
+            expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${script} ran at`));
+            expect(r.stdout.indexOf(`── ${name} passed`)).to.be.greaterThan(r.stdout.indexOf("── mocha test/live passed"));
         }
-        expect(r.stdout).to.match(/npm test: all 3 checks passed in [\d.]+ s\n$/);
-        const normal = priority(r.stdout, "test:unit");
+        expect(r.stdout).to.match(/npm test: all 4 checks passed in [\d.]+ s\n$/);
+        const normal = priority(r.stdout, "test:live");
+        expect(priority(r.stdout, "test:offline")).to.equal(Math.min(19, normal + 5));
         expect(priority(r.stdout, "typecheck")).to.equal(Math.min(19, normal + 10));
         expect(priority(r.stdout, "lint")).to.equal(Math.min(19, normal + 10));
     });
@@ -61,8 +96,14 @@ process.exit(${JSON.stringify(status)}[script]);
         const r = runner(checks({ lint: 2 }));
         expect(r.status).to.equal(1);
         expect(r.stdout).to.match(/── lint FAILED \(exit status 2\) in [\d.]+ s ─+\nlint ran at priority/);
-        expect(r.stdout).to.contain("typecheck ran at priority").and.contain("test:unit ran at priority");
-        expect(r.stdout).to.match(/npm test: lint failed \(2 of 3 checks passed\) in [\d.]+ s\n$/);
-        expect(runner(checks({ mocha: 1, typecheck: 1 })).stdout).to.contain("npm test: typecheck, mocha failed (1 of 3 checks passed)");
+        expect(r.stdout)
+            .to.contain("typecheck ran at priority")
+            .and.contain("test:live ran at priority")
+            .and.contain("test:offline ran at priority");
+        expect(r.stdout).to.match(/npm test: lint failed \(3 of 4 checks passed\) in [\d.]+ s\n$/);
+        expect(runner(checks({ offline: 1, typecheck: 1 })).stdout).to.contain(
+            "npm test: typecheck, mocha test failed (2 of 4 checks passed)",
+        );
+        expect(runner(checks({ live: 1 })).stdout).to.contain("npm test: mocha test/live failed (3 of 4 checks passed)");
     });
 });

@@ -1,15 +1,15 @@
 import { expect } from "chai";
-import { validateConfig } from "../lib/config";
-import { checkGate } from "../lib/gates/checker";
-import { gateFlags, parseGateFlags } from "../lib/gates/options";
-import { gateOptions } from "../lib/gates/targets";
-import { evaluatePolicies } from "../lib/plan/policies";
-import type { Plan, PlanResource } from "../lib/plan/model";
-import { CRITICAL_ANNOTATION } from "../lib/values/flux";
-import { devConfig, healthy } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { byName, devSections, Json, lineage, ofType, planDev, raw, ROOT } from "./helpers";
-import { crdErrors } from "./schemas";
+import { validateConfig } from "../../lib/config";
+import { checkGate } from "../../lib/gates/checker";
+import { gateFlags, parseGateFlags } from "../../lib/gates/options";
+import { gateOptions } from "../../lib/gates/targets";
+import { evaluatePolicies } from "../../lib/plan/policies";
+import type { Plan, PlanResource } from "../../lib/plan/model";
+import { CRITICAL_ANNOTATION } from "../../lib/values/flux";
+import { devConfig, healthy } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { byName, devSections, Json, lineage, ofType, planDev, raw, ROOT } from "../helpers";
+import { crdErrors } from "../schemas";
 
 // `critical: false` (issue 14): a Kustomization later phases do not wait for,
 // in Flux's generated dependsOn, in Pulumi's dependsOn chain and in the gate.

@@ -3,12 +3,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { main as doctorMain } from "../cli/doctor";
-import { main as gateMain } from "../cli/gate";
-import { checkGate, CheckerIo } from "../lib/gates/checker";
-import { gateOptions } from "../lib/gates/targets";
-import { validateConfig } from "../lib/config";
-import { gateFlags, type GateName, type GateOptions } from "../lib/gates/options";
+import { main as doctorMain } from "../../cli/doctor";
+import { main as gateMain } from "../../cli/gate";
+import { checkGate, CheckerIo } from "../../lib/gates/checker";
+import { gateOptions } from "../../lib/gates/targets";
+import { validateConfig } from "../../lib/config";
+import { gateFlags, type GateName, type GateOptions } from "../../lib/gates/options";
 import {
     deployment,
     clusterLookup,
@@ -22,9 +22,9 @@ import {
     nodesWithDomain,
     TIMEOUT_LINE,
     WEBHOOK_CRASH,
-} from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { devSections, ingressWithoutLoadBalancer, Json, raw, ROOT } from "./helpers";
+} from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { devSections, ingressWithoutLoadBalancer, Json, raw, ROOT } from "../helpers";
 
 // The checker end to end: the real @kubernetes/client-node against a fake
 // API server on 127.0.0.1, probe pods running their real script.

@@ -1,12 +1,12 @@
 import { expect } from "chai";
-import { validateConfig } from "../lib/config";
-import { checkGate, CheckerIo } from "../lib/gates/checker";
-import { barriersInGit } from "../lib/gates/gitops";
-import type { GateOptions } from "../lib/gates/options";
-import { gateOptions } from "../lib/gates/targets";
-import { deployment, gitRepository } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { byName, devSections, Json, ofType, planDev, raw, ROOT } from "./helpers";
+import { validateConfig } from "../../lib/config";
+import { checkGate, CheckerIo } from "../../lib/gates/checker";
+import { barriersInGit } from "../../lib/gates/gitops";
+import type { GateOptions } from "../../lib/gates/options";
+import { gateOptions } from "../../lib/gates/targets";
+import { deployment, gitRepository } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { byName, devSections, Json, ofType, planDev, raw, ROOT } from "../helpers";
 
 // `critical: false` (issue 14) meets flux.sync (issue 13): the program
 // creates no Kustomization, and the gitops gate checks the graph Git holds.

@@ -1,16 +1,16 @@
 import { expect } from "chai";
-import { validateConfig } from "../lib/config";
-import { checkGate, CheckerIo } from "../lib/gates/checker";
-import { gitopsSteps, missingDependencies } from "../lib/gates/gitops";
-import type { GateOptions } from "../lib/gates/options";
-import { gateOptions } from "../lib/gates/targets";
-import { destroySteps } from "../lib/lifecycle/destroy";
-import { renderMarkdown, renderText } from "../lib/plan/render";
-import { fluxDistribution, fluxInstance, kustomization } from "../lib/values/flux";
-import { deployment, gitRepository } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { byName, descendants, devSections, Json, newErrors, newProblems, ofType, planDev, raw, ROOT } from "./helpers";
-import { crdErrors } from "./schemas";
+import { validateConfig } from "../../lib/config";
+import { checkGate, CheckerIo } from "../../lib/gates/checker";
+import { gitopsSteps, missingDependencies } from "../../lib/gates/gitops";
+import type { GateOptions } from "../../lib/gates/options";
+import { gateOptions } from "../../lib/gates/targets";
+import { destroySteps } from "../../lib/lifecycle/destroy";
+import { renderMarkdown, renderText } from "../../lib/plan/render";
+import { fluxDistribution, fluxInstance, kustomization } from "../../lib/values/flux";
+import { deployment, gitRepository } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { byName, descendants, devSections, Json, newErrors, newProblems, ofType, planDev, raw, ROOT } from "../helpers";
+import { crdErrors } from "../schemas";
 
 // flux.sync: the Flux Operator's own bootstrap. The FluxInstance's .spec.sync
 // owns the root GitRepository and Kustomization; flux.phases is the graph

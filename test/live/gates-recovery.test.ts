@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import type * as k8s from "@kubernetes/client-node";
-import { checkGate } from "../lib/gates/checker";
-import { CONFIG_CHECKSUM } from "../lib/gates/network";
-import { deploymentReadiness } from "../lib/gates/workloads";
-import { devOptions, healthy } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { Json, ROOT } from "./helpers";
+import { checkGate } from "../../lib/gates/checker";
+import { CONFIG_CHECKSUM } from "../../lib/gates/network";
+import { deploymentReadiness } from "../../lib/gates/workloads";
+import { devOptions, healthy } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { Json, ROOT } from "../helpers";
 
 // The network gate after a config change and on one surviving node: an agent
 // that still runs the previous cilium-config, and a Cilium operator whose

@@ -1,13 +1,13 @@
 import { expect } from "chai";
-import { main as doctorMain } from "../cli/doctor";
-import { validateConfig } from "../lib/config";
-import { checkGate, CheckerIo } from "../lib/gates/checker";
-import type { GateName, GateOptions } from "../lib/gates/options";
-import { gateOptions } from "../lib/gates/targets";
-import type { LiveService } from "../lib/gates/announcements";
-import { BGP_CONDITIONS, BgpLive, bgpReport } from "../lib/gates/bgp";
-import { L2Live, l2LeaseName, l2Report, LiveLease } from "../lib/gates/l2";
-import { parseCidr } from "../lib/net";
+import { main as doctorMain } from "../../cli/doctor";
+import { validateConfig } from "../../lib/config";
+import { checkGate, CheckerIo } from "../../lib/gates/checker";
+import type { GateName, GateOptions } from "../../lib/gates/options";
+import { gateOptions } from "../../lib/gates/targets";
+import type { LiveService } from "../../lib/gates/announcements";
+import { BGP_CONDITIONS, BgpLive, bgpReport } from "../../lib/gates/bgp";
+import { L2Live, l2LeaseName, l2Report, LiveLease } from "../../lib/gates/l2";
+import { parseCidr } from "../../lib/net";
 import {
     authSecretMissing,
     bgpSessionDown,
@@ -20,9 +20,9 @@ import {
     poolNotAdvertised,
     routesNotAdvertised,
     setNodeReady,
-} from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { devSections, Json, raw, ROOT } from "./helpers";
+} from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { devSections, Json, raw, ROOT } from "../helpers";
 
 // BGP sessions and routes, L2 leases: what the ingress gate checks beyond its
 // in-cluster probe, and what the doctor shows as a side link. The real client

@@ -4,15 +4,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import { parse, stringify } from "yaml";
-import { main } from "../cli/adopt";
-import type { AdoptReport } from "../lib/adopt";
-import { decodeReleaseData, latestRevisions, releaseFromSecret } from "../lib/adopt/helm";
-import type { ImportFile } from "../lib/adopt/importfile";
-import { support } from "../lib/adopt/support";
-import type { CheckerIo } from "../lib/gates/checker";
-import { mergeValues } from "../lib/merge";
-import { runPlan } from "../lib/plan/run";
-import { readStackFile } from "../lib/plan/stackfile";
+import { main } from "../../cli/adopt";
+import type { AdoptReport } from "../../lib/adopt";
+import { decodeReleaseData, latestRevisions, releaseFromSecret } from "../../lib/adopt/helm";
+import type { ImportFile } from "../../lib/adopt/importfile";
+import { support } from "../../lib/adopt/support";
+import type { CheckerIo } from "../../lib/gates/checker";
+import { mergeValues } from "../../lib/merge";
+import { runPlan } from "../../lib/plan/run";
+import { readStackFile } from "../../lib/plan/stackfile";
 import {
     ciliumConfig,
     crd,
@@ -23,11 +23,11 @@ import {
     WEEK4_CILIUM_VALUES,
     week4Cluster,
     week4Prepared,
-} from "./adopt-scenarios";
-import { devConfig } from "./cluster-scenarios";
-import { parseMarkdown, readDoc } from "./docs";
-import { FakeKube } from "./fake-kube";
-import { CUSTOM_DOMAIN, Json, ROOT } from "./helpers";
+} from "../adopt-scenarios";
+import { devConfig } from "../cluster-scenarios";
+import { parseMarkdown, readDoc } from "../docs";
+import { FakeKube } from "../fake-kube";
+import { CUSTOM_DOMAIN, Json, ROOT } from "../helpers";
 
 // `npm run adopt` end to end: the real client against the fake API server,
 // the plan run offline from a stack file, the report as a tool reads it.

@@ -1,16 +1,16 @@
 import { expect } from "chai";
-import { main as doctorMain } from "../cli/doctor";
-import { main as gateMain } from "../cli/gate";
-import { validateConfig } from "../lib/config";
-import { checkGate, CheckerIo } from "../lib/gates/checker";
-import { gatewayProbe } from "../lib/gates/gateway";
-import { UPSERT_ENV } from "../lib/gates/gateway-api-crds";
-import type { GateName, GateOptions } from "../lib/gates/options";
-import { gateOptions } from "../lib/gates/targets";
-import { gatewayApiCrdNames } from "../lib/values/gateway-api";
-import { devOptions, GATEWAY_IP, healthy } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { devSections, Json, raw, ROOT } from "./helpers";
+import { main as doctorMain } from "../../cli/doctor";
+import { main as gateMain } from "../../cli/gate";
+import { validateConfig } from "../../lib/config";
+import { checkGate, CheckerIo } from "../../lib/gates/checker";
+import { gatewayProbe } from "../../lib/gates/gateway";
+import { UPSERT_ENV } from "../../lib/gates/gateway-api-crds";
+import type { GateName, GateOptions } from "../../lib/gates/options";
+import { gateOptions } from "../../lib/gates/targets";
+import { gatewayApiCrdNames } from "../../lib/values/gateway-api";
+import { devOptions, GATEWAY_IP, healthy } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { devSections, Json, raw, ROOT } from "../helpers";
 
 // The Gateway's gate steps, the Gateway API CRDs' pre-check and the doctor's
 // gateway link: the real client against the fake API server, on the dev

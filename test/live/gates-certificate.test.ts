@@ -1,18 +1,18 @@
 import { expect } from "chai";
-import { checkGate, CheckerIo } from "../lib/gates/checker";
+import { checkGate, CheckerIo } from "../../lib/gates/checker";
 import {
     certificateFailure,
     certificateReadiness,
     challengesFor,
     diagnoseCertificate,
     issuanceFailed,
-} from "../lib/gates/certificate-ready";
-import type { GateOptions } from "../lib/gates/options";
-import { gateOptions } from "../lib/gates/targets";
-import { validateConfig } from "../lib/config";
-import { certificate, devOptions, healthy } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { devSections, Json, planDev, raw, ROOT } from "./helpers";
+} from "../../lib/gates/certificate-ready";
+import type { GateOptions } from "../../lib/gates/options";
+import { gateOptions } from "../../lib/gates/targets";
+import { validateConfig } from "../../lib/config";
+import { certificate, devOptions, healthy } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { devSections, Json, planDev, raw, ROOT } from "../helpers";
 
 // The ingress phase waits for its default certificate: the gate, not
 // pulumi.com/waitFor, so that a stuck issuance is named, not timed out in

@@ -1,12 +1,12 @@
 import { expect } from "chai";
-import { main as doctorMain } from "../cli/doctor";
-import type { CheckerIo } from "../lib/gates/checker";
-import { connect } from "../lib/gates/kube";
-import { recoveryCheck, RecoveryResult, recoveryTargets } from "../lib/gates/recovery";
-import { helmSecret } from "./adopt-scenarios";
-import { deployment, devConfig, healthy } from "./cluster-scenarios";
-import { FakeKube } from "./fake-kube";
-import { customDomainConfig, Json, ROOT } from "./helpers";
+import { main as doctorMain } from "../../cli/doctor";
+import type { CheckerIo } from "../../lib/gates/checker";
+import { connect } from "../../lib/gates/kube";
+import { recoveryCheck, RecoveryResult, recoveryTargets } from "../../lib/gates/recovery";
+import { helmSecret } from "../adopt-scenarios";
+import { deployment, devConfig, healthy } from "../cluster-scenarios";
+import { FakeKube } from "../fake-kube";
+import { customDomainConfig, Json, ROOT } from "../helpers";
 
 // The doctor's recovery findings against a fake API server: what an
 // interrupted `pulumi up`, a killed gate or a delete without its controller

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { validateConfig } from "../lib/config";
-import { apiServers, checkBinding, LiveRead, Recorded, serverMatches } from "../lib/lifecycle/binding";
-import { ClusterSource, readLiveCluster, readRecordedOutputs, selfReferenceName } from "../lib/lifecycle/source";
-import { FakeKube } from "./fake-kube";
-import { byName, devSections, Json, newErrors, planDev, raw } from "./helpers";
+import { validateConfig } from "../../lib/config";
+import { apiServers, checkBinding, LiveRead, Recorded, serverMatches } from "../../lib/lifecycle/binding";
+import { ClusterSource, readLiveCluster, readRecordedOutputs, selfReferenceName } from "../../lib/lifecycle/source";
+import { FakeKube } from "../fake-kube";
+import { byName, devSections, Json, newErrors, planDev, raw } from "../helpers";
 
 // One cluster per stack: the pure check, the program against a fake API
 // server whose kube-system has another UID, and the read-back of the stack's
