@@ -207,7 +207,9 @@ describe("severity from context: the table in docs/policies.md", () => {
         expect(rows, `the table:\n${severityTableRows().join("\n")}\n`).to.deep.equal(severityTableRows());
     });
 
-    it("reviews every warning the config checks can raise and every advisory policy, and nothing else", () => {
+    it("reviews every warning the config checks can raise and every advisory policy, and nothing else", function () {
+        // It reads the rules from lib/'s source text, which `npm run mutation` has rewritten (instrumented) in its sandbox.
+        if ("__stryker__" in globalThis) this.skip();
         const warnings = new Set<string>();
         const walk = (dir: string): string[] =>
             fs
