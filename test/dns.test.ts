@@ -3,7 +3,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { validateConfig } from "../lib/config";
+import { reservedClusterIP } from "../lib/checks/dns";
 import { isUpstream } from "../lib/config/coredns";
+import { parseCidr } from "../lib/net";
 import type { Plan } from "../lib/plan/model";
 import { corednsValues } from "../lib/values/coredns";
 import { unknownChartKeys } from "./chart-keys";
@@ -231,12 +233,74 @@ describe("CoreDNS config checks", () => {
         expect(labels).to.have.length(2);
     });
 
-    it("rejects a service subnet too small for the default address", () => {
+    it("rejects a service subnet too small for the default address, and takes one just large enough", () => {
+        // Talos gives kube-dns the tenth address of the service subnet: a /29 (8 addresses) has none, a /28 (16) has it.
         const p = errors((s) => {
             singleStack(s);
             s.cluster.serviceSubnets = ["10.96.0.0/29"];
         });
-        expect(p.map((x) => x.path)).to.deep.equal(["talos-platform:cluster.serviceSubnets[0]"]);
+        expect(p.map((x) => [x.path, x.message, x.fix, x.value])).to.deep.equal([
+            [
+                "talos-platform:cluster.serviceSubnets[0]",
+                "is too small to hold CoreDNS' default address (its tenth)",
+                "use a larger service subnet, or set coredns.clusterIPs",
+                "10.96.0.0/29",
+            ],
+        ]);
+        const fits = errors((s) => {
+            singleStack(s);
+            s.cluster.serviceSubnets = ["10.96.0.0/28"];
+        });
+        expect(fits).to.deep.equal([]);
+    });
+
+    it("refuses an empty list of ClusterIPs in the values, and more addresses than service subnets", () => {
+        const none = errors((s) => (s.coredns.values = { service: { clusterIPs: [] } }));
+        expect(none.map((x) => [x.path, x.message, x.fix])).to.deep.equal([
+            [
+                "talos-platform:coredns.values.service.clusterIPs",
+                "lists no address, so the API server would pick kube-dns' ClusterIP at random, where kubelet does not send pods",
+                // The tenth address of each of the dev stack's service subnets, 10.96.0.0/12 and fd47:25e1:2f96:51:1000::/108.
+                "list one address per service subnet, e.g. 10.96.0.10, fd47:25e1:2f96:51:1000::a, or remove the key",
+            ],
+        ]);
+        // Through the values: the typed key's schema takes no more than that and only addresses.
+        const clusterIPs = (ips: string[]) => (s: Record<string, Json>) => (s.coredns.values = { service: { clusterIPs: ips } });
+        const three = errors(clusterIPs(["10.96.0.10", "fd47:25e1:2f96:51:1000::a", "10.96.0.11"]));
+        expect(three.map((x) => [x.path, x.message, x.fix])).to.deep.equal([
+            [
+                "talos-platform:coredns.values.service.clusterIPs",
+                "lists 3 addresses but the cluster has 2 service subnet(s)",
+                "give one address per service subnet, in the same order",
+            ],
+        ]);
+    });
+
+    it("offers the subnet's tenth address as the example when an address is not one or lies outside", () => {
+        const clusterIPs = (ips: string[]) => (s: Record<string, Json>) => (s.coredns.values = { service: { clusterIPs: ips } });
+        const notIp = errors(clusterIPs(["dns", "fd47:25e1:2f96:51:1000::a"]));
+        expect(notIp.map((x) => x.fix)).to.deep.equal(["write a plain address inside 10.96.0.0/12, e.g. 10.96.0.10"]);
+        const outside = errors(clusterIPs(["10.112.0.10", "fd47:25e1:2f96:51:1000::a"]));
+        expect(outside.map((x) => [x.path, x.fix])).to.deep.equal([
+            ["talos-platform:coredns.values.service.clusterIPs[0]", "pick an address inside 10.96.0.0/12, e.g. 10.96.0.10"],
+        ]);
+        expect(outside[0].message).to.contain("is outside talos-platform:cluster.serviceSubnets[0] (10.96.0.0/12)");
+        const reserved = errors(clusterIPs(["10.96.0.1", "fd47:25e1:2f96:51:1000::a"]));
+        expect(reserved.map((x) => [x.message, x.fix])).to.deep.equal([
+            [
+                "is the kubernetes Service's address (the first usable one of the subnet)",
+                "pick another address inside 10.96.0.0/12, e.g. 10.96.0.10",
+            ],
+        ]);
+    });
+
+    it("judges an address only against a subnet of its own family", () => {
+        // ::a60:0 and ::a60:1 have the numeric values of 10.96.0.0 and 10.96.0.1, the IPv4 subnet's reserved addresses.
+        const v4 = parseCidr("10.96.0.0/12")!;
+        expect(reservedClusterIP(v4, "10.96.0.0", true)).to.contain("network address");
+        expect(reservedClusterIP(v4, "::a60:0", true)).to.equal(undefined);
+        expect(reservedClusterIP(v4, "::a60:1", true)).to.equal(undefined);
+        expect(reservedClusterIP(v4, "not an address", true)).to.equal(undefined);
     });
 
     it("warns, without blocking, when kube-dns is not where Talos points kubelet", () => {
@@ -346,6 +410,16 @@ describe("CoreDNS config checks", () => {
             s.coredns.replicas = 3;
         }).problems.find((p) => p.rule === "coredns-settings-unused")!;
         expect(two.message).to.match(/only gates on it \(nor do talos-platform:coredns\.replicas\)$/);
+        expect(two.fix).to.equal(
+            "set cluster.coreDnsDisabled to true (and Talos cluster.coreDNS.disabled) to let this program own CoreDNS, or remove these keys",
+        );
+        const three = config((s) => {
+            s.cluster.coreDnsDisabled = false;
+            s.coredns.upstreams = ["8.8.8.8"];
+            s.coredns.replicas = 3;
+            s.coredns.clusterDomainFallthrough = false;
+        }).problems.find((p) => p.rule === "coredns-settings-unused")!;
+        expect(three.message).to.match(/\(nor do talos-platform:coredns\.replicas, talos-platform:coredns\.clusterDomainFallthrough\)$/);
         expect(
             config((s) => ((s.cluster.coreDnsDisabled = false), (s.coredns = {}))).problems.some(
                 (p) => p.rule === "coredns-settings-unused",
