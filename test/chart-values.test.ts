@@ -1,28 +1,49 @@
 import { expect } from "chai";
-import { validateConfig } from "../lib/config";
+import { it as mochaIt } from "mocha";
 import { chartData, forgetFetched, useFetched } from "../lib/charts/catalog";
 import { CHART_RULES, inRange, rulesFor, versionDefault } from "../lib/charts/rules";
-import type { Problem } from "../lib/problems";
+import { describeProblem, Problem } from "../lib/problems";
 import { releases } from "../lib/checks/crd-order";
-import { byName, customDomainConfig, devSections, Json, planCustomDomain, planDev, raw } from "./helpers";
+import { byName, customDomainConfig, Json, newProblems, planCustomDomain, planDev } from "./helpers";
 
 // The merged values of each release against what the program carries of
 // its pinned chart: the chart's schema (errors), the keys of its values.yaml
 // (the warning unknown-chart-value), the values it refuses, by version, and
 // the objects it renders from values.
 
-function check(edit?: (s: Record<string, Json>) => void): Problem[] {
-    const s = devSections();
-    edit?.(s);
-    return validateConfig(raw(s)).problems;
+/**
+ * The problems each test's edits brought that no helper below has looked at
+ * yet: after a test passes, any left fail it, so a problem the test did not
+ * ask about cannot hide behind a filter (see afterEach).
+ */
+let unasked = new Set<Problem>();
+const seen = (found: Problem[]) => (found.forEach((p) => unasked.delete(p)), found);
+
+/** Every problem the edit adds to the dev stack (see newProblems); each must be looked at before the test ends. */
+function check(edit: (s: Record<string, Json>) => void = () => {}): Problem[] {
+    const problems = newProblems(edit);
+    problems.forEach((p) => unasked.add(p));
+    return problems;
 }
-const at = (problems: Problem[], path: string) => problems.filter((p) => p.path === `talos-platform:${path}`);
+const at = (problems: Problem[], path: string) => seen(problems.filter((p) => p.path === `talos-platform:${path}`));
 const only = (problems: Problem[], path: string): Problem => {
     const found = at(problems, path);
     expect(found, `${path} in ${JSON.stringify(problems.map((p) => p.path))}`).to.have.length(1);
     return found[0];
 };
-const rules = (problems: Problem[], rule: string) => problems.filter((p) => p.rule === rule);
+const rules = (problems: Problem[], rule: string) => seen(problems.filter((p) => p.rule === rule));
+/** Every problem as [severity, rule, key]: the whole list, so each counts as asked about. */
+const summary = (problems: Problem[]) => seen([...problems]).map((p) => [p.severity, p.rule, p.path]);
+
+/** mocha's `it`, and then: every problem the test's edits brought was looked at. */
+function it(title: string, body: (this: Mocha.Context) => unknown): void {
+    mochaIt(title, async function () {
+        unasked = new Set();
+        await body.call(this);
+        const left = [...unasked].map((p) => `${p.rule ?? "error"}: ${describeProblem(p)}`);
+        expect(left, "problems the test did not ask about").to.deep.equal([]);
+    });
+}
 
 describe("chart values against the pinned charts", () => {
     it("finds nothing in the dev stack: every key the program sets is one its charts have", async () => {
@@ -178,11 +199,13 @@ describe("chart values against the pinned charts", () => {
                     "is set by talos-platform, but the cilium 1.19.5 chart has no such key and ignores it. The platform relies on it (talos-platform sets it for the network phase, and its checks and gates take it as in effect), so this is an error here, not a warning",
                 );
                 // The same chart without a key only the user sets: advisory, as the misspelled key above.
-                const user = only(
-                    check((s) => ((s.cilium.version = "1.19.5"), (s.cilium.values = { ...s.cilium.values, bpf: { masqurade: true } }))),
-                    "cilium.values.bpf.masqurade",
+                const both = check(
+                    (s) => ((s.cilium.version = "1.19.5"), (s.cilium.values = { ...s.cilium.values, bpf: { masqurade: true } })),
                 );
+                const user = only(both, "cilium.values.bpf.masqurade");
                 expect(user).to.include({ severity: "warning", rule: "unknown-chart-value" });
+                // Beside it, the program's own key as before: still an error.
+                expect(only(both, "cilium.values.k8sServiceHost").severity).to.equal("error");
             } finally {
                 forgetFetched();
             }
@@ -240,21 +263,22 @@ describe("values a chart refuses, by chart version (lib/charts/rules.ts)", () =>
 
     it("cert-manager before v1.15.0 has no crds.enabled: the program's CRDs would not be installed; from v1.15.0 on they are", () => {
         const before = check((s) => (s.certManager.version = "v1.14.7"));
-        const p = at(before, "certManager.version").find((x) => x.severity === "error")!;
-        expect(p.message).to.contain("older than cert-manager v1.15.0");
-        expect(p.value).to.equal("v1.14.7");
+        // No data is carried for either version, so each also gets the advisory that its values went unchecked.
+        const VERSION = "talos-platform:certManager.version";
+        expect(summary(before)).to.deep.equal([
+            ["error", undefined, VERSION],
+            ["warning", "chart-values-unchecked", VERSION],
+        ]);
+        expect(before[0].message).to.contain("older than cert-manager v1.15.0");
+        expect(before[0].value).to.equal("v1.14.7");
         const from = check((s) => (s.certManager.version = "v1.15.0"));
-        expect(at(from, "certManager.version").filter((x) => x.severity === "error")).to.deep.equal([]);
+        expect(summary(from)).to.deep.equal([["warning", "chart-values-unchecked", VERSION]]);
         // Nor does the installCRDs rule hold before the change that made it.
-        expect(
-            at(
-                check((s) => {
-                    s.certManager.version = "v1.14.7";
-                    s.certManager.values = { installCRDs: true };
-                }),
-                "certManager.values.installCRDs",
-            ),
-        ).to.deep.equal([]);
+        const installCrds = check((s) => {
+            s.certManager.version = "v1.14.7";
+            s.certManager.values = { installCRDs: true };
+        });
+        expect(summary(installCrds)).to.deep.equal(summary(before));
     });
 
     it("cilium ≥ 1.18.0 refuses k8sServiceHostRef next to k8sServiceHost, which the program sets", () => {
@@ -283,13 +307,11 @@ describe("values a chart refuses, by chart version (lib/charts/rules.ts)", () =>
         expect(p.fix).to.contain("routingMode");
         expect(rulesFor("cilium", "1.16.9").some((r) => r.id === "cilium-removed-tunnel")).to.equal(false);
         expect(rulesFor("cilium", "1.17.0").some((r) => r.id === "cilium-removed-tunnel")).to.equal(true);
-        // proxy.prometheus.enabled is refused even when false: the chart tests its string form.
-        expect(
-            at(
-                check((s) => (s.cilium.values = { proxy: { prometheus: { enabled: false } } })),
-                "cilium.values.proxy.prometheus.enabled",
-            )[0].severity,
-        ).to.equal("error");
+        // proxy.prometheus.enabled is refused even when false: the chart tests its string form. The refusal says it
+        // all: proxy, a map the 1.19 chart no longer has, is not reported again as an unknown key.
+        expect(summary(check((s) => (s.cilium.values = { proxy: { prometheus: { enabled: false } } })))).to.deep.equal([
+            ["error", undefined, "talos-platform:cilium.values.proxy.prometheus.enabled"],
+        ]);
     });
 
     it("ingress-nginx defaults by chart version: snippets off from 4.8.0, risk levels from 4.8.1, High from 4.12.0", () => {
@@ -412,26 +434,30 @@ describe("objects charts render from values", () => {
                     controller: { allowSnippetAnnotations: true, ...(level ? { config: { "annotations-risk-level": level } } : {}) },
                 };
             };
-            const high = only(check(edit("4.12.0")), key);
+            // No data is carried for 4.12.0, 4.11.8 or 4.7.5: each also gets the advisory that its values went unchecked.
+            const unchecked = ["warning", "chart-values-unchecked", "talos-platform:ingressNginx.version"];
+            const at412 = check(edit("4.12.0"));
+            expect(summary(at412)).to.deep.equal([unchecked, ["error", undefined, `talos-platform:${key}`]]);
+            const high = at412[1];
             expect(high.message)
                 .to.contain("risk Critical")
                 .and.contain("above annotations-risk-level High")
                 .and.contain("is too risky for environment");
-            expect(at(check(edit("4.11.8")), key)).to.deep.equal([]);
-            expect(at(check(edit("4.15.1", "Critical")), key)).to.deep.equal([]);
+            expect(summary(check(edit("4.11.8")))).to.deep.equal([unchecked]);
+            expect(summary(check(edit("4.15.1", "Critical")))).to.deep.equal([]);
             // A level lowered by hand refuses High annotations too.
             const auth = "nginx.ingress.kubernetes.io/auth-url";
             const medium = check((s) => {
                 s.cilium.values = hubbleIngress({ [auth]: "https://auth.example.com/check" });
                 s.ingressNginx.values = { controller: { config: { "annotations-risk-level": "Medium" } } };
             });
-            expect(only(medium, `cilium.values.hubble.ui.ingress.annotations.${auth}`).message).to.contain("risk High");
-            expect(
-                at(
-                    check((s) => (s.cilium.values = hubbleIngress({ [auth]: "https://auth.example.com/check" }))),
-                    `cilium.values.hubble.ui.ingress.annotations.${auth}`,
-                ),
-            ).to.deep.equal([]);
+            expect(summary(medium)).to.deep.equal([
+                ["error", undefined, `talos-platform:cilium.values.hubble.ui.ingress.annotations.${auth}`],
+            ]);
+            expect(medium[0].message).to.contain("risk High");
+            expect(summary(check((s) => (s.cilium.values = hubbleIngress({ [auth]: "https://auth.example.com/check" }))))).to.deep.equal(
+                [],
+            );
         });
 
         it("before chart 4.8.0 snippets were on by default", () => {
@@ -439,7 +465,8 @@ describe("objects charts render from values", () => {
                 s.cilium.values = hubbleIngress({ [SNIPPET]: "x" });
                 s.ingressNginx.version = "4.7.5";
             });
-            expect(at(p, key)).to.deep.equal([]);
+            // Only the advisory that no data is carried for 4.7.5.
+            expect(summary(p)).to.deep.equal([["warning", "chart-values-unchecked", "talos-platform:ingressNginx.version"]]);
         });
 
         it("leaves Ingresses of another class alone, and says the webhook fails a later phase's release", () => {
@@ -447,16 +474,19 @@ describe("objects charts render from values", () => {
                 s.cilium.values = hubbleIngress({ [SNIPPET]: "x" });
                 s.cilium.values.hubble.ui.ingress.className = "cilium";
             });
-            expect(at(other, key)).to.deep.equal([]);
-            const flux = only(
-                check(
-                    (s) =>
-                        (s.flux.values = {
-                            web: { ingress: { enabled: true, annotations: { "nginx.ingress.kubernetes.io/server-snippet": "x" } } },
-                        }),
-                ),
-                "flux.values.web.ingress.annotations.nginx.ingress.kubernetes.io/server-snippet",
+            expect(summary(other)).to.deep.equal([]);
+            const fluxProblems = check(
+                (s) =>
+                    (s.flux.values = {
+                        web: { ingress: { enabled: true, annotations: { "nginx.ingress.kubernetes.io/server-snippet": "x" } } },
+                    }),
             );
+            // The dev stack pins flux-operator 0.58.1, for which no chart data is carried: values given there are unchecked.
+            expect(summary(fluxProblems)).to.deep.equal([
+                ["warning", "chart-values-unchecked", "talos-platform:flux.version"],
+                ["error", undefined, "talos-platform:flux.values.web.ingress.annotations.nginx.ingress.kubernetes.io/server-snippet"],
+            ]);
+            const flux = fluxProblems[1];
             expect(flux.message).to.contain("admission webhook refuses the Ingress, and the gitops-phase release fails");
         });
     });

@@ -181,7 +181,8 @@ function unknownKeyProblems(r: Release, data: ChartData, skip: Set<string>): Pro
     const tree = data.keys.keys;
     return unknownKeys(tree, r.values, data.keys.templateKeys).flatMap((at) => {
         const key = valuesKey(r, at);
-        if ([...skip].some((s) => key === s || key.startsWith(s + "."))) return [];
+        // Already reported: the key, a key it sits under, or (for an unknown map) a key inside it that a rule refuses.
+        if ([...skip].some((s) => key === s || key.startsWith(s + ".") || s.startsWith(key + "."))) return [];
         const name = at[at.length - 1];
         const near = suggestion(name, keysAt(tree, at.slice(0, -1)));
         const other = elsewhere(tree, name)
