@@ -37,6 +37,8 @@ export async function doctor(options: GateOptions, io: CheckerIo, kube: Kube, re
     let left: RecoveryResult | undefined;
     if (recovery) {
         io.out("── left behind\n");
+        // Bounded like a gate: without it, an API server that accepts and stays silent held each read for REQUEST_LIMIT_MS.
+        kube.limit((io.now ?? Date.now)() + options.network.timeoutMs, io.signal);
         left = await recoveryCheck(kube, recovery);
     }
     const links: DoctorResult["links"] = [];

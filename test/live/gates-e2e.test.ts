@@ -878,9 +878,13 @@ describe("gate checker against a fake API server", function () {
         it("doctor: an API server that accepts connections and never answers is the control plane, exit status 1", async () => {
             fake.silent = /./;
             const sink = io();
+            const started = Date.now();
             const code = await doctorMain(["--kubeconfig", fake.kubeconfig(), "--timeout", "700ms", "--poll", "50ms"], sink);
             const text = sink.text();
             expect(code, text).to.equal(1);
+            // The check for what interrupted operations left behind is bounded by --timeout too, like the network gate
+            // after it: two 700 ms bounds and their grace, where one unbounded request to a silent server waits 15 s.
+            expect(Date.now() - started, "the doctor waited past its --timeout").to.be.below(5_000);
             expect(text).to.contain(`✗ API server ${fake.url} accepts connections but does not answer`);
             expect(text)
                 .to.match(/· network +not checked/)
