@@ -68,7 +68,7 @@ function installBase(projectDir: string, baseProject: string, sha: string, rel: 
 const LAUNCHER_NOTE = /^plan: compiling dist\/ first: /;
 
 /** The base commit's plan as JSON, made by its own `npm run plan`; a reason instead when it has none. */
-function basePlan(baseProject: string, stack: string): { json: string } | { missing: string } {
+export function basePlan(baseProject: string, stack: string): { json: string } | { missing: string } {
     const r = exec("npm", ["run", "-s", "plan", "--", "--stack", stack, "--format", "json"], baseProject);
     // 0 and 1 are plans (1: with config errors or mandatory findings); anything else is no plan.
     if ((r.status === 0 || r.status === 1) && r.stdout.trimStart().startsWith("{")) return { json: r.stdout };
@@ -123,11 +123,18 @@ export async function main(argv: string[], io: PrIo): Promise<number> {
         const baseSha = mergeBase.status === 0 ? mergeBase.stdout.trim() : refSha.stdout.trim();
         const dirty = git(["status", "--porcelain", "--untracked-files=no"], top) !== "";
 
-        worktree = path.join(tmp, "base");
-        git(["worktree", "add", "--detach", "--quiet", worktree, baseSha], top);
-        const baseProject = path.join(worktree, rel);
-        installBase(io.projectDir, baseProject, baseSha, rel, io);
-        const base = basePlan(baseProject, stack);
+        // A stack new in this change has no base plan: say so without checking out, installing and compiling the base.
+        const stackFile = `${rel === "." ? "" : `${rel.split(path.sep).join("/")}/`}Pulumi.${stack}.yaml`;
+        let base: { json: string } | { missing: string };
+        if (exec("git", ["cat-file", "-e", `${baseSha}:${stackFile}`], top).status !== 0) {
+            base = { missing: `it has no ${stackFile}, so stack ${stack} is new in this change` };
+        } else {
+            worktree = path.join(tmp, "base");
+            git(["worktree", "add", "--detach", "--quiet", worktree, baseSha], top);
+            const baseProject = path.join(worktree, rel);
+            installBase(io.projectDir, baseProject, baseSha, rel, io);
+            base = basePlan(baseProject, stack);
+        }
 
         const args = ["--stack", stack, "--format", "markdown"];
         if ("json" in base) {

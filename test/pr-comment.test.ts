@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { main, PrIo } from "../cli/pr-comment";
+import { basePlan, main, PrIo } from "../cli/pr-comment";
 import { commentMarker, composeComment, GITHUB_COMMENT_LIMIT, markerOf } from "../lib/plan/pr-comment";
 import { ROOT } from "./helpers";
 
@@ -93,7 +93,7 @@ describe("npm run pr-comment on two commits of a Git repository", function () {
         const comment = fs.readFileSync(path.join(repo, "comment.md"), "utf8");
         expect(comment.split("\n")[0]).to.equal(commentMarker("lab"));
         expect(comment).to.contain(
-            "The base commit has no plan to compare with: its `npm run plan -- --stack lab` ended with status 2 (plan: cannot read Pulumi.lab.yaml",
+            "The base commit has no plan to compare with: it has no Pulumi.lab.yaml, so stack lab is new in this change",
         );
         expect(comment).to.contain("Pulumi.lab.yaml").and.not.contain("#### Changes");
     });
@@ -103,6 +103,41 @@ describe("npm run pr-comment on two commits of a Git repository", function () {
         expect(code).to.equal(2);
         expect(err).to.contain("--base-ref origin/no-such-branch is not a commit in this clone");
         expect((await prComment([], repo)).err).to.contain("--base-ref is required");
+    });
+});
+
+describe("the base commit's plan, made by its own npm run plan", () => {
+    /** A project whose `npm run plan` runs `code`: the base's own launcher and code, whatever they print. */
+    function project(code: string): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "talos-platform-base-"));
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "base", scripts: { plan: "node plan.js" } }));
+        fs.writeFileSync(path.join(dir, "plan.js"), code);
+        return dir;
+    }
+
+    it("takes a plan with config errors (status 1) as a plan, and passes --stack and --format json", () => {
+        const dir = project(`console.log(JSON.stringify({ argv: process.argv.slice(2) })); process.exit(1)`);
+        const r = basePlan(dir, "lab");
+        expect(r).to.have.property("json");
+        expect(JSON.parse((r as { json: string }).json).argv).to.deep.equal(["--stack", "lab", "--format", "json"]);
+    });
+
+    it("gives the base's own first error line, past the launcher's compile note, when it ends otherwise", () => {
+        const dir = project(
+            `console.error("plan: compiling dist/ first: lib/helm.ts changed since the last build"); console.error(""); console.error("plan: cannot read Pulumi.lab.yaml: no such file"); console.error("second line"); process.exit(2)`,
+        );
+        expect(basePlan(dir, "lab")).to.deep.equal({
+            missing: "its `npm run plan -- --stack lab` ended with status 2 (plan: cannot read Pulumi.lab.yaml: no such file)",
+        });
+    });
+
+    it("is no plan when status 0 comes without JSON, and names the status when nothing was said", () => {
+        expect(basePlan(project(`console.log("a plan in markdown")`), "dev")).to.deep.equal({
+            missing: "its `npm run plan -- --stack dev` ended with status 0 (a plan in markdown)",
+        });
+        expect(basePlan(project(`process.exit(3)`), "dev")).to.deep.equal({
+            missing: "its `npm run plan -- --stack dev` ended with status 3 (exit status 3)",
+        });
     });
 });
 
