@@ -3,15 +3,16 @@
 // other they took minutes on two cores; side by side, about as long as the
 // longest of them.
 //
-// Mocha runs as two processes. test/live/ holds the tests that drive the gate
+// Mocha runs as two halves. test/live/ holds the tests that drive the gate
 // checker, the doctor and adopt over HTTP against the fake API server, with
-// real clocks: their budgets are fractions of a second, and they spend much of
-// their time waiting on a poll or a child process. The rest of test/ is CPU
+// real clocks: their budgets are fractions of a second, and they spend most of
+// their time waiting on a poll or a child process, so two of their files run
+// at once (mocha --parallel --jobs 2). The rest of test/ is CPU
 // bound (Pulumi's mocks, the checks). The live tests run at normal priority,
 // so their clocks keep the CPU they would have alone; the other tests fill the
 // CPU the live ones leave idle, a step lower; the type-check and the lint
-// lower still. With --parallel, which mixes both kinds at one priority, the
-// live tests failed on a loaded machine.
+// lower still. With --parallel over all of test/, which mixes both kinds at
+// one priority, the live tests failed on a loaded machine.
 //
 // The live tests' output streams as they run; each other check's output is
 // printed whole after it, under a line that says how the check ended. The exit

@@ -3,7 +3,7 @@ import { validateConfig } from "../lib/config";
 import { stackPolicyConfig } from "../lib/plan/policies";
 import * as fluxValues from "../lib/values/flux";
 import { fluxInstance, gitRepository, kustomization } from "../lib/values/flux";
-import { customDomainStack, devSections, Json, planCustomDomain, raw } from "./helpers";
+import { customDomainStack, devSections, Json, planCustomDomain, raw, withFreshPlans } from "./helpers";
 import { violations } from "./policies.test";
 
 const FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
@@ -166,7 +166,7 @@ describe("policy flux-single-owner", () => {
             return obj;
         };
         try {
-            const plan = await planCustomDomain();
+            const plan = await withFreshPlans(() => planCustomDomain());
             expect(plan.errors).to.deep.equal([]);
             const found = plan.findings.filter((f) => f.rule === "flux-single-owner");
             expect(found.map((f) => f.severity)).to.deep.equal(["mandatory"]);

@@ -41,12 +41,41 @@ export async function planDev(edit?: (sections: Record<string, Json>) => void, e
     const sections = devSections();
     edit?.(sections);
     const secrets = Object.fromEntries((stack.secretKeys ?? []).map((k) => [k, stack.config[k]]));
-    return runPlan({
+    return plannedOnce({
         stack: "dev",
         ...extra,
         config: { ...secrets, ...sections, ...(extra?.config ?? {}) },
         secretKeys: [...(stack.secretKeys ?? []), ...(extra?.secretKeys ?? [])],
     });
+}
+
+const plans = new Map<string, Promise<Plan>>();
+let caching = true;
+
+/** Runs `f` with every plan made afresh: for a test that changes the program's code under it (a stub). */
+export async function withFreshPlans<T>(f: () => Promise<T>): Promise<T> {
+    caching = false;
+    try {
+        return await f();
+    } finally {
+        caching = true;
+    }
+}
+
+/**
+ * runPlan, run once per input in this process. Thirty percent of the suite's
+ * plans repeated an earlier one (the dev stack alone 25 times), at about
+ * 0.3 s of CPU each. A plan reads nothing but its input, the repository and
+ * the files under `baseDir`, which a test may write between two plans, and
+ * a cluster source answers as its test arranged: those inputs are not
+ * cached, nor any plan inside withFreshPlans. Each caller gets its own copy, free to change.
+ */
+async function plannedOnce(input: PlanInput): Promise<Plan> {
+    if (!caching || input.baseDir !== undefined || input.clusterSource !== undefined) return runPlan(input);
+    const key = JSON.stringify(input);
+    let plan = plans.get(key);
+    if (!plan) plans.set(key, (plan = runPlan(input)));
+    return structuredClone(await plan);
 }
 
 /** Raw config of `sections`, with the dev stack's secret keys set unless `otherKeys` says otherwise. */
