@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,10 +12,9 @@ describe("npm test (cli/test.cjs)", function () {
     this.timeout(60_000);
 
     // An npm stand-in: `npm run -s <script>` prints the script's priority and exits as told.
-    function checks(exit: { typecheck?: number; lint?: number; live?: number; offline?: number }): string {
+    function checks(exit: { lint?: number; live?: number; offline?: number }): string {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-test-"));
         const status = {
-            typecheck: exit.typecheck ?? 0,
             lint: exit.lint ?? 0,
             "test:live": exit.live ?? 0,
             "test:offline": exit.offline ?? 0,
@@ -44,7 +43,19 @@ process.exit(${JSON.stringify(status)}[script]);
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { CHECKS } = require("../cli/test.cjs") as { CHECKS: { script: string }[] };
         const commands = CHECKS.map((c) => pkg.scripts[c.script] as string);
-        expect(commands.join(" && ")).to.contain("tsc -p tsconfig.json --noEmit").and.contain("eslint .").and.contain("prettier --check");
+        expect(commands.join(" && ")).to.contain("eslint .").and.contain("prettier --check");
+        // The type-check is ESLint's (eslint.config.mjs's local/type-check, tested below): on for every TypeScript file.
+        const config = JSON.parse(
+            execFileSync(
+                process.execPath,
+                [path.join(ROOT, "node_modules", "eslint", "bin", "eslint.js"), "--print-config", "test/helpers.ts"],
+                {
+                    cwd: ROOT,
+                    encoding: "utf8",
+                },
+            ),
+        );
+        expect(config.rules["local/type-check"]).to.deep.equal([2]);
         // Mocha's two halves: test/live/ (its files two at a time: they mostly wait) and the files directly in test/.
         expect(commands).to.include.members([`mocha --parallel --jobs 2 "test/live/*.test.ts"`, `mocha "test/*.test.ts"`]);
     });
@@ -78,32 +89,126 @@ process.exit(${JSON.stringify(status)}[script]);
         expect(r.status, r.stdout + r.stderr).to.equal(0);
         expect(r.stdout).to.match(/── mocha test\/live ─+\ntest:live ran at priority -?\d+\n── mocha test\/live passed in [\d.]+ s ─+\n/);
         for (const [name, script] of [
-            ["typecheck", "typecheck"],
-            ["lint", "lint"],
+            ["type-check and lint", "lint"],
             ["mocha test", "test:offline"],
         ]) {
             expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${script} ran at`));
             expect(r.stdout.indexOf(`── ${name} passed`)).to.be.greaterThan(r.stdout.indexOf("── mocha test/live passed"));
         }
-        expect(r.stdout).to.match(/npm test: all 4 checks passed in [\d.]+ s\n$/);
+        expect(r.stdout).to.match(/npm test: all 3 checks passed in [\d.]+ s\n$/);
         const normal = priority(r.stdout, "test:live");
         expect(priority(r.stdout, "test:offline")).to.equal(Math.min(19, normal + 5));
-        expect(priority(r.stdout, "typecheck")).to.equal(Math.min(19, normal + 10));
         expect(priority(r.stdout, "lint")).to.equal(Math.min(19, normal + 10));
     });
 
     it("fails when one check fails, naming it, after every check has run and shown its output", () => {
         const r = runner(checks({ lint: 2 }));
         expect(r.status).to.equal(1);
-        expect(r.stdout).to.match(/── lint FAILED \(exit status 2\) in [\d.]+ s ─+\nlint ran at priority/);
-        expect(r.stdout)
-            .to.contain("typecheck ran at priority")
-            .and.contain("test:live ran at priority")
-            .and.contain("test:offline ran at priority");
-        expect(r.stdout).to.match(/npm test: lint failed \(3 of 4 checks passed\) in [\d.]+ s\n$/);
-        expect(runner(checks({ offline: 1, typecheck: 1 })).stdout).to.contain(
-            "npm test: typecheck, mocha test failed (2 of 4 checks passed)",
+        expect(r.stdout).to.match(/── type-check and lint FAILED \(exit status 2\) in [\d.]+ s ─+\nlint ran at priority/);
+        expect(r.stdout).to.contain("test:live ran at priority").and.contain("test:offline ran at priority");
+        expect(r.stdout).to.match(/npm test: type-check and lint failed \(2 of 3 checks passed\) in [\d.]+ s\n$/);
+        expect(runner(checks({ offline: 1, lint: 1 })).stdout).to.contain(
+            "npm test: type-check and lint, mocha test failed (1 of 3 checks passed)",
         );
-        expect(runner(checks({ live: 1 })).stdout).to.contain("npm test: mocha test/live failed (3 of 4 checks passed)");
+        expect(runner(checks({ live: 1 })).stdout).to.contain("npm test: mocha test/live failed (2 of 3 checks passed)");
+    });
+});
+
+describe("the type-check in ESLint (eslint.config.mjs's local/type-check)", function () {
+    // ESLint in a project of its own: a few lines against TypeScript's own lib, not this repository's 2,500 files.
+    this.timeout(60_000);
+
+    function lint(files: Record<string, string>, compilerOptions: Record<string, unknown> = {}) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-typecheck-"));
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+        const options = {
+            strict: true,
+            noUnusedLocals: true,
+            target: "ES2022",
+            lib: ["ES2022"],
+            types: [],
+            module: "commonjs",
+            ...compilerOptions,
+        };
+        fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: options, include: ["*.ts"] }));
+        fs.writeFileSync(
+            path.join(dir, "eslint.config.mjs"),
+            `import { localPlugin } from ${JSON.stringify(path.join(ROOT, "eslint.config.mjs"))};
+import tseslint from "typescript-eslint";
+export default [{
+    files: ["**/*.ts"],
+    languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: ${JSON.stringify(dir)} } },
+    plugins: { local: localPlugin },
+    rules: { "local/type-check": "error" },
+}];
+`,
+        );
+        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+        const r = spawnSync(
+            process.execPath,
+            [path.join(ROOT, "node_modules", "eslint", "bin", "eslint.js"), "--format", "json", ...Object.keys(files)],
+            {
+                cwd: dir,
+                encoding: "utf8",
+            },
+        );
+        const results = JSON.parse(r.stdout) as {
+            filePath: string;
+            messages: { ruleId: string; line: number; column: number; message: string }[];
+        }[];
+        return {
+            dir,
+            status: r.status,
+            messages: Object.fromEntries(
+                results.map((f) => [path.basename(f.filePath), f.messages.map((m) => `${m.line}:${m.column} ${m.ruleId} ${m.message}`)]),
+            ),
+        };
+    }
+
+    /** What tsc itself says of the same project: "file(line,col): TSnnnn: message". */
+    function tsc(dir: string): string[] {
+        const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", dir, "--noEmit"], {
+            cwd: dir,
+            encoding: "utf8",
+        });
+        return r.stdout
+            .split("\n")
+            .filter((l) => / error TS\d+/.test(l))
+            .map((l) => l.replace(" error ", " "));
+    }
+
+    it("reports tsc's errors where tsc does, across files, under the project's compiler options, and fails the lint", () => {
+        const { dir, status, messages } = lint({
+            "a.ts": `export function twice(n: number): number {\n    return n * 2;\n}\n`,
+            "b.ts": `import { twice } from "./a";\nconst unused = 1;\nexport const x: string = twice(2);\n`,
+            "ok.ts": `export const y = 1;\n`,
+        });
+        expect(status).to.equal(1);
+        expect(messages["a.ts"]).to.deep.equal([]);
+        expect(messages["ok.ts"]).to.deep.equal([]);
+        expect(messages["b.ts"]).to.have.length(2);
+        // ESLint's line:column and tsc's (line,col) count alike, from 1.
+        const ours = messages["b.ts"].map((m) => m.replace(/^(\d+):(\d+) local\/type-check /, "b.ts($1,$2): "));
+        expect(ours).to.deep.equal(tsc(dir));
+    });
+
+    it("passes a project tsc passes, and reports the program's option errors once, as tsc does", () => {
+        expect(lint({ "a.ts": `export const a = 1;\n`, "b.ts": `export const b = 2;\n` })).to.deep.include({
+            status: 0,
+            messages: { "a.ts": [], "b.ts": [] },
+        });
+        const wrong = lint(
+            { "a.ts": `export const a = 1;\n`, "b.ts": `export const b = 2;\n` },
+            { strictNullChecks: false, exactOptionalPropertyTypes: true },
+        );
+        expect(wrong.status).to.equal(1);
+        const reported = [...wrong.messages["a.ts"], ...wrong.messages["b.ts"]];
+        const fromTsc = tsc(wrong.dir);
+        expect(fromTsc.length, "tsc reports the option error").to.be.greaterThan(0);
+        // On the first file linted, as many as tsc reports, naming the tsconfig.json.
+        expect(wrong.messages["b.ts"]).to.deep.equal([]);
+        expect(reported.map((m) => m.replace(/^1:1 local\/type-check .*tsconfig\.json: /, ""))).to.deep.equal(
+            fromTsc.map((l) => l.replace(/^tsconfig\.json\(\d+,\d+\): /, "")),
+        );
     });
 });
