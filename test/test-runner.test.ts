@@ -115,22 +115,15 @@ process.exit(${JSON.stringify(status)}[script]);
 });
 
 describe("the type-check in ESLint (eslint.config.mjs's local/type-check)", function () {
-    // ESLint in a project of its own: a few lines against TypeScript's own lib, not this repository's 2,500 files.
+    // ESLint over two small projects of its own, against TypeScript's own lib, not this repository's 2,500 files.
     this.timeout(60_000);
 
-    function lint(files: Record<string, string>, compilerOptions: Record<string, unknown> = {}) {
+    type Messages = Record<string, string[]>;
+
+    /** One ESLint run over `projects` (a folder each, with its tsconfig.json), as `npm run lint` runs it; messages by file. */
+    function lint(projects: Record<string, { options: Record<string, unknown>; files: Record<string, string> }>) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-typecheck-"));
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-        const options = {
-            strict: true,
-            noUnusedLocals: true,
-            target: "ES2022",
-            lib: ["ES2022"],
-            types: [],
-            module: "commonjs",
-            ...compilerOptions,
-        };
-        fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: options, include: ["*.ts"] }));
         fs.writeFileSync(
             path.join(dir, "eslint.config.mjs"),
             `import { localPlugin } from ${JSON.stringify(path.join(ROOT, "eslint.config.mjs"))};
@@ -143,29 +136,25 @@ export default [{
 }];
 `,
         );
-        for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-        const r = spawnSync(
-            process.execPath,
-            [path.join(ROOT, "node_modules", "eslint", "bin", "eslint.js"), "--format", "json", ...Object.keys(files)],
-            {
-                cwd: dir,
-                encoding: "utf8",
-            },
-        );
+        for (const [project, { options, files }] of Object.entries(projects)) {
+            fs.mkdirSync(path.join(dir, project));
+            const compilerOptions = { strict: true, noUnusedLocals: true, lib: ["ES2022"], types: [], module: "commonjs", ...options };
+            fs.writeFileSync(path.join(dir, project, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["*.ts"] }));
+            for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, project, name), text);
+        }
+        const eslint = path.join(ROOT, "node_modules", "eslint", "bin", "eslint.js");
+        const r = spawnSync(process.execPath, [eslint, "--format", "json", ...Object.keys(projects)], { cwd: dir, encoding: "utf8" });
         const results = JSON.parse(r.stdout) as {
             filePath: string;
             messages: { ruleId: string; line: number; column: number; message: string }[];
         }[];
-        return {
-            dir,
-            status: r.status,
-            messages: Object.fromEntries(
-                results.map((f) => [path.basename(f.filePath), f.messages.map((m) => `${m.line}:${m.column} ${m.ruleId} ${m.message}`)]),
-            ),
-        };
+        const messages: Messages = {};
+        for (const f of results)
+            messages[path.relative(dir, f.filePath)] = f.messages.map((m) => `${m.line}:${m.column} ${m.ruleId} ${m.message}`);
+        return { dir, status: r.status, messages };
     }
 
-    /** What tsc itself says of the same project: "file(line,col): TSnnnn: message". */
+    /** What tsc itself says of one project: "file(line,col): TSnnnn: message". */
     function tsc(dir: string): string[] {
         const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", dir, "--noEmit"], {
             cwd: dir,
@@ -177,36 +166,35 @@ export default [{
             .map((l) => l.replace(" error ", " "));
     }
 
-    it("reports tsc's errors where tsc does, across files, under the project's compiler options, and fails the lint", () => {
+    it("reports what tsc reports, where tsc does, under each project's options, and nothing in a file tsc passes", () => {
         const { dir, status, messages } = lint({
-            "a.ts": `export function twice(n: number): number {\n    return n * 2;\n}\n`,
-            "b.ts": `import { twice } from "./a";\nconst unused = 1;\nexport const x: string = twice(2);\n`,
-            "ok.ts": `export const y = 1;\n`,
+            // An error across files, an unused local, and a file without errors.
+            types: {
+                options: {},
+                files: {
+                    "a.ts": `export function twice(n: number): number {\n    return n * 2;\n}\n`,
+                    "b.ts": `import { twice } from "./a";\nconst unused = 1;\nexport const x: string = twice(2);\n`,
+                    "ok.ts": `export const y = 1;\n`,
+                },
+            },
+            // An error of the options, which is the whole program's: tsc reports only those when there are any.
+            options: {
+                options: { strictNullChecks: false, exactOptionalPropertyTypes: true },
+                files: { "c.ts": "export const c = 1;\n", "d.ts": "export const d = 2;\n" },
+            },
         });
         expect(status).to.equal(1);
-        expect(messages["a.ts"]).to.deep.equal([]);
-        expect(messages["ok.ts"]).to.deep.equal([]);
-        expect(messages["b.ts"]).to.have.length(2);
+        expect(messages[path.join("types", "a.ts")]).to.deep.equal([]);
+        expect(messages[path.join("types", "ok.ts")]).to.deep.equal([]);
         // ESLint's line:column and tsc's (line,col) count alike, from 1.
-        const ours = messages["b.ts"].map((m) => m.replace(/^(\d+):(\d+) local\/type-check /, "b.ts($1,$2): "));
-        expect(ours).to.deep.equal(tsc(dir));
-    });
+        const b = messages[path.join("types", "b.ts")];
+        expect(b).to.have.length(2);
+        expect(b.map((m) => m.replace(/^(\d+):(\d+) local\/type-check /, "b.ts($1,$2): "))).to.deep.equal(tsc(path.join(dir, "types")));
 
-    it("passes a project tsc passes, and reports the program's option errors once, as tsc does", () => {
-        expect(lint({ "a.ts": `export const a = 1;\n`, "b.ts": `export const b = 2;\n` })).to.deep.include({
-            status: 0,
-            messages: { "a.ts": [], "b.ts": [] },
-        });
-        const wrong = lint(
-            { "a.ts": `export const a = 1;\n`, "b.ts": `export const b = 2;\n` },
-            { strictNullChecks: false, exactOptionalPropertyTypes: true },
-        );
-        expect(wrong.status).to.equal(1);
-        const reported = [...wrong.messages["a.ts"], ...wrong.messages["b.ts"]];
-        const fromTsc = tsc(wrong.dir);
+        // Once, on whichever file of the project ESLint took first, naming its tsconfig.json.
+        const fromTsc = tsc(path.join(dir, "options"));
         expect(fromTsc.length, "tsc reports the option error").to.be.greaterThan(0);
-        // On the first file linted, as many as tsc reports, naming the tsconfig.json.
-        expect(wrong.messages["b.ts"]).to.deep.equal([]);
+        const reported = [...messages[path.join("options", "c.ts")], ...messages[path.join("options", "d.ts")]];
         expect(reported.map((m) => m.replace(/^1:1 local\/type-check .*tsconfig\.json: /, ""))).to.deep.equal(
             fromTsc.map((l) => l.replace(/^tsconfig\.json\(\d+,\d+\): /, "")),
         );
