@@ -12,6 +12,7 @@ import { Finding, Plan, PlanBinding, PlanCluster, PlanError, PlanOptions, PlanRe
 import { evaluatePolicies, PolicyConfig, stackPolicyConfig } from "./policies";
 import { configView } from "./config-view";
 import { SecretTracer } from "./secret-trace";
+import { withoutSdkStacks } from "./sdk-stacks";
 
 export interface PlanInput {
     /** @default talos-platform */
@@ -161,6 +162,10 @@ export async function runPlan(input: PlanInput): Promise<Plan> {
 
 /** runPlan, plus the policy pack config it evaluated the policies with (none when the config has errors). */
 export async function runPlanWithPolicyConfig(input: PlanInput): Promise<{ plan: Plan; policyConfig?: PolicyConfig }> {
+    return withoutSdkStacks(() => planUnderMocks(input));
+}
+
+async function planUnderMocks(input: PlanInput): Promise<{ plan: Plan; policyConfig?: PolicyConfig }> {
     const project = input.project ?? "talos-platform";
     const stack = input.stack ?? "dev";
     const inputsByKey = new Map<string, unknown[]>();
