@@ -7,6 +7,7 @@ import { validateConfig } from "../lib/config";
 import { parseGateFlags } from "../lib/gates/options";
 import { gateOptions, phaseDigest } from "../lib/gates/targets";
 import type { Plan, PlanResource } from "../lib/plan/model";
+import { mockState } from "../lib/plan/run";
 import { byName, descendants, devSections, Json, ofType, planDev, raw } from "./helpers";
 import { crdErrors } from "./schemas";
 import { dns01RecursiveNameservers } from "../lib/values/dns01";
@@ -46,6 +47,11 @@ describe("gateway in the dev plan", () => {
             });
             expect(meta.labels).to.include({ "app.kubernetes.io/managed-by": "talos-platform" });
             expect(meta.annotations).to.include({ "pulumi.com/patchForce": "true" });
+            // The whole CRD, as pulumi up sends it; only the mock engine's answer leaves the schemas out.
+            expect(
+                (c.inputs.spec as Json).versions.every((v: Json) => typeof v.schema.openAPIV3Schema === "object"),
+                c.name,
+            ).to.equal(true);
         }
         expect(descendants(plan, "gateway-api").map((r) => r.name)).to.deep.equal(["gateway-api-precheck", ...crds.map((c) => c.name)]);
     });
@@ -220,5 +226,22 @@ describe("GatewayApiCrds component", () => {
         // The pre-check is a Command: not the Kubernetes provider's.
         expect(providers.get("gateway-api-precheck") ?? "").to.not.contain("crd-provider");
         expect(seen.find((r) => r.name === "gateway-api-precheck")!.opts.retainOnDelete).to.not.equal(true);
+    });
+});
+
+describe("the mock engine's answer", () => {
+    const crd = {
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: "gateways.gateway.networking.k8s.io" },
+        spec: { group: "gateway.networking.k8s.io" },
+    };
+
+    it("gives a CRD back its name, not its schemas, and any other resource its inputs", () => {
+        expect(mockState(CRD, crd)).to.deep.equal({ apiVersion: crd.apiVersion, kind: crd.kind, metadata: crd.metadata });
+        const release = { chart: "cilium", values: { kubeProxyReplacement: true } };
+        expect(mockState("kubernetes:helm.sh/v3:Release", release)).to.deep.equal(release);
+        expect(mockState("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinitionPatch", crd)).to.deep.equal(crd);
+        expect(mockState("pulumi:pulumi:StackReference", { name: "org/p/dev" })).to.deep.equal({ name: "org/p/dev", outputs: {} });
     });
 });
