@@ -10,7 +10,7 @@ describe("the offline plan without the SDK's bookkeeping stacks", () => {
     let setup: typeof Error.prepareStackTrace;
     beforeEach(() => {
         setup = Error.prepareStackTrace;
-        Error.prepareStackTrace = undefined;
+        delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
     });
     afterEach(() => (Error.prepareStackTrace = setup));
 
