@@ -41,8 +41,25 @@ export function addressValue(text: string): { family: Family; value: bigint } | 
     return { family: a instanceof Address4 ? "ipv4" : "ipv6", value: a.bigInt() };
 }
 
-/** Parses "a.b.c.d/n" or "x::/n". Undefined when the text is not a CIDR. */
-export function parseCidr(text: string): Cidr | undefined {
+/**
+ * The CIDRs parsed so far. The checks ask for the same few subnets again and
+ * again (each pool against each subnet), and ip-address parses with regular
+ * expressions: about 2 s of the test suite's CPU went there. Bounded, for a
+ * caller that parses many distinct texts (the property tests).
+ */
+const parsed = new Map<string, Readonly<Cidr> | undefined>();
+const PARSED_MAX = 1024;
+
+/** Parses "a.b.c.d/n" or "x::/n". Undefined when the text is not a CIDR. The result is frozen: it is shared. */
+export function parseCidr(text: string): Readonly<Cidr> | undefined {
+    if (parsed.has(text)) return parsed.get(text);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    const c = parseCidrAfresh(text);
+    parsed.set(text, c && Object.freeze(c));
+    return c;
+}
+
+function parseCidrAfresh(text: string): Cidr | undefined {
     const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
     if (!m) return undefined;
     const prefix = Number(m[2]);

@@ -45,8 +45,12 @@ const PROJECT = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", ".
     fs.existsSync(path.join(d, "Pulumi.dev.yaml")),
 )!;
 
+let devConfigRead: PlatformConfig | undefined;
+
+/** The dev stack's validated config, read once (a read and a validation cost about 25 ms); each caller gets its own copy. */
 export function devConfig(): PlatformConfig {
-    return stackFileConfig(path.join(PROJECT, "Pulumi.dev.yaml"), "dev");
+    devConfigRead ??= stackFileConfig(path.join(PROJECT, "Pulumi.dev.yaml"), "dev");
+    return structuredClone(devConfigRead);
 }
 
 export function devOptions(): GateOptions {
