@@ -339,3 +339,18 @@ describe("address math against a BigInt reference model (fast-check)", () => {
         );
     });
 });
+
+describe("parseCidr's memory of what it parsed", () => {
+    it("answers a text again with the same frozen range, and still parses right after many distinct texts", () => {
+        const first = parseCidr("10.96.0.0/12")!;
+        expect(parseCidr("10.96.0.0/12")).to.equal(first);
+        expect(Object.isFrozen(first)).to.equal(true);
+        expect(() => ((first as { prefix: number }).prefix = 8)).to.throw(TypeError);
+        // Past any bound: 3,000 distinct texts, then the first one again, and one it never saw.
+        for (let i = 0; i < 3000; i++) parseCidr(`10.${i >> 8}.${i & 255}.0/24`);
+        expect(parseCidr("10.96.0.0/12")).to.deep.include({ family: "ipv4", prefix: 12, network: "10.96.0.0" });
+        expect(parseCidr("10.96.0.0/12")!.end - parseCidr("10.96.0.0/12")!.start).to.equal(2n ** 20n - 1n);
+        expect(parseCidr("fd00::/8")).to.deep.include({ family: "ipv6", prefix: 8 });
+        expect(parseCidr("10.96.0.0/33")).to.equal(undefined);
+    });
+});
