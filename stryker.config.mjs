@@ -15,7 +15,7 @@ const part = process.env.MUTATION_PART ?? "mutation";
 // Tests that ask Git for the repository's files (git ls-files), which the
 // sandbox under node_modules/ is not: they check docs, vendored files and the
 // pull-request script, none of which is mutated, so a whole run leaves them out.
-const NEEDS_GIT = ["test/docs-links.test.ts", "test/upstream.test.ts", "test/pr-comment.test.ts"];
+const NEEDS_GIT = ["test/docs-links.test.ts", "test/upstream.test.ts", "test/commands/pr-comment.test.ts"];
 const allTests = () =>
     fs
         .readdirSync(path.join(import.meta.dirname, "test"), { recursive: true })

@@ -8,16 +8,20 @@
 // tsc's errors from it (\`npm run typecheck\` is plain tsc, for the editor
 // loop). As a check of its own, tsc parsed and bound the 2,500 files again.
 //
-// Mocha runs as two halves. test/live/ holds the tests that drive the gate
+// Mocha runs in three parts. test/live/ holds the tests that drive the gate
 // checker, the doctor and adopt over HTTP against the fake API server, with
 // real clocks: their budgets are fractions of a second, and they spend most of
 // their time waiting on a poll or a child process, so two of their files run
-// at once (mocha --parallel --jobs 2). The rest of test/ is CPU
-// bound (Pulumi's mocks, the checks). The live tests run at normal priority,
-// so their clocks keep the CPU they would have alone; the other tests fill the
-// CPU the live ones leave idle, a step lower; the type-check and lint lower
-// still. With --parallel over all of test/, which mixes both kinds at one
-// priority, the live tests failed on a loaded machine.
+// at once (mocha --parallel --jobs 2). test/commands/ holds the tests that run
+// the project's commands as processes of their own (cli/run.cjs compiling a
+// project, pr-comment planning a base commit, npm test itself): their mocha
+// process mostly waits for those, which would hold the other tests up. The
+// rest of test/ is CPU bound (Pulumi's mocks, the checks), in one process so
+// that its plans are made once (test/helpers.ts). The live tests run at
+// normal priority, so their clocks keep the CPU they would have alone; the
+// other tests fill the CPU the live ones leave idle, a step lower; the
+// type-check and lint lower still. With --parallel over all of test/, which
+// mixes both kinds at one priority, the live tests failed on a loaded machine.
 //
 // The live tests' output streams as they run; each other check's output is
 // printed whole after it, under a line that says how the check ended. The exit
@@ -34,6 +38,7 @@ const CHECKS = [
     { name: "type-check and lint", script: "lint", nicer: 10 },
     { name: "mocha test/live", script: "test:live", nicer: 0, live: true },
     { name: "mocha test", script: "test:offline", nicer: 5 },
+    { name: "mocha test/commands", script: "test:commands", nicer: 5 },
 ];
 
 const children = new Set();

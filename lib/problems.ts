@@ -59,7 +59,7 @@ export class ConfigError extends Error {
      * field, so that errors of one copy of the SDK are known to another.
      * Subclassing RunError instead would load the SDK's gRPC stack into every
      * gate, which shares this module and never talks to Pulumi
-     * (test/run.test.ts checks both).
+     * (test/commands/run.test.ts checks both).
      */
     readonly __pulumiRunError = true;
     readonly problems: Problem[];

@@ -3,11 +3,11 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkerCommand } from "../lib/gates/command";
+import { checkerCommand } from "../../lib/gates/command";
 import * as pulumi from "@pulumi/pulumi";
-import { DEBUG_ENV, INTERNAL_ERROR } from "../lib/exit";
-import { ConfigError, error } from "../lib/problems";
-import { ROOT } from "./helpers";
+import { DEBUG_ENV, INTERNAL_ERROR } from "../../lib/exit";
+import { ConfigError, error } from "../../lib/problems";
+import { ROOT } from "../helpers";
 
 // cli/run.cjs decides between the compiled dist/ and the TypeScript sources.
 // Each case runs the real launcher in a small project of its own (two
@@ -15,7 +15,7 @@ import { ROOT } from "./helpers";
 // editing never touch this repository's dist/.
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const launcher = require("../cli/run.cjs") as {
+const launcher = require("../../cli/run.cjs") as {
     INTERNAL_ERROR: number;
     DEBUG_ENV: string;
     MANIFEST: string;

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT } from "./helpers";
+import { ROOT } from "../helpers";
 
 // cli/test.cjs, which `npm test` runs, against an npm stand-in: each check
 // prints its priority and exits as the case says.
@@ -12,12 +12,13 @@ describe("npm test (cli/test.cjs)", function () {
     this.timeout(60_000);
 
     // An npm stand-in: `npm run -s <script>` prints the script's priority and exits as told.
-    function checks(exit: { lint?: number; live?: number; offline?: number }): string {
+    function checks(exit: { lint?: number; live?: number; offline?: number; commands?: number }): string {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tp-test-"));
         const status = {
             lint: exit.lint ?? 0,
             "test:live": exit.live ?? 0,
             "test:offline": exit.offline ?? 0,
+            "test:commands": exit.commands ?? 0,
         };
         fs.writeFileSync(
             path.join(dir, "npm.js"),
@@ -41,7 +42,7 @@ process.exit(${JSON.stringify(status)}[script]);
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
         expect(pkg.scripts.test).to.equal("node cli/test.cjs");
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { CHECKS } = require("../cli/test.cjs") as { CHECKS: { script: string }[] };
+        const { CHECKS } = require("../../cli/test.cjs") as { CHECKS: { script: string }[] };
         const commands = CHECKS.map((c) => pkg.scripts[c.script] as string);
         expect(commands.join(" && ")).to.contain("eslint .").and.contain("prettier --check");
         // The type-check is ESLint's (eslint.config.mjs's local/type-check, tested below): on for every TypeScript file.
@@ -56,11 +57,15 @@ process.exit(${JSON.stringify(status)}[script]);
             ),
         );
         expect(config.rules["local/type-check"]).to.deep.equal([2]);
-        // Mocha's two halves: test/live/ (its files two at a time: they mostly wait) and the files directly in test/.
-        expect(commands).to.include.members([`mocha --parallel --jobs 2 "test/live/*.test.ts"`, `mocha "test/*.test.ts"`]);
+        // Mocha's three parts: test/live/ (its files two at a time: they mostly wait), the files directly in test/, and test/commands/.
+        expect(commands).to.include.members([
+            `mocha --parallel --jobs 2 "test/live/*.test.ts"`,
+            `mocha "test/*.test.ts"`,
+            `mocha "test/commands/*.test.ts"`,
+        ]);
     });
 
-    it("leaves no test file out of the two halves, and keeps every test of the fake API server in test/live", () => {
+    it("leaves no test file out of the three parts, and keeps every test of the fake API server in test/live", () => {
         const all = fs
             .readdirSync(path.join(ROOT, "test"), { recursive: true, withFileTypes: true })
             .filter((e) => e.isFile() && e.name.endsWith(".test.ts"))
@@ -70,11 +75,11 @@ process.exit(${JSON.stringify(status)}[script]);
                     .split(path.sep)
                     .join("/"),
             );
-        const halves = all.filter((f) => !f.includes("/") || /^live\/[^/]+$/.test(f));
+        const parts = all.filter((f) => !f.includes("/") || /^(live|commands)\/[^/]+$/.test(f));
         expect(all.length).to.be.greaterThan(50);
         expect(
-            all.filter((f) => !halves.includes(f)),
-            "test files neither half runs",
+            all.filter((f) => !parts.includes(f)),
+            "test files no part runs",
         ).to.deep.equal([]);
         const fakeApi = all.filter((f) => /from "\.{1,2}\/fake-kube"/.test(fs.readFileSync(path.join(ROOT, "test", f), "utf8")));
         expect(fakeApi.length).to.be.at.least(5);
@@ -91,13 +96,15 @@ process.exit(${JSON.stringify(status)}[script]);
         for (const [name, script] of [
             ["type-check and lint", "lint"],
             ["mocha test", "test:offline"],
+            ["mocha test/commands", "test:commands"],
         ]) {
             expect(r.stdout).to.match(new RegExp(`── ${name} passed in [\\d.]+ s ─+\\n${script} ran at`));
             expect(r.stdout.indexOf(`── ${name} passed`)).to.be.greaterThan(r.stdout.indexOf("── mocha test/live passed"));
         }
-        expect(r.stdout).to.match(/npm test: all 3 checks passed in [\d.]+ s\n$/);
+        expect(r.stdout).to.match(/npm test: all 4 checks passed in [\d.]+ s\n$/);
         const normal = priority(r.stdout, "test:live");
         expect(priority(r.stdout, "test:offline")).to.equal(Math.min(19, normal + 5));
+        expect(priority(r.stdout, "test:commands")).to.equal(Math.min(19, normal + 5));
         expect(priority(r.stdout, "lint")).to.equal(Math.min(19, normal + 10));
     });
 
@@ -105,12 +112,16 @@ process.exit(${JSON.stringify(status)}[script]);
         const r = runner(checks({ lint: 2 }));
         expect(r.status).to.equal(1);
         expect(r.stdout).to.match(/── type-check and lint FAILED \(exit status 2\) in [\d.]+ s ─+\nlint ran at priority/);
-        expect(r.stdout).to.contain("test:live ran at priority").and.contain("test:offline ran at priority");
-        expect(r.stdout).to.match(/npm test: type-check and lint failed \(2 of 3 checks passed\) in [\d.]+ s\n$/);
+        expect(r.stdout)
+            .to.contain("test:live ran at priority")
+            .and.contain("test:offline ran at priority")
+            .and.contain("test:commands ran at priority");
+        expect(r.stdout).to.match(/npm test: type-check and lint failed \(3 of 4 checks passed\) in [\d.]+ s\n$/);
         expect(runner(checks({ offline: 1, lint: 1 })).stdout).to.contain(
-            "npm test: type-check and lint, mocha test failed (1 of 3 checks passed)",
+            "npm test: type-check and lint, mocha test failed (2 of 4 checks passed)",
         );
-        expect(runner(checks({ live: 1 })).stdout).to.contain("npm test: mocha test/live failed (2 of 3 checks passed)");
+        expect(runner(checks({ live: 1 })).stdout).to.contain("npm test: mocha test/live failed (3 of 4 checks passed)");
+        expect(runner(checks({ commands: 1 })).stdout).to.contain("npm test: mocha test/commands failed (3 of 4 checks passed)");
     });
 });
 

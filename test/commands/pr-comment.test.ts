@@ -3,9 +3,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { basePlan, main, PrIo } from "../cli/pr-comment";
-import { commentMarker, composeComment, GITHUB_COMMENT_LIMIT, markerOf } from "../lib/plan/pr-comment";
-import { ROOT } from "./helpers";
+import { basePlan, main, PrIo } from "../../cli/pr-comment";
+import { commentMarker, composeComment, GITHUB_COMMENT_LIMIT, markerOf } from "../../lib/plan/pr-comment";
+import { ROOT } from "../helpers";
 
 const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, encoding: "utf8" }).trim();
 
