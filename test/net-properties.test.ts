@@ -249,6 +249,8 @@ describe("address math against a BigInt reference model (fast-check)", () => {
                     const inside = a.start >= b.start && a.end <= b.end;
                     expect(contained(a, b)).to.equal(inside);
                     if (overlaps(a, b)) expect(contained(a, b) || contained(b, a)).to.equal(true);
+                    // IPv4 and IPv6 are separate address spaces: no range lies inside one of the other family.
+                    expect(contained(a, { ...b, family: b.family === "ipv4" ? "ipv6" : "ipv4" })).to.equal(false);
                 },
             ),
             RUNS,

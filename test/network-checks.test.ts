@@ -416,6 +416,9 @@ describe("network checks: address ranges and pools", () => {
         ]);
         expect(p[0].message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
         expect(p[1].message).to.contain(K("cilium.loadBalancerPools[4].blocks[0]"));
+        // Each error shows its own block as written, a range by both ends, and the other one's in the message.
+        expect(p.slice(0, 2).map((x) => x.value)).to.deep.equal(["172.29.52.100-172.29.52.199", "172.29.52.200-172.29.52.220"]);
+        expect(p[0].message).to.contain("(172.29.52.192/28)");
     });
 
     it("rejects a BGP pool inside the node subnet, but accepts it there when L2 announcements answer ARP for it", () => {
@@ -472,9 +475,60 @@ describe("network checks: address ranges and pools", () => {
         ]);
     });
 
+    it("rejects a BGP pool inside the node subnet when L2 announces only another pool, or only external IPs", () => {
+        const lan = (name: string, start: string, stop: string, label: string) => ({
+            name,
+            blocks: [{ start, stop }],
+            serviceSelector: { matchLabels: { lan: label } },
+        });
+        const twoPools = (s: Record<string, Json>) =>
+            s.cilium.loadBalancerPools.push(
+                lan("lan", "172.29.51.200", "172.29.51.220", "yes"),
+                lan("lan2", "172.29.51.230", "172.29.51.240", "two"),
+            );
+        const other = problems((s) => {
+            twoPools(s);
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
+        });
+        expect(summary(other)).to.deep.equal([["error", undefined, K("cluster.nodeSubnets[0]")]]);
+        expect(other[0].message).to.contain(K("cilium.loadBalancerPools[5].blocks[0]"));
+        expect(other[0].fix).to.contain("announce pool lan2 with cilium.l2Announcements");
+
+        // Cilium's L2 policy with loadBalancerIPs: false answers ARP for no LoadBalancer address.
+        const external = problems((s) => {
+            s.cilium.loadBalancerPools.push(lan("lan", "172.29.51.200", "172.29.51.220", "yes"));
+            s.cilium.l2Announcements = [{ name: "ext", loadBalancerIPs: false, externalIPs: true }];
+        });
+        expect(summary(external)).to.deep.equal([["error", undefined, K("cluster.nodeSubnets[0]")]]);
+        expect(external[0].fix).to.contain("announce pool lan with cilium.l2Announcements");
+
+        // A misspelled name beside a correct one is still the misspelling's error alone.
+        const typo = problems((s) => {
+            twoPools(s);
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lan", "lna2"] }];
+        });
+        expect(summary(typo)).to.deep.equal([["error", undefined, K("cilium.l2Announcements[0].pools[1]")]]);
+    });
+
+    it("rejects node subnets that overlap each other, asking for addresses of their own", () => {
+        const p = problems((s) => (s.cluster.nodeSubnets = ["172.29.51.0/24", "172.29.51.128/25"]));
+        expect(summary(p)).to.deep.equal([["error", undefined, K("cluster.nodeSubnets[0]")]]);
+        expect(p[0].message).to.contain(`overlaps ${K("cluster.nodeSubnets[1]")} (172.29.51.128/25)`);
+        expect(p[0].fix).to.equal(
+            `give each range its own addresses: change ${K("cluster.nodeSubnets[0]")} or ${K("cluster.nodeSubnets[1]")}`,
+        );
+    });
+
     it("warns about an L2-announced pool outside every node subnet", () => {
         const p = problems((s) => (s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-default"] }]));
         expect(only(p, K("cilium.loadBalancerPools[0].blocks[0]"), "warning").rule).to.equal("l2-pool-outside-node-subnets");
+        const two = problems((s) => {
+            s.cluster.nodeSubnets = ["172.29.51.0/24", "172.29.60.0/24"];
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-default"] }];
+        });
+        const w = only(two, K("cilium.loadBalancerPools[0].blocks[0]"), "warning");
+        expect(w.message).to.contain(`outside ${K("cluster.nodeSubnets")} (172.29.51.0/24, 172.29.60.0/24)`);
+        expect(w.value).to.equal("172.29.52.100-172.29.52.199");
     });
 
     it("rejects pool blocks that are not CIDRs or ranges, pointing at the field", () => {
@@ -495,7 +549,9 @@ describe("network checks: address ranges and pools", () => {
             s.cluster.serviceSubnets = ["10.96.0.0/12"];
         });
         const err = only(p, K("cilium.loadBalancerPools[3].blocks[0]"));
-        expect(err.message).to.contain("ipv6").and.contain(K("cluster.serviceSubnets"));
+        expect(err.message)
+            .to.contain("is ipv6")
+            .and.contain(`${K("cluster.serviceSubnets")} (10.96.0.0/12) runs only ipv4`);
     });
 
     it("rejects two pools with one name", () => {
