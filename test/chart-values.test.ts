@@ -407,6 +407,63 @@ describe("objects charts render from values", () => {
         ).to.deep.equal([]);
     });
 
+    it("a rendered Service is a core v1 Service, ClusterIP unless its type says otherwise, checked for its families and traffic policy", () => {
+        const item = (lines: string[]) => lines.join("\n") + "\n";
+        const lb = (spec: string[], labels = "io.cilium/lb-ipam-pool: bgp-default") =>
+            item([
+                "apiVersion: v1",
+                "kind: Service",
+                "metadata:",
+                "  name: extra-lb",
+                `  labels: { ${labels} }`,
+                "spec:",
+                "  type: LoadBalancer",
+                ...spec,
+            ]);
+        // Kubernetes' default Service type is ClusterIP: no pool needed.
+        const plain = item(["apiVersion: v1", "kind: Service", "metadata:", "  name: plain", "spec:", "  ports: [{ port: 80 }]"]);
+        expect(summary(check((s) => (s.certManager.values = { extraObjects: [plain] })))).to.deep.equal([]);
+        // Knative's Service (serving.knative.dev) is no LoadBalancer Service, whatever its spec says.
+        const knative = item([
+            "apiVersion: serving.knative.dev/v1",
+            "kind: Service",
+            "metadata:",
+            "  name: k",
+            "spec:",
+            "  type: LoadBalancer",
+        ]);
+        expect(summary(check((s) => (s.certManager.values = { extraObjects: [knative] })))).to.deep.equal([
+            ["warning", "chart-object-crd-unknown", "talos-platform:certManager.values.extraObjects[0]"],
+        ]);
+        // An IPv6-only Service needs a pool with an IPv6 block.
+        const v6 = only(
+            check((s) => {
+                s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.slice(0, 3);
+                s.certManager.values = { extraObjects: [lb(["  ipFamilies: [IPv6]"], "app: x")] };
+            }),
+            "certManager.values.extraObjects[0]",
+        );
+        expect(v6.fix).to.equal("add a pool with an IPv6 block under cilium.loadBalancerPools; none of the pools has one");
+        // Cilium's L2 guide: externalTrafficPolicy Local is incompatible with L2 announcements.
+        const local = check((s) => {
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-default"] }];
+            s.certManager.values = { extraObjects: [lb(["  externalTrafficPolicy: Local"])] };
+        });
+        rules(local, "l2-pool-outside-node-subnets");
+        const p = only(local, "certManager.values.extraObjects[0]");
+        expect(p.message).to.contain("is Local for the LoadBalancer Service cert-manager/extra-lb");
+        expect(p.value).to.equal("Local");
+        // Left out, the policy is Cluster, which L2 announcements serve.
+        expect(
+            summary(
+                check((s) => {
+                    s.cilium.l2Announcements = [{ name: "lan", pools: ["bgp-default"] }];
+                    s.certManager.values = { extraObjects: [lb([])] };
+                }),
+            ),
+        ).to.deep.equal([["warning", "l2-pool-outside-node-subnets", "talos-platform:cilium.loadBalancerPools[0].blocks[0]"]]);
+    });
+
     describe("ingress-nginx's admission of annotations on Ingresses the charts render", () => {
         const hubbleIngress = (annotations: Record<string, string>) => ({
             hubble: { relay: { enabled: true }, ui: { enabled: true, ingress: { enabled: true, className: "nginx", annotations } } },

@@ -282,7 +282,10 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         const ingress = errors((s) => (s.cilium.values = { ingressController: { enabled: true, loadbalancerMode: "shared" } }));
         expect(ingress.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.values.ingressController.service.labels"]);
         expect(ingress[0].message).to.contain("kube-system/cilium-ingress").and.contain("no Cilium pool");
-        expect(ingress[0].fix).to.contain("bgp-default, bgp-ingress, bgp-reserved").and.not.contain("bgp-default-ipv6");
+        // No typed pool key: the Service's labels are the thing to change.
+        expect(ingress[0].fix).to.equal(
+            "give the Service the labels of one pool's serviceSelector (bgp-default, bgp-ingress, bgp-reserved)",
+        );
         const labelled = { enabled: true, service: { labels: { "io.cilium/lb-ipam-pool": "bgp-default" } } };
         expect(errors((s) => (s.cilium.values = { ingressController: labelled }))).to.deep.equal([]);
         // Behind host networking the shared Service is a ClusterIP.
@@ -306,6 +309,8 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         };
         const p = at(unlabelled, "talos-platform:ingressNginx.loadBalancer.pool");
         expect(p?.fix).to.equal("name one of bgp-default, bgp-ingress, bgp-reserved");
+        // No annotation carries a selector key, so the message says no more than that.
+        expect(p?.message).to.match(/selected by no Cilium pool, so it would stay <pending>$/);
         // The IPv6 pool, now the only one, keeps the dev stack's finding that no IPv6 session announces it.
         const v6only = errors(
             (s) => (unlabelled(s), (s.cilium.loadBalancerPools = s.cilium.loadBalancerPools.slice(3))),
@@ -332,6 +337,32 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         ).to.deep.equal([]);
     });
 
+    it("names the selector's Cilium namespace and name keys, which no label can carry, with an In expression's values", () => {
+        const e = at((s) => {
+            s.cilium.loadBalancerPools[1].serviceSelector = {
+                matchLabels: { "io.kubernetes.service.namespace": "apps" },
+                matchExpressions: [{ key: "io.kubernetes.service.name", operator: "In", values: ["web", "api"] }],
+            };
+            delete s.gateway;
+        }, "talos-platform:ingressNginx.loadBalancer.pool");
+        expect(e?.fix).to.equal(
+            "pool bgp-ingress's serviceSelector (io.kubernetes.service.namespace=apps; io.kubernetes.service.name In (web, api)) does not hold " +
+                "for the Service's labels, and only matchLabels and In expressions become labels: set the labels it needs under " +
+                "ingressNginx.values.controller.service.labels, or name another pool (bgp-default, bgp-reserved)",
+        );
+    });
+
+    it("points at every annotation that carries a key of a pool's selector, matchExpressions keys included", () => {
+        const e = at((s) => {
+            s.cilium.loadBalancerPools[1].serviceSelector = { matchExpressions: [{ key: "edge", operator: "In", values: ["yes"] }] };
+            delete s.ingressNginx.loadBalancer.pool;
+            delete s.ingressNginx.loadBalancer.ip;
+            s.ingressNginx.values = { controller: { service: { annotations: { edge: "yes", "io.cilium/lb-ipam-pool": "bgp-ingress" } } } };
+            delete s.gateway;
+        }, "talos-platform:ingressNginx.loadBalancer.pool");
+        expect(e?.message).to.contain("; its annotations carry edge, io.cilium/lb-ipam-pool, but pools match labels");
+    });
+
     it("leaves a Service whose labels are of the wrong kind to the type check", () => {
         const p = errors((s) => (s.ingressNginx.values = { controller: { service: { labels: { "io.cilium/lb-ipam-pool": 7 } } } }));
         expect(p.map((x) => [x.path, x.message])).to.deep.equal([
@@ -346,6 +377,14 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         expect(p.map((x) => [x.path, x.value])).to.deep.equal([
             ["talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips", "172.29.52.100"],
         ]);
+        expect(p[0].fix).to.equal("pick an address from pool bgp-ingress");
+        // Cilium splits the annotation at commas and trims each address.
+        const spaced = errors((s) => {
+            s.ingressNginx.values = {
+                controller: { service: { annotations: { "lbipam.cilium.io/ips": "172.29.52.201, 172.29.52.100" } } },
+            };
+        });
+        expect(spaced.map((x) => x.value)).to.deep.equal(["172.29.52.100"]);
     });
 
     it("checks the typed address against the pool that selects the Service, when labels in values pick another one", () => {
@@ -387,6 +426,13 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
             "talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips",
         ]);
         expect(p[0].message).to.contain("bgp-ingress");
+        // The same address through values, beside a typed one it overrides, is still checked at its values key.
+        const both = errors((s) => {
+            s.ingressNginx.values = { controller: { service: { annotations: { "lbipam.cilium.io/ips": "172.29.52.150" } } } };
+        });
+        expect(both.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:ingressNginx.values.controller.service.annotations.lbipam.cilium.io/ips", "172.29.52.150"],
+        ]);
     });
 });
 

@@ -793,6 +793,36 @@ describe("network checks: externalTrafficPolicy Local on an L2-announced pool", 
         expect(errorAt(ps, TYPED).message).to.contain(K("cilium.l2Announcements[0]"));
     });
 
+    it("names every L2 entry that announces the pool", () => {
+        const ps = problems(
+            both(
+                (s) =>
+                    (s.cilium.l2Announcements = [
+                        { name: "a", pools: ["bgp-ingress"] },
+                        { name: "b", pools: ["bgp-ingress"] },
+                    ]),
+                local,
+            ),
+        );
+        expect(summary(ps)).to.deep.equal([outside(1), ["error", undefined, TYPED]]);
+        const keys = `${K("cilium.l2Announcements[0]")} and ${K("cilium.l2Announcements[1]")}`;
+        expect(errorAt(ps, TYPED).message).to.contain(`announced by L2 (${keys})`);
+        expect(errorAt(ps, TYPED).fix).to.equal(`set it to Cluster, or announce pool bgp-ingress with cilium.bgp instead of ${keys}`);
+    });
+
+    it("leaves a Local Service that two pools select to the pool-selection error", () => {
+        const ps = problems(
+            both(l2(["bgp-ingress"]), local, (s) =>
+                s.cilium.loadBalancerPools.push({ name: "catch-all", blocks: [{ cidr: "172.29.60.0/24" }] }),
+            ),
+        );
+        expect(summary(ps)).to.deep.equal([
+            outside(1),
+            ["error", undefined, K("ingressNginx.loadBalancer.pool")],
+            ["error", undefined, K("gateway.loadBalancer.pool")],
+        ]);
+    });
+
     it("accepts Local when only BGP announces the pool, or L2 announces another pool, and Cluster under L2", () => {
         expect(summary(problems(local))).to.deep.equal([]);
         expect(summary(problems(both(l2(["bgp-default"]), local)))).to.deep.equal([outside(0)]);
