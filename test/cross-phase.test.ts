@@ -317,6 +317,12 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
             ["lb-pool-not-announced"],
         ).find((p) => p.path === "talos-platform:ingressNginx.loadBalancer.pool");
         expect(v6only?.fix).to.contain("add a pool with an IPv4 block");
+        // A pool with blocks of both families serves an IPv4 Service too.
+        const dual = errors(
+            (s) => (unlabelled(s), s.cilium.loadBalancerPools[2].blocks.push({ cidr: "fd47:25e1:2f96:52:200::/120" })),
+            ["lb-pool-not-announced"],
+        ).find((p) => p.path === "talos-platform:ingressNginx.loadBalancer.pool");
+        expect(dual?.fix).to.equal("name one of bgp-default, bgp-ingress, bgp-reserved");
     });
 
     it("says which selector expression the named pool's labels cannot satisfy, instead of suggesting that very pool", () => {

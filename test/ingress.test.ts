@@ -156,7 +156,10 @@ describe("ingress config checks", () => {
         expect(p[0].value).to.deep.equal([]);
         expect(p[0].message).to.contain("ingress-nginx/ingress-nginx-controller would get no address");
         expect(p[0].fix)
-            .to.contain("cilium.l2Announcements")
+            .to.contain(
+                "add a pool and announce it, e.g. cilium.loadBalancerPools: [{ name: lan, blocks: [{ start: <first>, stop: <last> }] }]",
+            )
+            .and.contain("cilium.l2Announcements")
             .and.contain("talos-platform:ingressNginx.values.controller.service.type to NodePort");
         const nodePort = errors((s) => {
             s.cilium.loadBalancerPools = [];
