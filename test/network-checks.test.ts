@@ -1,7 +1,17 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
 import { describeProblem, Problem } from "../lib/problems";
-import { devSections, devStackFindings, Json, newProblems, raw, reportPodSubnets, singleStack, withoutGateway } from "./helpers";
+import {
+    devSections,
+    devStackFindings,
+    ingressWithoutLoadBalancer,
+    Json,
+    newProblems,
+    raw,
+    reportPodSubnets,
+    singleStack,
+    withoutGateway,
+} from "./helpers";
 
 /** Every problem the edit adds to the dev stack, errors, warnings and checks-skipped notes alike (see newProblems). */
 const problems = newProblems;
@@ -554,6 +564,31 @@ describe("network checks: address ranges and pools", () => {
             .and.contain(`${K("cluster.serviceSubnets")} (10.96.0.0/12) runs only ipv4`);
     });
 
+    it("rejects two L2 policies, peer configs or advertisements with one name, naming the first", () => {
+        const l2 = only(
+            problems((s) => {
+                s.cilium.l2Announcements = [
+                    { name: "lan", pools: ["bgp-default"], loadBalancerIPs: false },
+                    { name: "lan", pools: ["bgp-reserved"], loadBalancerIPs: false },
+                ];
+            }),
+            K("cilium.l2Announcements[1].name"),
+        );
+        expect(l2.message).to.equal(`repeats the name of ${K("cilium.l2Announcements[0]")}; both would be the same object`);
+        expect(l2.fix).to.equal(`give ${K("cilium.l2Announcements[1]")} a name of its own`);
+        expect(l2.value).to.equal("lan");
+        const pc = only(
+            problems((s) => s.cilium.bgp.peerConfigs.push({ name: "default" })),
+            K("cilium.bgp.peerConfigs[1].name"),
+        );
+        expect(pc.message).to.contain(K("cilium.bgp.peerConfigs[0]"));
+        const adv = only(
+            problems((s) => (s.cilium.bgp.advertisements = [{ name: "lb" }, { name: "lb", pools: ["bgp-default"] }])),
+            K("cilium.bgp.advertisements[1].name"),
+        );
+        expect(adv.message).to.contain(K("cilium.bgp.advertisements[0]"));
+    });
+
     it("rejects two pools with one name", () => {
         const p = problems((s) =>
             s.cilium.loadBalancerPools.push({
@@ -595,6 +630,18 @@ describe("network checks: BGP", () => {
                 s.cilium.bgp.peerConfigs[0].ebgpMultihop = 2;
             }),
         ).to.deep.equal([]);
+    });
+
+    it("warns about a peer outside every node subnet at ebgpMultihop 1, Cilium's default, and not about an iBGP peer", () => {
+        const outside = (s: Record<string, Json>) => (s.cilium.bgp.peers[0].address = "192.168.1.1");
+        const ttl1 = problems((s) => (outside(s), (s.cilium.bgp.peerConfigs[0].ebgpMultihop = 1)));
+        const p = only(ttl1, K("cilium.bgp.peers[0].address"));
+        expect(p.rule).to.equal("bgp-peer-outside-node-subnets");
+        expect(p.message).to.contain(`is in none of ${K("cluster.nodeSubnets")} (172.29.51.0/24)`);
+        expect(p.fix).to.contain(`set ebgpMultihop on ${K("cilium.bgp.peerConfigs")} entry 'default'`);
+        expect(p.value).to.equal("192.168.1.1");
+        // eBGP multihop limits eBGP sessions only: a peer in the local AS is an iBGP session.
+        expect(problems((s) => (outside(s), (s.cilium.bgp.peers[0].asn = 64512)))).to.deep.equal([]);
     });
 
     it("rejects a peer naming a peer config that is not configured, naming both keys", () => {
@@ -674,6 +721,21 @@ describe("network checks: BGP", () => {
         ]);
         const err = p[0];
         expect(err.fix).to.contain("bgp-ingress");
+        expect(err.message).to.equal(`names no entry of ${K("cilium.loadBalancerPools")}`);
+        expect(err.value).to.equal("bgp-ingres");
+    });
+
+    it("with no pool at all, tells an L2 policy naming one to add it first", () => {
+        const p = problems((s) => {
+            ingressWithoutLoadBalancer(s);
+            s.cilium.loadBalancerPools = [];
+            s.cilium.l2Announcements = [{ name: "lan", pools: ["lan"] }];
+        });
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cilium.l2Announcements[0].pools[0]")],
+            ["warning", "bgp-advertisement-empty", K("cilium.bgp.advertisements[0]")],
+        ]);
+        expect(p[0].fix).to.equal("add the pool under cilium.loadBalancerPools first");
     });
 
     it("warns about an advertisement that advertises nothing", () => {
