@@ -657,6 +657,12 @@ describe("network checks: BGP", () => {
         const p = all[0];
         expect(p.message).to.contain("'gateway'").and.contain("send no routes");
         expect(p.fix).to.contain(K("cilium.bgp.peerConfigs"));
+        const two = problems((s) => {
+            s.cilium.bgp.peers[0].peerConfig = "gateway";
+            s.cilium.bgp.peerConfigs.push({ name: "spare" });
+        });
+        expect(two[0].fix).to.equal(`add an entry named 'gateway' under ${K("cilium.bgp.peerConfigs")}, or use one of default, spare`);
+        expect(two[0].value).to.equal("gateway");
     });
 
     it("rejects a family whose selector matches no advertisement: sessions up, no routes", () => {
@@ -674,6 +680,23 @@ describe("network checks: BGP", () => {
         expect(errs[0].message).to.contain("family ipv4/unicast").and.contain("send no routes");
         expect(errs[1].message).to.contain("family ipv6/unicast");
         expect(errs[0].fix).to.contain(K("cilium.bgp.advertisements"));
+    });
+
+    it("points a family with a selector of its own at that selector, showing it", () => {
+        const selector = { matchLabels: { announce: "v6" } };
+        const p = problems((s) => {
+            ipv6Peer(s);
+            s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv4" }, { afi: "ipv6", advertisements: selector }];
+        });
+        // The IPv6 pool, whose family now selects nothing, stays unannounced.
+        expect(summary(p)).to.deep.equal([
+            ["error", undefined, K("cilium.bgp.peerConfigs[0].families[1].advertisements")],
+            ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[3]")],
+        ]);
+        expect(p[0].value).to.deep.equal(selector);
+        expect(p[0].message).to.equal(
+            `CiliumBGPPeerConfig 'default' family ipv6/unicast selects no deployed CiliumBGPAdvertisement (selector ${JSON.stringify(selector)}): the session would come up and send no routes`,
+        );
     });
 
     it("accepts families and advertisements that agree on other labels", () => {
@@ -752,6 +775,10 @@ describe("network checks: BGP", () => {
         expect(p.rule).to.equal("bgp-family-without-session");
         expect(p.message).to.contain("IPv6 routes").and.contain("gateway 172.29.51.1").and.contain("IPv4-mapped");
         expect(p.fix).to.contain("peer config of its own");
+    });
+
+    it("says nothing of the families of a peer config no peer uses: it has no session", () => {
+        expect(problems((s) => s.cilium.bgp.peerConfigs.push({ name: "spare", families: [{ afi: "ipv6" }] }))).to.deep.equal([]);
     });
 
     it("gives an IPv6 peer its own family by default, so the IPv6 pool is announced over IPv6", () => {
