@@ -399,6 +399,25 @@ describe("objects charts render from values", () => {
             "certManager.values.extraObjects[0]",
         );
         expect(none.message).to.contain("LoadBalancer Service cert-manager/extra-lb selected by no Cilium pool");
+        // Without ipFamilies, a pool of either family can serve it.
+        expect(none.fix).to.equal(
+            "give the Service the labels of one pool's serviceSelector (bgp-default, bgp-ingress, bgp-reserved, bgp-default-ipv6)",
+        );
+        const asks = only(
+            check(
+                (s) =>
+                    (s.certManager.values = {
+                        extraObjects: [
+                            svc("io.cilium/lb-ipam-pool: bgp-default").replace(
+                                "spec:",
+                                "  annotations: { lbipam.cilium.io/ips: 172.29.52.201 }\nspec:",
+                            ),
+                        ],
+                    }),
+            ),
+            "certManager.values.extraObjects[0].lbipam.cilium.io/ips",
+        );
+        expect(asks.message).to.contain("asks for 172.29.52.201 for the LoadBalancer Service cert-manager/extra-lb, outside bgp-default");
         expect(
             at(
                 check((s) => (s.certManager.values = { extraObjects: [svc("io.cilium/lb-ipam-pool: bgp-default")] })),

@@ -278,6 +278,19 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
         expect(p[0].message).to.contain("LoadBalancer Service");
     });
 
+    it("checks an address another Service asks for at that Service's key, even the ingress controller's typed address", () => {
+        const p = errors((s) => {
+            s.coredns.values = {
+                serviceType: "LoadBalancer",
+                customLabels: { "io.cilium/lb-ipam-pool": "bgp-default" },
+                service: { annotations: { "lbipam.cilium.io/ips": "172.29.52.201" } },
+            };
+        });
+        expect(p.map((x) => [x.path, x.value])).to.deep.equal([
+            ["talos-platform:coredns.values.service.annotations.lbipam.cilium.io/ips", "172.29.52.201"],
+        ]);
+    });
+
     it("checks Cilium's own LoadBalancer Services: the shared ingress and a LoadBalancer clustermesh-apiserver", () => {
         const ingress = errors((s) => (s.cilium.values = { ingressController: { enabled: true, loadbalancerMode: "shared" } }));
         expect(ingress.map((x) => x.path)).to.deep.equal(["talos-platform:cilium.values.ingressController.service.labels"]);
@@ -345,9 +358,13 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
 
     it("names the selector's Cilium namespace and name keys, which no label can carry, with an In expression's values", () => {
         const e = at((s) => {
+            // The pool label and tier In (edge) become the Service's labels and hold; the other two cannot.
             s.cilium.loadBalancerPools[1].serviceSelector = {
-                matchLabels: { "io.kubernetes.service.namespace": "apps" },
-                matchExpressions: [{ key: "io.kubernetes.service.name", operator: "In", values: ["web", "api"] }],
+                matchLabels: { "io.cilium/lb-ipam-pool": "bgp-ingress", "io.kubernetes.service.namespace": "apps" },
+                matchExpressions: [
+                    { key: "tier", operator: "In", values: ["edge"] },
+                    { key: "io.kubernetes.service.name", operator: "In", values: ["web", "api"] },
+                ],
             };
             delete s.gateway;
         }, "talos-platform:ingressNginx.loadBalancer.pool");
@@ -363,9 +380,15 @@ describe("rule: each LoadBalancer Service is selected by exactly one Cilium pool
             s.cilium.loadBalancerPools[1].serviceSelector = { matchExpressions: [{ key: "edge", operator: "In", values: ["yes"] }] };
             delete s.ingressNginx.loadBalancer.pool;
             delete s.ingressNginx.loadBalancer.ip;
-            s.ingressNginx.values = { controller: { service: { annotations: { edge: "yes", "io.cilium/lb-ipam-pool": "bgp-ingress" } } } };
+            const annotations = {
+                edge: "yes",
+                "io.cilium/lb-ipam-pool": "bgp-ingress",
+                "external-dns.alpha.kubernetes.io/hostname": "k8s.example",
+            };
+            s.ingressNginx.values = { controller: { service: { annotations } } };
             delete s.gateway;
         }, "talos-platform:ingressNginx.loadBalancer.pool");
+        // external-dns' annotation is no pool's selector key: it is not named.
         expect(e?.message).to.contain("; its annotations carry edge, io.cilium/lb-ipam-pool, but pools match labels");
     });
 

@@ -912,6 +912,18 @@ describe("network checks: externalTrafficPolicy Local on an L2-announced pool", 
         ]);
     });
 
+    it("accepts Local on a NodePort ingress Service: it takes no address from the L2-announced pool", () => {
+        const nodePort = (s: Record<string, Json>) => {
+            delete s.ingressNginx.loadBalancer.ip;
+            s.ingressNginx.values = { controller: { service: { type: "NodePort" } } };
+            delete s.gateway;
+        };
+        // No platform Service uses bgp-ingress any more: its node-network finding is a warning.
+        expect(summary(problems(both(l2(["bgp-ingress"]), local, nodePort)))).to.deep.equal([
+            ["warning", "l2-pool-outside-node-subnets", K("cilium.loadBalancerPools[1].blocks[0]")],
+        ]);
+    });
+
     it("accepts Local when only BGP announces the pool, or L2 announces another pool, and Cluster under L2", () => {
         expect(summary(problems(local))).to.deep.equal([]);
         expect(summary(problems(both(l2(["bgp-default"]), local)))).to.deep.equal([outside(0)]);
