@@ -66,7 +66,9 @@ describe("network checks: the dev stack", () => {
         expect(DEV_FINDINGS.map((p) => [p.severity, p.rule, p.path])).to.deep.equal([
             ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[3]")],
         ]);
-        expect(DEV_FINDINGS[0].fix).to.contain("IPv6 address");
+        expect(DEV_FINDINGS[0].fix).to.equal(
+            "add a BGP peer with the router's IPv6 address: each session here carries its own address family only (see bgp-family-without-session)",
+        );
     });
 
     it("has no finding once the router is also a peer over IPv6", () => {
@@ -618,6 +620,8 @@ describe("network checks: BGP", () => {
         const p = problems((s) => s.cilium.bgp.peers.push({ name: "again", address: "172.29.51.1", asn: 64513 }));
         const err = only(p, K("cilium.bgp.peers[1].address"));
         expect(err.message).to.contain(K("cilium.bgp.peers[0].address"));
+        expect(err.fix).to.equal(`remove one of ${K("cilium.bgp.peers[0]")} and ${K("cilium.bgp.peers[1]")}`);
+        expect(err.value).to.equal("172.29.51.1");
     });
 
     it("warns about a peer outside every node subnet, unless eBGP multihop reaches it", () => {
@@ -763,7 +767,10 @@ describe("network checks: BGP", () => {
 
     it("warns about an advertisement that advertises nothing", () => {
         const p = problems((s) => (s.cilium.bgp.advertisements = [{ name: "loadbalancer-ips" }, { name: "empty", pools: [] }]));
-        expect(only(p, K("cilium.bgp.advertisements[1]"), "warning").rule).to.equal("bgp-advertisement-empty");
+        const w = only(p, K("cilium.bgp.advertisements[1]"), "warning");
+        expect(w.rule).to.equal("bgp-advertisement-empty");
+        expect(w.fix).to.equal(`list pools under ${K("cilium.bgp.advertisements[1].pools")}, set podCIDR, or remove it`);
+        expect(w.value).to.equal("empty");
     });
 
     it("warns about a family that no session of its peer config carries, naming the peers and the family", () => {
@@ -774,7 +781,8 @@ describe("network checks: BGP", () => {
         );
         expect(p.rule).to.equal("bgp-family-without-session");
         expect(p.message).to.contain("IPv6 routes").and.contain("gateway 172.29.51.1").and.contain("IPv4-mapped");
-        expect(p.fix).to.contain("peer config of its own");
+        expect(p.fix).to.equal("peer with the router's IPv6 address through a peer config of its own that sends ipv6, and drop ipv6 here");
+        expect(p.value).to.equal("ipv6");
     });
 
     it("says nothing of the families of a peer config no peer uses: it has no session", () => {
@@ -804,6 +812,7 @@ describe("network checks: BGP", () => {
         );
         expect(p.message).to.contain(K("cilium.bgp.peers[0]")).and.contain("derived from its address 172.29.51.1");
         expect(p.value).to.equal("peer-172-29-51-1");
+        expect(p.fix).to.equal(`give ${K("cilium.bgp.peers[1]")} a name of its own`);
     });
 
     it("reports two unnamed peers at one address once, as the same router", () => {
