@@ -730,6 +730,32 @@ describe("network checks: BGP", () => {
         expect(gap.fix).to.contain("the IPv6 family in the peer config");
     });
 
+    it("counts pools selecting by In and Exists expressions as announced, by BGP or by L2", () => {
+        // A Service labelled tier=web or carrying the label lan at all gets these pools' addresses: announcing them must reach it.
+        const exprPools = (s: Record<string, Json>) =>
+            s.cilium.loadBalancerPools.push(
+                {
+                    name: "in",
+                    blocks: [{ cidr: "172.29.53.0/28" }],
+                    serviceSelector: { matchExpressions: [{ key: "tier", operator: "In", values: ["web", "api"] }] },
+                },
+                {
+                    name: "ex",
+                    blocks: [{ cidr: "172.29.53.16/28" }],
+                    serviceSelector: { matchExpressions: [{ key: "lan", operator: "Exists" }] },
+                },
+            );
+        expect(problems(exprPools)).to.deep.equal([]);
+        expect(
+            problems((s) => {
+                exprPools(s);
+                s.cluster.nodeSubnets = ["172.29.51.0/24", "172.29.53.0/24"];
+                s.cilium.bgp.advertisements = [{ name: "lb", pools: ["bgp-default", "bgp-ingress", "bgp-reserved"] }];
+                s.cilium.l2Announcements = [{ name: "lan", pools: ["in", "ex"] }];
+            }),
+        ).to.deep.equal([]);
+    });
+
     it("warns about every pool when nothing announces at all", () => {
         const p = problems((s) => delete s.cilium.bgp);
         expect(p.map((x) => x.rule)).to.deep.equal(Array(4).fill("lb-pool-not-announced"));
