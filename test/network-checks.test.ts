@@ -773,7 +773,7 @@ describe("network checks: BGP", () => {
             ["warning", "lb-pool-not-announced", K("cilium.loadBalancerPools[2]")],
         ]);
         const err = p[0];
-        expect(err.fix).to.contain("bgp-ingress");
+        expect(err.fix).to.equal("use one of bgp-default, bgp-ingress, bgp-reserved, bgp-default-ipv6");
         expect(err.message).to.equal(`names no entry of ${K("cilium.loadBalancerPools")}`);
         expect(err.value).to.equal("bgp-ingres");
     });
@@ -795,6 +795,7 @@ describe("network checks: BGP", () => {
         const p = problems((s) => (s.cilium.bgp.advertisements = [{ name: "loadbalancer-ips" }, { name: "empty", pools: [] }]));
         const w = only(p, K("cilium.bgp.advertisements[1]"), "warning");
         expect(w.rule).to.equal("bgp-advertisement-empty");
+        expect(w.message).to.equal("advertises nothing: it names no pool and podCIDR is off");
         expect(w.fix).to.equal(`list pools under ${K("cilium.bgp.advertisements[1].pools")}, set podCIDR, or remove it`);
         expect(w.value).to.equal("empty");
     });
@@ -809,6 +810,18 @@ describe("network checks: BGP", () => {
         expect(p.message).to.contain("IPv6 routes").and.contain("gateway 172.29.51.1").and.contain("IPv4-mapped");
         expect(p.fix).to.equal("peer with the router's IPv6 address through a peer config of its own that sends ipv6, and drop ipv6 here");
         expect(p.value).to.equal("ipv6");
+        // Only the peers that use the peer config are named.
+        const shared = problems((s) => {
+            s.cilium.bgp.peerConfigs[0].families = [{ afi: "ipv4" }, { afi: "ipv6" }];
+            s.cilium.bgp.peerConfigs.push({ name: "other" });
+            s.cilium.bgp.peers.push(
+                { name: "gateway-2", address: "172.29.51.2", asn: 64513 },
+                { name: "edge", address: "172.29.51.3", asn: 64513, peerConfig: "other" },
+            );
+        });
+        expect(only(shared, K("cilium.bgp.peerConfigs[0].families[1].afi"), "warning").message).to.contain(
+            "every peer using 'default' (gateway 172.29.51.1, gateway-2 172.29.51.2) is reached over IPv4",
+        );
     });
 
     it("says nothing of the families of a peer config no peer uses: it has no session", () => {
@@ -839,6 +852,23 @@ describe("network checks: BGP", () => {
         expect(p.message).to.contain(K("cilium.bgp.peers[0]")).and.contain("derived from its address 172.29.51.1");
         expect(p.value).to.equal("peer-172-29-51-1");
         expect(p.fix).to.equal(`give ${K("cilium.bgp.peers[1]")} a name of its own`);
+    });
+
+    it("rejects an unnamed peer whose derived name another peer already has", () => {
+        const p = only(
+            problems((s) => {
+                s.cilium.bgp.peers = [
+                    { name: "peer-172-29-51-2", address: "172.29.51.1", asn: 64513 },
+                    { address: "172.29.51.2", asn: 64513 },
+                ];
+            }),
+            K("cilium.bgp.peers[1].name"),
+        );
+        // The first peer's name is its own, not derived.
+        expect(p.message).to.equal(
+            `repeats the name of ${K("cilium.bgp.peers[0]")} (peer-172-29-51-2); Cilium would see one peer where two are configured`,
+        );
+        expect(p.value).to.equal("peer-172-29-51-2");
     });
 
     it("reports two unnamed peers at one address once, as the same router", () => {
