@@ -44,7 +44,11 @@ describe("gateway config: what Cilium needs to serve Gateway API", () => {
             .to.contain(`${NS}:cilium.values.kubeProxyReplacement is false`)
             .and.contain(`${NS}:cluster.kubeProxyDisabled`)
             .and.contain("Gateway API support requires kube-proxy-replacement enabled");
-        expect(e[0].fix).to.contain("cluster.proxy.disabled: true");
+        expect(e[0].fix)
+            .to.contain("cluster.proxy.disabled: true")
+            .and.contain(`set ${NS}:cluster.kubeProxyDisabled to true`)
+            .and.contain(`or leave ${NS}:gateway.enabled false`);
+        expect(e[0].value).to.equal(true);
         expect(
             at(
                 errors((s) => {
@@ -67,19 +71,68 @@ describe("gateway config: what Cilium needs to serve Gateway API", () => {
         expect(e[0].message).to.contain("nodePort.enabled").and.contain("removed in 1.19").and.contain("cilium/cilium#41380");
         expect(at(errors(nodePort("1.18.6")), "gateway.enabled")).to.deep.equal([]);
         expect(at(errors(nodePort("1.19.0")), "gateway.enabled")).to.have.length(1);
+        // Before 1.19 too, kube-proxy running and neither switch on leaves the controller off; the message then leaves nodePort out.
+        const neither = at(
+            errors((s) => {
+                s.cluster.kubeProxyDisabled = false;
+                s.cilium.version = "1.18.6";
+            }),
+            "gateway.enabled",
+        );
+        expect(neither).to.have.length(1);
+        expect(neither[0].message).to.not.contain("nodePort");
     });
 
     it("refuses the L7 proxy off, and Cilium's Gateway API switched off through the values", () => {
-        expect(paths(errors((s) => (s.cilium.values = { l7Proxy: false })))).to.deep.equal(["cilium.values.l7Proxy"]);
+        const l7 = errors((s) => (s.cilium.values = { l7Proxy: false }));
+        expect(paths(l7)).to.deep.equal(["cilium.values.l7Proxy"]);
+        expect(l7[0]).to.include({ value: false });
+        expect(l7[0].message).to.contain(`while ${NS}:gateway.enabled is true`).and.contain("Envoy");
+        // Cilium 1.19's values.yaml: l7Proxy: true.
+        expect(l7[0].fix).to.contain("the chart's default is true");
         expect(errors((s) => (s.cilium.values = { l7Proxy: true }))).to.deep.equal([]);
         const off = errors((s) => (s.cilium.values = { gatewayAPI: { enabled: false } }));
         expect(paths(off)).to.deep.equal(["cilium.values.gatewayAPI.enabled"]);
+        expect(off[0]).to.include({ value: false });
+        expect(off[0].message).to.contain(`while ${NS}:gateway.enabled is true`);
         expect(off[0].fix).to.contain(`${NS}:gateway.enabled sets it`);
+        // Saying what the section sets already is no mistake.
+        expect(errors((s) => (s.cilium.values = { gatewayAPI: { enabled: true } }))).to.deep.equal([]);
+    });
+
+    it("refuses Cilium's Gateway API removed with a null, which leaves the chart's default (off)", () => {
+        // Helm drops a null key, and Cilium 1.19's values.yaml has gatewayAPI.enabled: false.
+        const key = errors((s) => (s.cilium.values = { gatewayAPI: { enabled: null } }));
+        expect(paths(key)).to.deep.equal(["cilium.values.gatewayAPI.enabled"]);
+        expect(key[0].value).to.equal(null);
+        const map = errors((s) => (s.cilium.values = { gatewayAPI: null }));
+        expect(paths(map)).to.deep.equal(["cilium.values.gatewayAPI"]);
+        expect(map[0].value).to.equal(null);
+        // cert-manager's gateway-shim the same way: its chart's config has no gatewayAPI switch on.
+        expect(paths(errors((s) => (s.certManager.values = { config: { gatewayAPI: { enabled: null } } })))).to.deep.equal([
+            "certManager.values.config.gatewayAPI.enabled",
+        ]);
+        expect(paths(errors((s) => (s.certManager.values = { config: null })))).to.deep.equal([
+            "certManager.values.config.gatewayAPI.enabled",
+        ]);
     });
 
     it("refuses cert-manager's Gateway API support switched off while a listener names an issuer", () => {
         const off = (s: Record<string, Json>) => (s.certManager.values = { config: { gatewayAPI: { enabled: false } } });
-        expect(paths(errors(off))).to.deep.equal(["certManager.values.config.gatewayAPI.enabled"]);
+        const e = errors(off);
+        expect(paths(e)).to.deep.equal(["certManager.values.config.gatewayAPI.enabled"]);
+        expect(e[0]).to.include({ value: false });
+        expect(e[0].message).to.contain(`listeners of ${NS}:gateway.listeners name an issuer`);
+        expect(e[0].fix).to.contain(`${NS}:gateway.enabled sets it`);
+        // One listener with an issuer is enough, beside an HTTP one that names none.
+        expect(
+            paths(
+                errors((s) => {
+                    off(s);
+                    s.gateway.listeners.push({ name: "plain", hostname: "plain.k8s.home.geoffdavis.com", protocol: "HTTP", port: 8080 });
+                }),
+            ),
+        ).to.deep.equal(["certManager.values.config.gatewayAPI.enabled"]);
         expect(
             errors((s) => {
                 off(s);
@@ -97,6 +150,8 @@ describe("gateway config: what Cilium needs to serve Gateway API", () => {
         expect(w).to.have.length(1);
         expect(w[0]).to.include({ severity: "warning", path: `${NS}:cilium.values.gatewayAPI.enabled` });
         expect(w[0].fix).to.contain(`set ${NS}:gateway.enabled to true`);
+        expect(w[0].message).to.contain(`while ${NS}:gateway.enabled is false`);
+        expect(w[0].value).to.equal(true);
         expect(check(viaValues(true)).filter((p) => p.rule === "gateway-api-without-gateway-section")).to.deep.equal([]);
     });
 });
