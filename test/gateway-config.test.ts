@@ -197,6 +197,8 @@ describe("gateway config: listeners", () => {
         expect(hostnameProblem("k8s.home.geoffdavis.com")).to.equal(undefined);
         expect(hostnameProblem("app.*.geoffdavis.com")?.message).to.contain("label 2");
         expect(hostnameProblem("app.*.geoffdavis.com")?.fix).to.equal("write it as *.geoffdavis.com");
+        // Nothing right of the wildcard to keep: the fix shows the form with an example domain.
+        expect(hostnameProblem("app.*")?.fix).to.equal("write it as *.example.com");
         expect(hostnameProblem("*app.geoffdavis.com")?.message).to.contain("part of the left-most label");
         expect(hostnameProblem("App.geoffdavis.com")?.fix).to.equal("write app.geoffdavis.com");
         expect(hostnameProblem("172.29.52.202")?.message).to.contain("IP address");
@@ -410,6 +412,11 @@ describe("gateway config: its address", () => {
         expect(paths(shared)).to.deep.equal(["gateway.loadBalancer.ip"]);
         expect(shared[0].message).to.contain(`ingress-nginx's address too (${NS}:ingressNginx.loadBalancer.ip)`);
         expect(shared[0].fix).to.contain("pick another address from pool bgp-ingress:");
+        // Without a pool named, the fix names none.
+        const sharedNoPool = at(errors(lb({ ip: "172.29.52.201" })), "gateway.loadBalancer.ip");
+        expect(sharedNoPool.map((p) => p.fix)).to.include.members([
+            "pick another address: side by side, each serves on its own address, and DNS moves from one to the other (docs/gateway-api.md)",
+        ]);
         expect(
             errors((s) => {
                 lb({ pool: "bgp-ingress", ip: "172.29.52.201" })(s);
@@ -435,6 +442,14 @@ describe("gateway config: its address", () => {
         expect(paths(reserved)).to.deep.equal(["gateway.loadBalancer.ip"]);
         expect(reserved[0].message).to.contain("is not in pool bgp-ingress (172.29.52.224/28, first and last addresses excluded)");
         expect(reserved[0].fix).to.contain("inside 172.29.52.224/28");
+        // Every block of the pool is offered.
+        const twoBlocks = errors((s) => {
+            cidrPool(undefined, "172.29.52.100")(s);
+            s.cilium.loadBalancerPools[1].blocks.push({ start: "172.29.52.240", stop: "172.29.52.250" });
+        });
+        expect(twoBlocks.map((p) => p.message)).to.include(
+            "is not in pool bgp-ingress (172.29.52.224/28, 172.29.52.240-172.29.52.250); Cilium would leave the Gateway without an address",
+        );
     });
 
     it("needs a pool whose selector its Service's labels satisfy (they come from the pool's matchLabels and In expressions)", () => {
