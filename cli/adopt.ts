@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { adopt, AdoptReport } from "../lib/adopt";
 import { UnreachableError } from "../lib/adopt/discover";
 import { renderReport } from "../lib/adopt/render";
-import { CheckerIo, errorExit, runCli, stackFileFrom, userPath } from "../lib/gates/checker";
+import { CheckerIo, CLUSTER_FLAGS, errorExit, runCli, stackFileFrom, userPath } from "../lib/gates/checker";
 import { connect } from "../lib/gates/kube";
 import { durationFlag, UsageError } from "../lib/gates/options";
 import { stackFileConfig } from "../lib/gates/stack";
@@ -67,14 +67,9 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
             values = parseArgs({
                 args: argv,
                 options: {
-                    stack: { type: "string" },
-                    config: { type: "string" },
-                    context: { type: "string" },
-                    kubeconfig: { type: "string" },
-                    timeout: { type: "string" },
+                    ...CLUSTER_FLAGS,
                     format: { type: "string", default: "text" },
                     "import-file": { type: "string" },
-                    help: { type: "boolean", short: "h" },
                 },
                 strict: true,
                 allowPositionals: false,

@@ -79,7 +79,7 @@ export function benchTests(root: string, runs: number): string[] {
         "",
         "| case | median | min | max | CPU s (median) | failed runs |",
         "|---|---|---|---|---|---|",
-        `| npm test (test/live at normal priority, the other tests, the type-check and the lint lower, side by side) | ${s(now)} |`,
+        `| npm test (mocha in three parts, test/live at normal priority, and the lint with its type-check lower, side by side) | ${s(now)} |`,
         `| before: ${BEFORE.replace(/\|/g, "\\|")} | ${s(before)} |`,
         "",
         `npm test / before: ${(med(now) / med(before)).toFixed(2)}×; npm test: ${(med(now) / 1000).toFixed(0)} s (goal ≤ ${GOAL_S} s on 2 cores: ${verdict(med(now) <= GOAL_S * 1000)})`,

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { CheckerIo, configFrom, errorExit, runCli, userPath } from "../lib/gates/checker";
+import { CheckerIo, CLUSTER_FLAGS, configFrom, errorExit, runCli, userPath } from "../lib/gates/checker";
 import { doctor, doctorExit, renderChain } from "../lib/gates/doctor";
 import { connect } from "../lib/gates/kube";
 import { durationFlag, GATE_NAMES, GateName, GateOptions, UsageError } from "../lib/gates/options";
@@ -41,15 +41,7 @@ export async function main(argv: string[], io: CheckerIo): Promise<number> {
         try {
             values = parseArgs({
                 args: argv,
-                options: {
-                    stack: { type: "string" },
-                    config: { type: "string" },
-                    context: { type: "string" },
-                    kubeconfig: { type: "string" },
-                    timeout: { type: "string" },
-                    poll: { type: "string" },
-                    help: { type: "boolean", short: "h" },
-                },
+                options: { ...CLUSTER_FLAGS, poll: { type: "string" } },
                 strict: true,
                 allowPositionals: false,
             }).values;

@@ -126,6 +126,13 @@ describe("Cilium values for Talos", () => {
         });
     });
 
+    it("gives cluster-pool IPAM a list only for the families the cluster runs", () => {
+        const pool = cilium({ values: { ipam: { mode: "cluster-pool" } } });
+        expect(valueAt(ciliumValues(cluster(), pool), "ipam.operator")).to.deep.equal({ clusterPoolIPv4PodCIDRList: ["10.244.0.0/16"] });
+        const v6only = cluster({ podSubnets: ["fd00:10:244::/56"], serviceSubnets: ["fd00:10:96::/112"] });
+        expect(valueAt(ciliumValues(v6only, pool), "ipam.operator")).to.deep.equal({ clusterPoolIPv6PodCIDRList: ["fd00:10:244::/56"] });
+    });
+
     it("merges the escape hatch last: it can override and delete computed values", () => {
         const v = ciliumValues(
             cluster(),
@@ -207,6 +214,8 @@ describe("the agent's API client rate limit with L2 announcements (Cilium 1.19 L
         expect(l2ClientRateLimit(50, "200ms")).to.deep.equal({ qps: 260, burst: 270 });
         // Not a duration Cilium takes: sized for its default.
         expect(l2ClientRateLimit(50, 5)).to.deep.equal({ qps: 20, burst: 30 });
+        // A zero deadline renews nothing: sized for the default too, not for infinite traffic.
+        expect(l2ClientRateLimit(50, "0s")).to.deep.equal({ qps: 20, burst: 30 });
     });
 
     it("sets no rate limit without L2 announcements, refuses a count below 1, and lets the escape hatch decide", () => {

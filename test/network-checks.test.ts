@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { validateConfig } from "../lib/config";
+import { nativeRoutingCidrProblems } from "../lib/checks/cilium";
 import { describeProblem, Problem } from "../lib/problems";
 import {
     devSections,
@@ -85,13 +86,19 @@ describe("network checks: kube-proxy replacement", () => {
         const text = describeProblem(p);
         expect(text).to.contain(K("cluster.kubeProxyDisabled")).and.contain(K("cilium.values.kubeProxyReplacement"));
         expect(text).to.contain("10.96.0.1:443");
+        expect(p.value).to.equal(false);
+        expect(p.fix)
+            .to.contain(`remove ${K("cilium.values.kubeProxyReplacement")}`)
+            .and.contain("or set it to true");
     });
 
     it("rejects the incident through a key deleted with null: the chart's default is false", () => {
-        only(
+        const p = only(
             problems((s) => (s.cilium.values = { kubeProxyReplacement: null })),
             K("cilium.values.kubeProxyReplacement"),
         );
+        // The incident itself, not a value of the wrong kind.
+        expect(p.message).to.contain(`is false while ${K("cluster.kubeProxyDisabled")} is true`);
     });
 
     it("rejects the reverse, kube-proxy running with replacement on, naming both keys", () => {
@@ -114,6 +121,20 @@ describe("network checks: kube-proxy replacement", () => {
             }),
         ).to.deep.equal([]);
         expect(problems((s) => (s.cilium.values = { kubeProxyReplacement: "true" }))).to.deep.equal([]);
+        // The 1.19.4 chart's own default is the string "false" (values.yaml: kubeProxyReplacement: "false").
+        expect(
+            problems((s) => {
+                s.cluster.kubeProxyDisabled = false;
+                s.cilium.values = { kubeProxyReplacement: "false" };
+                withoutGateway(s);
+            }),
+        ).to.deep.equal([]);
+        expect(
+            only(
+                problems((s) => (s.cilium.values = { kubeProxyReplacement: "false" })),
+                K("cilium.values.kubeProxyReplacement"),
+            ).message,
+        ).to.contain("is false while");
     });
 
     it("rejects the legacy strings and says which boolean to use", () => {
@@ -124,6 +145,7 @@ describe("network checks: kube-proxy replacement", () => {
         expect(strict.message).to.contain('"strict"').and.contain("Cilium 1.18 and later take only true or false");
         expect(strict.message).to.contain("kubeProxyReplacement must be explicitly set to a valid value (true or false)");
         expect(strict.fix).to.match(/^use true/);
+        expect(strict.value).to.equal("strict");
         const partial = only(
             problems((s) => {
                 s.cluster.kubeProxyDisabled = false;
@@ -137,6 +159,13 @@ describe("network checks: kube-proxy replacement", () => {
             K("cilium.values.kubeProxyReplacement"),
         );
         expect(invalid.message).to.equal("must be true or false");
+        expect(invalid.value).to.equal("yes");
+        expect(invalid.fix).to.match(/^use true: Talos runs no kube-proxy/);
+        // Nor is the API server's address checked against a setting that is neither.
+        only(
+            problems((s) => (s.cilium.values = { kubeProxyReplacement: "yes", k8sServiceHost: "10.96.0.1" })),
+            K("cilium.values.kubeProxyReplacement"),
+        );
     });
 
     it("rejects a k8sServiceHost inside a Service subnet while replacing kube-proxy, naming both keys", () => {
@@ -153,6 +182,11 @@ describe("network checks: kube-proxy replacement", () => {
             K("cluster.apiEndpoint"),
         );
         expect(fromEndpoint.message).to.contain(K("cluster.serviceSubnets[0]"));
+        expect(fromEndpoint.value).to.equal("10.96.0.1");
+        expect(fromEndpoint.fix)
+            .to.contain(`KubePrism (${K("cluster.kubePrism.enabled")}: true, host localhost)`)
+            .and.contain(`own address (${K("cluster.apiEndpoint")})`)
+            .and.contain(`remove ${K("cilium.values.k8sServiceHost")}`);
     });
 
     it("rejects an in-cluster name or an empty k8sServiceHost while replacing kube-proxy", () => {
@@ -177,10 +211,13 @@ describe("network checks: kube-proxy replacement", () => {
                 host,
             ).to.contain("in-cluster name");
         }
-        only(
-            problems((s) => (s.cilium.values = { k8sServiceHost: null })),
-            K("cilium.values.k8sServiceHost"),
-        );
+        for (const host of [null, ""]) {
+            const empty = only(
+                problems((s) => (s.cilium.values = { k8sServiceHost: host })),
+                K("cilium.values.k8sServiceHost"),
+            );
+            expect(empty.message, String(host)).to.contain("is empty while kube-proxy replacement is on");
+        }
     });
 
     it("accepts KubePrism, the API server's own address, and a Service address when kube-proxy runs", () => {
@@ -202,6 +239,8 @@ describe("network checks: datapath", () => {
             K("cilium.values.bpf.hostLegacyRouting"),
         );
         expect(p.message).to.contain(K("cluster.forwardKubeDNSToHost")).and.contain(K("cilium.values.bpf.masquerade"));
+        expect(p.value).to.equal(false);
+        expect(p.fix).to.contain(`or turn off ${K("cluster.forwardKubeDNSToHost")}`);
     });
 
     it("accepts eBPF masquerading with the computed host legacy routing, or without host DNS forwarding", () => {
@@ -220,17 +259,20 @@ describe("network checks: datapath", () => {
                 problems((s) => (s.cilium.values = { loadBalancer: { mode } })),
                 K("cilium.values.loadBalancer.mode"),
             );
-            expect(p.message).to.contain("vxlan").and.contain("dead loop");
+            // Cilium's defaults when the chart leaves them empty: tunnel routing over VXLAN.
+            expect(p.message).to.contain(`is ${mode} with tunnel routing over vxlan`).and.contain("dead loop");
             expect(p.fix).to.contain("routingMode: native").and.contain("dsrDispatch: geneve");
             expect(p.fix).to.contain("ipv4NativeRoutingCIDR").and.contain("ipv6NativeRoutingCIDR");
         }
     });
 
     it("rejects Geneve dispatch without the Geneve tunnel protocol", () => {
-        only(
+        const p = only(
             problems((s) => (s.cilium.values = { loadBalancer: { mode: "dsr", dsrDispatch: "geneve" } })),
             K("cilium.values.loadBalancer.dsrDispatch"),
         );
+        expect(p.message).to.contain("is geneve while tunnelProtocol is vxlan");
+        expect(p.fix).to.contain("set tunnelProtocol: geneve");
     });
 
     it("rejects native routing without ipv4NativeRoutingCIDR on an IPv4-only cluster", () => {
@@ -249,8 +291,25 @@ describe("network checks: datapath", () => {
             K("cilium.values.ipv6NativeRoutingCIDR"),
         );
         expect(p.message).to.contain("IPv6 masquerading").and.contain("does not start");
-        const both = problems((s) => (s.cilium.values = { routingMode: "native" })).map((x) => x.path);
-        expect(both).to.deep.equal([K("cilium.values.ipv4NativeRoutingCIDR"), K("cilium.values.ipv6NativeRoutingCIDR")]);
+        const both = problems((s) => (s.cilium.values = { routingMode: "native" }));
+        expect(both.map((x) => x.path)).to.deep.equal([K("cilium.values.ipv4NativeRoutingCIDR"), K("cilium.values.ipv6NativeRoutingCIDR")]);
+        expect(both[0].message).to.contain("with IPv4 masquerading (enableIPv4Masquerade, on by default)");
+        expect(both[0].fix).to.contain("the IPv4 pod subnet");
+    });
+
+    it("needs no IPv4 CIDR when IPv4 is off or not masqueraded, or when ENI or Alibaba Cloud IPAM derives it; IPv6 still needs one there", () => {
+        const native = { routingMode: "native", ipv6NativeRoutingCIDR: "fd47:25e1:2f96:100::/56" };
+        const ipv4Cidr = (values: Json) => nativeRoutingCidrProblems(values).map((p) => p.key);
+        expect(ipv4Cidr({ ...native, ipv6: { enabled: true } })).to.deep.equal(["ipv4NativeRoutingCIDR"]);
+        expect(ipv4Cidr({ ...native, ipv4: { enabled: false }, ipv6: { enabled: true } })).to.deep.equal([]);
+        expect(ipv4Cidr({ ...native, enableIPv4Masquerade: false })).to.deep.equal([]);
+        for (const mode of ["eni", "alibabacloud"]) {
+            expect(ipv4Cidr({ ...native, ipam: { mode } }), mode).to.deep.equal([]);
+            expect(ipv4Cidr({ routingMode: "native", ipam: { mode }, ipv6: { enabled: true } }), mode).to.deep.equal([
+                "ipv6NativeRoutingCIDR",
+            ]);
+        }
+        expect(ipv4Cidr({ ...native, ipam: { mode: "kubernetes" } })).to.deep.equal(["ipv4NativeRoutingCIDR"]);
     });
 
     it("accepts native routing without an IPv6 CIDR when IPv6 is not masqueraded or ip-masq-agent decides", () => {
@@ -284,7 +343,47 @@ describe("network checks: datapath", () => {
                 }),
         ).filter((x) => x.path.includes("clusterPool"));
         const err = only(p, K("cilium.values.ipam.operator.clusterPoolIPv4PodCIDRList"));
-        expect(err.message).to.contain(K("cluster.podSubnets[0]")).and.contain("10.244.0.0/16");
+        expect(err.message).to.contain(`differs from ${K("cluster.podSubnets[0]")} (10.244.0.0/16)`);
+        expect(err.value).to.deep.equal(["10.0.0.0/8"]);
+        const clusterPool = (operator: Json) => (s: Record<string, Json>) =>
+            (s.cilium.values = { ipam: { mode: "cluster-pool", operator } });
+        // A second range beside the pod subnet hands out addresses Talos does not route as well.
+        const extra = problems(clusterPool({ clusterPoolIPv4PodCIDRList: ["10.244.0.0/16", "10.0.0.0/8"] }));
+        expect(summary(extra)).to.deep.equal([["error", undefined, K("cilium.values.ipam.operator.clusterPoolIPv4PodCIDRList")]]);
+        // Removed with null, the list is Cilium's default, 10.0.0.0/8.
+        const unset = only(
+            problems(clusterPool({ clusterPoolIPv4PodCIDRList: null })),
+            K("cilium.values.ipam.operator.clusterPoolIPv4PodCIDRList"),
+        );
+        expect(unset.message).to.contain("is unset (Cilium's default is not the cluster's)");
+        // The IPv6 list is named after the IPv6 pod subnet, the dev stack's second.
+        const v6 = only(
+            problems(clusterPool({ clusterPoolIPv6PodCIDRList: ["fd00::/104"] })),
+            K("cilium.values.ipam.operator.clusterPoolIPv6PodCIDRList"),
+        );
+        expect(v6.message).to.contain(K("cluster.podSubnets[1]"));
+    });
+
+    it("takes a cluster-pool list as the chart does: a single string too (values.schema.json: array or string), in any spelling of the subnet", () => {
+        const clusterPool = (operator: Json) => (s: Record<string, Json>) =>
+            (s.cilium.values = { ipam: { mode: "cluster-pool", operator } });
+        expect(problems(clusterPool({ clusterPoolIPv4PodCIDRList: "10.244.0.0/16" }))).to.deep.equal([]);
+        expect(problems(clusterPool({ clusterPoolIPv4PodCIDRList: "10.0.0.0/8" })).map((p) => p.path)).to.deep.equal([
+            K("cilium.values.ipam.operator.clusterPoolIPv4PodCIDRList"),
+        ]);
+        const v6 = (s: Record<string, Json>) => s.cluster.podSubnets.find((c: string) => c.includes(":"));
+        const expanded = problems((s) => {
+            const [net, prefix] = v6(s).split("/");
+            clusterPool({ clusterPoolIPv6PodCIDRList: [`${net.replace("::", ":0:0::")}/${prefix}`] })(s);
+        });
+        expect(expanded).to.deep.equal([]);
+        // On a single-stack cluster there is no IPv6 list to check.
+        expect(
+            problems((s) => {
+                singleStack(s);
+                s.cilium.values = { ipam: { mode: "cluster-pool" } };
+            }),
+        ).to.deep.equal([]);
     });
 
     it("accepts cluster-pool IPAM with the computed lists (the report's IPv6 overlap is then reported on its own)", () => {
@@ -346,6 +445,8 @@ describe("network checks: features the chart must enable", () => {
             K("cilium.values.bgpControlPlane.enabled"),
         );
         expect(p.message).to.contain(K("cilium.bgp"));
+        expect(p.value).to.equal(false);
+        expect(p.fix).to.contain(`or remove ${K("cilium.bgp")}`);
     });
 
     it("rejects L2 announcements disabled in the values, or without kube-proxy replacement", () => {
@@ -357,6 +458,16 @@ describe("network checks: features the chart must enable", () => {
         // bgp-default lies off the node network, which ARP cannot reach: that warning comes with each case.
         const offNodes = ["warning", "l2-pool-outside-node-subnets", K("cilium.loadBalancerPools[0].blocks[0]")];
         expect(summary(disabled)).to.deep.equal([offNodes, ["error", undefined, K("cilium.values.l2announcements.enabled")]]);
+        const off = errorAt(disabled, K("cilium.values.l2announcements.enabled"));
+        expect(off.value).to.equal(false);
+        expect(off.message).to.contain(`while ${K("cilium.l2Announcements")} configures them`);
+        expect(off.fix).to.contain(`or remove ${K("cilium.l2Announcements")}`);
+        // A legacy kubeProxyReplacement is reported once, at its key, not again as L2 without replacement.
+        const legacy = problems((s) => {
+            s.cilium.l2Announcements = l2;
+            s.cilium.values = { kubeProxyReplacement: "strict" };
+        });
+        expect(summary(legacy)).to.deep.equal([offNodes, ["error", undefined, K("cilium.values.kubeProxyReplacement")]]);
         const noKpr = problems((s) => {
             s.cluster.kubeProxyDisabled = false;
             s.cilium.l2Announcements = l2;

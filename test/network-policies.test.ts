@@ -132,6 +132,19 @@ describe("policy cilium-kube-proxy-replacement-boolean", () => {
         expect(v[0].message).to.contain('legacy string "strict"').and.contain("use true");
     });
 
+    it("maps each legacy string to the boolean it became, and names none for the two that had no equivalent", async () => {
+        // Cilium 1.14 made it a boolean: true is the old strict, false the old disabled; partial and probe have no boolean (cilium/cilium#27222).
+        const fixFor = async (text: string) => {
+            const v = await violations("cilium-kube-proxy-replacement-boolean", [release({ kubeProxyReplacement: text })]);
+            expect(v, text).to.have.length(1);
+            return v[0].message;
+        };
+        expect(await fixFor("strict")).to.contain('use true (what "strict" meant)');
+        expect(await fixFor("disabled")).to.contain('use false (what "disabled" meant)');
+        for (const text of ["partial", "probe"])
+            expect(await fixFor(text), text).to.contain("use true when the cluster runs without kube-proxy, false when kube-proxy runs");
+    });
+
     it("ignores other charts", async () => {
         const other = { type: RELEASE, name: "x", props: { chart: "coredns", values: { kubeProxyReplacement: "strict" } } };
         expect(await violations("cilium-kube-proxy-replacement-boolean", [other])).to.deep.equal([]);

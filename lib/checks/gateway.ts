@@ -5,6 +5,7 @@ import { DEFAULT_PORTS } from "../config/gateway";
 import { valueAt } from "../merge";
 import { contains, isAddress } from "../net";
 import { configPath, error, Problem, warning } from "../problems";
+import { certManagerValues } from "../values/cert-manager";
 import { ciliumValues } from "../values/cilium";
 import { REDIRECT_LISTENER, redirects, resolvedListeners } from "../values/gateway";
 import { switchOn } from "../values/read";
@@ -33,13 +34,15 @@ function ciliumPrerequisites(config: PlatformConfig): Problem[] {
     if (!config.gateway.enabled) return [];
     const values = ciliumValues(config.cluster, config.cilium, config.gateway);
     const problems: Problem[] = [];
-    if (valueAt(config.cilium.values, "gatewayAPI.enabled") !== undefined && !switchOn(values, "gatewayAPI.enabled", false)) {
+    // Only the escape hatch can turn it off: false, or a null that removes the key (or the whole map) and leaves the chart's default, off.
+    if (!switchOn(values, "gatewayAPI.enabled", false)) {
+        const key = valueAt(config.cilium.values, "gatewayAPI.enabled") !== undefined ? ["gatewayAPI", "enabled"] : ["gatewayAPI"];
         problems.push(
             error(
-                configPath(["cilium", "values", "gatewayAPI", "enabled"]),
+                configPath(["cilium", "values", ...key]),
                 `turns Cilium's Gateway API controller off while ${at("enabled")} is true: nothing would program the Gateway`,
                 `remove it: ${at("enabled")} sets it`,
-                valueAt(config.cilium.values, "gatewayAPI.enabled"),
+                valueAt(config.cilium.values, key.join(".")),
             ),
         );
     }
@@ -72,14 +75,19 @@ function ciliumPrerequisites(config: PlatformConfig): Problem[] {
             ),
         );
     }
-    const certManagerGateway = valueAt(config.certManager.values, "config.gatewayAPI.enabled");
-    if (certManagerGateway === false && resolvedListeners(config.gateway).some((l) => l.issuer)) {
+    // What the program sets for an enabled gateway, after the escape hatch (false, or a null back to the chart's off).
+    const certManagerGateway = switchOn(
+        certManagerValues(config.certManager, config.cluster, { gatewayApi: true }),
+        "config.gatewayAPI.enabled",
+        false,
+    );
+    if (!certManagerGateway && resolvedListeners(config.gateway).some((l) => l.issuer)) {
         problems.push(
             error(
                 configPath(["certManager", "values", "config", "gatewayAPI", "enabled"]),
                 `turns cert-manager's Gateway API support off while listeners of ${at("listeners")} name an issuer: its gateway-shim would never issue their certificates`,
                 `remove it: ${at("enabled")} sets it`,
-                false,
+                valueAt(config.certManager.values, "config.gatewayAPI.enabled"),
             ),
         );
     }

@@ -41,6 +41,19 @@ export function stacksIn(dir: string): string[] {
         .sort();
 }
 
+/**
+ * The flags that say which cluster a command reads and how long it may take:
+ * the doctor's and adopt's, declared once so that they stay alike.
+ */
+export const CLUSTER_FLAGS = {
+    stack: { type: "string" },
+    config: { type: "string" },
+    context: { type: "string" },
+    kubeconfig: { type: "string" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
 /** The stack file --stack/--config chose: its path, the stack's name, and how to say where the settings came from. */
 export interface StackFileChoice {
     file: string;
