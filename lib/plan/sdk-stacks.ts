@@ -12,6 +12,12 @@ const SDK = `${path.sep}@pulumi${path.sep}pulumi${path.sep}`;
 /** Where the SDK takes stacks only for itself. */
 const BOOKKEEPING = [`${SDK}runtime${path.sep}debuggable.js`, `${SDK}resource.js`];
 
+/** Whether a stack being formatted was taken by the SDK for itself (its top frame is in one of those files). */
+export function sdkBookkeeping(frames: NodeJS.CallSite[]): boolean {
+    const origin = frames[0]?.getFileName() ?? "";
+    return BOOKKEEPING.some((b) => origin.endsWith(b));
+}
+
 /** V8's own format, for when nothing else has set Error.prepareStackTrace. */
 function v8Format(error: Error, frames: NodeJS.CallSite[]): string {
     return [String(error), ...frames.map((f) => `    at ${String(f)}`)].join("\n");
@@ -25,11 +31,7 @@ function v8Format(error: Error, frames: NodeJS.CallSite[]): string {
 export async function withoutSdkStacks<T>(f: () => Promise<T>): Promise<T> {
     if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return f();
     const previous = Error.prepareStackTrace;
-    Error.prepareStackTrace = (error, frames) => {
-        const origin = frames[0]?.getFileName() ?? "";
-        if (BOOKKEEPING.some((b) => origin.endsWith(b))) return String(error);
-        return (previous ?? v8Format)(error, frames);
-    };
+    Error.prepareStackTrace = (error, frames) => (sdkBookkeeping(frames) ? String(error) : (previous ?? v8Format)(error, frames));
     try {
         return await f();
     } finally {

@@ -11,16 +11,11 @@
 // to marshal; a dev plan takes about a fifth less CPU than with V8's own
 // format. The mocks ignore source positions. Every other stack, a failing
 // test's included, is still mapped to the TypeScript sources.
-import * as path from "node:path";
-
-const SDK = `${path.sep}@pulumi${path.sep}pulumi${path.sep}`;
-/** Where the SDK takes stacks only for itself. */
-const BOOKKEEPING = [`${SDK}runtime${path.sep}debuggable.js`, `${SDK}resource.js`];
+import { sdkBookkeeping } from "../../lib/plan/sdk-stacks";
 
 const mapped = Error.prepareStackTrace;
 Error.prepareStackTrace = function prepareStackTrace(error, frames) {
-    const origin = frames[0]?.getFileName() ?? "";
     // No frames: the mocks ignore source positions, and the SDK marshals every frame it finds into each request.
-    if (BOOKKEEPING.some((f) => origin.endsWith(f))) return String(error);
+    if (sdkBookkeeping(frames)) return String(error);
     return mapped ? mapped(error, frames) : [String(error), ...frames.map((f) => `    at ${String(f)}`)].join("\n");
 };
