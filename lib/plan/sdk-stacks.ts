@@ -19,7 +19,7 @@ export function sdkBookkeeping(frames: NodeJS.CallSite[]): boolean {
 }
 
 /** V8's own format, for when nothing else has set Error.prepareStackTrace. */
-function v8Format(error: Error, frames: NodeJS.CallSite[]): string {
+export function v8Format(error: Error, frames: NodeJS.CallSite[]): string {
     return [String(error), ...frames.map((f) => `    at ${String(f)}`)].join("\n");
 }
 

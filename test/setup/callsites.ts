@@ -11,11 +11,11 @@
 // to marshal; a dev plan takes about a fifth less CPU than with V8's own
 // format. The mocks ignore source positions. Every other stack, a failing
 // test's included, is still mapped to the TypeScript sources.
-import { sdkBookkeeping } from "../../lib/plan/sdk-stacks";
+import { sdkBookkeeping, v8Format } from "../../lib/plan/sdk-stacks";
 
 const mapped = Error.prepareStackTrace;
 Error.prepareStackTrace = function prepareStackTrace(error, frames) {
     // No frames: the mocks ignore source positions, and the SDK marshals every frame it finds into each request.
     if (sdkBookkeeping(frames)) return String(error);
-    return mapped ? mapped(error, frames) : [String(error), ...frames.map((f) => `    at ${String(f)}`)].join("\n");
+    return (mapped ?? v8Format)(error, frames);
 };
